@@ -1,0 +1,313 @@
+//! The history table: its name, its DDL per engine, and the SQL that records
+//! each change. Values written are integers, fixed words and escaped text.
+
+use std::fmt;
+
+use crate::engine::EngineKind;
+use crate::migration::Direction;
+
+/// A validated history table name: `name` or `schema.name`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryTable {
+    schema: Option<String>,
+    name: String,
+}
+
+impl Default for HistoryTable {
+    fn default() -> Self {
+        HistoryTable {
+            schema: None,
+            name: "ferry_history".into(),
+        }
+    }
+}
+
+fn is_identifier(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && s.len() <= 63
+}
+
+impl HistoryTable {
+    /// Parses `name` or `schema.name`; each part a plain SQL identifier.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let (schema, name) = match s.split_once('.') {
+            Some((schema, name)) => (Some(schema), name),
+            None => (None, s),
+        };
+        if !is_identifier(name) || !schema.is_none_or(is_identifier) {
+            return Err(format!(
+                "`{s}` is not a plain table name: use letters, digits and `_`, starting with a letter (at most 63), optionally `schema.table`"
+            ));
+        }
+        Ok(HistoryTable {
+            schema: schema.map(str::to_owned),
+            name: name.to_owned(),
+        })
+    }
+
+    /// The table name without schema.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The schema, if one was given.
+    pub fn schema(&self) -> Option<&str> {
+        self.schema.as_deref()
+    }
+
+    /// The name quoted for `kind`.
+    pub fn quoted(&self, kind: EngineKind) -> String {
+        let q = |s: &str| match kind {
+            EngineKind::MySql => format!("`{s}`"),
+            _ => format!("\"{s}\""),
+        };
+        match &self.schema {
+            Some(schema) => format!("{}.{}", q(schema), q(&self.name)),
+            None => q(&self.name),
+        }
+    }
+}
+
+impl fmt::Display for HistoryTable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.schema {
+            Some(s) => write!(f, "{s}.{}", self.name),
+            None => f.write_str(&self.name),
+        }
+    }
+}
+
+/// The migration a history change is about.
+#[derive(Debug, Clone, Copy)]
+pub struct Record<'a> {
+    /// Version.
+    pub version: u64,
+    /// `0003_add_artifacts`.
+    pub name: &'a str,
+    /// SHA-256 of the up script.
+    pub checksum: &'a str,
+    /// Applying or reverting.
+    pub direction: Direction,
+}
+
+/// One change to the history table.
+#[derive(Debug, Clone)]
+pub enum HistoryChange<'a> {
+    /// A non-transactional step is about to run: an up step inserts its row
+    /// as not successful; a down step marks its row not successful.
+    Started(Record<'a>),
+    /// A non-transactional step finished: an up step marks its row
+    /// successful; a down step deletes it.
+    Finished(Record<'a>, i64),
+    /// A non-transactional step failed: the row stays, not successful, with
+    /// the failing statement and message.
+    Failed(Record<'a>, &'a str),
+    /// `ferry db baseline`.
+    Baseline {
+        /// Version.
+        version: u64,
+        /// Name shown in history.
+        name: &'a str,
+    },
+    /// `ferry db repair`: forget a row.
+    Delete {
+        /// Version.
+        version: u64,
+    },
+    /// `ferry db repair`: a failed revert is taken back to applied.
+    Restore {
+        /// Version.
+        version: u64,
+    },
+    /// `ferry db repair`: accept the file's current checksum.
+    Checksum {
+        /// Version.
+        version: u64,
+        /// The new checksum.
+        checksum: &'a str,
+    },
+}
+
+/// The error text of a non-transactional step that started and has not
+/// finished (or was killed).
+pub(crate) const STARTED_UP: &str = "up: started and did not finish (interrupted?)";
+/// The same for a revert.
+pub(crate) const STARTED_DOWN: &str = "down: started and did not finish (interrupted?)";
+
+/// Quotes text as a SQL string literal.
+pub(crate) fn literal(kind: EngineKind, s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('\'');
+    for c in s.chars() {
+        match c {
+            '\'' => out.push_str("''"),
+            '\\' if kind == EngineKind::MySql => out.push_str("\\\\"),
+            '\0' => {}
+            c => out.push(c),
+        }
+    }
+    out.push('\'');
+    out
+}
+
+fn now(kind: EngineKind) -> &'static str {
+    match kind {
+        EngineKind::Sqlite => "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')",
+        EngineKind::Postgres => "now()",
+        EngineKind::MySql => "UTC_TIMESTAMP(3)",
+    }
+}
+
+fn boolean(kind: EngineKind, b: bool) -> &'static str {
+    match (kind, b) {
+        (EngineKind::Postgres, true) => "TRUE",
+        (EngineKind::Postgres, false) => "FALSE",
+        (_, true) => "1",
+        (_, false) => "0",
+    }
+}
+
+/// `CREATE TABLE IF NOT EXISTS` for the history table.
+pub(crate) fn create_sql(kind: EngineKind, table: &HistoryTable) -> String {
+    let t = table.quoted(kind);
+    match kind {
+        EngineKind::Sqlite => format!(
+            "CREATE TABLE IF NOT EXISTS {t} (\n  version INTEGER PRIMARY KEY,\n  name TEXT NOT NULL,\n  kind TEXT NOT NULL DEFAULT 'migration',\n  checksum TEXT NOT NULL,\n  applied_at TEXT NOT NULL,\n  execution_ms INTEGER NOT NULL DEFAULT 0,\n  success INTEGER NOT NULL,\n  error TEXT\n)"
+        ),
+        EngineKind::Postgres => format!(
+            "CREATE TABLE IF NOT EXISTS {t} (\n  version BIGINT PRIMARY KEY,\n  name TEXT NOT NULL,\n  kind TEXT NOT NULL DEFAULT 'migration',\n  checksum TEXT NOT NULL,\n  applied_at TIMESTAMPTZ NOT NULL DEFAULT now(),\n  execution_ms BIGINT NOT NULL DEFAULT 0,\n  success BOOLEAN NOT NULL,\n  error TEXT\n)"
+        ),
+        EngineKind::MySql => format!(
+            "CREATE TABLE IF NOT EXISTS {t} (\n  version BIGINT UNSIGNED NOT NULL PRIMARY KEY,\n  name VARCHAR(255) NOT NULL,\n  kind VARCHAR(16) NOT NULL DEFAULT 'migration',\n  checksum VARCHAR(64) NOT NULL,\n  applied_at DATETIME(3) NOT NULL,\n  execution_ms BIGINT NOT NULL DEFAULT 0,\n  success BOOLEAN NOT NULL,\n  error TEXT\n) ENGINE=InnoDB"
+        ),
+    }
+}
+
+/// The columns read back, in this order, with `applied_at` as ISO 8601 text.
+pub(crate) fn select_sql(kind: EngineKind, table: &HistoryTable) -> String {
+    let t = table.quoted(kind);
+    let applied_at = match kind {
+        EngineKind::Sqlite => "applied_at".to_owned(),
+        EngineKind::Postgres => {
+            "to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')".to_owned()
+        }
+        EngineKind::MySql => "DATE_FORMAT(applied_at, '%Y-%m-%dT%H:%i:%s.%fZ')".to_owned(),
+    };
+    let success = match kind {
+        EngineKind::Postgres => "CASE WHEN success THEN 1 ELSE 0 END",
+        _ => "success",
+    };
+    format!(
+        "SELECT version, name, kind, checksum, {applied_at}, execution_ms, {success}, error FROM {t} ORDER BY version"
+    )
+}
+
+/// The history write that goes into a migration's own transaction. On
+/// PostgreSQL the duration is measured by the server, so the whole
+/// transaction can be sent in one round trip.
+pub(crate) fn in_transaction_sql(kind: EngineKind, table: &HistoryTable, record: &Record<'_>, ms: Option<i64>) -> String {
+    let t = table.quoted(kind);
+    match record.direction {
+        Direction::Down => format!("DELETE FROM {t} WHERE version = {}", record.version),
+        Direction::Up => {
+            let ms = match (ms, kind) {
+                (Some(ms), _) => ms.to_string(),
+                (None, EngineKind::Postgres) => {
+                    "(extract(epoch FROM clock_timestamp() - now()) * 1000)::bigint".to_owned()
+                }
+                (None, _) => "0".to_owned(),
+            };
+            insert_sql(kind, table, record, &ms, true, None)
+        }
+    }
+}
+
+fn insert_sql(
+    kind: EngineKind,
+    table: &HistoryTable,
+    record: &Record<'_>,
+    ms: &str,
+    success: bool,
+    error: Option<&str>,
+) -> String {
+    format!(
+        "INSERT INTO {} (version, name, kind, checksum, applied_at, execution_ms, success, error) VALUES ({}, {}, 'migration', {}, {}, {ms}, {}, {})",
+        table.quoted(kind),
+        record.version,
+        literal(kind, record.name),
+        literal(kind, record.checksum),
+        now(kind),
+        boolean(kind, success),
+        error.map_or_else(|| "NULL".to_owned(), |e| literal(kind, e)),
+    )
+}
+
+/// The SQL for one history change outside a migration's transaction.
+pub(crate) fn change_sql(kind: EngineKind, table: &HistoryTable, change: &HistoryChange<'_>) -> String {
+    let t = table.quoted(kind);
+    let (f, tr) = (boolean(kind, false), boolean(kind, true));
+    match change {
+        HistoryChange::Started(r) => match r.direction {
+            Direction::Up => insert_sql(kind, table, r, "0", false, Some(STARTED_UP)),
+            Direction::Down => format!(
+                "UPDATE {t} SET success = {f}, error = {} WHERE version = {}",
+                literal(kind, STARTED_DOWN),
+                r.version
+            ),
+        },
+        HistoryChange::Finished(r, ms) => match r.direction {
+            Direction::Up => format!(
+                "UPDATE {t} SET success = {tr}, error = NULL, execution_ms = {ms}, applied_at = {} WHERE version = {}",
+                now(kind),
+                r.version
+            ),
+            Direction::Down => format!("DELETE FROM {t} WHERE version = {}", r.version),
+        },
+        HistoryChange::Failed(r, error) => {
+            let dir = match r.direction {
+                Direction::Up => "up",
+                Direction::Down => "down",
+            };
+            format!(
+                "UPDATE {t} SET success = {f}, error = {} WHERE version = {}",
+                literal(kind, &format!("{dir}: {error}")),
+                r.version
+            )
+        }
+        HistoryChange::Baseline { version, name } => format!(
+            "INSERT INTO {t} (version, name, kind, checksum, applied_at, execution_ms, success) VALUES ({version}, {}, 'baseline', '', {}, 0, {tr})",
+            literal(kind, name),
+            now(kind)
+        ),
+        HistoryChange::Delete { version } => format!("DELETE FROM {t} WHERE version = {version}"),
+        HistoryChange::Restore { version } => {
+            format!("UPDATE {t} SET success = {tr}, error = NULL WHERE version = {version}")
+        }
+        HistoryChange::Checksum { version, checksum } => format!(
+            "UPDATE {t} SET checksum = {} WHERE version = {version}",
+            literal(kind, checksum)
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_names() {
+        assert_eq!(HistoryTable::parse("schema_migrations").unwrap().quoted(EngineKind::MySql), "`schema_migrations`");
+        assert_eq!(HistoryTable::parse("app.hist").unwrap().quoted(EngineKind::Postgres), "\"app\".\"hist\"");
+        for bad in ["", "1abc", "a-b", "a.b.c", "x\"; DROP", "a b"] {
+            assert!(HistoryTable::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn literals_escape_quotes_and_mysql_backslashes() {
+        assert_eq!(literal(EngineKind::Postgres, "it's \\"), "'it''s \\'");
+        assert_eq!(literal(EngineKind::MySql, "it's \\"), "'it''s \\\\'");
+    }
+}

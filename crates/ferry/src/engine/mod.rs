@@ -1,0 +1,147 @@
+//! Database engines behind one small trait: connect, lock, read history,
+//! apply in a transaction, execute without one, record.
+
+mod history;
+#[cfg(feature = "mysql")]
+mod mysql;
+#[cfg(feature = "postgres")]
+mod postgres;
+#[cfg(feature = "sqlite")]
+mod sqlite;
+mod url;
+
+use std::time::Duration;
+
+pub use self::history::{HistoryChange, HistoryTable, Record};
+pub use self::url::{DatabaseUrl, EngineKind, SafeUrl, SqliteLocation, redact_url};
+use crate::error::{Error, Result};
+use crate::migration::AppliedMigration;
+
+/// A statement failed: what the database said and, when it said, where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatementError {
+    /// The database's message.
+    pub message: String,
+    /// Byte offset in the SQL sent where the error was found, if reported.
+    pub position: Option<usize>,
+}
+
+impl StatementError {
+    /// An error without a position.
+    pub fn new(message: impl Into<String>) -> Self {
+        StatementError {
+            message: message.into(),
+            position: None,
+        }
+    }
+}
+
+/// One database connection that ferry migrates through.
+///
+/// Implementations are synchronous. An async application calls ferry from
+/// `spawn_blocking`; the PostgreSQL driver runs its own small runtime and
+/// must not be called from inside another one.
+pub trait Engine: Send {
+    /// Which engine this is.
+    fn kind(&self) -> EngineKind;
+
+    /// The server's version string (for SQLite, the library's).
+    fn server_version(&mut self) -> Result<String>;
+
+    /// Takes the migration lock, waiting at most `timeout`. Call through
+    /// [`crate::Migrator`], which releases it with a guard on every path.
+    fn lock(&mut self, timeout: Duration) -> Result<()>;
+
+    /// Releases the migration lock. Must be harmless when not held.
+    fn unlock(&mut self) -> Result<()>;
+
+    /// Creates the history table if it does not exist.
+    fn ensure_history(&mut self, table: &HistoryTable) -> Result<()>;
+
+    /// Reads the history table; an absent table is an empty history.
+    fn read_history(&mut self, table: &HistoryTable) -> Result<Vec<AppliedMigration>>;
+
+    /// True when DDL can be rolled back (SQLite, PostgreSQL): migrations then
+    /// run in one transaction with their history row.
+    fn transactional_ddl(&self) -> bool;
+
+    /// Runs `sql` and the history change for `record` in one transaction,
+    /// returning the time the script took in milliseconds. On error the
+    /// transaction is rolled back and nothing of it remains.
+    fn apply_in_transaction(
+        &mut self,
+        table: &HistoryTable,
+        sql: &str,
+        record: &Record<'_>,
+    ) -> Result<i64, StatementError>;
+
+    /// Runs one statement outside any transaction.
+    fn execute(&mut self, sql: &str) -> Result<(), StatementError>;
+
+    /// Writes one change to the history table, committed at once.
+    fn record(&mut self, table: &HistoryTable, change: &HistoryChange<'_>) -> Result<()> {
+        let sql = history::change_sql(self.kind(), table, change);
+        self.execute(&sql)
+            .map_err(|e| Error::db(format!("cannot write to history table {table}"), e.message))
+    }
+}
+
+/// Options for connecting.
+#[derive(Debug, Clone)]
+pub struct ConnectOptions {
+    /// How long to wait for SQLite's write lock (busy timeout), and for a
+    /// connection to a server.
+    pub busy_timeout: Duration,
+}
+
+impl Default for ConnectOptions {
+    fn default() -> Self {
+        ConnectOptions {
+            busy_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Connects to the database `url` names.
+pub fn connect(url: &DatabaseUrl, options: &ConnectOptions) -> Result<Box<dyn Engine>> {
+    match url.kind() {
+        #[cfg(feature = "sqlite")]
+        EngineKind::Sqlite => Ok(Box::new(sqlite::SqliteEngine::connect(url, options)?)),
+        #[cfg(feature = "postgres")]
+        EngineKind::Postgres => Ok(Box::new(postgres::PostgresEngine::connect(url, options)?)),
+        #[cfg(feature = "mysql")]
+        EngineKind::MySql => Ok(Box::new(mysql::MySqlEngine::connect(url, options)?)),
+        #[allow(unreachable_patterns)]
+        other => Err(Error::Connect {
+            url: url.safe().clone(),
+            message: format!(
+                "this build of ferry has no {} support; rebuild with the `{}` feature",
+                other.name(),
+                match other {
+                    EngineKind::Sqlite => "sqlite",
+                    EngineKind::Postgres => "postgres",
+                    EngineKind::MySql => "mysql",
+                }
+            ),
+        }),
+    }
+}
+
+/// Polls `try_once` until it succeeds or `timeout` passes. Used by lock
+/// implementations whose server call cannot itself time out in a bounded way.
+pub(crate) fn poll_until(timeout: Duration, mut try_once: impl FnMut() -> Result<bool>) -> Result<()> {
+    let start = std::time::Instant::now();
+    let mut wait = Duration::from_millis(5);
+    loop {
+        if try_once()? {
+            return Ok(());
+        }
+        if start.elapsed() >= timeout {
+            return Err(Error::LockTimeout {
+                waited: start.elapsed(),
+            });
+        }
+        std::thread::sleep(wait.min(timeout.saturating_sub(start.elapsed())));
+        wait = (wait * 2).min(Duration::from_millis(100));
+    }
+}

@@ -1,0 +1,185 @@
+//! MySQL and MariaDB.
+//!
+//! These servers commit DDL by themselves, so no migration is atomic here:
+//! ferry writes the history row as not successful before a migration, runs
+//! the statements one at a time, and marks the row successful after. A
+//! failure leaves the row marked failed, with the statement, and later runs
+//! refuse until `ferry db repair`. The lock is `GET_LOCK` named after the
+//! database, held by this session and freed when it ends.
+
+use std::time::Duration;
+
+use mysql::prelude::Queryable;
+use mysql::{Conn, Opts, OptsBuilder};
+use sha2::{Digest, Sha256};
+
+use super::history::{self, HistoryTable, Record};
+use super::{ConnectOptions, DatabaseUrl, Engine, EngineKind, StatementError};
+use crate::error::{Error, Result};
+use crate::migration::{AppliedMigration, RowKind};
+
+pub(crate) struct MySqlEngine {
+    conn: Conn,
+    database: String,
+    lock_name: Option<String>,
+}
+
+fn driver_message(e: &mysql::Error) -> String {
+    match e {
+        mysql::Error::MySqlError(se) => format!("ERROR {} ({}): {}", se.code, se.state, se.message),
+        other => other.to_string(),
+    }
+}
+
+impl MySqlEngine {
+    pub(crate) fn connect(url: &DatabaseUrl, options: &ConnectOptions) -> Result<Self> {
+        let fail = |message: String| Error::Connect {
+            url: url.safe().clone(),
+            message,
+        };
+        let opts = Opts::from_url(&url.for_driver())
+            .map_err(|e| fail(format!("the URL is not valid: {}", super::redact_url(&e.to_string()))))?;
+        let opts = OptsBuilder::from_opts(opts)
+            .tcp_connect_timeout(Some(options.busy_timeout.min(Duration::from_secs(30))));
+        let mut conn = Conn::new(opts).map_err(|e| fail(driver_message(&e)))?;
+        let database: Option<String> = conn
+            .query_first("SELECT DATABASE()")
+            .map_err(|e| fail(driver_message(&e)))?
+            .flatten();
+        let Some(database) = database else {
+            return Err(fail(
+                "the URL names no database; add it to the path, for example mysql://user@host/app".into(),
+            ));
+        };
+        // The session's time zone is UTC so history timestamps read back as UTC.
+        conn.query_drop("SET time_zone = '+00:00'")
+            .map_err(|e| fail(driver_message(&e)))?;
+        Ok(MySqlEngine {
+            conn,
+            database,
+            lock_name: None,
+        })
+    }
+}
+
+impl Engine for MySqlEngine {
+    fn kind(&self) -> EngineKind {
+        EngineKind::MySql
+    }
+
+    fn server_version(&mut self) -> Result<String> {
+        let v: Option<String> = self
+            .conn
+            .query_first("SELECT VERSION()")
+            .map_err(|e| Error::db("cannot read the server version", driver_message(&e)))?;
+        Ok(v.unwrap_or_default())
+    }
+
+    fn lock(&mut self, timeout: Duration) -> Result<()> {
+        // Lock names are limited to 64 characters: long database names are hashed.
+        let mut name = format!("ferry:{}", self.database);
+        if name.len() > 64 {
+            name = format!("ferry:{}", &hex::encode(Sha256::digest(self.database.as_bytes()))[..40]);
+        }
+        let secs = timeout.as_secs_f64();
+        let got: Option<Option<i64>> = self
+            .conn
+            .exec_first("SELECT GET_LOCK(?, ?)", (&name, secs))
+            .map_err(|e| Error::db("cannot take the migration lock", driver_message(&e)))?;
+        match got.flatten() {
+            Some(1) => {
+                self.lock_name = Some(name);
+                Ok(())
+            }
+            Some(_) => Err(Error::LockTimeout { waited: timeout }),
+            None => Err(Error::db("cannot take the migration lock", "GET_LOCK returned NULL")),
+        }
+    }
+
+    fn unlock(&mut self) -> Result<()> {
+        if let Some(name) = self.lock_name.take() {
+            let _: Option<Option<i64>> = self
+                .conn
+                .exec_first("SELECT RELEASE_LOCK(?)", (&name,))
+                .unwrap_or(None);
+        }
+        Ok(())
+    }
+
+    fn ensure_history(&mut self, table: &HistoryTable) -> Result<()> {
+        self.conn
+            .query_drop(history::create_sql(EngineKind::MySql, table))
+            .map_err(|e| Error::db(format!("cannot create history table {table}"), driver_message(&e)))
+    }
+
+    fn read_history(&mut self, table: &HistoryTable) -> Result<Vec<AppliedMigration>> {
+        let schema = table.schema().unwrap_or(&self.database).to_owned();
+        let exists: Option<i64> = self
+            .conn
+            .exec_first(
+                "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+                (&schema, table.name()),
+            )
+            .map_err(|e| Error::db("cannot read the database schema", driver_message(&e)))?;
+        if exists.unwrap_or(0) == 0 {
+            return Ok(Vec::new());
+        }
+        type Row = (u64, String, String, String, String, i64, i64, Option<String>);
+        let rows: Vec<Row> = self
+            .conn
+            .query(history::select_sql(EngineKind::MySql, table))
+            .map_err(|e| {
+                Error::db(
+                    format!("cannot read history table {table}"),
+                    format!(
+                        "{}\n  help: if `{table}` belongs to another tool, set history_table in ferry.toml to another name",
+                        driver_message(&e)
+                    ),
+                )
+            })?;
+        Ok(rows
+            .into_iter()
+            .map(|(version, name, kind, checksum, applied_at, execution_ms, success, error)| AppliedMigration {
+                version,
+                name,
+                kind: RowKind::parse(&kind),
+                checksum,
+                // DATE_FORMAT's %f gives microseconds; keep milliseconds like the others.
+                applied_at: trim_micros(&applied_at),
+                execution_ms,
+                success: success != 0,
+                error,
+            })
+            .collect())
+    }
+
+    fn transactional_ddl(&self) -> bool {
+        false
+    }
+
+    fn apply_in_transaction(&mut self, _table: &HistoryTable, _sql: &str, _record: &Record<'_>) -> Result<i64, StatementError> {
+        Err(StatementError::new(
+            "MySQL and MariaDB commit DDL implicitly; ferry runs their migrations statement by statement",
+        ))
+    }
+
+    fn execute(&mut self, sql: &str) -> Result<(), StatementError> {
+        self.conn
+            .query_drop(sql)
+            .map_err(|e| StatementError::new(driver_message(&e)))
+    }
+}
+
+fn trim_micros(s: &str) -> String {
+    // 2026-01-01T00:00:00.123456Z -> 2026-01-01T00:00:00.123Z
+    match s.split_once('.') {
+        Some((head, frac)) if frac.len() == 7 => format!("{head}.{}Z", &frac[..3]),
+        _ => s.to_owned(),
+    }
+}
+
+impl Drop for MySqlEngine {
+    fn drop(&mut self) {
+        let _ = self.unlock();
+    }
+}

@@ -1,0 +1,237 @@
+//! PostgreSQL.
+//!
+//! A transactional migration is sent as one simple-protocol query
+//! (`BEGIN; <script>; <history row>; COMMIT`): one round trip per migration.
+//! The migration lock is a session advisory lock held on a connection of its
+//! own, which never opens a transaction, so `CREATE INDEX CONCURRENTLY` in a
+//! no-transaction migration does not wait behind it. Dropping the engine (or
+//! the process dying) closes that connection and frees the lock.
+
+use std::str::FromStr;
+use std::time::{Duration, Instant};
+
+use postgres::error::ErrorPosition;
+use postgres::{Client, Config, NoTls};
+use sha2::{Digest, Sha256};
+
+use super::history::{self, HistoryTable, Record};
+use super::{ConnectOptions, DatabaseUrl, Engine, EngineKind, StatementError};
+use crate::error::{Error, Result};
+use crate::migration::{AppliedMigration, RowKind};
+
+pub(crate) struct PostgresEngine {
+    client: Client,
+    config: Config,
+    url: DatabaseUrl,
+    lock_client: Option<Client>,
+    lock_key: Option<i64>,
+}
+
+fn driver_message(e: &postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => {
+            let mut s = format!("{}: {}", db.severity(), db.message());
+            if let Some(detail) = db.detail() {
+                s.push_str(&format!("\n  detail: {detail}"));
+            }
+            if let Some(hint) = db.hint() {
+                s.push_str(&format!("\n  hint: {hint}"));
+            }
+            if let Some(context) = db.where_() {
+                s.push_str(&format!("\n  where: {context}"));
+            }
+            s
+        }
+        None => {
+            let mut s = e.to_string();
+            let mut source = std::error::Error::source(e);
+            while let Some(inner) = source {
+                s.push_str(&format!(": {inner}"));
+                source = inner.source();
+            }
+            s
+        }
+    }
+}
+
+impl PostgresEngine {
+    pub(crate) fn connect(url: &DatabaseUrl, options: &ConnectOptions) -> Result<Self> {
+        let fail = |message: String| Error::Connect {
+            url: url.safe().clone(),
+            message,
+        };
+        let mut config = Config::from_str(&url.for_driver())
+            .map_err(|e| fail(format!("the URL is not valid: {}", driver_message(&e))))?;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(options.busy_timeout.min(Duration::from_secs(30)));
+        }
+        config.application_name("ferry");
+        let client = config.connect(NoTls).map_err(|e| fail(driver_message(&e)))?;
+        Ok(PostgresEngine {
+            client,
+            config,
+            url: url.clone(),
+            lock_client: None,
+            lock_key: None,
+        })
+    }
+
+    fn lock_key(&mut self) -> Result<i64> {
+        let row = self
+            .client
+            .query_one("SELECT current_database()::text", &[])
+            .map_err(|e| Error::db("cannot read the database name", driver_message(&e)))?;
+        let db: String = row.get(0);
+        let digest = Sha256::digest(format!("ferry:{db}").as_bytes());
+        let mut bytes = [0u8; 8];
+        bytes.copy_from_slice(&digest[..8]);
+        Ok(i64::from_be_bytes(bytes))
+    }
+}
+
+impl Engine for PostgresEngine {
+    fn kind(&self) -> EngineKind {
+        EngineKind::Postgres
+    }
+
+    fn server_version(&mut self) -> Result<String> {
+        let row = self
+            .client
+            .query_one("SHOW server_version", &[])
+            .map_err(|e| Error::db("cannot read the server version", driver_message(&e)))?;
+        Ok(row.get(0))
+    }
+
+    fn lock(&mut self, timeout: Duration) -> Result<()> {
+        let key = self.lock_key()?;
+        let mut lock_client = self.config.connect(NoTls).map_err(|e| Error::Connect {
+            url: self.url.safe().clone(),
+            message: driver_message(&e),
+        })?;
+        let start = Instant::now();
+        super::poll_until(timeout, || {
+            let row = lock_client
+                .query_one("SELECT pg_try_advisory_lock($1)", &[&key])
+                .map_err(|e| Error::db("cannot take the migration lock", driver_message(&e)))?;
+            Ok(row.get::<_, bool>(0))
+        })
+        .map_err(|e| match e {
+            Error::LockTimeout { .. } => Error::LockTimeout {
+                waited: start.elapsed(),
+            },
+            other => other,
+        })?;
+        self.lock_client = Some(lock_client);
+        self.lock_key = Some(key);
+        Ok(())
+    }
+
+    fn unlock(&mut self) -> Result<()> {
+        if let (Some(mut client), Some(key)) = (self.lock_client.take(), self.lock_key.take()) {
+            // Closing the session frees the lock in any case; unlocking first
+            // keeps it short even if the close is slow.
+            let _ = client.execute("SELECT pg_advisory_unlock($1)", &[&key]);
+            let _ = client.close();
+        }
+        Ok(())
+    }
+
+    fn ensure_history(&mut self, table: &HistoryTable) -> Result<()> {
+        if let Some(schema) = table.schema() {
+            self.client
+                .batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\""))
+                .map_err(|e| Error::db(format!("cannot create schema {schema}"), driver_message(&e)))?;
+        }
+        self.client
+            .batch_execute(&history::create_sql(EngineKind::Postgres, table))
+            .map_err(|e| Error::db(format!("cannot create history table {table}"), driver_message(&e)))
+    }
+
+    fn read_history(&mut self, table: &HistoryTable) -> Result<Vec<AppliedMigration>> {
+        let quoted = table.quoted(EngineKind::Postgres);
+        let exists: bool = self
+            .client
+            .query_one("SELECT to_regclass($1) IS NOT NULL", &[&quoted])
+            .map_err(|e| Error::db("cannot read the database schema", driver_message(&e)))?
+            .get(0);
+        if !exists {
+            return Ok(Vec::new());
+        }
+        let rows = self
+            .client
+            .query(&history::select_sql(EngineKind::Postgres, table), &[])
+            .map_err(|e| {
+                Error::db(
+                    format!("cannot read history table {table}"),
+                    format!(
+                        "{}\n  help: if `{table}` belongs to another tool, set history_table in ferry.toml to another name",
+                        driver_message(&e)
+                    ),
+                )
+            })?;
+        Ok(rows
+            .iter()
+            .map(|r| AppliedMigration {
+                version: r.get::<_, i64>(0) as u64,
+                name: r.get(1),
+                kind: RowKind::parse(r.get(2)),
+                checksum: r.get(3),
+                applied_at: r.get(4),
+                execution_ms: r.get(5),
+                success: r.get::<_, i32>(6) != 0,
+                error: r.get(7),
+            })
+            .collect())
+    }
+
+    fn transactional_ddl(&self) -> bool {
+        true
+    }
+
+    fn apply_in_transaction(&mut self, table: &HistoryTable, sql: &str, record: &Record<'_>) -> Result<i64, StatementError> {
+        let prefix = "BEGIN;\n";
+        let record_sql = history::in_transaction_sql(EngineKind::Postgres, table, record, None);
+        // The newline ends a trailing `--` comment in the script.
+        let batch = format!("{prefix}{sql}\n;\n{record_sql};\nCOMMIT;");
+        let start = Instant::now();
+        match self.client.batch_execute(&batch) {
+            Ok(()) => Ok(start.elapsed().as_millis() as i64),
+            Err(e) => {
+                let _ = self.client.batch_execute("ROLLBACK");
+                let position = e.as_db_error().and_then(|db| match db.position() {
+                    Some(ErrorPosition::Original(chars)) => {
+                        let byte = batch
+                            .char_indices()
+                            .nth((*chars as usize).saturating_sub(1))
+                            .map(|(b, _)| b)?;
+                        byte.checked_sub(prefix.len()).filter(|b| *b < sql.len())
+                    }
+                    _ => None,
+                });
+                Err(StatementError {
+                    message: driver_message(&e),
+                    position,
+                })
+            }
+        }
+    }
+
+    fn execute(&mut self, sql: &str) -> Result<(), StatementError> {
+        self.client.batch_execute(sql).map_err(|e| StatementError {
+            message: driver_message(&e),
+            position: e.as_db_error().and_then(|db| match db.position() {
+                Some(ErrorPosition::Original(chars)) => sql
+                    .char_indices()
+                    .nth((*chars as usize).saturating_sub(1))
+                    .map(|(b, _)| b),
+                _ => None,
+            }),
+        })
+    }
+}
+
+impl Drop for PostgresEngine {
+    fn drop(&mut self) {
+        let _ = self.unlock();
+    }
+}

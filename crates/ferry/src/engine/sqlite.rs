@@ -1,0 +1,227 @@
+//! SQLite, bundled into the binary.
+//!
+//! Locking: ferry holds an exclusive OS lock on `<database>.ferry-lock`
+//! beside the database for the whole run, so two ferry processes never both
+//! migrate (the OS drops the lock if ferry dies). Each migration also takes
+//! SQLite's write lock with `BEGIN IMMEDIATE`, waiting up to the busy timeout
+//! for the application's own writers.
+
+use std::fs::File;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use fallible_iterator::FallibleIterator;
+use rusqlite::{Connection, OpenFlags};
+
+use super::history::{self, HistoryTable, Record};
+use super::{ConnectOptions, DatabaseUrl, Engine, EngineKind, SqliteLocation, StatementError};
+use crate::error::{Error, Result};
+use crate::migration::{AppliedMigration, RowKind};
+
+pub(crate) struct SqliteEngine {
+    conn: Connection,
+    lock_path: Option<PathBuf>,
+    lock_file: Option<File>,
+}
+
+impl SqliteEngine {
+    pub(crate) fn connect(url: &DatabaseUrl, options: &ConnectOptions) -> Result<Self> {
+        let fail = |message: String| Error::Connect {
+            url: url.safe().clone(),
+            message,
+        };
+        let (conn, lock_path) = match url.sqlite_location() {
+            Some(SqliteLocation::File(path)) => {
+                if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty())
+                    && !parent.is_dir()
+                {
+                    return Err(fail(format!(
+                        "the folder {} does not exist; create it, or point the URL at an existing folder",
+                        parent.display()
+                    )));
+                }
+                let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+                    | OpenFlags::SQLITE_OPEN_CREATE
+                    | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                    | OpenFlags::SQLITE_OPEN_URI;
+                let conn = Connection::open_with_flags(path, flags).map_err(|e| fail(e.to_string()))?;
+                let mut lock = path.clone().into_os_string();
+                lock.push(".ferry-lock");
+                (conn, Some(PathBuf::from(lock)))
+            }
+            _ => (Connection::open_in_memory().map_err(|e| fail(e.to_string()))?, None),
+        };
+        conn.busy_timeout(options.busy_timeout)
+            .map_err(|e| fail(e.to_string()))?;
+        Ok(SqliteEngine {
+            conn,
+            lock_path,
+            lock_file: None,
+        })
+    }
+
+    fn run_script(&self, sql: &str) -> Result<(), StatementError> {
+        // SQLite's own parser walks the statements, so we know which one fails.
+        let mut batch = rusqlite::Batch::new(&self.conn, sql);
+        loop {
+            let mut stmt = match batch.next() {
+                Ok(Some(stmt)) => stmt,
+                Ok(None) => return Ok(()),
+                Err(e) => return Err(to_statement_error(&e, sql, None)),
+            };
+            let text = stmt.expanded_sql();
+            let mut rows = stmt.raw_query();
+            loop {
+                match rows.next() {
+                    Ok(Some(_)) => {}
+                    Ok(None) => break,
+                    Err(e) => return Err(to_statement_error(&e, sql, text.as_deref())),
+                }
+            }
+        }
+    }
+}
+
+fn to_statement_error(e: &rusqlite::Error, sql: &str, statement: Option<&str>) -> StatementError {
+    let position = match e {
+        rusqlite::Error::SqlInputError { offset, .. } if *offset >= 0 => Some(*offset as usize),
+        _ => statement.and_then(|s| sql.find(s.trim())),
+    };
+    let message = match e {
+        rusqlite::Error::SqlInputError { msg, .. } => msg.clone(),
+        rusqlite::Error::SqliteFailure(_, Some(msg)) => msg.clone(),
+        other => other.to_string(),
+    };
+    StatementError { message, position }
+}
+
+fn db_err(context: &str) -> impl Fn(rusqlite::Error) -> Error + '_ {
+    move |e| Error::db(context, e)
+}
+
+impl Engine for SqliteEngine {
+    fn kind(&self) -> EngineKind {
+        EngineKind::Sqlite
+    }
+
+    fn server_version(&mut self) -> Result<String> {
+        Ok(rusqlite::version().to_owned())
+    }
+
+    fn lock(&mut self, timeout: Duration) -> Result<()> {
+        let Some(path) = &self.lock_path else {
+            return Ok(()); // in-memory: private to this connection
+        };
+        let file = fs_err::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(path)
+            .map_err(|e| Error::io("cannot open lock file", path, e.into()))?
+            .into_file();
+        let start = Instant::now();
+        super::poll_until(timeout, || match file.try_lock() {
+            Ok(()) => Ok(true),
+            Err(std::fs::TryLockError::WouldBlock) => Ok(false),
+            Err(std::fs::TryLockError::Error(e)) => Err(Error::io("cannot lock", path, e)),
+        })
+        .map_err(|e| match e {
+            Error::LockTimeout { .. } => Error::LockTimeout {
+                waited: start.elapsed(),
+            },
+            other => other,
+        })?;
+        self.lock_file = Some(file);
+        Ok(())
+    }
+
+    fn unlock(&mut self) -> Result<()> {
+        if let Some(file) = self.lock_file.take() {
+            let _ = file.unlock();
+        }
+        Ok(())
+    }
+
+    fn ensure_history(&mut self, table: &HistoryTable) -> Result<()> {
+        if table.schema().is_some() {
+            return Err(Error::db(
+                format!("history table {table}"),
+                "SQLite has no schemas here; use a plain table name",
+            ));
+        }
+        self.conn
+            .execute_batch(&history::create_sql(EngineKind::Sqlite, table))
+            .map_err(db_err(&format!("cannot create history table {table}")))
+    }
+
+    fn read_history(&mut self, table: &HistoryTable) -> Result<Vec<AppliedMigration>> {
+        let exists: bool = self
+            .conn
+            .query_row(
+                "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = ?1",
+                [table.name()],
+                |r| r.get(0),
+            )
+            .map_err(db_err("cannot read the database schema"))?;
+        if !exists {
+            return Ok(Vec::new());
+        }
+        let context = format!("cannot read history table {table}");
+        let mut stmt = self
+            .conn
+            .prepare(&history::select_sql(EngineKind::Sqlite, table))
+            .map_err(|e| not_ours(table, e))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(AppliedMigration {
+                    version: r.get::<_, i64>(0)? as u64,
+                    name: r.get(1)?,
+                    kind: RowKind::parse(&r.get::<_, String>(2)?),
+                    checksum: r.get(3)?,
+                    applied_at: r.get(4)?,
+                    execution_ms: r.get(5)?,
+                    success: r.get::<_, i64>(6)? != 0,
+                    error: r.get(7)?,
+                })
+            })
+            .map_err(db_err(&context))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(db_err(&context))
+    }
+
+    fn transactional_ddl(&self) -> bool {
+        true
+    }
+
+    fn apply_in_transaction(&mut self, table: &HistoryTable, sql: &str, record: &Record<'_>) -> Result<i64, StatementError> {
+        self.conn
+            .execute_batch("BEGIN IMMEDIATE")
+            .map_err(|e| StatementError::new(format!("cannot start a transaction: {e}")))?;
+        let start = Instant::now();
+        let result = self.run_script(sql).and_then(|()| {
+            let ms = start.elapsed().as_millis() as i64;
+            let record_sql = history::in_transaction_sql(EngineKind::Sqlite, table, record, Some(ms));
+            self.conn
+                .execute_batch(&record_sql)
+                .map_err(|e| StatementError::new(format!("cannot write to history table {table}: {e}")))?;
+            self.conn
+                .execute_batch("COMMIT")
+                .map_err(|e| StatementError::new(format!("cannot commit: {e}")))?;
+            Ok(ms)
+        });
+        if result.is_err() && !self.conn.is_autocommit() {
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
+        result
+    }
+
+    fn execute(&mut self, sql: &str) -> Result<(), StatementError> {
+        self.run_script(sql)
+    }
+}
+
+fn not_ours(table: &HistoryTable, e: rusqlite::Error) -> Error {
+    Error::db(
+        format!("cannot read history table {table}"),
+        format!("{e}\n  help: if `{table}` belongs to another tool, set history_table in ferry.toml to another name"),
+    )
+}

@@ -1,0 +1,43 @@
+//! ferry: safe, boring application upgrades.
+//!
+//! This crate owns ferry's behaviour; the `ferry` binary only parses
+//! arguments, calls it and renders the result. Today it holds the migration
+//! engine: versioned SQL migrations, checksummed and locked, on SQLite,
+//! PostgreSQL and MySQL/MariaDB.
+//!
+//! An application embeds its migrations and applies them at start-up:
+//!
+//! ```no_run
+//! static MIGRATIONS: &[(&str, &str)] = ferry::embed_migrations!("tests/fixtures/basic");
+//!
+//! let report = ferry::migrate_embedded("sqlite://app.db", MIGRATIONS, ferry::Settings::default(), &mut ())?;
+//! println!("applied {} migrations", report.steps.len());
+//! # Ok::<(), ferry::Error>(())
+//! ```
+//!
+//! Everything is synchronous. An async application calls ferry from
+//! `spawn_blocking`: the PostgreSQL driver runs a small runtime of its own
+//! and must not be called from inside another one.
+#![deny(missing_docs)]
+
+mod embed;
+pub mod engine;
+pub mod env;
+mod error;
+pub mod migration;
+mod migrator;
+pub mod project;
+pub mod scaffold;
+
+pub use crate::embed::migrate_embedded;
+pub use crate::engine::{DatabaseUrl, EngineKind, SafeUrl};
+pub use crate::error::{Error, FailureState, Problem, Problems, Progress, Result};
+pub use crate::migration::{MigrateOptions, MigrationSet, RevertTarget};
+pub use crate::migrator::{Event, Migrator, Observer, RepairAction, Report, Settings, StepReport};
+pub use crate::project::Project;
+
+#[cfg(feature = "macros")]
+pub use ferry_macros::embed_migrations;
+
+/// ferry's own version.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

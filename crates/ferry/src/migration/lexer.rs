@@ -1,0 +1,453 @@
+//! Splits a SQL script into statements.
+//!
+//! Written by hand because no maintained crate splits SQL for all three
+//! dialects while keeping the exact statement text and its line: `sqlparser`
+//! rebuilds statements from an AST (losing the original text and failing on
+//! anything it does not model), and the drivers' own splitters are not exposed.
+//!
+//! The lexer knows single- and double-quoted strings, MySQL back-ticks and
+//! backslash escapes, PostgreSQL `E''` strings and dollar quoting, line
+//! comments (`--`, and `#` on MySQL), nested block comments (PostgreSQL), and
+//! the `BEGIN ... END` bodies of triggers, functions and procedures, whose inner
+//! semicolons do not end the statement.
+
+use std::ops::Range;
+
+/// The SQL dialect a script is written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Dialect {
+    /// SQLite.
+    Sqlite,
+    /// PostgreSQL.
+    Postgres,
+    /// MySQL and MariaDB.
+    MySql,
+}
+
+/// One statement of a script.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Statement {
+    /// The statement's text without the terminating semicolon, trimmed.
+    pub text: String,
+    /// 1-based line of the statement's first character in the script.
+    pub line: usize,
+    /// Byte range of the statement (without the semicolon) in the script.
+    pub span: Range<usize>,
+}
+
+/// Why a script could not be split.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("line {line}: {message}")]
+pub struct LexError {
+    /// 1-based line where the unterminated construct starts.
+    pub line: usize,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// Splits `sql` into statements. Comments-only stretches produce no statement.
+pub fn split(sql: &str, dialect: Dialect) -> Result<Vec<Statement>, LexError> {
+    Splitter::new(sql, dialect).run()
+}
+
+/// Returns the 1-based line of byte `offset` in `text`.
+pub fn line_of(text: &str, offset: usize) -> usize {
+    let end = offset.min(text.len());
+    text.as_bytes()[..end].iter().filter(|&&b| b == b'\n').count() + 1
+}
+
+struct Splitter<'a> {
+    src: &'a str,
+    bytes: &'a [u8],
+    dialect: Dialect,
+    pos: usize,
+}
+
+/// What the splitter tracks about the statement being read.
+#[derive(Default)]
+struct Current {
+    /// Byte offset of the first significant (non-comment, non-space) token.
+    start: Option<usize>,
+    /// The first words of the statement, upper-cased, to recognise routines.
+    head: Vec<String>,
+    /// Depth of `BEGIN`/`CASE`/`IF`/`LOOP`... blocks inside a routine body.
+    depth: usize,
+    /// The previous word was `END` (so `END IF` closes one block, not two).
+    after_end: bool,
+}
+
+impl Current {
+    fn is_routine(&self) -> bool {
+        // CREATE [OR REPLACE] [DEFINER = x] [TEMP] TRIGGER|FUNCTION|PROCEDURE|EVENT,
+        // but not `CREATE TABLE IF NOT EXISTS event` or `CREATE INDEX trigger`.
+        if self.head.first().is_none_or(|w| w != "CREATE") {
+            return false;
+        }
+        for w in self.head.iter().skip(1) {
+            match w.as_str() {
+                "TRIGGER" | "FUNCTION" | "PROCEDURE" | "EVENT" => return true,
+                "TABLE" | "INDEX" | "VIEW" | "SEQUENCE" | "SCHEMA" | "DATABASE" | "TYPE"
+                | "DOMAIN" | "EXTENSION" | "ROLE" | "USER" | "POLICY" | "RULE" | "MATERIALIZED"
+                | "UNIQUE" | "VIRTUAL" => return false,
+                _ => {}
+            }
+        }
+        false
+    }
+}
+
+impl<'a> Splitter<'a> {
+    fn new(src: &'a str, dialect: Dialect) -> Self {
+        Splitter {
+            src,
+            bytes: src.as_bytes(),
+            dialect,
+            pos: 0,
+        }
+    }
+
+    fn peek(&self, ahead: usize) -> Option<u8> {
+        self.bytes.get(self.pos + ahead).copied()
+    }
+
+    fn err(&self, start: usize, what: &str) -> LexError {
+        LexError {
+            line: line_of(self.src, start),
+            message: format!("{what} is never closed"),
+        }
+    }
+
+    fn run(mut self) -> Result<Vec<Statement>, LexError> {
+        let mut out = Vec::new();
+        let mut cur = Current::default();
+        while let Some(b) = self.peek(0) {
+            let here = self.pos;
+            match b {
+                b'-' if self.peek(1) == Some(b'-') => self.skip_line(),
+                b'#' if self.dialect == Dialect::MySql => self.skip_line(),
+                b'/' if self.peek(1) == Some(b'*') => self.skip_block_comment()?,
+                b';' => {
+                    if cur.depth == 0 {
+                        self.finish(&mut out, &mut cur, here);
+                    } else {
+                        cur.after_end = false;
+                    }
+                    self.pos += 1;
+                }
+                b'\'' => {
+                    cur.start.get_or_insert(here);
+                    let backslash = self.dialect == Dialect::MySql || self.is_escape_string(here);
+                    self.skip_quoted(b'\'', backslash)?;
+                }
+                b'"' => {
+                    cur.start.get_or_insert(here);
+                    self.skip_quoted(b'"', self.dialect == Dialect::MySql)?;
+                }
+                b'`' if self.dialect == Dialect::MySql => {
+                    cur.start.get_or_insert(here);
+                    self.skip_quoted(b'`', false)?;
+                }
+                b'[' if self.dialect == Dialect::Sqlite => {
+                    cur.start.get_or_insert(here);
+                    self.skip_until(b"]", "a [bracketed] identifier")?;
+                }
+                b'$' if self.dialect == Dialect::Postgres && self.dollar_tag().is_some() => {
+                    cur.start.get_or_insert(here);
+                    let tag = self.dollar_tag().unwrap_or_default();
+                    self.pos += tag.len();
+                    let tag_owned = tag.to_owned();
+                    self.skip_until(tag_owned.as_bytes(), "a dollar-quoted string")?;
+                }
+                c if c.is_ascii_alphabetic() || c == b'_' => {
+                    cur.start.get_or_insert(here);
+                    let word = self.read_word();
+                    self.on_word(&mut cur, &word);
+                }
+                c if c.is_ascii_whitespace() => self.pos += 1,
+                _ => {
+                    cur.start.get_or_insert(here);
+                    cur.after_end = false;
+                    // Step over a whole UTF-8 character.
+                    let len = self.src[here..].chars().next().map_or(1, char::len_utf8);
+                    self.pos += len;
+                }
+            }
+        }
+        let end = self.bytes.len();
+        self.finish(&mut out, &mut cur, end);
+        Ok(out)
+    }
+
+    fn finish(&self, out: &mut Vec<Statement>, cur: &mut Current, end: usize) {
+        if let Some(start) = cur.start {
+            let raw = &self.src[start..end];
+            let text = raw.trim_end();
+            out.push(Statement {
+                text: text.to_owned(),
+                line: line_of(self.src, start),
+                span: start..start + text.len(),
+            });
+        }
+        *cur = Current::default();
+    }
+
+    fn on_word(&self, cur: &mut Current, word: &str) {
+        let upper = word.to_ascii_uppercase();
+        if cur.head.len() < 8 {
+            cur.head.push(upper.clone());
+        }
+        let after_end = std::mem::take(&mut cur.after_end);
+        if !cur.is_routine() {
+            return;
+        }
+        match upper.as_str() {
+            // `END IF`, `END LOOP`...: the keyword after END closes nothing more.
+            "IF" | "LOOP" | "WHILE" | "REPEAT" | "CASE" if after_end => {}
+            "BEGIN" | "CASE" | "LOOP" | "REPEAT" => cur.depth += 1,
+            // WHILE ... DO and IF ... THEN open blocks; IF( is the function.
+            "WHILE" => cur.depth += 1,
+            "IF" if self.next_significant() != Some(b'(') => cur.depth += 1,
+            "END" => {
+                cur.depth = cur.depth.saturating_sub(1);
+                cur.after_end = true;
+            }
+            _ => {}
+        }
+    }
+
+    fn next_significant(&self) -> Option<u8> {
+        self.bytes[self.pos..]
+            .iter()
+            .copied()
+            .find(|b| !b.is_ascii_whitespace())
+    }
+
+    fn read_word(&mut self) -> String {
+        let start = self.pos;
+        while let Some(c) = self.peek(0) {
+            if c.is_ascii_alphanumeric() || c == b'_' || c == b'$' {
+                self.pos += 1;
+            } else {
+                break;
+            }
+        }
+        self.src[start..self.pos].to_owned()
+    }
+
+    /// PostgreSQL `E'...'` strings honour backslash escapes.
+    fn is_escape_string(&self, quote: usize) -> bool {
+        self.dialect == Dialect::Postgres
+            && quote > 0
+            && matches!(self.bytes[quote - 1], b'E' | b'e')
+            && (quote < 2 || !(self.bytes[quote - 2].is_ascii_alphanumeric() || self.bytes[quote - 2] == b'_'))
+    }
+
+    /// The `$tag$` opening at the cursor, if any.
+    fn dollar_tag(&self) -> Option<&'a str> {
+        // A `$` right after an identifier character is part of that identifier.
+        if self.pos > 0 {
+            let prev = self.bytes[self.pos - 1];
+            if prev.is_ascii_alphanumeric() || prev == b'_' || prev == b'$' {
+                return None;
+            }
+        }
+        let rest = &self.src[self.pos + 1..];
+        let close = rest.find('$')?;
+        let inner = &rest[..close];
+        // A tag does not start with a digit: `$1` is a parameter.
+        if inner.starts_with(|c: char| c.is_ascii_digit())
+            || !inner.chars().all(|c| c.is_alphanumeric() || c == '_')
+        {
+            return None;
+        }
+        Some(&self.src[self.pos..self.pos + close + 2])
+    }
+
+    fn skip_line(&mut self) {
+        while let Some(c) = self.peek(0) {
+            self.pos += 1;
+            if c == b'\n' {
+                break;
+            }
+        }
+    }
+
+    fn skip_block_comment(&mut self) -> Result<(), LexError> {
+        let start = self.pos;
+        let nests = self.dialect == Dialect::Postgres;
+        let mut depth = 0usize;
+        while self.pos < self.bytes.len() {
+            if self.peek(0) == Some(b'/') && self.peek(1) == Some(b'*') {
+                if depth == 0 || nests {
+                    depth += 1;
+                }
+                self.pos += 2;
+            } else if self.peek(0) == Some(b'*') && self.peek(1) == Some(b'/') {
+                depth -= 1;
+                self.pos += 2;
+                if depth == 0 {
+                    return Ok(());
+                }
+            } else {
+                self.pos += 1;
+            }
+        }
+        Err(self.err(start, "a /* block comment */"))
+    }
+
+    fn skip_quoted(&mut self, quote: u8, backslash: bool) -> Result<(), LexError> {
+        let start = self.pos;
+        self.pos += 1;
+        while let Some(c) = self.peek(0) {
+            if backslash && c == b'\\' {
+                self.pos += 2;
+                continue;
+            }
+            self.pos += 1;
+            if c == quote {
+                // A doubled quote is an escaped quote.
+                if self.peek(0) == Some(quote) {
+                    self.pos += 1;
+                    continue;
+                }
+                return Ok(());
+            }
+        }
+        let what = match quote {
+            b'\'' => "a 'quoted string'",
+            b'"' => "a \"quoted identifier\"",
+            _ => "a `quoted identifier`",
+        };
+        Err(self.err(start, what))
+    }
+
+    fn skip_until(&mut self, close: &[u8], what: &str) -> Result<(), LexError> {
+        let start = self.pos;
+        self.pos += 1;
+        while self.pos < self.bytes.len() {
+            if self.bytes[self.pos..].starts_with(close) {
+                self.pos += close.len();
+                return Ok(());
+            }
+            self.pos += 1;
+        }
+        Err(self.err(start, what))
+    }
+}
+
+/// True when a statement controls transactions (`BEGIN`, `COMMIT`...), which
+/// a migration that ferry wraps in a transaction must not do.
+pub fn is_transaction_control(stmt: &str) -> bool {
+    let mut words = stmt
+        .split(|c: char| c.is_whitespace() || c == ';')
+        .filter(|w| !w.is_empty())
+        .map(str::to_ascii_uppercase);
+    let first = words.next().unwrap_or_default();
+    let second = words.next().unwrap_or_default();
+    match first.as_str() {
+        "COMMIT" | "ROLLBACK" | "END" | "ABORT" => second != "PREPARED",
+        "BEGIN" => matches!(
+            second.as_str(),
+            "" | "TRANSACTION" | "WORK" | "DEFERRED" | "IMMEDIATE" | "EXCLUSIVE" | "ISOLATION"
+        ),
+        "START" => second == "TRANSACTION",
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn texts(sql: &str, d: Dialect) -> Vec<String> {
+        split(sql, d).unwrap().into_iter().map(|s| s.text).collect()
+    }
+
+    #[test]
+    fn splits_plain_statements_and_keeps_lines() {
+        let sql = "CREATE TABLE a (x int);\n\n-- note; not a statement\nINSERT INTO a VALUES (1);\n";
+        let st = split(sql, Dialect::Postgres).unwrap();
+        assert_eq!(st.len(), 2);
+        assert_eq!(st[0].text, "CREATE TABLE a (x int)");
+        assert_eq!(st[1].line, 4);
+        assert_eq!(&sql[st[1].span.clone()], "INSERT INTO a VALUES (1)");
+    }
+
+    #[test]
+    fn semicolons_inside_strings_and_comments_do_not_split() {
+        let sql = "INSERT INTO t VALUES ('a;b', \"c;d\"); /* x; /* nested; */ y; */ SELECT 1;";
+        assert_eq!(
+            texts(sql, Dialect::Postgres),
+            vec!["INSERT INTO t VALUES ('a;b', \"c;d\")", "SELECT 1"]
+        );
+    }
+
+    #[test]
+    fn doubled_quotes_and_backslashes() {
+        assert_eq!(texts("SELECT 'it''s;'; SELECT 2", Dialect::Sqlite).len(), 2);
+        assert_eq!(texts(r"SELECT 'a\';b'; SELECT 2", Dialect::MySql).len(), 2);
+        assert_eq!(texts(r"SELECT E'a\';b'; SELECT 2", Dialect::Postgres).len(), 2);
+        // In standard PostgreSQL strings a backslash is an ordinary character.
+        assert_eq!(texts(r"SELECT 'a\'; SELECT 2", Dialect::Postgres).len(), 2);
+    }
+
+    #[test]
+    fn dollar_quoted_bodies() {
+        let sql = "CREATE FUNCTION f() RETURNS int AS $body$ BEGIN RETURN 1; END; $body$ LANGUAGE plpgsql;\nCREATE FUNCTION g() RETURNS int AS $$ SELECT 1; $$ LANGUAGE sql;\nSELECT $1;";
+        let st = texts(sql, Dialect::Postgres);
+        assert_eq!(st.len(), 3, "{st:?}");
+        assert!(st[0].ends_with("LANGUAGE plpgsql"));
+    }
+
+    #[test]
+    fn trigger_bodies_with_begin_end() {
+        let sql = "CREATE TRIGGER trg AFTER INSERT ON a FOR EACH ROW BEGIN\n  UPDATE b SET n = n + 1;\n  INSERT INTO c VALUES (1);\nEND;\nSELECT 1;";
+        let st = texts(sql, Dialect::Sqlite);
+        assert_eq!(st.len(), 2, "{st:?}");
+        assert!(st[0].ends_with("END"));
+    }
+
+    #[test]
+    fn mysql_procedure_with_nested_blocks() {
+        let sql = "CREATE DEFINER=`root`@`%` PROCEDURE p() BEGIN\n IF x > 1 THEN SELECT IF(1,2,3); END IF;\n WHILE x < 3 DO SET x = x + 1; END WHILE;\n CASE WHEN 1 THEN SELECT 1; END CASE;\nEND;\n# comment; here\nDROP TABLE t;";
+        let st = texts(sql, Dialect::MySql);
+        assert_eq!(st.len(), 2, "{st:?}");
+        assert_eq!(st[1], "DROP TABLE t");
+    }
+
+    #[test]
+    fn begin_as_transaction_start_is_its_own_statement() {
+        assert_eq!(texts("BEGIN; SELECT 1; COMMIT;", Dialect::Sqlite).len(), 3);
+    }
+
+    #[test]
+    fn unterminated_constructs_name_their_line() {
+        let e = split("SELECT 1;\nSELECT 'abc", Dialect::Sqlite).unwrap_err();
+        assert_eq!(e.line, 2);
+        let e = split("SELECT $$ abc", Dialect::Postgres).unwrap_err();
+        assert!(e.message.contains("dollar"), "{e}");
+        let e = split("/* a /* b */", Dialect::Postgres).unwrap_err();
+        assert!(e.message.contains("comment"));
+    }
+
+    #[test]
+    fn tables_named_like_routines_are_not_routines() {
+        let sql = "CREATE TABLE IF NOT EXISTS event (x int);\nCREATE INDEX trigger ON event (x);\nSELECT 1;";
+        assert_eq!(texts(sql, Dialect::Sqlite).len(), 3);
+    }
+
+    #[test]
+    fn no_statement_in_comment_only_script() {
+        assert!(split("-- nothing\n/* here */\n", Dialect::Postgres).unwrap().is_empty());
+    }
+
+    #[test]
+    fn recognises_transaction_control() {
+        for s in ["BEGIN", "begin transaction", "COMMIT", "ROLLBACK", "START TRANSACTION", "END"] {
+            assert!(is_transaction_control(s), "{s}");
+        }
+        for s in ["BEGIN ATOMIC", "COMMIT PREPARED 'x'", "CREATE TABLE begin_x (a int)", "SELECT 1"] {
+            assert!(!is_transaction_control(s), "{s}");
+        }
+    }
+}

@@ -1,0 +1,58 @@
+//! Checks of scripts that need the engine's dialect: each script must lex,
+//! and a script ferry wraps in a transaction must not manage transactions.
+
+use crate::error::Problem;
+use crate::migration::lexer::{Dialect, is_transaction_control, split};
+use crate::migration::set::MigrationSet;
+
+/// Finds problems in every script of `set` for `dialect`, given whether the
+/// engine runs migrations in transactions.
+pub fn lint(set: &MigrationSet, dialect: Dialect, transactional: bool) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    for m in set {
+        for script in std::iter::once(&m.up).chain(m.down.as_ref()) {
+            let statements = match split(&script.sql, dialect) {
+                Ok(s) => s,
+                Err(e) => {
+                    problems.push(
+                        Problem::in_file(&script.path, e.message)
+                            .at_line(e.line)
+                            .help("close it; the rest of the file is read as part of it"),
+                    );
+                    continue;
+                }
+            };
+            if !transactional || script.directives.no_transaction {
+                continue;
+            }
+            for st in statements.iter().filter(|s| is_transaction_control(&s.text)) {
+                problems.push(
+                    Problem::in_file(&script.path, format!("`{}` inside a migration that ferry runs in a transaction", st.text))
+                        .at_line(st.line)
+                        .help("remove it: ferry wraps each migration in a transaction with its history row; if the script must manage transactions itself, add `-- ferry:no-transaction` at the top"),
+                );
+            }
+        }
+    }
+    problems
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_commit_in_transactional_scripts_only() {
+        let set = MigrationSet::from_embedded(&[
+            ("0001_a.up.sql", "CREATE TABLE a (x int);\nCOMMIT;"),
+            ("0002_b.up.sql", "-- ferry:no-transaction\nBEGIN;\nCREATE TABLE b (x int);\nCOMMIT;"),
+            ("0003_c.up.sql", "SELECT 'oops;"),
+        ])
+        .unwrap();
+        let p = lint(&set, Dialect::Postgres, true);
+        assert_eq!(p.len(), 2, "{p:?}");
+        assert_eq!(p[0].line, Some(2));
+        assert!(p[1].message.contains("never closed"));
+        assert_eq!(lint(&set, Dialect::Postgres, false).len(), 1);
+    }
+}

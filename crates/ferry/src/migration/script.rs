@@ -1,0 +1,205 @@
+//! One migration script: its text normalised for checksums, its SHA-256 and
+//! the `-- ferry:` directives in its leading comments.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use crate::error::Problem;
+
+/// A SHA-256 checksum, shown as 64 lowercase hex digits.
+#[derive(Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct Checksum(pub String);
+
+impl Checksum {
+    /// The checksum of `text`, which must already be normalised.
+    pub fn of(text: &str) -> Self {
+        Checksum(hex::encode(Sha256::digest(text.as_bytes())))
+    }
+
+    /// The hex digits.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The first 12 hex digits, for tables.
+    pub fn short(&self) -> &str {
+        &self.0[..self.0.len().min(12)]
+    }
+}
+
+impl fmt::Display for Checksum {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for Checksum {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Checksum({})", self.short())
+    }
+}
+
+/// Directives given in a script's leading `-- ferry:` comments.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Directives {
+    /// `-- ferry:no-transaction`: run statement by statement, outside a
+    /// transaction (needed for `CREATE INDEX CONCURRENTLY`).
+    pub no_transaction: bool,
+}
+
+/// The directives ferry knows, for help texts.
+pub const KNOWN_DIRECTIVES: &[&str] = &["no-transaction"];
+
+/// One `.up.sql` or `.down.sql` file.
+#[derive(Debug, Clone)]
+pub struct Script {
+    /// Where it came from (a path, or `embedded:NAME` for embedded scripts).
+    pub path: PathBuf,
+    /// The text, BOM stripped and line endings normalised to LF.
+    pub sql: String,
+    /// SHA-256 of `sql`.
+    pub checksum: Checksum,
+    /// Its directives.
+    pub directives: Directives,
+}
+
+/// Strips a UTF-8 BOM and turns CRLF (and lone CR) line endings into LF.
+pub fn normalise(text: &str) -> String {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    if text.contains('\r') {
+        text.replace("\r\n", "\n").replace('\r', "\n")
+    } else {
+        text.to_owned()
+    }
+}
+
+impl Script {
+    /// Builds a script from a file's raw bytes, reporting problems against `path`.
+    pub fn from_bytes(path: &Path, bytes: &[u8]) -> Result<Self, Vec<Problem>> {
+        let text = std::str::from_utf8(bytes).map_err(|e| {
+            let line = crate::migration::lexer::line_of(
+                &String::from_utf8_lossy(&bytes[..e.valid_up_to()]),
+                e.valid_up_to(),
+            );
+            vec![Problem::in_file(path, "the file is not valid UTF-8")
+                .at_line(line)
+                .help("save the file as UTF-8")]
+        })?;
+        let sql = normalise(text);
+        let directives = parse_directives(path, &sql)?;
+        Ok(Script {
+            path: path.to_owned(),
+            checksum: Checksum::of(&sql),
+            sql,
+            directives,
+        })
+    }
+}
+
+/// Reads directives from the leading comments; a `-- ferry:` comment after the
+/// first statement is an error (it would be silently ignored otherwise).
+fn parse_directives(path: &Path, sql: &str) -> Result<Directives, Vec<Problem>> {
+    let mut directives = Directives::default();
+    let mut problems = Vec::new();
+    let mut leading = true;
+    let mut in_block = false;
+    for (i, raw) in sql.lines().enumerate() {
+        let line_no = i + 1;
+        let line = raw.trim();
+        if in_block {
+            if line.contains("*/") {
+                in_block = false;
+            }
+            continue;
+        }
+        let directive = line
+            .strip_prefix("--")
+            .map(str::trim_start)
+            .and_then(|c| c.strip_prefix("ferry:"));
+        if let Some(body) = directive {
+            if !leading {
+                problems.push(
+                    Problem::in_file(path, "a `-- ferry:` directive comes after the first statement, where it has no effect")
+                        .at_line(line_no)
+                        .help("move it above the first statement"),
+                );
+                continue;
+            }
+            for word in body.split([',', ' ', '\t']).filter(|w| !w.is_empty()) {
+                match word {
+                    "no-transaction" => directives.no_transaction = true,
+                    other => problems.push(
+                        Problem::in_file(path, format!("unknown directive `ferry:{other}`"))
+                            .at_line(line_no)
+                            .help(format!("known directives: {}", KNOWN_DIRECTIVES.join(", "))),
+                    ),
+                }
+            }
+            continue;
+        }
+        if !leading || line.is_empty() || line.starts_with("--") {
+            continue;
+        }
+        if line.starts_with("/*") {
+            in_block = !line.contains("*/");
+            continue;
+        }
+        leading = false;
+    }
+    if problems.is_empty() {
+        Ok(directives)
+    } else {
+        Err(problems)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn script(text: &[u8]) -> Result<Script, Vec<Problem>> {
+        Script::from_bytes(Path::new("m.up.sql"), text)
+    }
+
+    #[test]
+    fn crlf_and_bom_do_not_change_the_checksum() {
+        let lf = script(b"-- ferry:no-transaction\nCREATE TABLE a (x int);\n").unwrap();
+        let crlf = script(b"\xEF\xBB\xBF-- ferry:no-transaction\r\nCREATE TABLE a (x int);\r\n").unwrap();
+        assert_eq!(lf.checksum, crlf.checksum);
+        assert!(crlf.directives.no_transaction);
+        let edited = script(b"-- ferry:no-transaction\nCREATE TABLE a (y int);\n").unwrap();
+        assert_ne!(lf.checksum, edited.checksum);
+    }
+
+    #[test]
+    fn directive_after_blank_lines_and_comments() {
+        let s = script(b"\n-- adds an index\n/* long\n comment */\n\n--   ferry:no-transaction\nCREATE INDEX CONCURRENTLY i ON t (x);").unwrap();
+        assert!(s.directives.no_transaction);
+    }
+
+    #[test]
+    fn late_or_unknown_directives_are_errors_with_lines() {
+        let e = script(b"SELECT 1;\n-- ferry:no-transaction\n").unwrap_err();
+        assert_eq!(e[0].line, Some(2));
+        let e = script(b"-- ferry:no-transacton\nSELECT 1;").unwrap_err();
+        assert!(e[0].message.contains("no-transacton"));
+        assert!(e[0].help.as_deref().unwrap().contains("no-transaction"));
+    }
+
+    #[test]
+    fn invalid_utf8_names_the_line() {
+        let e = script(b"SELECT 1;\nSELECT '\xff';").unwrap_err();
+        assert_eq!(e[0].line, Some(2));
+    }
+
+    #[test]
+    fn checksum_is_sha256_hex() {
+        assert_eq!(
+            Checksum::of("").as_str(),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+    }
+}

@@ -1,0 +1,461 @@
+//! The executor: takes the lock, reads the history, plans, and runs each
+//! step through the engine, telling an [`Observer`] before and after each
+//! one (progress bars today, the upgrade journal later).
+
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use crate::engine::{self, ConnectOptions, DatabaseUrl, Engine, HistoryChange, HistoryTable, Record, StatementError};
+use crate::error::{Error, FailureState, Problem, Problems, Progress, Result};
+use crate::migration::{
+    self, AppliedMigration, Direction, MigrateOptions, MigrationSet, RevertTarget, State, Status, Step,
+};
+
+/// How the migrator behaves.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The history table.
+    pub history_table: HistoryTable,
+    /// How long to wait for another ferry process's lock (and, on SQLite,
+    /// for the application's writers).
+    pub lock_timeout: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            history_table: HistoryTable::default(),
+            lock_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Something that happened during a run.
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub enum Event<'a> {
+    /// About to take the migration lock (may wait for another process).
+    Locking,
+    /// The lock is held; `total` steps will run.
+    Planned {
+        /// Number of steps.
+        total: usize,
+    },
+    /// A step is about to start.
+    StepStarted {
+        /// The step.
+        step: &'a Step<'a>,
+        /// Its 0-based position.
+        index: usize,
+        /// Number of steps.
+        total: usize,
+    },
+    /// A step finished.
+    StepFinished {
+        /// The step.
+        step: &'a Step<'a>,
+        /// Its 0-based position.
+        index: usize,
+        /// Number of steps.
+        total: usize,
+        /// How long the script took.
+        execution_ms: i64,
+    },
+}
+
+/// Receives [`Event`]s. `()` ignores them.
+pub trait Observer {
+    /// Called for each event, in order.
+    fn event(&mut self, event: Event<'_>);
+}
+
+impl Observer for () {
+    fn event(&mut self, _: Event<'_>) {}
+}
+
+/// One step that ran.
+#[derive(Debug, Clone, Serialize)]
+pub struct StepReport {
+    /// Version.
+    pub version: u64,
+    /// `0003_add_artifacts`.
+    pub name: String,
+    /// Up or down.
+    pub direction: Direction,
+    /// How long the script took.
+    pub execution_ms: i64,
+    /// Whether it ran outside a transaction.
+    pub no_transaction: bool,
+}
+
+/// What a migrate or revert did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Report {
+    /// The steps, in the order they ran.
+    pub steps: Vec<StepReport>,
+}
+
+/// One change `ferry db repair` makes (or would make).
+#[derive(Debug, Clone, Serialize)]
+pub struct RepairAction {
+    /// Version.
+    pub version: u64,
+    /// Migration name.
+    pub name: String,
+    /// What it does, in words.
+    pub action: String,
+}
+
+/// Runs migrations against one database.
+pub struct Migrator {
+    engine: Box<dyn Engine>,
+    settings: Settings,
+}
+
+impl std::fmt::Debug for Migrator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Migrator")
+            .field("engine", &self.engine.kind())
+            .field("settings", &self.settings)
+            .finish()
+    }
+}
+
+/// Releases the engine's lock when dropped, on every exit path.
+struct LockGuard<'a>(&'a mut dyn Engine);
+
+impl Drop for LockGuard<'_> {
+    fn drop(&mut self) {
+        if let Err(e) = self.0.unlock() {
+            tracing::warn!("could not release the migration lock: {e}");
+        }
+    }
+}
+
+impl Migrator {
+    /// Connects to `url`.
+    pub fn connect(url: &DatabaseUrl, settings: Settings) -> Result<Self> {
+        let options = ConnectOptions {
+            busy_timeout: settings.lock_timeout,
+        };
+        Ok(Migrator {
+            engine: engine::connect(url, &options)?,
+            settings,
+        })
+    }
+
+    /// Wraps an engine already connected.
+    pub fn from_engine(engine: Box<dyn Engine>, settings: Settings) -> Self {
+        Migrator { engine, settings }
+    }
+
+    /// The engine, for callers that need more than migrations.
+    pub fn engine(&mut self) -> &mut dyn Engine {
+        &mut *self.engine
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// Reads the history without locking or creating anything.
+    pub fn history(&mut self) -> Result<Vec<AppliedMigration>> {
+        self.engine.read_history(&self.settings.history_table)
+    }
+
+    /// The status of `set` in this database. Changes nothing.
+    pub fn status(&mut self, set: &MigrationSet) -> Result<Status> {
+        Ok(Status::compute(set, &self.history()?))
+    }
+
+    /// What `migrate` would run now. Changes nothing.
+    pub fn plan_migrate<'s>(&mut self, set: &'s MigrationSet, opts: MigrateOptions) -> Result<Vec<Step<'s>>> {
+        self.preflight(set)?;
+        let status = self.status(set)?;
+        migration::plan_up(set, &status, opts)
+    }
+
+    /// What `revert` would run now. Changes nothing.
+    pub fn plan_revert<'s>(&mut self, set: &'s MigrationSet, target: RevertTarget) -> Result<Vec<Step<'s>>> {
+        self.preflight(set)?;
+        let status = self.status(set)?;
+        migration::plan_down(set, &status, target)
+    }
+
+    /// Applies pending migrations, under the lock.
+    pub fn migrate(&mut self, set: &MigrationSet, opts: MigrateOptions, observer: &mut dyn Observer) -> Result<Report> {
+        self.run(set, observer, |status| migration::plan_up(set, status, opts))
+    }
+
+    /// Reverts applied migrations, newest first, under the lock.
+    pub fn revert(&mut self, set: &MigrationSet, target: RevertTarget, observer: &mut dyn Observer) -> Result<Report> {
+        self.run(set, observer, |status| migration::plan_down(set, status, target))
+    }
+
+    /// The SQL a plan runs, exactly as sent, for `--dry-run`.
+    pub fn render_sql(&self, steps: &[Step<'_>]) -> String {
+        let transactional = self.engine.transactional_ddl();
+        let mut out = String::new();
+        for step in steps {
+            let script = step.script();
+            let in_tx = transactional && !step.no_transaction();
+            out.push_str(&format!(
+                "-- ferry: {} from {}{}\n",
+                step.describe(),
+                script.path.display(),
+                if in_tx { ", in one transaction" } else { ", statement by statement, no transaction" }
+            ));
+            if in_tx {
+                out.push_str("BEGIN;\n");
+            }
+            out.push_str(script.sql.trim_end());
+            out.push('\n');
+            if in_tx {
+                out.push_str("COMMIT;\n");
+            }
+            out.push('\n');
+        }
+        out
+    }
+
+    /// Problems between the files and the database: scripts that do not
+    /// parse, edited, missing, failed and out-of-order migrations. Changes nothing.
+    pub fn validate(&mut self, set: &MigrationSet) -> Result<Vec<Problem>> {
+        let mut problems =
+            migration::lint(set, self.engine.kind().dialect(), self.engine.transactional_ddl());
+        let status = self.status(set)?;
+        for m in &status.migrations {
+            let p = match m.state {
+                State::Modified => Problem::general(format!("{} was edited after it was applied: the file's checksum {} differs from the recorded {}", m.name, short(m.checksum.as_deref()), short(m.recorded_checksum.as_deref())))
+                    .help("restore the file, or run `ferry db repair` to accept the edit"),
+                State::Missing => Problem::general(format!("{} is applied but its file is missing", m.name))
+                    .help("restore the file, or run `ferry db repair` to forget it"),
+                State::Failed => Problem::general(format!("{} failed and left the database dirty: {}", m.name, m.error.as_deref().unwrap_or("no detail")))
+                    .help("fix the database by hand, then run `ferry db repair`"),
+                State::OutOfOrder => Problem::general(format!("{} is pending but older than the newest applied migration", m.name))
+                    .help("give it a newer version, or migrate with --allow-out-of-order"),
+                State::Applied | State::Pending => continue,
+            };
+            problems.push(p);
+        }
+        Ok(problems)
+    }
+
+    /// Records the database as being at `version` without running anything.
+    pub fn baseline(&mut self, set: &MigrationSet, version: u64) -> Result<String> {
+        let table = self.settings.history_table.clone();
+        let name = set.get(version).map_or_else(|| format!("{version}_baseline"), |m| m.label());
+        self.locked(|engine| {
+            engine.ensure_history(&table)?;
+            let history = engine.read_history(&table)?;
+            if let Some(row) = history.first() {
+                return Err(Error::refused(
+                    Problem::general(format!(
+                        "the history table {table} already has rows (the first is {}): the database is managed by ferry already",
+                        row.name
+                    ))
+                    .help("baseline is for a database that ferry has never migrated; use `ferry db status` to see where it is"),
+                ));
+            }
+            engine.record(&table, &HistoryChange::Baseline { version, name: &name })?;
+            Ok(name.clone())
+        })
+    }
+
+    /// Clears failed rows, accepts edited checksums and forgets missing
+    /// migrations, after a person fixed the database by hand. With `dry_run`
+    /// only says what it would change.
+    pub fn repair(&mut self, set: &MigrationSet, dry_run: bool) -> Result<Vec<RepairAction>> {
+        let table = self.settings.history_table.clone();
+        self.locked(|engine| {
+            let history = engine.read_history(&table)?;
+            let status = Status::compute(set, &history);
+            let mut actions = Vec::new();
+            for m in &status.migrations {
+                let (change, action) = match m.state {
+                    State::Failed if m.error.as_deref().is_some_and(|e| e.starts_with("down:")) => (
+                        HistoryChange::Restore { version: m.version },
+                        "a revert failed part-way: marked applied again (its down script must be run again to revert it)".to_owned(),
+                    ),
+                    State::Failed => (
+                        HistoryChange::Delete { version: m.version },
+                        "failed part-way: its history row is removed, so it is pending again".to_owned(),
+                    ),
+                    State::Modified => (
+                        HistoryChange::Checksum {
+                            version: m.version,
+                            checksum: m.checksum.as_deref().unwrap_or_default(),
+                        },
+                        format!(
+                            "checksum {} accepted in place of {}",
+                            short(m.checksum.as_deref()),
+                            short(m.recorded_checksum.as_deref())
+                        ),
+                    ),
+                    State::Missing => (
+                        HistoryChange::Delete { version: m.version },
+                        "file missing: its history row is removed".to_owned(),
+                    ),
+                    _ => continue,
+                };
+                if !dry_run {
+                    engine.record(&table, &change)?;
+                }
+                actions.push(RepairAction {
+                    version: m.version,
+                    name: m.name.clone(),
+                    action,
+                });
+            }
+            Ok(actions)
+        })
+    }
+
+    /// Refuses scripts that cannot run on this engine before anything runs.
+    fn preflight(&self, set: &MigrationSet) -> Result<()> {
+        let problems = migration::lint(set, self.engine.kind().dialect(), self.engine.transactional_ddl());
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::Migrations(Problems(problems)))
+        }
+    }
+
+    fn locked<T>(&mut self, f: impl FnOnce(&mut dyn Engine) -> Result<T>) -> Result<T> {
+        self.engine.lock(self.settings.lock_timeout)?;
+        let guard = LockGuard(&mut *self.engine);
+        f(&mut *guard.0)
+    }
+
+    fn run<'s>(
+        &mut self,
+        set: &'s MigrationSet,
+        observer: &mut dyn Observer,
+        plan: impl FnOnce(&Status) -> Result<Vec<Step<'s>>>,
+    ) -> Result<Report> {
+        self.preflight(set)?;
+        let table = self.settings.history_table.clone();
+        observer.event(Event::Locking);
+        self.locked(|engine| {
+            engine.ensure_history(&table)?;
+            // Read under the lock: another process may have just finished.
+            let status = Status::compute(set, &engine.read_history(&table)?);
+            let steps = plan(&status)?;
+            observer.event(Event::Planned { total: steps.len() });
+            run_steps(engine, &table, &steps, observer)
+        })
+    }
+}
+
+fn short(c: Option<&str>) -> &str {
+    c.map_or("none", |c| &c[..c.len().min(12)])
+}
+
+fn run_steps(
+    engine: &mut dyn Engine,
+    table: &HistoryTable,
+    steps: &[Step<'_>],
+    observer: &mut dyn Observer,
+) -> Result<Report> {
+    let mut report = Report::default();
+    let total = steps.len();
+    let dialect = engine.kind().dialect();
+    for (index, step) in steps.iter().enumerate() {
+        observer.event(Event::StepStarted { step, index, total });
+        let label = step.migration.label();
+        let record = Record {
+            version: step.migration.version,
+            name: &label,
+            checksum: step.migration.up.checksum.as_str(),
+            direction: step.direction,
+        };
+        let progress = || Progress {
+            completed: report.steps.iter().map(|s| s.name.clone()).collect(),
+        };
+        let execution_ms = if engine.transactional_ddl() && !step.no_transaction() {
+            engine
+                .apply_in_transaction(table, &step.script().sql, &record)
+                .map_err(|e| failure(step, &e, dialect, FailureState::RolledBack, progress()))?
+        } else {
+            run_without_transaction(engine, table, step, &record).map_err(|f| match f {
+                NoTxFailure::Statement(e) => failure(step, &e, dialect, FailureState::Dirty, progress()),
+                NoTxFailure::Other(e) => e,
+            })?
+        };
+        observer.event(Event::StepFinished {
+            step,
+            index,
+            total,
+            execution_ms,
+        });
+        report.steps.push(StepReport {
+            version: step.migration.version,
+            name: label,
+            direction: step.direction,
+            execution_ms,
+            no_transaction: step.no_transaction() || !engine.transactional_ddl(),
+        });
+    }
+    Ok(report)
+}
+
+enum NoTxFailure {
+    /// A statement failed; its position is a byte offset in the script.
+    Statement(StatementError),
+    Other(Error),
+}
+
+fn run_without_transaction(
+    engine: &mut dyn Engine,
+    table: &HistoryTable,
+    step: &Step<'_>,
+    record: &Record<'_>,
+) -> Result<i64, NoTxFailure> {
+    let sql = &step.script().sql;
+    let statements = migration::split(sql, engine.kind().dialect())
+        .map_err(|e| NoTxFailure::Other(Error::Migrations(Problems(vec![Problem::in_file(&step.script().path, e.message).at_line(e.line)]))))?;
+    engine
+        .record(table, &HistoryChange::Started(*record))
+        .map_err(NoTxFailure::Other)?;
+    let start = Instant::now();
+    for st in &statements {
+        if let Err(mut e) = engine.execute(&st.text) {
+            let line = migration::line_of(sql, st.span.start + e.position.unwrap_or(0));
+            let detail = format!("statement at line {line}: {}", e.message);
+            if let Err(record_err) = engine.record(table, &HistoryChange::Failed(*record, &detail)) {
+                tracing::warn!("could not record the failure: {record_err}");
+            }
+            // Report the statement itself, not a position inside it.
+            e.position = Some(st.span.start + e.position.unwrap_or(0));
+            return Err(NoTxFailure::Statement(e));
+        }
+    }
+    let ms = start.elapsed().as_millis() as i64;
+    engine
+        .record(table, &HistoryChange::Finished(*record, ms))
+        .map_err(NoTxFailure::Other)?;
+    Ok(ms)
+}
+
+fn failure(step: &Step<'_>, e: &StatementError, dialect: migration::Dialect, state: FailureState, progress: Progress) -> Error {
+    let script = step.script();
+    let (statement, line) = match e.position {
+        Some(pos) => {
+            let statements = migration::split(&script.sql, dialect).unwrap_or_default();
+            let st = statements.iter().rev().find(|s| s.span.start <= pos);
+            (st.map(|s| s.text.clone()), Some(migration::line_of(&script.sql, pos)))
+        }
+        None => (None, None),
+    };
+    Error::MigrationFailed {
+        migration: step.describe(),
+        file: script.path.clone(),
+        statement,
+        line,
+        message: e.message.clone(),
+        state,
+        progress,
+    }
+}

@@ -1,0 +1,158 @@
+//! `ferry init` and `ferry new`: writing a project's first files.
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Problem, Result};
+use crate::migration::MigrationSet;
+use crate::project::PROJECT_FILE;
+
+const GITATTRIBUTES_LINE: &str = "*.sql text eol=lf";
+
+/// The commented `ferry.toml` that `ferry init` writes.
+pub fn project_template(name: &str, url: Option<&str>) -> String {
+    let url_line = match url {
+        Some(u) => format!("url = {}", toml_string(u)),
+        None => "url = \"${DATABASE_URL:-sqlite://app.db}\"".to_owned(),
+    };
+    format!(
+        r#"# ferry.toml: how ferry upgrades this application.
+# Every command reads it from the folder given by --project (default: here).
+
+[project]
+# The application's name, shown in plans and backups.
+name = {name}
+
+[database]
+# The database ferry migrates:
+#   sqlite://PATH (relative to this folder), sqlite:///ABSOLUTE/PATH,
+#   postgres://USER:PASSWORD@HOST:5432/DB, mysql://USER:PASSWORD@HOST:3306/DB.
+# ${{VAR}} is read from the environment, then from .env beside this file;
+# ${{VAR:-default}} gives a default. --database-url overrides this line.
+{url_line}
+
+# The table that records applied migrations, created on first use.
+history_table = "ferry_history"
+
+# How long to wait for another ferry process migrating the same database.
+lock_timeout = "60s"
+
+[migrations]
+# Folder of NNNN_name.up.sql / NNNN_name.down.sql files (`ferry new NAME`).
+dir = "migrations"
+"#,
+        name = toml_string(name),
+    )
+}
+
+fn toml_string(s: &str) -> String {
+    toml::Value::String(s.to_owned()).to_string()
+}
+
+/// What `init` created.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Created {
+    /// Files and folders created or changed, in order.
+    pub paths: Vec<PathBuf>,
+}
+
+/// Writes `ferry.toml`, `migrations/` and a `.gitattributes` line in `dir`.
+/// Refuses to overwrite an existing `ferry.toml`.
+pub fn init(dir: &Path, name: Option<&str>, url: Option<&str>) -> Result<Created> {
+    let file = dir.join(PROJECT_FILE);
+    if file.exists() {
+        return Err(Error::refused(
+            Problem::in_file(&file, "already exists; nothing was written")
+                .help("edit it, or delete it and run `ferry init` again"),
+        ));
+    }
+    fs_err::create_dir_all(dir).map_err(|e| Error::io("cannot create", dir, e.into()))?;
+    let name = name.map(str::to_owned).unwrap_or_else(|| {
+        std::fs::canonicalize(dir)
+            .ok()
+            .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .unwrap_or_else(|| "app".to_owned())
+    });
+    let mut paths = Vec::new();
+    fs_err::write(&file, project_template(&name, url)).map_err(|e| Error::io("cannot write", &file, e.into()))?;
+    paths.push(file);
+    let migrations = dir.join("migrations");
+    if !migrations.is_dir() {
+        fs_err::create_dir_all(&migrations).map_err(|e| Error::io("cannot create", &migrations, e.into()))?;
+        paths.push(migrations);
+    }
+    let attributes = dir.join(".gitattributes");
+    let existing = fs_err::read_to_string(&attributes).unwrap_or_default();
+    if !existing.lines().any(|l| l.trim() == GITATTRIBUTES_LINE) {
+        let mut text = existing;
+        if !text.is_empty() && !text.ends_with('\n') {
+            text.push('\n');
+        }
+        text.push_str("# Keep migrations at LF line endings on every checkout.\n");
+        text.push_str(GITATTRIBUTES_LINE);
+        text.push('\n');
+        fs_err::write(&attributes, text).map_err(|e| Error::io("cannot write", &attributes, e.into()))?;
+        paths.push(attributes);
+    }
+    Ok(Created { paths })
+}
+
+/// Writes the next migration pair named `name` into `dir`; returns the two paths.
+pub fn new_migration(dir: &Path, set: &MigrationSet, name: &str, timestamp: bool) -> Result<(PathBuf, PathBuf)> {
+    let slug: String = name
+        .trim()
+        .chars()
+        .map(|c| if c.is_whitespace() { '_' } else { c.to_ascii_lowercase() })
+        .collect();
+    if slug.is_empty() || !slug.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
+        return Err(Error::Config(crate::error::Problems(vec![Problem::general(format!(
+            "`{name}` cannot be a migration name"
+        ))
+        .help("use letters, digits, `_` and `-`, for example `add_users_table`")])));
+    }
+    let now = jiff::Timestamp::now().strftime("%Y%m%d%H%M%S").to_string();
+    let version = set.next_version(timestamp, &now);
+    fs_err::create_dir_all(dir).map_err(|e| Error::io("cannot create", dir, e.into()))?;
+    let up = dir.join(format!("{version}_{slug}.up.sql"));
+    let down = dir.join(format!("{version}_{slug}.down.sql"));
+    for (path, text) in [
+        (&up, format!("-- {version}_{slug}: write the change here.\n")),
+        (&down, format!("-- {version}_{slug}: write what undoes the up script here.\n")),
+    ] {
+        let mut file = fs_err::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(path)
+            .map_err(|e| Error::io("cannot create", path, e.into()))?;
+        std::io::Write::write_all(&mut file, text.as_bytes()).map_err(|e| Error::io("cannot write", path, e))?;
+    }
+    Ok((up, down))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::project::Project;
+
+    #[test]
+    fn init_writes_a_project_that_loads() {
+        let dir = tempfile::tempdir().unwrap();
+        let created = init(dir.path(), Some("demo \"x\""), None).unwrap();
+        assert_eq!(created.paths.len(), 3);
+        let p = Project::load(dir.path()).unwrap();
+        assert_eq!(p.name(), Some("demo \"x\""));
+        let attrs = std::fs::read_to_string(dir.path().join(".gitattributes")).unwrap();
+        assert!(attrs.contains("*.sql text eol=lf"));
+        assert!(init(dir.path(), None, None).is_err(), "must not overwrite");
+    }
+
+    #[test]
+    fn new_writes_the_next_pair() {
+        let dir = tempfile::tempdir().unwrap();
+        let (up, _) = new_migration(dir.path(), &MigrationSet::default(), "Add users", false).unwrap();
+        assert!(up.ends_with("0001_add_users.up.sql"));
+        let set = MigrationSet::load(dir.path()).unwrap();
+        let (up, down) = new_migration(dir.path(), &set, "more", false).unwrap();
+        assert!(up.ends_with("0002_more.up.sql") && down.exists());
+        assert!(new_migration(dir.path(), &set, "bad/name", false).is_err());
+    }
+}
