@@ -202,7 +202,7 @@ impl Migrator {
             let script = step.script();
             let in_tx = transactional && !step.no_transaction();
             out.push_str(&format!(
-                "-- ferry: {} from {}{}\n",
+                "-- [ferry] {} from {}{}\n",
                 step.describe(),
                 script.path.display(),
                 if in_tx { ", in one transaction" } else { ", statement by statement, no transaction" }

@@ -26,6 +26,11 @@ impl RowKind {
         }
     }
 
+    /// True for baseline rows.
+    pub fn is_baseline(self) -> bool {
+        self == RowKind::Baseline
+    }
+
     /// Reads the stored word.
     pub fn parse(s: &str) -> Self {
         if s == "baseline" {

@@ -1,0 +1,276 @@
+//! Turns parsed arguments into library calls, renders the result and picks
+//! the exit code. Exit codes, in one place:
+//!
+//! - 0: the command did what was asked and found nothing wrong;
+//! - 1: the command ran and found a problem, or failed (a refused or failed
+//!   migration, a database that cannot be reached, a lock timeout);
+//! - 2: usage or configuration error (bad arguments, ferry.toml, migration
+//!   file names).
+
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::Parser;
+use ferry::migration::{Direction, MigrationSet, State};
+use ferry::{DatabaseUrl, MigrateOptions, Migrator, Project, RevertTarget};
+use serde_json::json;
+
+use crate::cli::{Cli, Command, Db, Global};
+use crate::output::{self, Out};
+use crate::progress::Progress;
+use crate::render;
+
+/// What a command concluded.
+enum Outcome {
+    /// Done, nothing wrong.
+    Ok,
+    /// Ran, and found a problem (exit 1).
+    Problem,
+}
+
+pub fn run() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    init_tracing(cli.global.verbose);
+    let mut out = Out::new();
+    let result = dispatch(&cli, &mut out).and_then(|o| {
+        out.flush()?;
+        Ok(o)
+    });
+    match result {
+        Ok(Outcome::Ok) => ExitCode::SUCCESS,
+        Ok(Outcome::Problem) => ExitCode::from(1),
+        Err(e) if output::is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) => {
+            let _ = out.flush();
+            output::print_error(&e);
+            ExitCode::from(exit_code(&e))
+        }
+    }
+}
+
+fn exit_code(e: &anyhow::Error) -> u8 {
+    match e.downcast_ref::<ferry::Error>() {
+        Some(fe) if fe.is_configuration() => 2,
+        _ => 1,
+    }
+}
+
+fn init_tracing(verbose: u8) {
+    let level = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("FERRY_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("ferry={level}")));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .without_time()
+        .try_init();
+}
+
+fn dispatch(cli: &Cli, out: &mut Out) -> Result<Outcome> {
+    let g = &cli.global;
+    match &cli.command {
+        Command::Init { name } => init(g, name.as_deref(), out),
+        Command::New { name, timestamp } => {
+            let project = Project::load(&g.project)?;
+            let set = project.migrations()?;
+            let (up, down) = ferry::scaffold::new_migration(project.migrations_dir(), &set, name, *timestamp)?;
+            out.line(format!("created {}", up.display()))?;
+            out.line(format!("created {}", down.display()))?;
+            Ok(Outcome::Ok)
+        }
+        Command::Db(db) => run_db(g, db, out),
+    }
+}
+
+fn init(g: &Global, name: Option<&str>, out: &mut Out) -> Result<Outcome> {
+    let created = ferry::scaffold::init(&g.project, name, g.database_url.as_deref())?;
+    for p in &created.paths {
+        out.line(format!("created {}", p.display()))?;
+    }
+    out.line("")?;
+    out.line("next: write a migration with `ferry new create_first_table`, then run `ferry db migrate`")?;
+    Ok(Outcome::Ok)
+}
+
+/// A project with its migrations and a connection.
+struct Session {
+    set: MigrationSet,
+    migrator: Migrator,
+    url: DatabaseUrl,
+}
+
+fn open(g: &Global) -> Result<(Project, MigrationSet)> {
+    let project = Project::load(&g.project)?;
+    let set = project.migrations()?;
+    Ok((project, set))
+}
+
+fn connect(g: &Global, project: &Project, set: MigrationSet) -> Result<Session> {
+    let url = project.database_url(g.database_url.as_deref())?;
+    let migrator = Migrator::connect(&url, project.settings(g.lock_timeout))?;
+    Ok(Session { set, migrator, url })
+}
+
+fn run_db(g: &Global, db: &Db, out: &mut Out) -> Result<Outcome> {
+    if let Db::Validate(flag) = db {
+        return validate(g, flag.json, out);
+    }
+    let (project, set) = open(g)?;
+    let mut s = connect(g, &project, set)?;
+    match db {
+        Db::Status(flag) => {
+            let status = s.migrator.status(&s.set)?;
+            let troubled = status
+                .migrations
+                .iter()
+                .any(|m| matches!(m.state, State::Modified | State::Missing | State::Failed));
+            if flag.json {
+                out.json(&json!({
+                    "database": s.url.safe(),
+                    "engine": s.url.kind(),
+                    "history_table": project.settings(None).history_table.to_string(),
+                    "current": status.current,
+                    "baseline": status.baseline,
+                    "pending": status.pending_count(),
+                    "migrations": status.migrations,
+                }))?;
+            } else {
+                let version = s.migrator.engine().server_version().unwrap_or_default();
+                out.line(format!("database: {} ({} {version})", s.url.safe(), s.url.kind().name()))?;
+                out.line(format!("history table: {}\n", project.settings(None).history_table))?;
+                out.text(&render::status(&status))?;
+            }
+            Ok(if troubled { Outcome::Problem } else { Outcome::Ok })
+        }
+        Db::Migrate {
+            to,
+            dry_run,
+            allow_out_of_order,
+            json,
+        } => {
+            let opts = MigrateOptions {
+                to: *to,
+                allow_out_of_order: *allow_out_of_order,
+            };
+            if *dry_run {
+                let steps = s.migrator.plan_migrate(&s.set, opts)?;
+                return dry_run_output(&s, &steps, json.json, out);
+            }
+            let report = s.migrator.migrate(&s.set, opts, &mut Progress::new())?;
+            if json.json {
+                out.json(&json!({ "applied": report.steps }))?;
+            } else {
+                out.text(&render::report(&report, Direction::Up))?;
+            }
+            Ok(Outcome::Ok)
+        }
+        Db::Revert {
+            to,
+            steps,
+            dry_run,
+            json,
+        } => {
+            let target = match to {
+                Some(v) => RevertTarget::To(*v),
+                None => RevertTarget::Steps(steps.unwrap_or(1)),
+            };
+            if *dry_run {
+                let plan = s.migrator.plan_revert(&s.set, target)?;
+                return dry_run_output(&s, &plan, json.json, out);
+            }
+            let report = s.migrator.revert(&s.set, target, &mut Progress::new())?;
+            if json.json {
+                out.json(&json!({ "reverted": report.steps }))?;
+            } else {
+                out.text(&render::report(&report, Direction::Down))?;
+            }
+            Ok(Outcome::Ok)
+        }
+        Db::History(flag) => {
+            let rows = s.migrator.history()?;
+            if flag.json {
+                out.json(&json!({ "history": rows }))?;
+            } else {
+                out.text(&render::history(&rows))?;
+            }
+            Ok(Outcome::Ok)
+        }
+        Db::Baseline { version, json } => {
+            let name = s.migrator.baseline(&s.set, *version)?;
+            if json.json {
+                out.json(&json!({ "baseline": version, "name": name }))?;
+            } else {
+                out.line(format!(
+                    "recorded the database as being at {name}: migrations up to version {version} count as applied"
+                ))?;
+            }
+            Ok(Outcome::Ok)
+        }
+        Db::Repair { dry_run, json } => {
+            let actions = s.migrator.repair(&s.set, *dry_run)?;
+            if json.json {
+                out.json(&json!({ "dry_run": dry_run, "changes": actions }))?;
+            } else {
+                out.text(&render::repair(&actions, *dry_run))?;
+            }
+            Ok(Outcome::Ok)
+        }
+        Db::Validate(_) => unreachable!("handled above"),
+    }
+}
+
+fn dry_run_output(s: &Session, steps: &[ferry::migration::Step<'_>], json: bool, out: &mut Out) -> Result<Outcome> {
+    let sql = s.migrator.render_sql(steps);
+    if json {
+        let items: Vec<_> = steps
+            .iter()
+            .map(|st| {
+                json!({
+                    "version": st.migration.version,
+                    "name": st.migration.label(),
+                    "direction": st.direction,
+                    "no_transaction": st.no_transaction(),
+                    "sql": st.script().sql,
+                })
+            })
+            .collect();
+        out.json(&json!({ "dry_run": true, "steps": items }))?;
+    } else if steps.is_empty() {
+        out.line("-- nothing to run")?;
+    } else {
+        out.text(&sql)?;
+    }
+    Ok(Outcome::Ok)
+}
+
+fn validate(g: &Global, json: bool, out: &mut Out) -> Result<Outcome> {
+    let project = Project::load(&g.project)?;
+    // Problems in the folder are findings here, not configuration errors.
+    let problems = match project.migrations() {
+        Ok(set) => {
+            let mut s = connect(g, &project, set).context("validate needs the database")?;
+            s.migrator.validate(&s.set)?
+        }
+        Err(ferry::Error::Migrations(p)) => p.0,
+        Err(e) => return Err(e.into()),
+    };
+    if json {
+        out.json(&json!({ "ok": problems.is_empty(), "problems": problems }))?;
+    } else if problems.is_empty() {
+        out.line("ok: the migrations folder and the database agree")?;
+    } else {
+        out.text(&render::problems(&problems))?;
+        out.line(format!("{} problem{}", problems.len(), if problems.len() == 1 { "" } else { "s" }))?;
+    }
+    Ok(if problems.is_empty() { Outcome::Ok } else { Outcome::Problem })
+}

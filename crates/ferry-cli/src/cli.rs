@@ -1,0 +1,124 @@
+//! Command-line arguments. Clap types live here and nowhere else; `app`
+//! turns them into plain values for the library.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+/// ferry: safe, boring application upgrades.
+#[derive(Debug, Parser)]
+#[command(name = "ferry", version, about, long_about = None, max_term_width = 100)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct Global {
+    /// The application's folder, holding ferry.toml.
+    #[arg(long, global = true, value_name = "DIR", default_value = ".")]
+    pub project: PathBuf,
+
+    /// The database URL, overriding ferry.toml and DATABASE_URL.
+    #[arg(long, global = true, value_name = "URL", env = "FERRY_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+
+    /// How long to wait for another ferry process that holds the migration
+    /// lock, for example 30s or 5m (default: ferry.toml's, else 60s).
+    #[arg(long, global = true, value_name = "DURATION", value_parser = parse_duration)]
+    pub lock_timeout: Option<Duration>,
+
+    /// More detail on stderr (-v, -vv).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    humantime::parse_duration(s).map_err(|e| format!("{e}; write for example 30s or 5m"))
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create ferry.toml, a migrations folder and a .gitattributes line here.
+    Init {
+        /// The application's name (default: the folder's name).
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Write the next migration pair: NNNN_NAME.up.sql and NNNN_NAME.down.sql.
+    New {
+        /// What the migration does, for example add_users_table.
+        name: String,
+        /// Use a UTC timestamp (YYYYMMDDHHMMSS) as the version.
+        #[arg(long)]
+        timestamp: bool,
+    },
+    /// Database migrations.
+    #[command(subcommand)]
+    Db(Db),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Db {
+    /// Show each migration and its state.
+    Status(JsonFlag),
+    /// Apply pending migrations in order.
+    Migrate {
+        /// Stop after this version.
+        #[arg(long, value_name = "VERSION")]
+        to: Option<u64>,
+        /// Print the exact SQL that would run; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Apply pending migrations older than the newest applied one.
+        #[arg(long)]
+        allow_out_of_order: bool,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// Run down migrations, newest first (default: the newest one).
+    Revert {
+        /// Revert every migration newer than this version (0: all).
+        #[arg(long, value_name = "VERSION", conflicts_with = "steps")]
+        to: Option<u64>,
+        /// Revert this many migrations.
+        #[arg(long, value_name = "N")]
+        steps: Option<usize>,
+        /// Print the exact SQL that would run; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// List applied migrations with times and durations.
+    History(JsonFlag),
+    /// Check that the migrations folder and the database agree; change nothing.
+    Validate(JsonFlag),
+    /// Record an existing database as being at VERSION without running anything.
+    Baseline {
+        /// The version the database is already at.
+        version: u64,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// After fixing the database by hand: clear failed rows, accept edited
+    /// checksums and forget missing migrations, printing each change.
+    Repair {
+        /// Say what would change; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+}
+
+#[derive(Debug, Args, Clone, Copy)]
+pub struct JsonFlag {
+    /// Print JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}

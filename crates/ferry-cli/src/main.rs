@@ -1,0 +1,11 @@
+//! The `ferry` command. Everything happens in `app::run`.
+
+mod app;
+mod cli;
+mod output;
+mod progress;
+mod render;
+
+fn main() -> std::process::ExitCode {
+    app::run()
+}
