@@ -146,7 +146,11 @@ fn run_db(g: &Global, db: &Db, out: &mut Out) -> Result<Outcome> {
                 }))?;
             } else {
                 let version = s.migrator.engine().server_version().unwrap_or_default();
-                out.line(format!("database: {} ({} {version})", s.url.safe(), s.url.kind().name()))?;
+                out.line(format!(
+                    "database: {} ({} {version})",
+                    s.url.safe(),
+                    s.url.kind().name()
+                ))?;
                 out.line(format!("history table: {}\n", project.settings(None).history_table))?;
                 out.text(&render::status(&status))?;
             }
@@ -270,7 +274,15 @@ fn validate(g: &Global, json: bool, out: &mut Out) -> Result<Outcome> {
         out.line("ok: the migrations folder and the database agree")?;
     } else {
         out.text(&render::problems(&problems))?;
-        out.line(format!("{} problem{}", problems.len(), if problems.len() == 1 { "" } else { "s" }))?;
+        out.line(format!(
+            "{} problem{}",
+            problems.len(),
+            if problems.len() == 1 { "" } else { "s" }
+        ))?;
     }
-    Ok(if problems.is_empty() { Outcome::Ok } else { Outcome::Problem })
+    Ok(if problems.is_empty() {
+        Outcome::Ok
+    } else {
+        Outcome::Problem
+    })
 }

@@ -24,7 +24,13 @@ pub struct Global {
     pub project: PathBuf,
 
     /// The database URL, overriding ferry.toml and DATABASE_URL.
-    #[arg(long, global = true, value_name = "URL", env = "FERRY_DATABASE_URL", hide_env_values = true)]
+    #[arg(
+        long,
+        global = true,
+        value_name = "URL",
+        env = "FERRY_DATABASE_URL",
+        hide_env_values = true
+    )]
     pub database_url: Option<String>,
 
     /// How long to wait for another ferry process that holds the migration

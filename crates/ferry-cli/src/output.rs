@@ -52,7 +52,9 @@ pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
 /// Prints `error: ...` on stderr, in red where the terminal takes colour
 /// (anstream honours NO_COLOR and strips colour when not a terminal).
 pub fn print_error(err: &anyhow::Error) {
-    let style = anstyle::Style::new().bold().fg_color(Some(anstyle::AnsiColor::Red.into()));
+    let style = anstyle::Style::new()
+        .bold()
+        .fg_color(Some(anstyle::AnsiColor::Red.into()));
     let mut stderr = anstream::stderr();
     let _ = writeln!(stderr, "{style}error:{style:#} {err:#}");
 }

@@ -43,11 +43,7 @@ pub fn status(status: &Status) -> String {
             if m.baselined {
                 state.push_str(" (baseline)");
             }
-            vec![
-                m.name.clone(),
-                state,
-                m.applied_at.clone().unwrap_or_default(),
-            ]
+            vec![m.name.clone(), state, m.applied_at.clone().unwrap_or_default()]
         })
         .collect();
     let mut out = table(&["MIGRATION", "STATE", "APPLIED AT"], &rows);
@@ -85,7 +81,11 @@ pub fn history(rows: &[AppliedMigration]) -> String {
             vec![
                 r.name.clone(),
                 r.applied_at.clone(),
-                if r.kind.is_baseline() { "-".to_owned() } else { format!("{} ms", r.execution_ms) },
+                if r.kind.is_baseline() {
+                    "-".to_owned()
+                } else {
+                    format!("{} ms", r.execution_ms)
+                },
                 match (r.kind.is_baseline(), r.success) {
                     (true, _) => "baseline".to_owned(),
                     (false, true) => "ok".to_owned(),
@@ -136,7 +136,12 @@ pub fn repair(actions: &[RepairAction], dry_run: bool) -> String {
     }
     let mut out = String::new();
     for a in actions {
-        out.push_str(&format!("{}{}: {}\n", if dry_run { "would repair " } else { "repaired " }, a.name, a.action));
+        out.push_str(&format!(
+            "{}{}: {}\n",
+            if dry_run { "would repair " } else { "repaired " },
+            a.name,
+            a.action
+        ));
     }
     out
 }

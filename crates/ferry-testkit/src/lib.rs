@@ -80,19 +80,34 @@ impl TestDb {
             Kind::Sqlite => {
                 let dir = tempfile::tempdir().expect("temp dir");
                 let url = format!("sqlite://{}", dir.path().join("test.db").display());
-                TestDb { kind, url, name, _dir: Some(dir) }
+                TestDb {
+                    kind,
+                    url,
+                    name,
+                    _dir: Some(dir),
+                }
             }
             Kind::Postgres => {
                 pg_admin()
                     .batch_execute(&format!("CREATE DATABASE \"{name}\""))
                     .expect("create PostgreSQL test database");
-                TestDb { kind, url: with_database(&postgres_admin_url(), &name), name, _dir: None }
+                TestDb {
+                    kind,
+                    url: with_database(&postgres_admin_url(), &name),
+                    name,
+                    _dir: None,
+                }
             }
             Kind::MySql => {
                 mysql_admin()
                     .query_drop(format!("CREATE DATABASE `{name}`"))
                     .expect("create MariaDB test database");
-                TestDb { kind, url: with_database(&mysql_admin_url(), &name), name, _dir: None }
+                TestDb {
+                    kind,
+                    url: with_database(&mysql_admin_url(), &name),
+                    name,
+                    _dir: None,
+                }
             }
         }
     }
@@ -150,9 +165,15 @@ impl TestDb {
     /// The user tables, sorted.
     pub fn tables(&self) -> Vec<String> {
         let sql = match self.kind {
-            Kind::Sqlite => "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
-            Kind::Postgres => "SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1",
-            Kind::MySql => "SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE() ORDER BY 1",
+            Kind::Sqlite => {
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
+            }
+            Kind::Postgres => {
+                "SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1"
+            }
+            Kind::MySql => {
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE() ORDER BY 1"
+            }
         };
         self.column(sql)
     }
@@ -160,9 +181,15 @@ impl TestDb {
     /// The indexes on user tables, sorted by name.
     pub fn indexes(&self) -> Vec<String> {
         let sql = match self.kind {
-            Kind::Sqlite => "SELECT name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_%' ORDER BY name",
-            Kind::Postgres => "SELECT indexname::text FROM pg_indexes WHERE schemaname = 'public' AND indexname NOT LIKE '%_pkey' ORDER BY 1",
-            Kind::MySql => "SELECT DISTINCT index_name FROM information_schema.statistics WHERE table_schema = DATABASE() AND index_name <> 'PRIMARY' ORDER BY 1",
+            Kind::Sqlite => {
+                "SELECT name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_%' ORDER BY name"
+            }
+            Kind::Postgres => {
+                "SELECT indexname::text FROM pg_indexes WHERE schemaname = 'public' AND indexname NOT LIKE '%_pkey' ORDER BY 1"
+            }
+            Kind::MySql => {
+                "SELECT DISTINCT index_name FROM information_schema.statistics WHERE table_schema = DATABASE() AND index_name <> 'PRIMARY' ORDER BY 1"
+            }
         };
         self.column(sql)
     }

@@ -23,8 +23,7 @@ impl Env {
         if !path.is_file() {
             return Ok(Env::default());
         }
-        let iter = dotenvy::from_path_iter(&path)
-            .map_err(|e| Problem::in_file(&path, format!("cannot read: {e}")))?;
+        let iter = dotenvy::from_path_iter(&path).map_err(|e| Problem::in_file(&path, format!("cannot read: {e}")))?;
         let mut vars = HashMap::new();
         for item in iter {
             match item {
@@ -34,9 +33,11 @@ impl Env {
                 Err(dotenvy::Error::LineParse(line, index)) => {
                     let text = std::fs::read_to_string(&path).unwrap_or_default();
                     let line_no = text.lines().position(|l| l.contains(line.trim())).map_or(1, |i| i + 1);
-                    return Err(Problem::in_file(&path, format!("cannot parse this line (at character {index})"))
-                        .at_line(line_no)
-                        .help("write KEY=value; quote values that contain spaces or #"));
+                    return Err(
+                        Problem::in_file(&path, format!("cannot parse this line (at character {index})"))
+                            .at_line(line_no)
+                            .help("write KEY=value; quote values that contain spaces or #"),
+                    );
                 }
                 Err(e) => return Err(Problem::in_file(&path, e.to_string())),
             }
@@ -103,7 +104,10 @@ mod tests {
     #[test]
     fn expands_braced_variables_only() {
         assert_eq!(expand("postgres://${HOST}/x", lookup).unwrap(), "postgres://db/x");
-        assert_eq!(expand("${MISSING:-sqlite://app.db}", lookup).unwrap(), "sqlite://app.db");
+        assert_eq!(
+            expand("${MISSING:-sqlite://app.db}", lookup).unwrap(),
+            "sqlite://app.db"
+        );
         assert_eq!(expand("pa$word$$", lookup).unwrap(), "pa$word$");
         assert_eq!(expand("${MISSING}", lookup).unwrap_err(), "MISSING");
     }

@@ -165,23 +165,40 @@ pub enum Error {
     Refused(Problems),
 
     /// A migration failed.
-    #[error("{}", failed_message(.migration, .statement.as_deref(), *.line, .message, *.state, .progress))]
-    MigrationFailed {
-        /// The migration, as `0003_add_artifacts` with its direction.
-        migration: String,
-        /// The file it came from.
-        file: PathBuf,
-        /// The statement that failed, when known.
-        statement: Option<String>,
-        /// The statement's line in the file, when known.
-        line: Option<usize>,
-        /// What the database said.
-        message: String,
-        /// How the failure left the database.
-        state: FailureState,
-        /// What had been done before it.
-        progress: Progress,
-    },
+    #[error("{0}")]
+    MigrationFailed(Box<MigrationFailure>),
+}
+
+/// A migration that failed: which, where, why, and what it left behind.
+#[derive(Debug, Clone)]
+pub struct MigrationFailure {
+    /// The migration, as `0003_add_artifacts (up)`.
+    pub migration: String,
+    /// The file it came from.
+    pub file: PathBuf,
+    /// The statement that failed, when known.
+    pub statement: Option<String>,
+    /// The statement's line in the file, when known.
+    pub line: Option<usize>,
+    /// What the database said.
+    pub message: String,
+    /// How the failure left the database.
+    pub state: FailureState,
+    /// What had been done before it.
+    pub progress: Progress,
+}
+
+impl fmt::Display for MigrationFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&failed_message(
+            &self.migration,
+            self.statement.as_deref(),
+            self.line,
+            &self.message,
+            self.state,
+            &self.progress,
+        ))
+    }
 }
 
 fn failed_message(

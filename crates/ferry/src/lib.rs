@@ -31,7 +31,7 @@ pub mod scaffold;
 
 pub use crate::embed::migrate_embedded;
 pub use crate::engine::{DatabaseUrl, EngineKind, SafeUrl};
-pub use crate::error::{Error, FailureState, Problem, Problems, Progress, Result};
+pub use crate::error::{Error, FailureState, MigrationFailure, Problem, Problems, Progress, Result};
 pub use crate::migration::{MigrateOptions, MigrationSet, RevertTarget};
 pub use crate::migrator::{Event, Migrator, Observer, RepairAction, Report, Settings, StepReport};
 pub use crate::project::Project;

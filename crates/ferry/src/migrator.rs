@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use crate::engine::{self, ConnectOptions, DatabaseUrl, Engine, HistoryChange, HistoryTable, Record, StatementError};
-use crate::error::{Error, FailureState, Problem, Problems, Progress, Result};
+use crate::error::{Error, FailureState, MigrationFailure, Problem, Problems, Progress, Result};
 use crate::migration::{
     self, AppliedMigration, Direction, MigrateOptions, MigrationSet, RevertTarget, State, Status, Step,
 };
@@ -205,7 +205,11 @@ impl Migrator {
                 "-- [ferry] {} from {}{}\n",
                 step.describe(),
                 script.path.display(),
-                if in_tx { ", in one transaction" } else { ", statement by statement, no transaction" }
+                if in_tx {
+                    ", in one transaction"
+                } else {
+                    ", statement by statement, no transaction"
+                }
             ));
             if in_tx {
                 out.push_str("BEGIN;\n");
@@ -223,19 +227,30 @@ impl Migrator {
     /// Problems between the files and the database: scripts that do not
     /// parse, edited, missing, failed and out-of-order migrations. Changes nothing.
     pub fn validate(&mut self, set: &MigrationSet) -> Result<Vec<Problem>> {
-        let mut problems =
-            migration::lint(set, self.engine.kind().dialect(), self.engine.transactional_ddl());
+        let mut problems = migration::lint(set, self.engine.kind().dialect(), self.engine.transactional_ddl());
         let status = self.status(set)?;
         for m in &status.migrations {
             let p = match m.state {
-                State::Modified => Problem::general(format!("{} was edited after it was applied: the file's checksum {} differs from the recorded {}", m.name, short(m.checksum.as_deref()), short(m.recorded_checksum.as_deref())))
-                    .help("restore the file, or run `ferry db repair` to accept the edit"),
+                State::Modified => Problem::general(format!(
+                    "{} was edited after it was applied: the file's checksum {} differs from the recorded {}",
+                    m.name,
+                    short(m.checksum.as_deref()),
+                    short(m.recorded_checksum.as_deref())
+                ))
+                .help("restore the file, or run `ferry db repair` to accept the edit"),
                 State::Missing => Problem::general(format!("{} is applied but its file is missing", m.name))
                     .help("restore the file, or run `ferry db repair` to forget it"),
-                State::Failed => Problem::general(format!("{} failed and left the database dirty: {}", m.name, m.error.as_deref().unwrap_or("no detail")))
-                    .help("fix the database by hand, then run `ferry db repair`"),
-                State::OutOfOrder => Problem::general(format!("{} is pending but older than the newest applied migration", m.name))
-                    .help("give it a newer version, or migrate with --allow-out-of-order"),
+                State::Failed => Problem::general(format!(
+                    "{} failed and left the database dirty: {}",
+                    m.name,
+                    m.error.as_deref().unwrap_or("no detail")
+                ))
+                .help("fix the database by hand, then run `ferry db repair`"),
+                State::OutOfOrder => Problem::general(format!(
+                    "{} is pending but older than the newest applied migration",
+                    m.name
+                ))
+                .help("give it a newer version, or migrate with --allow-out-of-order"),
                 State::Applied | State::Pending => continue,
             };
             problems.push(p);
@@ -246,7 +261,9 @@ impl Migrator {
     /// Records the database as being at `version` without running anything.
     pub fn baseline(&mut self, set: &MigrationSet, version: u64) -> Result<String> {
         let table = self.settings.history_table.clone();
-        let name = set.get(version).map_or_else(|| format!("{version}_baseline"), |m| m.label());
+        let name = set
+            .get(version)
+            .map_or_else(|| format!("{version}_baseline"), |m| m.label());
         self.locked(|engine| {
             engine.ensure_history(&table)?;
             let history = engine.read_history(&table)?;
@@ -414,8 +431,11 @@ fn run_without_transaction(
     record: &Record<'_>,
 ) -> Result<i64, NoTxFailure> {
     let sql = &step.script().sql;
-    let statements = migration::split(sql, engine.kind().dialect())
-        .map_err(|e| NoTxFailure::Other(Error::Migrations(Problems(vec![Problem::in_file(&step.script().path, e.message).at_line(e.line)]))))?;
+    let statements = migration::split(sql, engine.kind().dialect()).map_err(|e| {
+        NoTxFailure::Other(Error::Migrations(Problems(vec![
+            Problem::in_file(&step.script().path, e.message).at_line(e.line),
+        ])))
+    })?;
     engine
         .record(table, &HistoryChange::Started(*record))
         .map_err(NoTxFailure::Other)?;
@@ -439,7 +459,13 @@ fn run_without_transaction(
     Ok(ms)
 }
 
-fn failure(step: &Step<'_>, e: &StatementError, dialect: migration::Dialect, state: FailureState, progress: Progress) -> Error {
+fn failure(
+    step: &Step<'_>,
+    e: &StatementError,
+    dialect: migration::Dialect,
+    state: FailureState,
+    progress: Progress,
+) -> Error {
     let script = step.script();
     let (statement, line) = match e.position {
         Some(pos) => {
@@ -449,7 +475,7 @@ fn failure(step: &Step<'_>, e: &StatementError, dialect: migration::Dialect, sta
         }
         None => (None, None),
     };
-    Error::MigrationFailed {
+    Error::MigrationFailed(Box::new(MigrationFailure {
         migration: step.describe(),
         file: script.path.clone(),
         statement,
@@ -457,5 +483,5 @@ fn failure(step: &Step<'_>, e: &StatementError, dialect: migration::Dialect, sta
         message: e.message.clone(),
         state,
         progress,
-    }
+    }))
 }

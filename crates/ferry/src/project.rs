@@ -62,7 +62,7 @@ impl Project {
     /// Reads `root/ferry.toml`.
     pub fn load(root: &Path) -> Result<Self> {
         let file = root.join(PROJECT_FILE);
-        let text = match fs_err::read_to_string(&file) {
+        let text = match std::fs::read_to_string(&file) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Err(Error::Config(Problems(vec![
@@ -70,7 +70,7 @@ impl Project {
                         .help("run `ferry init` there to create one, or pass --project DIR"),
                 ])));
             }
-            Err(e) => return Err(Error::io("cannot read", &file, e.into())),
+            Err(e) => return Err(Error::io("cannot read", &file, e)),
         };
         Self::parse(root, &file, &text)
     }
@@ -97,7 +97,11 @@ impl Project {
 
         let history_table = match &db.history_table {
             Some(t) => HistoryTable::parse(t.get_ref()).unwrap_or_else(|msg| {
-                problems.push(problem(t.span(), format!("history_table: {msg}"), "for example history_table = \"ferry_history\""));
+                problems.push(problem(
+                    t.span(),
+                    format!("history_table: {msg}"),
+                    "for example history_table = \"ferry_history\"",
+                ));
                 HistoryTable::default()
             }),
             None => HistoryTable::default(),
@@ -115,7 +119,11 @@ impl Project {
         };
         let migrations_dir = match raw.migrations.and_then(|m| m.dir) {
             Some(d) if d.get_ref().trim().is_empty() => {
-                problems.push(problem(d.span(), "migrations.dir is empty".into(), "for example dir = \"migrations\""));
+                problems.push(problem(
+                    d.span(),
+                    "migrations.dir is empty".into(),
+                    "for example dir = \"migrations\"",
+                ));
                 root.join("migrations")
             }
             Some(d) => root.join(d.get_ref()),
@@ -179,7 +187,8 @@ impl Project {
                 let env = Env::load(&self.root).map_err(config_err)?;
                 expand(&self.url_template, |name| env.get(name)).map_err(|var| {
                     let mut p = match self.url_line {
-                        Some(line) => Problem::in_file(&self.file, format!("`${{{var}}}` in database.url is not set")).at_line(line),
+                        Some(line) => Problem::in_file(&self.file, format!("`${{{var}}}` in database.url is not set"))
+                            .at_line(line),
                         None => Problem::general(format!(
                             "no database URL: {} has no database.url and {var} is not set",
                             self.file.display()
@@ -259,6 +268,9 @@ mod tests {
         let e = problems(p.database_url(None).unwrap_err());
         assert_eq!(e[0].line, Some(2));
         assert!(e[0].help.as_deref().unwrap().contains("--database-url"));
-        assert_eq!(p.database_url(Some("sqlite::memory:")).unwrap().expose_secret(), "sqlite::memory:");
+        assert_eq!(
+            p.database_url(Some("sqlite::memory:")).unwrap().expose_secret(),
+            "sqlite::memory:"
+        );
     }
 }

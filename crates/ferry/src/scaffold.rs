@@ -65,7 +65,7 @@ pub fn init(dir: &Path, name: Option<&str>, url: Option<&str>) -> Result<Created
                 .help("edit it, or delete it and run `ferry init` again"),
         ));
     }
-    fs_err::create_dir_all(dir).map_err(|e| Error::io("cannot create", dir, e.into()))?;
+    std::fs::create_dir_all(dir).map_err(|e| Error::io("cannot create", dir, e))?;
     let name = name.map(str::to_owned).unwrap_or_else(|| {
         std::fs::canonicalize(dir)
             .ok()
@@ -73,15 +73,15 @@ pub fn init(dir: &Path, name: Option<&str>, url: Option<&str>) -> Result<Created
             .unwrap_or_else(|| "app".to_owned())
     });
     let mut paths = Vec::new();
-    fs_err::write(&file, project_template(&name, url)).map_err(|e| Error::io("cannot write", &file, e.into()))?;
+    std::fs::write(&file, project_template(&name, url)).map_err(|e| Error::io("cannot write", &file, e))?;
     paths.push(file);
     let migrations = dir.join("migrations");
     if !migrations.is_dir() {
-        fs_err::create_dir_all(&migrations).map_err(|e| Error::io("cannot create", &migrations, e.into()))?;
+        std::fs::create_dir_all(&migrations).map_err(|e| Error::io("cannot create", &migrations, e))?;
         paths.push(migrations);
     }
     let attributes = dir.join(".gitattributes");
-    let existing = fs_err::read_to_string(&attributes).unwrap_or_default();
+    let existing = std::fs::read_to_string(&attributes).unwrap_or_default();
     if !existing.lines().any(|l| l.trim() == GITATTRIBUTES_LINE) {
         let mut text = existing;
         if !text.is_empty() && !text.ends_with('\n') {
@@ -90,7 +90,7 @@ pub fn init(dir: &Path, name: Option<&str>, url: Option<&str>) -> Result<Created
         text.push_str("# Keep migrations at LF line endings on every checkout.\n");
         text.push_str(GITATTRIBUTES_LINE);
         text.push('\n');
-        fs_err::write(&attributes, text).map_err(|e| Error::io("cannot write", &attributes, e.into()))?;
+        std::fs::write(&attributes, text).map_err(|e| Error::io("cannot write", &attributes, e))?;
         paths.push(attributes);
     }
     Ok(Created { paths })
@@ -103,26 +103,33 @@ pub fn new_migration(dir: &Path, set: &MigrationSet, name: &str, timestamp: bool
         .chars()
         .map(|c| if c.is_whitespace() { '_' } else { c.to_ascii_lowercase() })
         .collect();
-    if slug.is_empty() || !slug.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
-        return Err(Error::Config(crate::error::Problems(vec![Problem::general(format!(
-            "`{name}` cannot be a migration name"
-        ))
-        .help("use letters, digits, `_` and `-`, for example `add_users_table`")])));
+    if slug.is_empty()
+        || !slug
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    {
+        return Err(Error::Config(crate::error::Problems(vec![
+            Problem::general(format!("`{name}` cannot be a migration name"))
+                .help("use letters, digits, `_` and `-`, for example `add_users_table`"),
+        ])));
     }
     let now = jiff::Timestamp::now().strftime("%Y%m%d%H%M%S").to_string();
     let version = set.next_version(timestamp, &now);
-    fs_err::create_dir_all(dir).map_err(|e| Error::io("cannot create", dir, e.into()))?;
+    std::fs::create_dir_all(dir).map_err(|e| Error::io("cannot create", dir, e))?;
     let up = dir.join(format!("{version}_{slug}.up.sql"));
     let down = dir.join(format!("{version}_{slug}.down.sql"));
     for (path, text) in [
         (&up, format!("-- {version}_{slug}: write the change here.\n")),
-        (&down, format!("-- {version}_{slug}: write what undoes the up script here.\n")),
+        (
+            &down,
+            format!("-- {version}_{slug}: write what undoes the up script here.\n"),
+        ),
     ] {
-        let mut file = fs_err::OpenOptions::new()
+        let mut file = std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
             .open(path)
-            .map_err(|e| Error::io("cannot create", path, e.into()))?;
+            .map_err(|e| Error::io("cannot create", path, e))?;
         std::io::Write::write_all(&mut file, text.as_bytes()).map_err(|e| Error::io("cannot write", path, e))?;
     }
     Ok((up, down))

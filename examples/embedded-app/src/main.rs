@@ -24,7 +24,10 @@ fn main() -> ExitCode {
             for step in &report.steps {
                 println!("migrated {} ({} ms)", step.name, step.execution_ms);
             }
-            println!("database ready: {} migration(s) applied at start-up", report.steps.len());
+            println!(
+                "database ready: {} migration(s) applied at start-up",
+                report.steps.len()
+            );
             ExitCode::SUCCESS
         }
         Err(e) => {

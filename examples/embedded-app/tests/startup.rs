@@ -6,7 +6,10 @@ use std::process::Command;
 use ferry_testkit::{Kind, TestDb};
 
 fn start(url: &str) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_embedded-app")).arg(url).output().expect("run");
+    let out = Command::new(env!("CARGO_BIN_EXE_embedded-app"))
+        .arg(url)
+        .output()
+        .expect("run");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).expect("utf-8")
 }

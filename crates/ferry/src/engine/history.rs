@@ -207,7 +207,12 @@ pub(crate) fn select_sql(kind: EngineKind, table: &HistoryTable) -> String {
 /// The history write that goes into a migration's own transaction. On
 /// PostgreSQL the duration is measured by the server, so the whole
 /// transaction can be sent in one round trip.
-pub(crate) fn in_transaction_sql(kind: EngineKind, table: &HistoryTable, record: &Record<'_>, ms: Option<i64>) -> String {
+pub(crate) fn in_transaction_sql(
+    kind: EngineKind,
+    table: &HistoryTable,
+    record: &Record<'_>,
+    ms: Option<i64>,
+) -> String {
     let t = table.quoted(kind);
     match record.direction {
         Direction::Down => format!("DELETE FROM {t} WHERE version = {}", record.version),
@@ -298,8 +303,16 @@ mod tests {
 
     #[test]
     fn table_names() {
-        assert_eq!(HistoryTable::parse("schema_migrations").unwrap().quoted(EngineKind::MySql), "`schema_migrations`");
-        assert_eq!(HistoryTable::parse("app.hist").unwrap().quoted(EngineKind::Postgres), "\"app\".\"hist\"");
+        assert_eq!(
+            HistoryTable::parse("schema_migrations")
+                .unwrap()
+                .quoted(EngineKind::MySql),
+            "`schema_migrations`"
+        );
+        assert_eq!(
+            HistoryTable::parse("app.hist").unwrap().quoted(EngineKind::Postgres),
+            "\"app\".\"hist\""
+        );
         for bad in ["", "1abc", "a-b", "a.b.c", "x\"; DROP", "a b"] {
             assert!(HistoryTable::parse(bad).is_err(), "{bad}");
         }

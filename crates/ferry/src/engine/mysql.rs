@@ -39,8 +39,8 @@ impl MySqlEngine {
         };
         let opts = Opts::from_url(&url.for_driver())
             .map_err(|e| fail(format!("the URL is not valid: {}", super::redact_url(&e.to_string()))))?;
-        let opts = OptsBuilder::from_opts(opts)
-            .tcp_connect_timeout(Some(options.busy_timeout.min(Duration::from_secs(30))));
+        let opts =
+            OptsBuilder::from_opts(opts).tcp_connect_timeout(Some(options.busy_timeout.min(Duration::from_secs(30))));
         let mut conn = Conn::new(opts).map_err(|e| fail(driver_message(&e)))?;
         let database: Option<String> = conn
             .query_first("SELECT DATABASE()")
@@ -98,10 +98,7 @@ impl Engine for MySqlEngine {
 
     fn unlock(&mut self) -> Result<()> {
         if let Some(name) = self.lock_name.take() {
-            let _: Option<Option<i64>> = self
-                .conn
-                .exec_first("SELECT RELEASE_LOCK(?)", (&name,))
-                .unwrap_or(None);
+            let _: Option<Option<i64>> = self.conn.exec_first("SELECT RELEASE_LOCK(?)", (&name,)).unwrap_or(None);
         }
         Ok(())
     }
@@ -139,17 +136,19 @@ impl Engine for MySqlEngine {
             })?;
         Ok(rows
             .into_iter()
-            .map(|(version, name, kind, checksum, applied_at, execution_ms, success, error)| AppliedMigration {
-                version,
-                name,
-                kind: RowKind::parse(&kind),
-                checksum,
-                // DATE_FORMAT's %f gives microseconds; keep milliseconds like the others.
-                applied_at: trim_micros(&applied_at),
-                execution_ms,
-                success: success != 0,
-                error,
-            })
+            .map(
+                |(version, name, kind, checksum, applied_at, execution_ms, success, error)| AppliedMigration {
+                    version,
+                    name,
+                    kind: RowKind::parse(&kind),
+                    checksum,
+                    // DATE_FORMAT's %f gives microseconds; keep milliseconds like the others.
+                    applied_at: trim_micros(&applied_at),
+                    execution_ms,
+                    success: success != 0,
+                    error,
+                },
+            )
             .collect())
     }
 
@@ -157,7 +156,12 @@ impl Engine for MySqlEngine {
         false
     }
 
-    fn apply_in_transaction(&mut self, _table: &HistoryTable, _sql: &str, _record: &Record<'_>) -> Result<i64, StatementError> {
+    fn apply_in_transaction(
+        &mut self,
+        _table: &HistoryTable,
+        _sql: &str,
+        _record: &Record<'_>,
+    ) -> Result<i64, StatementError> {
         Err(StatementError::new(
             "MySQL and MariaDB commit DDL implicitly; ferry runs their migrations statement by statement",
         ))

@@ -188,7 +188,12 @@ impl Engine for PostgresEngine {
         true
     }
 
-    fn apply_in_transaction(&mut self, table: &HistoryTable, sql: &str, record: &Record<'_>) -> Result<i64, StatementError> {
+    fn apply_in_transaction(
+        &mut self,
+        table: &HistoryTable,
+        sql: &str,
+        record: &Record<'_>,
+    ) -> Result<i64, StatementError> {
         let prefix = "BEGIN;\n";
         let record_sql = history::in_transaction_sql(EngineKind::Postgres, table, record, None);
         // The newline ends a trailing `--` comment in the script.

@@ -112,13 +112,12 @@ impl Engine for SqliteEngine {
         let Some(path) = &self.lock_path else {
             return Ok(()); // in-memory: private to this connection
         };
-        let file = fs_err::OpenOptions::new()
+        let file = std::fs::OpenOptions::new()
             .create(true)
             .truncate(false)
             .write(true)
             .open(path)
-            .map_err(|e| Error::io("cannot open lock file", path, e.into()))?
-            .into_file();
+            .map_err(|e| Error::io("cannot open lock file", path, e))?;
         let start = Instant::now();
         super::poll_until(timeout, || match file.try_lock() {
             Ok(()) => Ok(true),
@@ -192,7 +191,12 @@ impl Engine for SqliteEngine {
         true
     }
 
-    fn apply_in_transaction(&mut self, table: &HistoryTable, sql: &str, record: &Record<'_>) -> Result<i64, StatementError> {
+    fn apply_in_transaction(
+        &mut self,
+        table: &HistoryTable,
+        sql: &str,
+        record: &Record<'_>,
+    ) -> Result<i64, StatementError> {
         self.conn
             .execute_batch("BEGIN IMMEDIATE")
             .map_err(|e| StatementError::new(format!("cannot start a transaction: {e}")))?;

@@ -153,9 +153,8 @@ impl DatabaseUrl {
         let raw = raw.trim();
         let safe = SafeUrl::new(raw);
         if raw.is_empty() {
-            return Err(Problem::general("the database URL is empty").help(
-                "set DATABASE_URL, or `url` under [database] in ferry.toml, or pass --database-url",
-            ));
+            return Err(Problem::general("the database URL is empty")
+                .help("set DATABASE_URL, or `url` under [database] in ferry.toml, or pass --database-url"));
         }
         let (kind, sqlite) = match raw.split_once(':') {
             Some((scheme, rest)) if scheme.len() > 1 => match scheme.to_ascii_lowercase().as_str() {
@@ -224,7 +223,11 @@ fn sqlite_location(rest: &str, base: &Path) -> Result<SqliteLocation, Problem> {
             .help("write sqlite://data/app.db for a file relative to the project, or sqlite:///var/lib/app/app.db for an absolute path"));
     }
     let path = PathBuf::from(path);
-    Ok(SqliteLocation::File(if path.is_absolute() { path } else { base.join(path) }))
+    Ok(SqliteLocation::File(if path.is_absolute() {
+        path
+    } else {
+        base.join(path)
+    }))
 }
 
 #[cfg(test)]
@@ -235,8 +238,14 @@ mod tests {
     fn redacts_passwords_everywhere() {
         for (raw, want) in [
             ("postgres://app:s3cret@db:5432/app", "postgres://app:****@db:5432/app"),
-            ("mysql://root:pw@127.0.0.1/x?password=zz&ssl=1", "mysql://root:****@127.0.0.1/x?password=****&ssl=1"),
-            ("host=db user=app password=s3cret dbname=app", "host=db user=app password=**** dbname=app"),
+            (
+                "mysql://root:pw@127.0.0.1/x?password=zz&ssl=1",
+                "mysql://root:****@127.0.0.1/x?password=****&ssl=1",
+            ),
+            (
+                "host=db user=app password=s3cret dbname=app",
+                "host=db user=app password=**** dbname=app",
+            ),
             ("postgres://app@db/app", "postgres://app@db/app"),
         ] {
             assert_eq!(redact_url(raw), want);

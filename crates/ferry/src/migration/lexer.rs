@@ -86,9 +86,8 @@ impl Current {
         for w in self.head.iter().skip(1) {
             match w.as_str() {
                 "TRIGGER" | "FUNCTION" | "PROCEDURE" | "EVENT" => return true,
-                "TABLE" | "INDEX" | "VIEW" | "SEQUENCE" | "SCHEMA" | "DATABASE" | "TYPE"
-                | "DOMAIN" | "EXTENSION" | "ROLE" | "USER" | "POLICY" | "RULE" | "MATERIALIZED"
-                | "UNIQUE" | "VIRTUAL" => return false,
+                "TABLE" | "INDEX" | "VIEW" | "SEQUENCE" | "SCHEMA" | "DATABASE" | "TYPE" | "DOMAIN" | "EXTENSION"
+                | "ROLE" | "USER" | "POLICY" | "RULE" | "MATERIALIZED" | "UNIQUE" | "VIRTUAL" => return false,
                 _ => {}
             }
         }
@@ -255,9 +254,7 @@ impl<'a> Splitter<'a> {
         let close = rest.find('$')?;
         let inner = &rest[..close];
         // A tag does not start with a digit: `$1` is a parameter.
-        if inner.starts_with(|c: char| c.is_ascii_digit())
-            || !inner.chars().all(|c| c.is_alphanumeric() || c == '_')
-        {
+        if inner.starts_with(|c: char| c.is_ascii_digit()) || !inner.chars().all(|c| c.is_alphanumeric() || c == '_') {
             return None;
         }
         Some(&self.src[self.pos..self.pos + close + 2])
@@ -443,10 +440,22 @@ mod tests {
 
     #[test]
     fn recognises_transaction_control() {
-        for s in ["BEGIN", "begin transaction", "COMMIT", "ROLLBACK", "START TRANSACTION", "END"] {
+        for s in [
+            "BEGIN",
+            "begin transaction",
+            "COMMIT",
+            "ROLLBACK",
+            "START TRANSACTION",
+            "END",
+        ] {
             assert!(is_transaction_control(s), "{s}");
         }
-        for s in ["BEGIN ATOMIC", "COMMIT PREPARED 'x'", "CREATE TABLE begin_x (a int)", "SELECT 1"] {
+        for s in [
+            "BEGIN ATOMIC",
+            "COMMIT PREPARED 'x'",
+            "CREATE TABLE begin_x (a int)",
+            "SELECT 1",
+        ] {
             assert!(!is_transaction_control(s), "{s}");
         }
     }

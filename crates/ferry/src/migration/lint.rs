@@ -45,7 +45,10 @@ mod tests {
     fn flags_commit_in_transactional_scripts_only() {
         let set = MigrationSet::from_embedded(&[
             ("0001_a.up.sql", "CREATE TABLE a (x int);\nCOMMIT;"),
-            ("0002_b.up.sql", "-- ferry:no-transaction\nBEGIN;\nCREATE TABLE b (x int);\nCOMMIT;"),
+            (
+                "0002_b.up.sql",
+                "-- ferry:no-transaction\nBEGIN;\nCREATE TABLE b (x int);\nCOMMIT;",
+            ),
             ("0003_c.up.sql", "SELECT 'oops;"),
         ])
         .unwrap();

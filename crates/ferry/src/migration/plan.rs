@@ -113,11 +113,17 @@ pub fn plan_up<'a>(set: &'a MigrationSet, status: &Status, opts: MigrateOptions)
     }
     if let Some(to) = opts.to {
         if set.get(to).is_none() {
-            problems.push(Problem::general(format!("--to {to}: no migration has version {to}")).help("run `ferry db status` to see the versions"));
+            problems.push(
+                Problem::general(format!("--to {to}: no migration has version {to}"))
+                    .help("run `ferry db status` to see the versions"),
+            );
         } else if status.current.is_some_and(|c| to < c) {
             problems.push(
-                Problem::general(format!("--to {to} is older than the database, which is at {}", status.current.unwrap_or(0)))
-                    .help(format!("to go back, run `ferry db revert --to {to}`")),
+                Problem::general(format!(
+                    "--to {to} is older than the database, which is at {}",
+                    status.current.unwrap_or(0)
+                ))
+                .help(format!("to go back, run `ferry db revert --to {to}`")),
             );
         }
     }
@@ -176,8 +182,10 @@ pub fn plan_down<'a>(set: &'a MigrationSet, status: &Status, target: RevertTarge
         && to < base
     {
         problems.push(
-            Problem::general(format!("--to {to} is below the baseline at {base}: migrations up to {base} were never run by ferry"))
-                .help(format!("revert at most to {base}")),
+            Problem::general(format!(
+                "--to {to} is below the baseline at {base}: migrations up to {base} were never run by ferry"
+            ))
+            .help(format!("revert at most to {base}")),
         );
     }
     for m in &in_range {
@@ -224,10 +232,19 @@ mod tests {
     fn up_to_a_version_and_all() {
         let set = five();
         let st = Status::compute(&set, &[row(&set, 1)]);
-        assert_eq!(versions(&plan_up(&set, &st, MigrateOptions::default()).unwrap()), vec![2, 3, 4, 5]);
-        let opts = MigrateOptions { to: Some(3), ..Default::default() };
+        assert_eq!(
+            versions(&plan_up(&set, &st, MigrateOptions::default()).unwrap()),
+            vec![2, 3, 4, 5]
+        );
+        let opts = MigrateOptions {
+            to: Some(3),
+            ..Default::default()
+        };
         assert_eq!(versions(&plan_up(&set, &st, opts).unwrap()), vec![2, 3]);
-        let opts = MigrateOptions { to: Some(7), ..Default::default() };
+        let opts = MigrateOptions {
+            to: Some(7),
+            ..Default::default()
+        };
         assert!(refusal(plan_up(&set, &st, opts).unwrap_err()).contains("no migration has version 7"));
     }
 
@@ -237,7 +254,10 @@ mod tests {
         let st = Status::compute(&set, &[row(&set, 1), row(&set, 3)]);
         let msg = refusal(plan_up(&set, &st, MigrateOptions::default()).unwrap_err());
         assert!(msg.contains("0002_b") && msg.contains("--allow-out-of-order"), "{msg}");
-        let opts = MigrateOptions { allow_out_of_order: true, ..Default::default() };
+        let opts = MigrateOptions {
+            allow_out_of_order: true,
+            ..Default::default()
+        };
         assert_eq!(versions(&plan_up(&set, &st, opts).unwrap()), vec![2, 4, 5]);
     }
 
@@ -261,8 +281,14 @@ mod tests {
         let set = five();
         let hist: Vec<_> = (1..=5).map(|v| row(&set, v)).collect();
         let st = Status::compute(&set, &hist);
-        assert_eq!(versions(&plan_down(&set, &st, RevertTarget::Steps(2)).unwrap()), vec![5, 4]);
-        assert_eq!(versions(&plan_down(&set, &st, RevertTarget::To(3)).unwrap()), vec![5, 4]);
+        assert_eq!(
+            versions(&plan_down(&set, &st, RevertTarget::Steps(2)).unwrap()),
+            vec![5, 4]
+        );
+        assert_eq!(
+            versions(&plan_down(&set, &st, RevertTarget::To(3)).unwrap()),
+            vec![5, 4]
+        );
         let msg = refusal(plan_down(&set, &st, RevertTarget::To(0)).unwrap_err());
         assert!(msg.contains("0003_c has no down file"), "{msg}");
         assert!(plan_down(&set, &st, RevertTarget::Steps(0)).unwrap().is_empty());

@@ -80,13 +80,13 @@ impl Script {
     /// Builds a script from a file's raw bytes, reporting problems against `path`.
     pub fn from_bytes(path: &Path, bytes: &[u8]) -> Result<Self, Vec<Problem>> {
         let text = std::str::from_utf8(bytes).map_err(|e| {
-            let line = crate::migration::lexer::line_of(
-                &String::from_utf8_lossy(&bytes[..e.valid_up_to()]),
-                e.valid_up_to(),
-            );
-            vec![Problem::in_file(path, "the file is not valid UTF-8")
-                .at_line(line)
-                .help("save the file as UTF-8")]
+            let line =
+                crate::migration::lexer::line_of(&String::from_utf8_lossy(&bytes[..e.valid_up_to()]), e.valid_up_to());
+            vec![
+                Problem::in_file(path, "the file is not valid UTF-8")
+                    .at_line(line)
+                    .help("save the file as UTF-8"),
+            ]
         })?;
         let sql = normalise(text);
         let directives = parse_directives(path, &sql)?;
@@ -122,9 +122,12 @@ fn parse_directives(path: &Path, sql: &str) -> Result<Directives, Vec<Problem>> 
         if let Some(body) = directive {
             if !leading {
                 problems.push(
-                    Problem::in_file(path, "a `-- ferry:` directive comes after the first statement, where it has no effect")
-                        .at_line(line_no)
-                        .help("move it above the first statement"),
+                    Problem::in_file(
+                        path,
+                        "a `-- ferry:` directive comes after the first statement, where it has no effect",
+                    )
+                    .at_line(line_no)
+                    .help("move it above the first statement"),
                 );
                 continue;
             }

@@ -87,9 +87,7 @@ fn parse_file_name(file_name: &str) -> Result<Option<FileName<'_>>, String> {
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
     {
-        return Err(format!(
-            "the name `{name}` may hold only letters, digits, `_` and `-`"
-        ));
+        return Err(format!("the name `{name}` may hold only letters, digits, `_` and `-`"));
     }
     Ok(Some(FileName {
         version,
@@ -103,7 +101,7 @@ impl MigrationSet {
     /// Loads every migration in `dir`. A missing folder is an empty set.
     pub fn load(dir: &Path) -> Result<Self, Error> {
         let mut files = Vec::new();
-        let entries = match fs_err::read_dir(dir) {
+        let entries = match std::fs::read_dir(dir) {
             Ok(entries) => entries,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Ok(MigrationSet {
@@ -125,7 +123,7 @@ impl MigrationSet {
             if !name.ends_with(".sql") {
                 continue;
             }
-            let bytes = fs_err::read(&path).map_err(|e| Error::io("cannot read", &path, e))?;
+            let bytes = std::fs::read(&path).map_err(|e| Error::io("cannot read", &path, e))?;
             files.push((name, path, bytes));
         }
         Self::build(dir, files)
@@ -157,9 +155,7 @@ impl MigrationSet {
                 Ok(Some(p)) => p,
                 Ok(None) => continue,
                 Err(help) => {
-                    problems.push(
-                        Problem::in_file(path, "the file name is not a migration name").help(help),
-                    );
+                    problems.push(Problem::in_file(path, "the file name is not a migration name").help(help));
                     continue;
                 }
             };
@@ -212,18 +208,18 @@ impl MigrationSet {
                         path,
                         format!(
                             "this down file has no up file `{}_{}.up.sql`; version {} belongs to {}",
-                            parsed.version_text, parsed.name, m.version, m.up.path.display()
+                            parsed.version_text,
+                            parsed.name,
+                            m.version,
+                            m.up.path.display()
                         ),
                     )
                     .help(format!("rename it to `{}.down.sql`", m.label())),
                 ),
-                None => problems.push(
-                    Problem::in_file(path, "a down file without an up file")
-                        .help(format!(
-                            "add `{}_{}.up.sql`, or delete this file",
-                            parsed.version_text, parsed.name
-                        )),
-                ),
+                None => problems.push(Problem::in_file(path, "a down file without an up file").help(format!(
+                    "add `{}_{}.up.sql`, or delete this file",
+                    parsed.version_text, parsed.name
+                ))),
             }
         }
         if !problems.is_empty() {
@@ -310,7 +306,13 @@ mod tests {
 
     #[test]
     fn orders_by_number_not_text() {
-        let s = set(&[("10_b.up.sql", "x"), ("9_a.up.sql", "y"), ("9_a.down.sql", "z"), ("README.md", "")]).unwrap();
+        let s = set(&[
+            ("10_b.up.sql", "x"),
+            ("9_a.up.sql", "y"),
+            ("9_a.down.sql", "z"),
+            ("README.md", ""),
+        ])
+        .unwrap();
         let v: Vec<u64> = s.iter().map(|m| m.version).collect();
         assert_eq!(v, vec![9, 10]);
         assert!(s.get(9).unwrap().down.is_some());
@@ -334,7 +336,10 @@ mod tests {
         let text: Vec<String> = p.iter().map(ToString::to_string).collect();
         assert_eq!(p.len(), 6, "{text:#?}");
         assert!(text.iter().any(|t| t.contains("used twice")));
-        assert!(text.iter().any(|t| t.contains("0002_c.down.sql") && t.contains("without an up")));
+        assert!(
+            text.iter()
+                .any(|t| t.contains("0002_c.down.sql") && t.contains("without an up"))
+        );
         assert!(text.iter().any(|t| t.contains("rename it to `0001_a.down.sql`")));
         assert!(text.iter().any(|t| t.contains("not a whole number")));
         assert!(text.iter().any(|t| t.contains("0003_e.up.sql")));

@@ -270,7 +270,14 @@ pub(crate) mod tests {
         let st = Status::compute(&set, &history);
         assert_eq!(
             states(&st),
-            vec![(1, "applied"), (2, "modified"), (3, "out_of_order"), (4, "applied"), (5, "failed"), (9, "missing")]
+            vec![
+                (1, "applied"),
+                (2, "modified"),
+                (3, "out_of_order"),
+                (4, "applied"),
+                (5, "failed"),
+                (9, "missing")
+            ]
         );
         assert_eq!(st.current, Some(9));
         assert_eq!(st.pending_count(), 1);
@@ -287,7 +294,13 @@ pub(crate) mod tests {
         let st = Status::compute(&set, &[base]);
         assert_eq!(
             states(&st),
-            vec![(1, "applied"), (2, "applied"), (3, "applied"), (4, "pending"), (5, "pending")]
+            vec![
+                (1, "applied"),
+                (2, "applied"),
+                (3, "applied"),
+                (4, "pending"),
+                (5, "pending")
+            ]
         );
         assert!(st.migrations[0].baselined);
         assert_eq!(st.baseline, Some(3));

@@ -49,7 +49,12 @@ fn round_trip_up_down_up(kind: Kind) {
     assert_eq!(db.tables(), vec!["a", "b", "ferry_history"]);
     assert_eq!(db.scalar("SELECT count(*) FROM a"), 2);
     // Nothing pending: a second run does nothing.
-    assert!(m.migrate(&set, MigrateOptions::default(), &mut ()).unwrap().steps.is_empty());
+    assert!(
+        m.migrate(&set, MigrateOptions::default(), &mut ())
+            .unwrap()
+            .steps
+            .is_empty()
+    );
 }
 
 fn to_and_steps(kind: Kind) {
@@ -57,7 +62,10 @@ fn to_and_steps(kind: Kind) {
     let files = basic();
     let set = set(&files);
     let mut m = migrator(&db);
-    let to2 = MigrateOptions { to: Some(2), ..Default::default() };
+    let to2 = MigrateOptions {
+        to: Some(2),
+        ..Default::default()
+    };
     m.migrate(&set, to2, &mut ()).unwrap();
     assert_eq!(history_versions(&mut m), vec![1, 2]);
     assert_eq!(db.tables(), vec!["a", "ferry_history"]);
@@ -69,7 +77,16 @@ fn to_and_steps(kind: Kind) {
 
     // --to below the database points to revert.
     m.migrate(&set, MigrateOptions::default(), &mut ()).unwrap();
-    let err = m.migrate(&set, MigrateOptions { to: Some(1), ..Default::default() }, &mut ()).unwrap_err();
+    let err = m
+        .migrate(
+            &set,
+            MigrateOptions {
+                to: Some(1),
+                ..Default::default()
+            },
+            &mut (),
+        )
+        .unwrap_err();
     assert!(err.to_string().contains("ferry db revert --to 1"), "{err}");
     m.revert(&set, RevertTarget::To(1), &mut ()).unwrap();
     assert_eq!(history_versions(&mut m), vec![1]);
@@ -83,8 +100,14 @@ fn dry_run_changes_nothing(kind: Kind) {
     let steps = m.plan_migrate(&set, MigrateOptions::default()).unwrap();
     assert_eq!(steps.len(), 3);
     let sql = m.render_sql(&steps);
-    assert!(sql.contains("INSERT INTO a (id, name) VALUES (2, 'two;semi');"), "{sql}");
-    assert!(db.tables().is_empty(), "a dry run must not even create the history table");
+    assert!(
+        sql.contains("INSERT INTO a (id, name) VALUES (2, 'two;semi');"),
+        "{sql}"
+    );
+    assert!(
+        db.tables().is_empty(),
+        "a dry run must not even create the history table"
+    );
 
     m.migrate(&set, MigrateOptions::default(), &mut ()).unwrap();
     let steps = m.plan_revert(&set, RevertTarget::To(0)).unwrap();
@@ -105,11 +128,15 @@ fn failing_statement_mid_migration(kind: Kind) {
     let set = set(&files);
     let mut m = migrator(&db);
     let err = m.migrate(&set, MigrateOptions::default(), &mut ()).unwrap_err();
-    let Error::MigrationFailed { migration, state, progress, line, .. } = &err else {
+    let Error::MigrationFailed(failure) = &err else {
         panic!("expected a migration failure, got {err}");
     };
+    let (migration, state, progress, line) = (&failure.migration, &failure.state, &failure.progress, &failure.line);
     assert_eq!(migration, "0004_broken (up)");
-    assert_eq!(progress.completed, vec!["0001_create_a", "0002_seed_a", "0003_create_b"]);
+    assert_eq!(
+        progress.completed,
+        vec!["0001_create_a", "0002_seed_a", "0003_create_b"]
+    );
     let status = m.status(&set).unwrap();
     match kind {
         Kind::Sqlite | Kind::Postgres => {
@@ -133,8 +160,14 @@ fn failing_statement_mid_migration(kind: Kind) {
             let refused = m.migrate(&set, MigrateOptions::default(), &mut ()).unwrap_err();
             let text = refused.to_string();
             assert!(matches!(refused, Error::Refused(_)), "{text}");
-            assert!(text.contains("0004_broken") && text.contains("no_such_table") && text.contains("ferry db repair"), "{text}");
-            assert!(matches!(m.revert(&set, RevertTarget::Steps(1), &mut ()), Err(Error::Refused(_))));
+            assert!(
+                text.contains("0004_broken") && text.contains("no_such_table") && text.contains("ferry db repair"),
+                "{text}"
+            );
+            assert!(matches!(
+                m.revert(&set, RevertTarget::Steps(1), &mut ()),
+                Err(Error::Refused(_))
+            ));
             // The operator undoes the partial work and repairs.
             db.exec("DROP TABLE c");
             let actions = m.repair(&set, false).unwrap();
@@ -145,7 +178,10 @@ fn failing_statement_mid_migration(kind: Kind) {
     // With the script fixed, the migration applies and reverts cleanly.
     let mut fixed = files.clone();
     fixed.retain(|(n, _)| !n.starts_with("0004_broken.up"));
-    fixed.push(("0004_broken.up.sql", "CREATE TABLE c (id INTEGER PRIMARY KEY);\nINSERT INTO c (id) VALUES (1);\n"));
+    fixed.push((
+        "0004_broken.up.sql",
+        "CREATE TABLE c (id INTEGER PRIMARY KEY);\nINSERT INTO c (id) VALUES (1);\n",
+    ));
     let fixed = crate::support::set(&fixed);
     m.migrate(&fixed, MigrateOptions::default(), &mut ()).unwrap();
     assert_eq!(db.scalar("SELECT count(*) FROM c"), 1);
@@ -155,9 +191,18 @@ fn failing_statement_mid_migration(kind: Kind) {
 
 fn crlf_bom_and_edited_migrations(kind: Kind) {
     let db = TestDb::new(kind);
-    let lf = [("0001_t.up.sql", "-- ferry:no-transaction\nCREATE TABLE t (id INTEGER);\n"), ("0001_t.down.sql", "DROP TABLE t;\n")];
+    let lf = [
+        (
+            "0001_t.up.sql",
+            "-- ferry:no-transaction\nCREATE TABLE t (id INTEGER);\n",
+        ),
+        ("0001_t.down.sql", "DROP TABLE t;\n"),
+    ];
     let crlf = [
-        ("0001_t.up.sql", "\u{feff}-- ferry:no-transaction\r\nCREATE TABLE t (id INTEGER);\r\n"),
+        (
+            "0001_t.up.sql",
+            "\u{feff}-- ferry:no-transaction\r\nCREATE TABLE t (id INTEGER);\r\n",
+        ),
         ("0001_t.down.sql", "DROP TABLE t;\r\n"),
     ];
     let mut m = migrator(&db);
@@ -167,14 +212,24 @@ fn crlf_bom_and_edited_migrations(kind: Kind) {
     assert!(crlf_set.get(1).unwrap().up.directives.no_transaction);
     assert_eq!(states(&m.status(&crlf_set).unwrap()), vec![(1, State::Applied)]);
     // A real edit is.
-    let edited = set(&[("0001_t.up.sql", "-- ferry:no-transaction\nCREATE TABLE t (id BIGINT);\n"), ("0001_t.down.sql", "DROP TABLE t;\n")]);
+    let edited = set(&[
+        (
+            "0001_t.up.sql",
+            "-- ferry:no-transaction\nCREATE TABLE t (id BIGINT);\n",
+        ),
+        ("0001_t.down.sql", "DROP TABLE t;\n"),
+    ]);
     assert_eq!(states(&m.status(&edited).unwrap()), vec![(1, State::Modified)]);
     let err = m.migrate(&edited, MigrateOptions::default(), &mut ()).unwrap_err();
     assert!(err.to_string().contains("edited after it was applied"), "{err}");
     assert_eq!(m.validate(&edited).unwrap().len(), 1);
     // Repair accepts the new checksum; afterwards all agree.
     assert_eq!(m.repair(&edited, true).unwrap().len(), 1);
-    assert_eq!(states(&m.status(&edited).unwrap()), vec![(1, State::Modified)], "dry run changed nothing");
+    assert_eq!(
+        states(&m.status(&edited).unwrap()),
+        vec![(1, State::Modified)],
+        "dry run changed nothing"
+    );
     m.repair(&edited, false).unwrap();
     assert!(m.status(&edited).unwrap().is_clean());
     assert!(m.validate(&edited).unwrap().is_empty());
@@ -192,7 +247,10 @@ fn out_of_order_needs_permission(kind: Kind) {
     let err = m.migrate(&full, MigrateOptions::default(), &mut ()).unwrap_err();
     assert!(err.to_string().contains("--allow-out-of-order"), "{err}");
     assert_eq!(db.scalar("SELECT count(*) FROM a"), 0, "refused means nothing ran");
-    let opts = MigrateOptions { allow_out_of_order: true, ..Default::default() };
+    let opts = MigrateOptions {
+        allow_out_of_order: true,
+        ..Default::default()
+    };
     m.migrate(&full, opts, &mut ()).unwrap();
     assert_eq!(db.scalar("SELECT count(*) FROM a"), 2);
     assert!(m.status(&full).unwrap().is_clean());
@@ -202,10 +260,21 @@ fn missing_file_blocks_until_repaired(kind: Kind) {
     let db = TestDb::new(kind);
     let all = basic();
     let mut m = migrator(&db);
-    m.migrate(&set(&all), MigrateOptions { to: Some(2), ..Default::default() }, &mut ()).unwrap();
+    m.migrate(
+        &set(&all),
+        MigrateOptions {
+            to: Some(2),
+            ..Default::default()
+        },
+        &mut (),
+    )
+    .unwrap();
     let only_1_and_3: Vec<_> = all.iter().copied().filter(|(n, _)| !n.starts_with("0002")).collect();
     let partial = set(&only_1_and_3);
-    assert_eq!(states(&m.status(&partial).unwrap()), vec![(1, State::Applied), (2, State::Missing), (3, State::Pending)]);
+    assert_eq!(
+        states(&m.status(&partial).unwrap()),
+        vec![(1, State::Applied), (2, State::Missing), (3, State::Pending)]
+    );
     let err = m.migrate(&partial, MigrateOptions::default(), &mut ()).unwrap_err();
     assert!(err.to_string().contains("0002_seed_a has no file"), "{err}");
     m.repair(&partial, false).unwrap();
@@ -244,11 +313,21 @@ fn baseline_existing_database(kind: Kind) {
     );
     let report = m.migrate(&set, MigrateOptions::default(), &mut ()).unwrap();
     assert_eq!(report.steps.len(), 1);
-    assert_eq!(db.scalar("SELECT count(*) FROM a"), 1, "baselined migrations did not run");
-    assert!(m.revert(&set, RevertTarget::To(1), &mut ()).is_err(), "cannot revert below the baseline");
+    assert_eq!(
+        db.scalar("SELECT count(*) FROM a"),
+        1,
+        "baselined migrations did not run"
+    );
+    assert!(
+        m.revert(&set, RevertTarget::To(1), &mut ()).is_err(),
+        "cannot revert below the baseline"
+    );
     m.revert(&set, RevertTarget::To(2), &mut ()).unwrap();
     assert_eq!(db.tables(), vec!["a", "ferry_history"]);
-    assert!(m.baseline(&set, 3).is_err(), "baseline only on a database ferry does not manage");
+    assert!(
+        m.baseline(&set, 3).is_err(),
+        "baseline only on a database ferry does not manage"
+    );
 }
 
 fn routines_with_bodies(kind: Kind) {
@@ -274,7 +353,11 @@ fn routines_with_bodies(kind: Kind) {
         let set = set(&files);
         let mut m = migrator(&db);
         m.migrate(&set, MigrateOptions::default(), &mut ()).unwrap();
-        assert_eq!(db.column("SELECT n FROM log ORDER BY n"), vec!["2", "100"], "{directive}");
+        assert_eq!(
+            db.column("SELECT n FROM log ORDER BY n"),
+            vec!["2", "100"],
+            "{directive}"
+        );
         m.revert(&set, RevertTarget::To(0), &mut ()).unwrap();
         assert_eq!(db.tables(), vec!["ferry_history"]);
     }
@@ -284,8 +367,14 @@ fn routines_with_bodies(kind: Kind) {
         let files = [
             ("0001_t.up.sql", "CREATE TABLE t (id INTEGER, v TEXT);\n"),
             ("0001_t.down.sql", "DROP TABLE t;\n"),
-            ("0002_idx.up.sql", "-- builds without blocking writes\n-- ferry:no-transaction\nCREATE INDEX CONCURRENTLY t_v ON t (v);\nCREATE INDEX CONCURRENTLY t_id ON t (id);\n"),
-            ("0002_idx.down.sql", "-- ferry:no-transaction\nDROP INDEX CONCURRENTLY t_v;\nDROP INDEX CONCURRENTLY t_id;\n"),
+            (
+                "0002_idx.up.sql",
+                "-- builds without blocking writes\n-- ferry:no-transaction\nCREATE INDEX CONCURRENTLY t_v ON t (v);\nCREATE INDEX CONCURRENTLY t_id ON t (id);\n",
+            ),
+            (
+                "0002_idx.down.sql",
+                "-- ferry:no-transaction\nDROP INDEX CONCURRENTLY t_v;\nDROP INDEX CONCURRENTLY t_id;\n",
+            ),
         ];
         let set = set(&files);
         let mut m = migrator(&db);
@@ -294,8 +383,13 @@ fn routines_with_bodies(kind: Kind) {
         m.revert(&set, RevertTarget::To(0), &mut ()).unwrap();
         assert!(db.indexes().is_empty());
         // Without the directive PostgreSQL refuses, and the transaction rolls back.
-        let files = [("0001_idx.up.sql", "CREATE TABLE u (v TEXT);\nCREATE INDEX CONCURRENTLY u_v ON u (v);\n")];
-        let err = m.migrate(&crate::support::set(&files), MigrateOptions::default(), &mut ()).unwrap_err();
+        let files = [(
+            "0001_idx.up.sql",
+            "CREATE TABLE u (v TEXT);\nCREATE INDEX CONCURRENTLY u_v ON u (v);\n",
+        )];
+        let err = m
+            .migrate(&crate::support::set(&files), MigrateOptions::default(), &mut ())
+            .unwrap_err();
         assert!(err.to_string().contains("CONCURRENTLY"), "{err}");
         assert_eq!(db.tables(), vec!["ferry_history"]);
     }
@@ -309,7 +403,15 @@ fn interrupted_no_transaction_step_blocks(kind: Kind) {
     let files = basic();
     let set = set(&files);
     let mut m = migrator(&db);
-    m.migrate(&set, MigrateOptions { to: Some(1), ..Default::default() }, &mut ()).unwrap();
+    m.migrate(
+        &set,
+        MigrateOptions {
+            to: Some(1),
+            ..Default::default()
+        },
+        &mut (),
+    )
+    .unwrap();
     let checksum = set.get(2).unwrap().up.checksum.as_str().to_owned();
     let success = if kind == Kind::Postgres { "FALSE" } else { "0" };
     db.exec(&format!(
@@ -330,7 +432,10 @@ fn concurrent_migrators_apply_each_once(kind: Kind) {
     let files: Vec<(String, String)> = (1..=12)
         .flat_map(|i| {
             [
-                (format!("{i:04}_t{i}.up.sql"), format!("CREATE TABLE t{i} (id INTEGER);\nINSERT INTO t{i} (id) VALUES ({i});\n")),
+                (
+                    format!("{i:04}_t{i}.up.sql"),
+                    format!("CREATE TABLE t{i} (id INTEGER);\nINSERT INTO t{i} (id) VALUES ({i});\n"),
+                ),
                 (format!("{i:04}_t{i}.down.sql"), format!("DROP TABLE t{i};\n")),
             ]
         })
@@ -344,7 +449,10 @@ fn concurrent_migrators_apply_each_once(kind: Kind) {
                 let db = &db;
                 s.spawn(move || {
                     let mut m = migrator(db);
-                    m.migrate(&set, MigrateOptions::default(), &mut ()).expect("no migrator fails").steps.len()
+                    m.migrate(&set, MigrateOptions::default(), &mut ())
+                        .expect("no migrator fails")
+                        .steps
+                        .len()
                 })
             })
             .collect();
@@ -370,5 +478,8 @@ fn history_table_name_is_configurable(kind: Kind) {
     assert_eq!(db.tables(), vec!["a", "b", "schema_migrations"]);
     let rows: Vec<AppliedMigration> = m.history().unwrap();
     assert_eq!(rows.len(), 3);
-    assert!(rows.iter().all(|r| r.success && r.checksum.len() == 64 && r.applied_at.ends_with('Z')));
+    assert!(
+        rows.iter()
+            .all(|r| r.success && r.checksum.len() == 64 && r.applied_at.ends_with('Z'))
+    );
 }

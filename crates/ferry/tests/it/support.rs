@@ -20,11 +20,20 @@ pub fn set(files: &[(&str, &str)]) -> MigrationSet {
 /// The three-migration set every engine understands.
 pub fn basic() -> Vec<(&'static str, &'static str)> {
     vec![
-        ("0001_create_a.up.sql", "CREATE TABLE a (id INTEGER PRIMARY KEY, name VARCHAR(50) NOT NULL);\n"),
+        (
+            "0001_create_a.up.sql",
+            "CREATE TABLE a (id INTEGER PRIMARY KEY, name VARCHAR(50) NOT NULL);\n",
+        ),
         ("0001_create_a.down.sql", "DROP TABLE a;\n"),
-        ("0002_seed_a.up.sql", "-- two rows; one name has a semicolon\nINSERT INTO a (id, name) VALUES (1, 'one');\nINSERT INTO a (id, name) VALUES (2, 'two;semi');\n"),
+        (
+            "0002_seed_a.up.sql",
+            "-- two rows; one name has a semicolon\nINSERT INTO a (id, name) VALUES (1, 'one');\nINSERT INTO a (id, name) VALUES (2, 'two;semi');\n",
+        ),
         ("0002_seed_a.down.sql", "DELETE FROM a;\n"),
-        ("0003_create_b.up.sql", "CREATE TABLE b (id INTEGER PRIMARY KEY, a_id INTEGER NOT NULL);\nCREATE INDEX b_a_id ON b (a_id);\n"),
+        (
+            "0003_create_b.up.sql",
+            "CREATE TABLE b (id INTEGER PRIMARY KEY, a_id INTEGER NOT NULL);\nCREATE INDEX b_a_id ON b (a_id);\n",
+        ),
         ("0003_create_b.down.sql", "DROP TABLE b;\n"),
     ]
 }
