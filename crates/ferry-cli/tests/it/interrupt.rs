@@ -18,14 +18,15 @@ fn wait_for(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
     }
 }
 
-/// True while a statement containing `needle` runs on the server.
+/// True while a statement containing `needle` runs in this test's database
+/// (the server's activity views are shared by every test running at once).
 fn running(db: &TestDb, needle: &str) -> bool {
     let sql = match db.kind {
         Kind::Postgres => format!(
-            "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query LIKE '%{needle}%' AND query NOT LIKE '%pg_stat_activity%'"
+            "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND datname = current_database() AND query LIKE '%{needle}%' AND query NOT LIKE '%pg_stat_activity%'"
         ),
         Kind::MySql => format!(
-            "SELECT count(*) FROM information_schema.processlist WHERE info LIKE '%{needle}%' AND info NOT LIKE '%processlist%'"
+            "SELECT count(*) FROM information_schema.processlist WHERE db = DATABASE() AND info LIKE '%{needle}%' AND info NOT LIKE '%processlist%'"
         ),
         Kind::Sqlite => unreachable!(),
     };
