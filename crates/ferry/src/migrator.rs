@@ -350,14 +350,24 @@ impl Migrator {
         &mut self,
         set: &'s MigrationSet,
         observer: &mut dyn Observer,
-        plan: impl FnOnce(&Status) -> Result<Vec<Step<'s>>>,
+        plan: impl Fn(&Status) -> Result<Vec<Step<'s>>>,
     ) -> Result<Report> {
         self.preflight(set)?;
+        // Fast path: when a read without the lock finds nothing to do and
+        // nothing wrong, waiting for the lock cannot change that answer. A
+        // refusal is not trusted here: another process's no-transaction step
+        // in progress looks like a failed one until it finishes.
+        if let Ok(steps) = plan(&self.status(set)?)
+            && steps.is_empty()
+        {
+            observer.event(Event::Planned { total: 0 });
+            return Ok(Report::default());
+        }
         let table = self.settings.history_table.clone();
         observer.event(Event::Locking);
         self.locked(|engine| {
             engine.ensure_history(&table)?;
-            // Read under the lock: another process may have just finished.
+            // Read again under the lock: another process may have just finished.
             let status = Status::compute(set, &engine.read_history(&table)?);
             let steps = plan(&status)?;
             observer.event(Event::Planned { total: steps.len() });

@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# Migration benchmark: N generated migrations (each creates a table and an
+# index), applied to a fresh SQLite file and a fresh PostgreSQL database,
+# then run again with nothing pending, then all reverted. ferry is measured
+# side by side, in the same run, with dbmate, diesel (when installed) and the
+# floor: the same SQL piped into sqlite3 / psql, one transaction per migration.
+#
+#   bench/migrate.sh                 # N=1000, 5 runs, medians
+#   N=200 RUNS=3 bench/migrate.sh
+#
+# Peers: dbmate from npm (`npm install -g dbmate`; the Go binary it ships is
+# called directly, the `dbmate` command is a slow Node wrapper); diesel from
+# `cargo install diesel_cli --no-default-features --features "postgres sqlite-bundled"`
+# (set DIESEL=/path/to/diesel). Missing peers are reported and left out.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+N=${N:-1000}
+RUNS=${RUNS:-5}
+PG=${PG:-postgres://postgres@127.0.0.1:5432}
+WORK=$PWD/bench/work
+FERRY=$PWD/target/release/ferry
+DBMATE=${DBMATE:-$(npm root -g 2>/dev/null)/dbmate/node_modules/@dbmate/linux-x64/bin/dbmate}
+DIESEL=${DIESEL:-$(command -v diesel || true)}
+
+cargo build -q --release -p ferry-cli
+[ -x "$DBMATE" ] || { echo "dbmate not found (npm install -g dbmate); leaving it out" >&2; DBMATE=; }
+[ -n "$DIESEL" ] && [ -x "$DIESEL" ] || { echo "diesel not found; leaving it out" >&2; DIESEL=; }
+
+rm -rf "$WORK" && mkdir -p "$WORK"/{ferry/migrations,dbmate,diesel}
+sql_up() { printf 'CREATE TABLE t%d (id INTEGER PRIMARY KEY, name VARCHAR(100) NOT NULL, created_at VARCHAR(40));\nCREATE INDEX t%d_name ON t%d (name);\n' "$1" "$1" "$1"; }
+sql_down() { printf 'DROP TABLE t%d;\n' "$1"; }
+for i in $(seq 1 "$N"); do
+    v=$(printf '%05d' "$i")
+    sql_up "$i" > "$WORK/ferry/migrations/${v}_t$i.up.sql"
+    sql_down "$i" > "$WORK/ferry/migrations/${v}_t$i.down.sql"
+    { echo "-- migrate:up"; sql_up "$i"; echo "-- migrate:down"; sql_down "$i"; } > "$WORK/dbmate/${v}_t$i.sql"
+    mkdir -p "$WORK/diesel/${v}_t$i"
+    sql_up "$i" > "$WORK/diesel/${v}_t$i/up.sql"
+    sql_down "$i" > "$WORK/diesel/${v}_t$i/down.sql"
+    { echo "BEGIN;"; sql_up "$i"; echo "COMMIT;"; } >> "$WORK/floor_up.sql"
+done
+: > "$WORK/ferry/ferry.toml"
+
+# now in milliseconds
+now() { date +%s%N; }
+declare -A T
+record() { T[$1]="${T[$1]:-} $2"; }
+timed() { # key, command...
+    local key=$1; shift
+    local s; s=$(now)
+    "$@" > "$WORK/last.log" 2>&1 || { echo "FAILED: $key: $*" >&2; cat "$WORK/last.log" >&2; exit 1; }
+    record "$key" $(( ($(now) - s) / 1000000 ))
+}
+fresh_pg() { psql -q "$PG/postgres" -c "DROP DATABASE IF EXISTS ferry_bench" -c "CREATE DATABASE ferry_bench" > /dev/null; }
+pg="$PG/ferry_bench"
+
+for run in $(seq 1 "$RUNS"); do
+    echo "run $run/$RUNS" >&2
+    # --- SQLite
+    rm -f "$WORK"/*.db*
+    timed sqlite.ferry.up "$FERRY" --project "$WORK/ferry" --database-url "sqlite://$WORK/ferry.db" db migrate
+    timed sqlite.ferry.noop "$FERRY" --project "$WORK/ferry" --database-url "sqlite://$WORK/ferry.db" db migrate
+    timed sqlite.ferry.revert "$FERRY" --project "$WORK/ferry" --database-url "sqlite://$WORK/ferry.db" db revert --to 0
+    timed sqlite.floor.up sh -c "sqlite3 '$WORK/floor.db' < '$WORK/floor_up.sql'"
+    if [ -n "$DBMATE" ]; then
+        timed sqlite.dbmate.up "$DBMATE" --url "sqlite:$WORK/dbmate.db" --migrations-dir "$WORK/dbmate" --no-dump-schema migrate
+        timed sqlite.dbmate.noop "$DBMATE" --url "sqlite:$WORK/dbmate.db" --migrations-dir "$WORK/dbmate" --no-dump-schema migrate
+    fi
+    if [ -n "$DIESEL" ]; then
+        timed sqlite.diesel.up "$DIESEL" migration run --database-url "$WORK/diesel.db" --migration-dir "$WORK/diesel"
+        timed sqlite.diesel.noop "$DIESEL" migration run --database-url "$WORK/diesel.db" --migration-dir "$WORK/diesel"
+        timed sqlite.diesel.revert "$DIESEL" migration revert --all --database-url "$WORK/diesel.db" --migration-dir "$WORK/diesel"
+    fi
+    # --- PostgreSQL
+    fresh_pg
+    timed pg.ferry.up "$FERRY" --project "$WORK/ferry" --database-url "$pg" db migrate
+    timed pg.ferry.noop "$FERRY" --project "$WORK/ferry" --database-url "$pg" db migrate
+    timed pg.ferry.revert "$FERRY" --project "$WORK/ferry" --database-url "$pg" db revert --to 0
+    fresh_pg
+    timed pg.floor.up psql -q -X -v ON_ERROR_STOP=1 "$pg" -f "$WORK/floor_up.sql"
+    if [ -n "$DBMATE" ]; then
+        fresh_pg
+        timed pg.dbmate.up "$DBMATE" --url "$pg?sslmode=disable" --migrations-dir "$WORK/dbmate" --no-dump-schema migrate
+        timed pg.dbmate.noop "$DBMATE" --url "$pg?sslmode=disable" --migrations-dir "$WORK/dbmate" --no-dump-schema migrate
+    fi
+    if [ -n "$DIESEL" ]; then
+        fresh_pg
+        timed pg.diesel.up "$DIESEL" migration run --database-url "$pg" --migration-dir "$WORK/diesel"
+        timed pg.diesel.noop "$DIESEL" migration run --database-url "$pg" --migration-dir "$WORK/diesel"
+        timed pg.diesel.revert "$DIESEL" migration revert --all --database-url "$pg" --migration-dir "$WORK/diesel"
+    fi
+done
+
+median() { tr ' ' '\n' | grep -v '^$' | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+printf '\nN=%s migrations, median of %s runs, milliseconds (all times in one run, side by side)\n\n' "$N" "$RUNS"
+printf '%-22s %10s   %s\n' "measurement" "median" "all runs"
+for key in $(printf '%s\n' "${!T[@]}" | sort); do
+    printf '%-22s %10s  %s\n' "$key" "$(echo "${T[$key]}" | median)" "${T[$key]}"
+done
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+m() { echo "${T[$1]:-}" | median; }
+echo
+echo "pg.ferry.up / pg.floor.up           = $(ratio "$(m pg.ferry.up)" "$(m pg.floor.up)")  (goal <= 0.95)"
+[ -n "$DBMATE" ] && echo "sqlite.ferry.up / sqlite.dbmate.up   = $(ratio "$(m sqlite.ferry.up)" "$(m sqlite.dbmate.up)")  (goal <= 1.00)"
+[ -n "$DIESEL" ] && echo "sqlite.ferry.revert / diesel.revert  = $(ratio "$(m sqlite.ferry.revert)" "$(m sqlite.diesel.revert)")  (goal < 1.00)"
+[ -n "$DIESEL" ] && echo "pg.ferry.revert / diesel.revert      = $(ratio "$(m pg.ferry.revert)" "$(m pg.diesel.revert)")  (goal < 1.00)"
+echo "nothing pending: sqlite $(m sqlite.ferry.noop) ms, pg $(m pg.ferry.noop) ms  (goal < 15)"
