@@ -172,16 +172,18 @@ impl Migrator {
 
     /// What `migrate` would run now. Changes nothing.
     pub fn plan_migrate<'s>(&mut self, set: &'s MigrationSet, opts: MigrateOptions) -> Result<Vec<Step<'s>>> {
-        self.preflight(set)?;
         let status = self.status(set)?;
-        migration::plan_up(set, &status, opts)
+        let steps = migration::plan_up(set, &status, opts)?;
+        self.preflight(&steps)?;
+        Ok(steps)
     }
 
     /// What `revert` would run now. Changes nothing.
     pub fn plan_revert<'s>(&mut self, set: &'s MigrationSet, target: RevertTarget) -> Result<Vec<Step<'s>>> {
-        self.preflight(set)?;
         let status = self.status(set)?;
-        migration::plan_down(set, &status, target)
+        let steps = migration::plan_down(set, &status, target)?;
+        self.preflight(&steps)?;
+        Ok(steps)
     }
 
     /// Applies pending migrations, under the lock.
@@ -331,13 +333,8 @@ impl Migrator {
     }
 
     /// Refuses scripts that cannot run on this engine before anything runs.
-    fn preflight(&self, set: &MigrationSet) -> Result<()> {
-        let problems = migration::lint(set, self.engine.kind().dialect(), self.engine.transactional_ddl());
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(Error::Migrations(Problems(problems)))
-        }
+    fn preflight(&self, steps: &[Step<'_>]) -> Result<()> {
+        preflight(&*self.engine, steps)
     }
 
     fn locked<T>(&mut self, f: impl FnOnce(&mut dyn Engine) -> Result<T>) -> Result<T> {
@@ -352,16 +349,18 @@ impl Migrator {
         observer: &mut dyn Observer,
         plan: impl Fn(&Status) -> Result<Vec<Step<'s>>>,
     ) -> Result<Report> {
-        self.preflight(set)?;
         // Fast path: when a read without the lock finds nothing to do and
         // nothing wrong, waiting for the lock cannot change that answer. A
         // refusal is not trusted here: another process's no-transaction step
         // in progress looks like a failed one until it finishes.
-        if let Ok(steps) = plan(&self.status(set)?)
-            && steps.is_empty()
-        {
-            observer.event(Event::Planned { total: 0 });
-            return Ok(Report::default());
+        if let Ok(steps) = plan(&self.status(set)?) {
+            if steps.is_empty() {
+                observer.event(Event::Planned { total: 0 });
+                return Ok(Report::default());
+            }
+            // A script that cannot run is refused before anything changes,
+            // not even the history table's creation.
+            preflight(&*self.engine, &steps)?;
         }
         let table = self.settings.history_table.clone();
         observer.event(Event::Locking);
@@ -370,9 +369,25 @@ impl Migrator {
             // Read again under the lock: another process may have just finished.
             let status = Status::compute(set, &engine.read_history(&table)?);
             let steps = plan(&status)?;
+            preflight(engine, &steps)?;
             observer.event(Event::Planned { total: steps.len() });
             run_steps(engine, &table, &steps, observer)
         })
+    }
+}
+
+/// Lints the scripts `steps` will run, so a script that cannot run on this
+/// engine is refused before the first step starts.
+fn preflight(engine: &dyn Engine, steps: &[Step<'_>]) -> Result<()> {
+    let problems = migration::lint_scripts(
+        steps.iter().map(Step::script),
+        engine.kind().dialect(),
+        engine.transactional_ddl(),
+    );
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Migrations(Problems(problems)))
     }
 }
 
@@ -395,7 +410,7 @@ fn run_steps(
         let record = Record {
             version: step.migration.version,
             name: &label,
-            checksum: step.migration.up.checksum.as_str(),
+            checksum: step.migration.up.checksum().as_str(),
             direction: step.direction,
         };
         let progress = || Progress {

@@ -25,16 +25,14 @@ pub struct Step<'a> {
     pub migration: &'a Migration,
     /// The direction.
     pub direction: Direction,
+    /// The script this step runs.
+    script: &'a Script,
 }
 
 impl<'a> Step<'a> {
     /// The script this step runs.
     pub fn script(&self) -> &'a Script {
-        match self.direction {
-            Direction::Up => &self.migration.up,
-            // plan_down only makes steps for migrations with a down script.
-            Direction::Down => self.migration.down.as_ref().unwrap_or(&self.migration.up),
-        }
+        self.script
     }
 
     /// Whether the step runs inside one transaction with its history row.
@@ -151,6 +149,7 @@ pub fn plan_up<'a>(set: &'a MigrationSet, status: &Status, opts: MigrateOptions)
         .map(|migration| Step {
             migration,
             direction: Direction::Up,
+            script: &migration.up,
         })
         .collect())
 }
@@ -202,14 +201,18 @@ pub fn plan_down<'a>(set: &'a MigrationSet, status: &Status, target: RevertTarge
     if !problems.is_empty() {
         return Err(Error::Refused(Problems(problems)));
     }
-    Ok(in_range
-        .into_iter()
-        .filter_map(|m| set.get(m.version))
-        .map(|migration| Step {
-            migration,
-            direction: Direction::Down,
-        })
-        .collect())
+    let mut steps = Vec::new();
+    for migration in in_range.into_iter().filter_map(|m| set.get(m.version)) {
+        // Down scripts are read here, when a revert first needs them.
+        if let Some(script) = migration.down()? {
+            steps.push(Step {
+                migration,
+                direction: Direction::Down,
+                script,
+            });
+        }
+    }
+    Ok(steps)
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use crate::error::{Error, Problem, Problems};
 use crate::migration::script::Script;
@@ -19,14 +20,52 @@ pub struct Migration {
     pub version_text: String,
     /// The up script.
     pub up: Script,
-    /// The down script, if there is one.
-    pub down: Option<Script>,
+    down: Option<Down>,
+}
+
+/// A down script, read from disk the first time a revert or a validation
+/// needs it: most runs only go up, and reading every down file would double
+/// the start-up cost of a large project.
+#[derive(Debug, Clone)]
+struct Down {
+    path: PathBuf,
+    bytes: Option<Vec<u8>>,
+    script: OnceLock<Result<Script, Vec<Problem>>>,
 }
 
 impl Migration {
     /// `0003_add_artifacts`.
     pub fn label(&self) -> String {
         format!("{}_{}", self.version_text, self.name)
+    }
+
+    /// Whether a down file exists.
+    pub fn has_down(&self) -> bool {
+        self.down.is_some()
+    }
+
+    /// The down file's path, if there is one.
+    pub fn down_path(&self) -> Option<&Path> {
+        self.down.as_ref().map(|d| d.path.as_path())
+    }
+
+    /// The down script, read and checked on first use.
+    pub fn down(&self) -> Result<Option<&Script>, Error> {
+        let Some(down) = &self.down else { return Ok(None) };
+        let loaded = down.script.get_or_init(|| {
+            let bytes = match &down.bytes {
+                Some(b) => std::borrow::Cow::Borrowed(b.as_slice()),
+                None => match std::fs::read(&down.path) {
+                    Ok(b) => std::borrow::Cow::Owned(b),
+                    Err(e) => return Err(vec![Problem::in_file(&down.path, format!("cannot read: {e}"))]),
+                },
+            };
+            Script::from_bytes(&down.path, &bytes)
+        });
+        match loaded {
+            Ok(script) => Ok(Some(script)),
+            Err(problems) => Err(Error::Migrations(Problems(problems.clone()))),
+        }
     }
 }
 
@@ -56,6 +95,52 @@ struct FileName<'a> {
     version_text: &'a str,
     name: &'a str,
     half: Half,
+}
+
+/// The same, owning its text.
+struct OwnedName {
+    version: u64,
+    version_text: String,
+    name: String,
+    half: Half,
+}
+
+impl FileName<'_> {
+    fn owned(&self) -> OwnedName {
+        OwnedName {
+            version: self.version,
+            version_text: self.version_text.to_owned(),
+            name: self.name.to_owned(),
+            half: self.half,
+        }
+    }
+}
+
+/// Reads and parses scripts, spread over the machine's cores: with many
+/// migrations, start-up time is mostly these reads.
+fn read_scripts(files: &[(OwnedName, PathBuf, Option<Vec<u8>>)]) -> Vec<Result<Script, Vec<Problem>>> {
+    let read = |(_, path, bytes): &(OwnedName, PathBuf, Option<Vec<u8>>)| match bytes {
+        Some(b) => Script::from_bytes(path, b),
+        None => match std::fs::read(path) {
+            Ok(b) => Script::from_bytes(path, &b),
+            Err(e) => Err(vec![Problem::in_file(path, format!("cannot read: {e}"))]),
+        },
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
+    if files.len() < 64 || threads < 2 {
+        return files.iter().map(read).collect();
+    }
+    let chunk = files.len().div_ceil(threads);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = files
+            .chunks(chunk)
+            .map(|part| s.spawn(move || part.iter().map(read).collect::<Vec<_>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    })
 }
 
 fn parse_file_name(file_name: &str) -> Result<Option<FileName<'_>>, String> {
@@ -99,6 +184,7 @@ fn parse_file_name(file_name: &str) -> Result<Option<FileName<'_>>, String> {
 
 impl MigrationSet {
     /// Loads every migration in `dir`. A missing folder is an empty set.
+    /// Up scripts are read at once (in parallel); down scripts on first use.
     pub fn load(dir: &Path) -> Result<Self, Error> {
         let mut files = Vec::new();
         let entries = match std::fs::read_dir(dir) {
@@ -113,18 +199,18 @@ impl MigrationSet {
         };
         for entry in entries {
             let entry = entry.map_err(|e| Error::io("cannot read folder", dir, e))?;
-            let path = entry.path();
-            if !path.is_file() {
-                continue;
-            }
-            let Some(name) = path.file_name().and_then(|n| n.to_str()).map(str::to_owned) else {
+            // The entry's type comes with the listing: no stat per file.
+            let is_file = match entry.file_type() {
+                Ok(t) if t.is_symlink() => entry.path().is_file(),
+                Ok(t) => t.is_file(),
+                Err(_) => false,
+            };
+            let Ok(name) = entry.file_name().into_string() else {
                 continue;
             };
-            if !name.ends_with(".sql") {
-                continue;
+            if is_file && name.ends_with(".sql") {
+                files.push((name, entry.path(), None));
             }
-            let bytes = std::fs::read(&path).map_err(|e| Error::io("cannot read", &path, e))?;
-            files.push((name, path, bytes));
         }
         Self::build(dir, files)
     }
@@ -138,74 +224,77 @@ impl MigrationSet {
                 (
                     (*name).to_owned(),
                     PathBuf::from(format!("embedded:{name}")),
-                    text.as_bytes().to_vec(),
+                    Some(text.as_bytes().to_vec()),
                 )
             })
             .collect();
         Self::build(Path::new("embedded"), files)
     }
 
-    fn build(origin: &Path, mut files: Vec<(String, PathBuf, Vec<u8>)>) -> Result<Self, Error> {
+    /// `files`: name, path, and contents when already in memory.
+    fn build(origin: &Path, mut files: Vec<(String, PathBuf, Option<Vec<u8>>)>) -> Result<Self, Error> {
         files.sort_by(|a, b| a.0.cmp(&b.0));
         let mut problems = Vec::new();
+        let mut named = Vec::new();
+        for (file_name, path, bytes) in files {
+            match parse_file_name(&file_name) {
+                Ok(Some(p)) => named.push((p.owned(), path, bytes)),
+                Ok(None) => {}
+                Err(help) => problems.push(Problem::in_file(&path, "the file name is not a migration name").help(help)),
+            }
+        }
+        let (up_files, down_files): (Vec<_>, Vec<_>) = named.into_iter().partition(|(p, _, _)| p.half == Half::Up);
+        let scripts = read_scripts(&up_files);
         let mut ups: BTreeMap<u64, Migration> = BTreeMap::new();
-        let mut downs: Vec<(FileName<'_>, &Path, Script)> = Vec::new();
-        for (file_name, path, bytes) in &files {
-            let parsed = match parse_file_name(file_name) {
-                Ok(Some(p)) => p,
-                Ok(None) => continue,
-                Err(help) => {
-                    problems.push(Problem::in_file(path, "the file name is not a migration name").help(help));
-                    continue;
-                }
-            };
-            let script = match Script::from_bytes(path, bytes) {
+        for ((parsed, path, _), script) in up_files.iter().zip(scripts) {
+            let script = match script {
                 Ok(s) => s,
                 Err(p) => {
                     problems.extend(p);
                     continue;
                 }
             };
-            match parsed.half {
-                Half::Down => downs.push((parsed, path, script)),
-                Half::Up => {
-                    if let Some(other) = ups.get(&parsed.version) {
-                        problems.push(
-                            Problem::in_file(
-                                path,
-                                format!(
-                                    "version {} is used twice: here and in {}",
-                                    parsed.version,
-                                    other.up.path.display()
-                                ),
-                            )
-                            .help("give one of them the next free version; versions must be unique"),
-                        );
-                        continue;
-                    }
-                    ups.insert(
-                        parsed.version,
-                        Migration {
-                            version: parsed.version,
-                            name: parsed.name.to_owned(),
-                            version_text: parsed.version_text.to_owned(),
-                            up: script,
-                            down: None,
-                        },
-                    );
-                }
+            if let Some(other) = ups.get(&parsed.version) {
+                problems.push(
+                    Problem::in_file(
+                        path,
+                        format!(
+                            "version {} is used twice: here and in {}",
+                            parsed.version,
+                            other.up.path.display()
+                        ),
+                    )
+                    .help("give one of them the next free version; versions must be unique"),
+                );
+                continue;
             }
+            ups.insert(
+                parsed.version,
+                Migration {
+                    version: parsed.version,
+                    name: parsed.name.clone(),
+                    version_text: parsed.version_text.clone(),
+                    up: script,
+                    down: None,
+                },
+            );
         }
-        for (parsed, path, script) in downs {
+        for (parsed, path, bytes) in down_files {
             match ups.get_mut(&parsed.version) {
-                Some(m) if m.name == parsed.name && m.down.is_none() => m.down = Some(script),
+                Some(m) if m.name == parsed.name && m.down.is_none() => {
+                    m.down = Some(Down {
+                        path,
+                        bytes,
+                        script: OnceLock::new(),
+                    })
+                }
                 Some(m) if m.name == parsed.name => problems.push(
-                    Problem::in_file(path, format!("a second down file for version {}", m.version))
+                    Problem::in_file(&path, format!("a second down file for version {}", m.version))
                         .help("keep one down file per migration"),
                 ),
                 Some(m) => problems.push(
                     Problem::in_file(
-                        path,
+                        &path,
                         format!(
                             "this down file has no up file `{}_{}.up.sql`; version {} belongs to {}",
                             parsed.version_text,
@@ -216,7 +305,7 @@ impl MigrationSet {
                     )
                     .help(format!("rename it to `{}.down.sql`", m.label())),
                 ),
-                None => problems.push(Problem::in_file(path, "a down file without an up file").help(format!(
+                None => problems.push(Problem::in_file(&path, "a down file without an up file").help(format!(
                     "add `{}_{}.up.sql`, or delete this file",
                     parsed.version_text, parsed.name
                 ))),
@@ -315,8 +404,8 @@ mod tests {
         .unwrap();
         let v: Vec<u64> = s.iter().map(|m| m.version).collect();
         assert_eq!(v, vec![9, 10]);
-        assert!(s.get(9).unwrap().down.is_some());
-        assert!(s.get(10).unwrap().down.is_none());
+        assert!(s.get(9).unwrap().down().unwrap().is_some());
+        assert!(!s.get(10).unwrap().has_down());
     }
 
     #[test]
@@ -344,6 +433,42 @@ mod tests {
         assert!(text.iter().any(|t| t.contains("not a whole number")));
         assert!(text.iter().any(|t| t.contains("0003_e.up.sql")));
         assert!(text.iter().all(|t| t.contains("help:")));
+    }
+
+    #[test]
+    fn down_scripts_are_read_when_first_needed() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("0001_a.up.sql"), "CREATE TABLE a (x int);").unwrap();
+        std::fs::write(
+            dir.path().join("0001_a.down.sql"),
+            b"DROP TABLE a;\n-- ferry:no-transaction\n",
+        )
+        .unwrap();
+        // A broken down file does not stop loading (or migrating up)...
+        let set = MigrationSet::load(dir.path()).unwrap();
+        let m = set.get(1).unwrap();
+        assert!(m.has_down());
+        // ...but is reported, with its file and line, when it is needed.
+        let err = problems(m.down().unwrap_err());
+        assert_eq!(err[0].line, Some(2));
+        assert!(err[0].file.as_ref().unwrap().ends_with("0001_a.down.sql"));
+        let lint = crate::migration::lint(&set, crate::migration::Dialect::Sqlite, true);
+        assert_eq!(lint.len(), 1, "{lint:?}");
+    }
+
+    #[test]
+    fn many_files_load_in_parallel_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        for i in 1..=300 {
+            std::fs::write(dir.path().join(format!("{i:04}_m{i}.up.sql")), format!("SELECT {i};")).unwrap();
+        }
+        let set = MigrationSet::load(dir.path()).unwrap();
+        assert_eq!(set.len(), 300);
+        assert!(
+            set.iter()
+                .enumerate()
+                .all(|(i, m)| m.version == i as u64 + 1 && m.up.sql == format!("SELECT {};", i + 1))
+        );
     }
 
     #[test]

@@ -158,7 +158,7 @@ impl Status {
             let covered = baseline.is_some_and(|b| m.version <= b);
             let state = match row {
                 Some(r) if !r.success => State::Failed,
-                Some(r) if r.checksum != m.up.checksum.as_str() => State::Modified,
+                Some(r) if r.checksum != m.up.checksum().as_str() => State::Modified,
                 Some(_) => State::Applied,
                 None if covered => State::Applied,
                 None if newest_applied.is_some_and(|n| m.version < n) => State::OutOfOrder,
@@ -171,9 +171,9 @@ impl Status {
                 applied_at: row.map(|r| r.applied_at.clone()),
                 execution_ms: row.map(|r| r.execution_ms),
                 baselined: row.is_none() && covered,
-                checksum: Some(m.up.checksum.as_str().to_owned()),
+                checksum: Some(m.up.checksum().as_str().to_owned()),
                 recorded_checksum: row.map(|r| r.checksum.clone()),
-                reversible: m.down.is_some(),
+                reversible: m.has_down(),
                 no_transaction: m.up.directives.no_transaction,
                 error: row.and_then(|r| r.error.clone()),
             });
@@ -230,7 +230,7 @@ pub(crate) mod tests {
             version,
             name: m.label(),
             kind: RowKind::Migration,
-            checksum: m.up.checksum.as_str().to_owned(),
+            checksum: m.up.checksum().as_str().to_owned(),
             applied_at: "2026-01-01T00:00:00Z".into(),
             execution_ms: 1,
             success: true,

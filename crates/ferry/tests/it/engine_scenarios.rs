@@ -412,7 +412,7 @@ fn interrupted_no_transaction_step_blocks(kind: Kind) {
         &mut (),
     )
     .unwrap();
-    let checksum = set.get(2).unwrap().up.checksum.as_str().to_owned();
+    let checksum = set.get(2).unwrap().up.checksum().as_str().to_owned();
     let success = if kind == Kind::Postgres { "FALSE" } else { "0" };
     db.exec(&format!(
         "INSERT INTO ferry_history (version, name, kind, checksum, applied_at, execution_ms, success, error) VALUES (2, '0002_seed_a', 'migration', '{checksum}', '2026-01-01 00:00:00', 0, {success}, 'up: started and did not finish (interrupted?)')"
