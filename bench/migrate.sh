@@ -92,6 +92,19 @@ for run in $(seq 1 "$RUNS"); do
     fi
 done
 
+# "Nothing pending" takes a few milliseconds: a shell's own fork and `date`
+# calls would be a large part of it, so hyperfine measures it when present.
+if command -v hyperfine > /dev/null; then
+    rm -f "$WORK"/*.db*
+    "$FERRY" --project "$WORK/ferry" --database-url "sqlite://$WORK/ferry.db" db migrate > /dev/null
+    fresh_pg && "$FERRY" --project "$WORK/ferry" --database-url "$pg" db migrate > /dev/null
+    noop=("$FERRY --project $WORK/ferry --database-url sqlite://$WORK/ferry.db db migrate"
+          "$FERRY --project $WORK/ferry --database-url $pg db migrate")
+    [ -n "$DBMATE" ] && noop+=("$DBMATE --url sqlite:$WORK/dbmate.db --migrations-dir $WORK/dbmate --no-dump-schema migrate")
+    hyperfine -N -w 3 -r 30 --export-json "$WORK/noop.json" "${noop[@]}" > /dev/null
+    HYPER=$(python3 -c 'import json,sys; [print("%-60s %6.1f ms +- %.1f" % (r["command"].split(" --database-url ")[-1][:60], r["mean"]*1000, r["stddev"]*1000)) for r in json.load(open(sys.argv[1]))["results"]]' "$WORK/noop.json")
+fi
+
 median() { tr ' ' '\n' | grep -v '^$' | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 printf '\nN=%s migrations, median of %s runs, milliseconds (all times in one run, side by side)\n\n' "$N" "$RUNS"
 printf '%-22s %10s   %s\n' "measurement" "median" "all runs"
@@ -105,4 +118,9 @@ echo "pg.ferry.up / pg.floor.up           = $(ratio "$(m pg.ferry.up)" "$(m pg.f
 [ -n "$DBMATE" ] && echo "sqlite.ferry.up / sqlite.dbmate.up   = $(ratio "$(m sqlite.ferry.up)" "$(m sqlite.dbmate.up)")  (goal <= 1.00)"
 [ -n "$DIESEL" ] && echo "sqlite.ferry.revert / diesel.revert  = $(ratio "$(m sqlite.ferry.revert)" "$(m sqlite.diesel.revert)")  (goal < 1.00)"
 [ -n "$DIESEL" ] && echo "pg.ferry.revert / diesel.revert      = $(ratio "$(m pg.ferry.revert)" "$(m pg.diesel.revert)")  (goal < 1.00)"
-echo "nothing pending: sqlite $(m sqlite.ferry.noop) ms, pg $(m pg.ferry.noop) ms  (goal < 15)"
+echo "nothing pending: sqlite $(m sqlite.ferry.noop) ms, pg $(m pg.ferry.noop) ms  (goal < 15; wall time seen from bash)"
+if [ -n "${HYPER:-}" ]; then
+    echo
+    echo "nothing pending, hyperfine (30 runs, no shell), mean:"
+    echo "$HYPER"
+fi

@@ -109,24 +109,35 @@ struct Session {
     url: DatabaseUrl,
 }
 
-fn open(g: &Global) -> Result<(Project, MigrationSet)> {
+/// Loads the project, then reads the migrations folder while connecting to
+/// a server: the two are independent, and with many migrations each takes a
+/// few milliseconds. A problem in the folder is reported before a connection
+/// problem, being the user's to fix either way.
+fn open(g: &Global) -> Result<(Project, Session)> {
     let project = Project::load(&g.project)?;
-    let set = project.migrations()?;
-    Ok((project, set))
-}
-
-fn connect(g: &Global, project: &Project, set: MigrationSet) -> Result<Session> {
     let url = project.database_url(g.database_url.as_deref())?;
-    let migrator = Migrator::connect(&url, project.settings(g.lock_timeout))?;
-    Ok(Session { set, migrator, url })
+    let connect = || Migrator::connect(&url, project.settings(g.lock_timeout));
+    let (set, migrator) = if url.kind() == ferry::EngineKind::Sqlite {
+        // Opening a SQLite file is too quick for a thread to pay off.
+        (project.migrations(), connect())
+    } else {
+        std::thread::scope(|s| {
+            let loading = s.spawn(|| project.migrations());
+            let migrator = connect();
+            let set = loading.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
+            (set, migrator)
+        })
+    };
+    let set = set?;
+    let migrator = migrator?;
+    Ok((project, Session { set, migrator, url }))
 }
 
 fn run_db(g: &Global, db: &Db, out: &mut Out) -> Result<Outcome> {
     if let Db::Validate(flag) = db {
         return validate(g, flag.json, out);
     }
-    let (project, set) = open(g)?;
-    let mut s = connect(g, &project, set)?;
+    let (project, mut s) = open(g)?;
     match db {
         Db::Status(flag) => {
             let status = s.migrator.status(&s.set)?;
@@ -262,8 +273,10 @@ fn validate(g: &Global, json: bool, out: &mut Out) -> Result<Outcome> {
     // Problems in the folder are findings here, not configuration errors.
     let problems = match project.migrations() {
         Ok(set) => {
-            let mut s = connect(g, &project, set).context("validate needs the database")?;
-            s.migrator.validate(&s.set)?
+            let url = project.database_url(g.database_url.as_deref())?;
+            let mut migrator =
+                Migrator::connect(&url, project.settings(g.lock_timeout)).context("validate needs the database")?;
+            migrator.validate(&set)?
         }
         Err(ferry::Error::Migrations(p)) => p.0,
         Err(e) => return Err(e.into()),

@@ -11,7 +11,8 @@ use std::str::FromStr;
 use std::time::{Duration, Instant};
 
 use postgres::error::ErrorPosition;
-use postgres::{Client, Config, NoTls};
+use postgres::error::SqlState;
+use postgres::{Client, Config, NoTls, SimpleQueryMessage};
 use sha2::{Digest, Sha256};
 
 use super::history::{self, HistoryTable, Record};
@@ -148,40 +149,47 @@ impl Engine for PostgresEngine {
     }
 
     fn read_history(&mut self, table: &HistoryTable) -> Result<Vec<AppliedMigration>> {
-        let quoted = table.quoted(EngineKind::Postgres);
-        let exists: bool = self
+        // One round trip: the simple protocol, and an absent table read as
+        // an empty history rather than checked for first.
+        let messages = match self
             .client
-            .query_one("SELECT to_regclass($1) IS NOT NULL", &[&quoted])
-            .map_err(|e| Error::db("cannot read the database schema", driver_message(&e)))?
-            .get(0);
-        if !exists {
-            return Ok(Vec::new());
-        }
-        let rows = self
-            .client
-            .query(&history::select_sql(EngineKind::Postgres, table), &[])
-            .map_err(|e| {
-                Error::db(
+            .simple_query(&history::select_sql(EngineKind::Postgres, table))
+        {
+            Ok(m) => m,
+            Err(e) if e.code() == Some(&SqlState::UNDEFINED_TABLE) => return Ok(Vec::new()),
+            Err(e) => {
+                return Err(Error::db(
                     format!("cannot read history table {table}"),
                     format!(
                         "{}\n  help: if `{table}` belongs to another tool, set history_table in ferry.toml to another name",
                         driver_message(&e)
                     ),
-                )
-            })?;
-        Ok(rows
-            .iter()
-            .map(|r| AppliedMigration {
-                version: r.get::<_, i64>(0) as u64,
-                name: r.get(1),
-                kind: RowKind::parse(r.get(2)),
-                checksum: r.get(3),
-                applied_at: r.get(4),
-                execution_ms: r.get(5),
-                success: r.get::<_, i32>(6) != 0,
-                error: r.get(7),
-            })
-            .collect())
+                ));
+            }
+        };
+        let bad = |what: &str| {
+            Error::db(
+                format!("cannot read history table {table}"),
+                format!("unexpected {what}"),
+            )
+        };
+        let mut rows = Vec::new();
+        for message in messages {
+            let SimpleQueryMessage::Row(r) = message else { continue };
+            let text = |i: usize| r.get(i).map(str::to_owned);
+            let number = |i: usize| r.get(i).and_then(|v| v.parse::<i64>().ok()).ok_or_else(|| bad("value"));
+            rows.push(AppliedMigration {
+                version: number(0)? as u64,
+                name: text(1).unwrap_or_default(),
+                kind: RowKind::parse(r.get(2).unwrap_or_default()),
+                checksum: text(3).unwrap_or_default(),
+                applied_at: text(4).unwrap_or_default(),
+                execution_ms: number(5)?,
+                success: number(6)? != 0,
+                error: text(7),
+            });
+        }
+        Ok(rows)
     }
 
     fn transactional_ddl(&self) -> bool {
