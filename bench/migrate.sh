@@ -55,41 +55,62 @@ timed() { # key, command...
 fresh_pg() { psql -q "$PG/postgres" -c "DROP DATABASE IF EXISTS ferry_bench" -c "CREATE DATABASE ferry_bench" > /dev/null; }
 pg="$PG/ferry_bench"
 
-for run in $(seq 1 "$RUNS"); do
-    echo "run $run/$RUNS" >&2
-    # --- SQLite
-    rm -f "$WORK"/*.db*
+sqlite_ferry() {
+    rm -f "$WORK"/ferry.db*
     timed sqlite.ferry.up "$FERRY" --project "$WORK/ferry" --database-url "sqlite://$WORK/ferry.db" db migrate
     timed sqlite.ferry.noop "$FERRY" --project "$WORK/ferry" --database-url "sqlite://$WORK/ferry.db" db migrate
     timed sqlite.ferry.revert "$FERRY" --project "$WORK/ferry" --database-url "sqlite://$WORK/ferry.db" db revert --to 0
+}
+sqlite_floor() {
+    rm -f "$WORK"/floor.db*
     timed sqlite.floor.up sh -c "sqlite3 '$WORK/floor.db' < '$WORK/floor_up.sql'"
-    if [ -n "$DBMATE" ]; then
-        timed sqlite.dbmate.up "$DBMATE" --url "sqlite:$WORK/dbmate.db" --migrations-dir "$WORK/dbmate" --no-dump-schema migrate
-        timed sqlite.dbmate.noop "$DBMATE" --url "sqlite:$WORK/dbmate.db" --migrations-dir "$WORK/dbmate" --no-dump-schema migrate
-    fi
-    if [ -n "$DIESEL" ]; then
-        timed sqlite.diesel.up "$DIESEL" migration run --database-url "$WORK/diesel.db" --migration-dir "$WORK/diesel"
-        timed sqlite.diesel.noop "$DIESEL" migration run --database-url "$WORK/diesel.db" --migration-dir "$WORK/diesel"
-        timed sqlite.diesel.revert "$DIESEL" migration revert --all --database-url "$WORK/diesel.db" --migration-dir "$WORK/diesel"
-    fi
-    # --- PostgreSQL
+}
+sqlite_dbmate() {
+    [ -n "$DBMATE" ] || return 0
+    rm -f "$WORK"/dbmate.db*
+    timed sqlite.dbmate.up "$DBMATE" --url "sqlite:$WORK/dbmate.db" --migrations-dir "$WORK/dbmate" --no-dump-schema migrate
+    timed sqlite.dbmate.noop "$DBMATE" --url "sqlite:$WORK/dbmate.db" --migrations-dir "$WORK/dbmate" --no-dump-schema migrate
+}
+sqlite_diesel() {
+    [ -n "$DIESEL" ] || return 0
+    rm -f "$WORK"/diesel.db*
+    timed sqlite.diesel.up "$DIESEL" migration run --database-url "$WORK/diesel.db" --migration-dir "$WORK/diesel"
+    timed sqlite.diesel.noop "$DIESEL" migration run --database-url "$WORK/diesel.db" --migration-dir "$WORK/diesel"
+    timed sqlite.diesel.revert "$DIESEL" migration revert --all --database-url "$WORK/diesel.db" --migration-dir "$WORK/diesel"
+}
+pg_ferry() {
     fresh_pg
     timed pg.ferry.up "$FERRY" --project "$WORK/ferry" --database-url "$pg" db migrate
     timed pg.ferry.noop "$FERRY" --project "$WORK/ferry" --database-url "$pg" db migrate
     timed pg.ferry.revert "$FERRY" --project "$WORK/ferry" --database-url "$pg" db revert --to 0
+}
+pg_floor() {
     fresh_pg
     timed pg.floor.up psql -q -X -v ON_ERROR_STOP=1 "$pg" -f "$WORK/floor_up.sql"
-    if [ -n "$DBMATE" ]; then
-        fresh_pg
-        timed pg.dbmate.up "$DBMATE" --url "$pg?sslmode=disable" --migrations-dir "$WORK/dbmate" --no-dump-schema migrate
-        timed pg.dbmate.noop "$DBMATE" --url "$pg?sslmode=disable" --migrations-dir "$WORK/dbmate" --no-dump-schema migrate
-    fi
-    if [ -n "$DIESEL" ]; then
-        fresh_pg
-        timed pg.diesel.up "$DIESEL" migration run --database-url "$pg" --migration-dir "$WORK/diesel"
-        timed pg.diesel.noop "$DIESEL" migration run --database-url "$pg" --migration-dir "$WORK/diesel"
-        timed pg.diesel.revert "$DIESEL" migration revert --all --database-url "$pg" --migration-dir "$WORK/diesel"
-    fi
+}
+pg_dbmate() {
+    [ -n "$DBMATE" ] || return 0
+    fresh_pg
+    timed pg.dbmate.up "$DBMATE" --url "$pg?sslmode=disable" --migrations-dir "$WORK/dbmate" --no-dump-schema migrate
+    timed pg.dbmate.noop "$DBMATE" --url "$pg?sslmode=disable" --migrations-dir "$WORK/dbmate" --no-dump-schema migrate
+}
+pg_diesel() {
+    [ -n "$DIESEL" ] || return 0
+    fresh_pg
+    timed pg.diesel.up "$DIESEL" migration run --database-url "$pg" --migration-dir "$WORK/diesel"
+    timed pg.diesel.noop "$DIESEL" migration run --database-url "$pg" --migration-dir "$WORK/diesel"
+    timed pg.diesel.revert "$DIESEL" migration revert --all --database-url "$pg" --migration-dir "$WORK/diesel"
+}
+
+# Each run starts with a different tool, so no tool always follows the same
+# neighbour (PostgreSQL checkpoints after a heavy run slow whoever is next).
+tools=(ferry floor dbmate diesel)
+for run in $(seq 1 "$RUNS"); do
+    echo "run $run/$RUNS" >&2
+    shift_by=$(( (run - 1) % ${#tools[@]} ))
+    order=("${tools[@]:shift_by}" "${tools[@]:0:shift_by}")
+    for tool in "${order[@]}"; do "sqlite_$tool"; done
+    for tool in "${order[@]}"; do "pg_$tool"; done
 done
 
 # "Nothing pending" takes a few milliseconds: a shell's own fork and `date`
@@ -98,11 +119,14 @@ if command -v hyperfine > /dev/null; then
     rm -f "$WORK"/*.db*
     "$FERRY" --project "$WORK/ferry" --database-url "sqlite://$WORK/ferry.db" db migrate > /dev/null
     fresh_pg && "$FERRY" --project "$WORK/ferry" --database-url "$pg" db migrate > /dev/null
-    noop=("$FERRY --project $WORK/ferry --database-url sqlite://$WORK/ferry.db db migrate"
-          "$FERRY --project $WORK/ferry --database-url $pg db migrate")
-    [ -n "$DBMATE" ] && noop+=("$DBMATE --url sqlite:$WORK/dbmate.db --migrations-dir $WORK/dbmate --no-dump-schema migrate")
+    noop=(-n "ferry, SQLite" "$FERRY --project $WORK/ferry --database-url sqlite://$WORK/ferry.db db migrate"
+          -n "ferry, PostgreSQL" "$FERRY --project $WORK/ferry --database-url $pg db migrate")
+    if [ -n "$DBMATE" ]; then
+        "$DBMATE" --url "sqlite:$WORK/dbmate.db" --migrations-dir "$WORK/dbmate" --no-dump-schema migrate > /dev/null
+        noop+=(-n "dbmate, SQLite" "$DBMATE --url sqlite:$WORK/dbmate.db --migrations-dir $WORK/dbmate --no-dump-schema migrate")
+    fi
     hyperfine -N -w 3 -r 30 --export-json "$WORK/noop.json" "${noop[@]}" > /dev/null
-    HYPER=$(python3 -c 'import json,sys; [print("%-60s %6.1f ms +- %.1f" % (r["command"].split(" --database-url ")[-1][:60], r["mean"]*1000, r["stddev"]*1000)) for r in json.load(open(sys.argv[1]))["results"]]' "$WORK/noop.json")
+    HYPER=$(python3 -c 'import json,sys; [print("  %-20s %6.1f ms +- %.1f" % (r["command"], r["mean"]*1000, r["stddev"]*1000)) for r in json.load(open(sys.argv[1]))["results"]]' "$WORK/noop.json")
 fi
 
 median() { tr ' ' '\n' | grep -v '^$' | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
