@@ -401,6 +401,26 @@ fn run_steps(
     steps: &[Step<'_>],
     observer: &mut dyn Observer,
 ) -> Result<Report> {
+    let result = run_each(engine, table, steps, observer);
+    // Nothing is reported done, or kept after a failure, before it is durable.
+    let flushed = engine.flush();
+    match (result, flushed) {
+        (Ok(report), Ok(())) => Ok(report),
+        (Ok(_), Err(e)) => Err(e),
+        (Err(e), Ok(())) => Err(e),
+        (Err(e), Err(flush)) => {
+            tracing::warn!("after the failure, could not flush the migrations applied before it: {flush}");
+            Err(e)
+        }
+    }
+}
+
+fn run_each(
+    engine: &mut dyn Engine,
+    table: &HistoryTable,
+    steps: &[Step<'_>],
+    observer: &mut dyn Observer,
+) -> Result<Report> {
     let mut report = Report::default();
     let total = steps.len();
     let dialect = engine.kind().dialect();

@@ -78,6 +78,14 @@ pub trait Engine: Send {
     /// Runs one statement outside any transaction.
     fn execute(&mut self, sql: &str) -> Result<(), StatementError>;
 
+    /// Makes every step committed so far durable. The executor calls it once
+    /// after a run's steps, whether they all succeeded or one failed, before
+    /// it reports anything as done. Engines whose commits are durable one by
+    /// one need not do anything.
+    fn flush(&mut self) -> Result<()> {
+        Ok(())
+    }
+
     /// Writes one change to the history table, committed at once.
     fn record(&mut self, table: &HistoryTable, change: &HistoryChange<'_>) -> Result<()> {
         let sql = history::change_sql(self.kind(), table, change);

@@ -2,6 +2,15 @@
 //!
 //! A transactional migration is sent as one simple-protocol query
 //! (`BEGIN; <script>; <history row>; COMMIT`): one round trip per migration.
+//!
+//! Each migration commits with `synchronous_commit = off`, and the run ends
+//! with one synchronous commit ([`Engine::flush`]), which flushes the WAL of
+//! every migration before it. Each migration stays atomic with its history
+//! row; a server crash during the run can only lose a suffix of whole
+//! migrations together with their rows (the server comes back as if they had
+//! been rolled back, never half-applied), the same state as ferry stopping
+//! earlier; and nothing is reported done before it is on disk. This removes
+//! one WAL flush per migration, which dominates the time of small migrations.
 //! The migration lock is a session advisory lock held on a connection of its
 //! own, which never opens a transaction, so `CREATE INDEX CONCURRENTLY` in a
 //! no-transaction migration does not wait behind it. Dropping the engine (or
@@ -202,7 +211,7 @@ impl Engine for PostgresEngine {
         sql: &str,
         record: &Record<'_>,
     ) -> Result<i64, StatementError> {
-        let prefix = "BEGIN;\n";
+        let prefix = "BEGIN;\nSET LOCAL synchronous_commit = off;\n";
         let record_sql = history::in_transaction_sql(EngineKind::Postgres, table, record, None);
         // The newline ends a trailing `--` comment in the script.
         let batch = format!("{prefix}{sql}\n;\n{record_sql};\nCOMMIT;");
@@ -227,6 +236,16 @@ impl Engine for PostgresEngine {
                 })
             }
         }
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        // Taking a transaction id makes the commit write a WAL record, and a
+        // synchronous commit waits until the WAL up to it, including every
+        // earlier asynchronous commit, is flushed (and, where configured,
+        // replicated).
+        self.client
+            .batch_execute("BEGIN; SET LOCAL synchronous_commit = on; SELECT txid_current(); COMMIT;")
+            .map_err(|e| Error::db("cannot make the applied migrations durable", driver_message(&e)))
     }
 
     fn execute(&mut self, sql: &str) -> Result<(), StatementError> {
