@@ -26,6 +26,24 @@ pub enum Kind {
 /// Every engine, for tests that run on each.
 pub const ALL: [Kind; 3] = [Kind::Sqlite, Kind::Postgres, Kind::MySql];
 
+/// Generates one test per engine for each scenario function `fn(Kind)`, in
+/// modules `sqlite`, `postgres` and `mariadb`, so engines run in parallel and
+/// a failure names its engine.
+#[macro_export]
+macro_rules! per_engine {
+    ($($scenario:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[test] fn $scenario() { super::$scenario($crate::Kind::Sqlite) })*
+        }
+        mod postgres {
+            $(#[test] fn $scenario() { super::$scenario($crate::Kind::Postgres) })*
+        }
+        mod mariadb {
+            $(#[test] fn $scenario() { super::$scenario($crate::Kind::MySql) })*
+        }
+    };
+}
+
 /// A database that exists for one test.
 pub struct TestDb {
     /// Which engine.

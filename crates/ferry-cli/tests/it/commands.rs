@@ -4,8 +4,8 @@ use ferry_testkit::Kind;
 use predicates::prelude::*;
 use serde_json::Value;
 
-use crate::per_engine;
 use crate::support::{Proj, ferry, stdout};
+use ferry_testkit::per_engine;
 
 per_engine!(
     status_json_has_the_documented_shape,

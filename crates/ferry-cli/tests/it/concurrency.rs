@@ -3,8 +3,8 @@
 
 use ferry_testkit::Kind;
 
-use crate::per_engine;
 use crate::support::{Proj, stderr, stdout};
+use ferry_testkit::per_engine;
 
 per_engine!(eight_processes_migrate_one_database);
 

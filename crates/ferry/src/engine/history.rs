@@ -136,6 +136,17 @@ pub(crate) const STARTED_UP: &str = "up: started and did not finish (interrupted
 /// The same for a revert.
 pub(crate) const STARTED_DOWN: &str = "down: started and did not finish (interrupted?)";
 
+/// The error for a history table that cannot be read: most likely another
+/// tool's table with the same name.
+pub(crate) fn unreadable(table: &HistoryTable, message: impl fmt::Display) -> crate::Error {
+    crate::Error::db(
+        format!("cannot read history table {table}"),
+        format!(
+            "{message}\n  help: if `{table}` belongs to another tool, set history_table in ferry.toml to another name"
+        ),
+    )
+}
+
 /// Quotes text as a SQL string literal.
 pub(crate) fn literal(kind: EngineKind, s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);

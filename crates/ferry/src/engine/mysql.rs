@@ -125,15 +125,7 @@ impl Engine for MySqlEngine {
         let rows: Vec<Row> = self
             .conn
             .query(history::select_sql(EngineKind::MySql, table))
-            .map_err(|e| {
-                Error::db(
-                    format!("cannot read history table {table}"),
-                    format!(
-                        "{}\n  help: if `{table}` belongs to another tool, set history_table in ferry.toml to another name",
-                        driver_message(&e)
-                    ),
-                )
-            })?;
+            .map_err(|e| history::unreadable(table, driver_message(&e)))?;
         Ok(rows
             .into_iter()
             .map(

@@ -118,18 +118,11 @@ impl Engine for PostgresEngine {
             url: self.url.safe().clone(),
             message: driver_message(&e),
         })?;
-        let start = Instant::now();
         super::poll_until(timeout, || {
             let row = lock_client
                 .query_one("SELECT pg_try_advisory_lock($1)", &[&key])
                 .map_err(|e| Error::db("cannot take the migration lock", driver_message(&e)))?;
             Ok(row.get::<_, bool>(0))
-        })
-        .map_err(|e| match e {
-            Error::LockTimeout { .. } => Error::LockTimeout {
-                waited: start.elapsed(),
-            },
-            other => other,
         })?;
         self.lock_client = Some(lock_client);
         self.lock_key = Some(key);
@@ -166,15 +159,7 @@ impl Engine for PostgresEngine {
         {
             Ok(m) => m,
             Err(e) if e.code() == Some(&SqlState::UNDEFINED_TABLE) => return Ok(Vec::new()),
-            Err(e) => {
-                return Err(Error::db(
-                    format!("cannot read history table {table}"),
-                    format!(
-                        "{}\n  help: if `{table}` belongs to another tool, set history_table in ferry.toml to another name",
-                        driver_message(&e)
-                    ),
-                ));
-            }
+            Err(e) => return Err(history::unreadable(table, driver_message(&e))),
         };
         let bad = |what: &str| {
             Error::db(

@@ -118,17 +118,10 @@ impl Engine for SqliteEngine {
             .write(true)
             .open(path)
             .map_err(|e| Error::io("cannot open lock file", path, e))?;
-        let start = Instant::now();
         super::poll_until(timeout, || match file.try_lock() {
             Ok(()) => Ok(true),
             Err(std::fs::TryLockError::WouldBlock) => Ok(false),
             Err(std::fs::TryLockError::Error(e)) => Err(Error::io("cannot lock", path, e)),
-        })
-        .map_err(|e| match e {
-            Error::LockTimeout { .. } => Error::LockTimeout {
-                waited: start.elapsed(),
-            },
-            other => other,
         })?;
         self.lock_file = Some(file);
         Ok(())
@@ -169,7 +162,7 @@ impl Engine for SqliteEngine {
         let mut stmt = self
             .conn
             .prepare(&history::select_sql(EngineKind::Sqlite, table))
-            .map_err(|e| not_ours(table, e))?;
+            .map_err(|e| history::unreadable(table, e))?;
         let rows = stmt
             .query_map([], |r| {
                 Ok(AppliedMigration {
@@ -221,11 +214,4 @@ impl Engine for SqliteEngine {
     fn execute(&mut self, sql: &str) -> Result<(), StatementError> {
         self.run_script(sql)
     }
-}
-
-fn not_ours(table: &HistoryTable, e: rusqlite::Error) -> Error {
-    Error::db(
-        format!("cannot read history table {table}"),
-        format!("{e}\n  help: if `{table}` belongs to another tool, set history_table in ferry.toml to another name"),
-    )
 }

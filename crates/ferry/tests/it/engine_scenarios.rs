@@ -5,8 +5,8 @@ use ferry::migration::{AppliedMigration, State};
 use ferry::{Error, FailureState, MigrateOptions, RevertTarget};
 use ferry_testkit::{Kind, TestDb};
 
-use crate::per_engine;
 use crate::support::{basic, history_versions, migrator, set, states};
+use ferry_testkit::per_engine;
 
 per_engine!(
     round_trip_up_down_up,
