@@ -76,7 +76,15 @@ impl PostgresEngine {
             config.connect_timeout(options.busy_timeout.min(Duration::from_secs(30)));
         }
         config.application_name("ferry");
-        let client = config.connect(NoTls).map_err(|e| fail(driver_message(&e)))?;
+        let client = config.connect(NoTls).map_err(|e| {
+            let mut message = driver_message(&e);
+            if config.get_ssl_mode() == postgres::config::SslMode::Require {
+                message.push_str(
+                    "\n  help: this build of ferry does not speak TLS to PostgreSQL yet; connect through a local TLS tunnel (stunnel, pgbouncer) or drop sslmode=require on a trusted network",
+                );
+            }
+            fail(message)
+        })?;
         Ok(PostgresEngine {
             client,
             config,
