@@ -27,6 +27,7 @@ mod error;
 pub mod migration;
 mod migrator;
 pub mod project;
+pub mod release;
 pub mod scaffold;
 
 pub use crate::embed::migrate_embedded;

@@ -1,0 +1,331 @@
+//! The upgrade policy in ferry.toml: risk, downtime, backup and staging per
+//! kind of upgrade, the oldest version an upgrade may start from, and the
+//! release series with their support dates.
+
+use std::fmt;
+use std::time::Duration;
+
+use jiff::civil::Date;
+use serde::{Deserialize, Serialize};
+
+use crate::release::version::{UpgradeKind, Version};
+
+/// How risky an upgrade is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Risk {
+    /// Bug fixes.
+    Low,
+    /// New features, backward compatible.
+    Medium,
+    /// Breaking changes.
+    High,
+}
+
+/// Whether a backup must precede the upgrade.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BackupRule {
+    /// No backup needed.
+    None,
+    /// A backup is advised.
+    Recommended,
+    /// Nothing runs without a verified backup.
+    Required,
+}
+
+/// Whether the upgrade should be rehearsed on a staging copy first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StagingRule {
+    /// Not needed.
+    None,
+    /// Advised.
+    Recommended,
+    /// Do not upgrade production without it.
+    Required,
+}
+
+macro_rules! word {
+    ($t:ty { $($v:ident => $s:literal),* }) => {
+        impl $t {
+            /// The word used in files and output.
+            pub fn as_str(self) -> &'static str {
+                match self { $(Self::$v => $s),* }
+            }
+        }
+        impl fmt::Display for $t {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+word!(Risk { Low => "low", Medium => "medium", High => "high" });
+word!(BackupRule { None => "none", Recommended => "recommended", Required => "required" });
+word!(StagingRule { None => "none", Recommended => "recommended", Required => "required" });
+
+/// Expected downtime: a range of durations, or none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Downtime {
+    /// Shortest expected.
+    pub min: Duration,
+    /// Longest expected.
+    pub max: Duration,
+}
+
+impl Downtime {
+    /// No downtime.
+    pub const NONE: Downtime = Downtime {
+        min: Duration::ZERO,
+        max: Duration::ZERO,
+    };
+
+    /// Parses `none`, `15m`, `5m-15m` or `5-15m` (the unit of the second
+    /// number applies to a bare first one).
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let t = s.trim();
+        let help = || format!("`{s}` is not a downtime; write \"none\", \"15m\" or a range such as \"5m-15m\"");
+        if t.eq_ignore_ascii_case("none") || t == "0" {
+            return Ok(Downtime::NONE);
+        }
+        let (a, b) = t.split_once('-').map_or((t, t), |(a, b)| (a.trim(), b.trim()));
+        let max = humantime::parse_duration(b).map_err(|_| help())?;
+        let min = humantime::parse_duration(a).or_else(|_| {
+            let unit: String = b.chars().skip_while(|c| c.is_ascii_digit() || *c == '.').collect();
+            humantime::parse_duration(&format!("{a}{unit}"))
+        });
+        let min = min.map_err(|_| help())?;
+        if min > max {
+            return Err(format!("`{s}`: the first duration is longer than the second"));
+        }
+        Ok(Downtime { min, max })
+    }
+
+    /// True for no downtime.
+    pub fn is_none(&self) -> bool {
+        self.max.is_zero()
+    }
+
+    /// The sum of two downtimes (hops run one after another).
+    pub fn plus(self, other: Downtime) -> Downtime {
+        Downtime {
+            min: self.min + other.min,
+            max: self.max + other.max,
+        }
+    }
+}
+
+fn minutes(d: Duration) -> String {
+    let secs = d.as_secs();
+    if secs % 3600 == 0 && secs >= 3600 {
+        format!("{} h", secs / 3600)
+    } else if secs % 60 == 0 {
+        format!("{} min", secs / 60)
+    } else {
+        humantime::format_duration(d).to_string()
+    }
+}
+
+impl fmt::Display for Downtime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.is_none() {
+            f.write_str("none")
+        } else if self.min == self.max {
+            f.write_str(&minutes(self.max))
+        } else {
+            let (a, b) = (minutes(self.min), minutes(self.max));
+            // "5-15 min" rather than "5 min-15 min" when units agree.
+            match (a.rsplit_once(' '), b.rsplit_once(' ')) {
+                (Some((an, au)), Some((_, bu))) if au == bu => write!(f, "{an}-{b}"),
+                _ => write!(f, "{a}-{b}"),
+            }
+        }
+    }
+}
+
+impl Serialize for Downtime {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("Downtime", 3)?;
+        st.serialize_field("min_seconds", &self.min.as_secs())?;
+        st.serialize_field("max_seconds", &self.max.as_secs())?;
+        st.serialize_field("text", &self.to_string())?;
+        st.end()
+    }
+}
+
+/// What the policy says for one kind of upgrade.
+#[derive(Debug, Clone, Serialize)]
+pub struct KindPolicy {
+    /// Risk level.
+    pub risk: Risk,
+    /// Expected downtime, when the policy states one.
+    pub downtime: Option<Downtime>,
+    /// Backup requirement.
+    pub backup: BackupRule,
+    /// Staging recommendation.
+    pub staging: StagingRule,
+}
+
+/// A release series and its support dates (the LTS table).
+#[derive(Debug, Clone, Serialize)]
+pub struct Series {
+    /// `2.0`.
+    pub name: String,
+    /// Long-term support.
+    pub lts: bool,
+    /// First release date.
+    pub released: Option<Date>,
+    /// Full support until (then security fixes only).
+    pub active_until: Option<Date>,
+    /// Security fixes until (then end of life).
+    pub security_until: Option<Date>,
+    /// Free text for the table.
+    pub notes: Option<String>,
+}
+
+/// Support state of a series on a given day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SupportState {
+    /// Full support.
+    Active,
+    /// Security fixes only.
+    SecurityOnly,
+    /// No support.
+    EndOfLife,
+    /// No dates known for this series.
+    Unknown,
+}
+
+word!(SupportState { Active => "active", SecurityOnly => "security fixes only", EndOfLife => "end of life", Unknown => "unknown" });
+
+impl Series {
+    /// The state on `today`.
+    pub fn state(&self, today: Date) -> SupportState {
+        match (self.active_until, self.security_until) {
+            (Some(a), _) if today <= a => SupportState::Active,
+            (None, Some(s)) if today <= s => SupportState::Active,
+            (Some(_), Some(s)) if today <= s => SupportState::SecurityOnly,
+            (Some(_), None) => SupportState::EndOfLife,
+            (_, Some(_)) => SupportState::EndOfLife,
+            (None, None) => SupportState::Unknown,
+        }
+    }
+}
+
+/// The whole policy.
+#[derive(Debug, Clone, Serialize)]
+pub struct Policy {
+    /// Patch upgrades.
+    pub patch: KindPolicy,
+    /// Minor upgrades.
+    pub minor: KindPolicy,
+    /// Major upgrades.
+    pub major: KindPolicy,
+    /// Upgrades from versions before this one are not supported.
+    pub oldest: Option<Version>,
+    /// Release series, newest first.
+    pub series: Vec<Series>,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            patch: KindPolicy {
+                risk: Risk::Low,
+                downtime: None,
+                backup: BackupRule::Recommended,
+                staging: StagingRule::None,
+            },
+            minor: KindPolicy {
+                risk: Risk::Medium,
+                downtime: None,
+                backup: BackupRule::Required,
+                staging: StagingRule::Recommended,
+            },
+            major: KindPolicy {
+                risk: Risk::High,
+                downtime: None,
+                backup: BackupRule::Required,
+                staging: StagingRule::Required,
+            },
+            oldest: None,
+            series: Vec::new(),
+        }
+    }
+}
+
+impl Policy {
+    /// The policy for `kind`.
+    pub fn for_kind(&self, kind: UpgradeKind) -> &KindPolicy {
+        match kind {
+            UpgradeKind::Patch => &self.patch,
+            UpgradeKind::Minor => &self.minor,
+            UpgradeKind::Major => &self.major,
+        }
+    }
+
+    /// The series `version` belongs to, if listed.
+    pub fn series_of(&self, version: &Version) -> Option<&Series> {
+        let name = version.series();
+        let major = version.semver().major.to_string();
+        self.series.iter().find(|s| s.name == name).or_else(|| {
+            self.series
+                .iter()
+                .find(|s| s.name == major || s.name == format!("{major}.x"))
+        })
+    }
+}
+
+/// Reads a date written as a TOML date (`2024-11-01`) or a string.
+pub(crate) fn parse_date(value: &toml::Value) -> Result<Date, String> {
+    let text = match value {
+        toml::Value::Datetime(d) => d.to_string(),
+        toml::Value::String(s) => s.clone(),
+        other => {
+            return Err(format!(
+                "expected a date such as 2024-11-01, found {}",
+                other.type_str()
+            ));
+        }
+    };
+    text.parse::<Date>()
+        .map_err(|_| format!("`{text}` is not a date; write YYYY-MM-DD, for example 2024-11-01"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn downtimes() {
+        assert!(Downtime::parse("none").unwrap().is_none());
+        assert_eq!(Downtime::parse("5m-15m").unwrap().to_string(), "5-15 min");
+        assert_eq!(Downtime::parse("5-15m").unwrap(), Downtime::parse("5m-15m").unwrap());
+        assert_eq!(Downtime::parse("30m-1h").unwrap().to_string(), "30 min-1 h");
+        assert_eq!(Downtime::parse("15m").unwrap().to_string(), "15 min");
+        assert!(Downtime::parse("soon").is_err());
+        assert!(Downtime::parse("15m-5m").is_err());
+        let sum = Downtime::parse("5m-15m")
+            .unwrap()
+            .plus(Downtime::parse("30m-60m").unwrap());
+        assert_eq!(sum.to_string(), "35-75 min");
+    }
+
+    #[test]
+    fn support_states() {
+        let s = Series {
+            name: "2.0".into(),
+            lts: true,
+            released: None,
+            active_until: Some("2025-05-01".parse().unwrap()),
+            security_until: Some("2025-11-01".parse().unwrap()),
+            notes: None,
+        };
+        assert_eq!(s.state("2025-01-01".parse().unwrap()), SupportState::Active);
+        assert_eq!(s.state("2025-06-01".parse().unwrap()), SupportState::SecurityOnly);
+        assert_eq!(s.state("2026-01-01".parse().unwrap()), SupportState::EndOfLife);
+    }
+}
