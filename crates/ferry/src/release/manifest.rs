@@ -116,21 +116,21 @@ impl Manifest {
         // Schema heads never go back as versions go up.
         let mut last: Option<&Release> = None;
         for r in &releases {
-            if let (Some(prev), Some(head)) = (last, r.schema) {
-                if prev.schema.is_some_and(|p| head < p) {
-                    problems.push(
-                        Problem::in_file(
-                            &r.file,
-                            format!(
-                                "schema = {head} is older than {}'s schema = {}",
-                                prev.version,
-                                prev.schema.unwrap_or(0)
-                            ),
-                        )
-                        .at_line(r.lines.schema.unwrap_or(r.lines.version))
-                        .help("a newer release needs at least the migrations of an older one"),
-                    );
-                }
+            if let (Some(prev), Some(head)) = (last, r.schema)
+                && prev.schema.is_some_and(|p| head < p)
+            {
+                problems.push(
+                    Problem::in_file(
+                        &r.file,
+                        format!(
+                            "schema = {head} is older than {}'s schema = {}",
+                            prev.version,
+                            prev.schema.unwrap_or(0)
+                        ),
+                    )
+                    .at_line(r.lines.schema.unwrap_or(r.lines.version))
+                    .help("a newer release needs at least the migrations of an older one"),
+                );
             }
             if r.schema.is_some() {
                 last = Some(r);

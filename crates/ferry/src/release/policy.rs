@@ -118,9 +118,9 @@ impl Downtime {
 
 fn minutes(d: Duration) -> String {
     let secs = d.as_secs();
-    if secs % 3600 == 0 && secs >= 3600 {
+    if secs.is_multiple_of(3600) && secs >= 3600 {
         format!("{} h", secs / 3600)
-    } else if secs % 60 == 0 {
+    } else if secs.is_multiple_of(60) {
         format!("{} min", secs / 60)
     } else {
         humantime::format_duration(d).to_string()
