@@ -365,8 +365,10 @@ mod tests {
     }
 
     fn manifest(releases: Vec<crate::release::file::Release>) -> Manifest {
-        let mut policy = Policy::default();
-        policy.oldest = Some(v("1.0.0"));
+        let mut policy = Policy {
+            oldest: Some(v("1.0.0")),
+            ..Policy::default()
+        };
         policy.patch.downtime = Some(Downtime::NONE);
         policy.minor.downtime = Some(Downtime::parse("5m-15m").unwrap());
         policy.major.downtime = Some(Downtime::parse("30m-60m").unwrap());
