@@ -15,13 +15,13 @@ use ferry::migration::{Direction, MigrationSet, State};
 use ferry::{DatabaseUrl, MigrateOptions, Migrator, Project, RevertTarget};
 use serde_json::json;
 
-use crate::cli::{Cli, Command, Db, Global};
+use crate::cli::{Cli, Command, Db, Format, Global};
 use crate::output::{self, Out};
 use crate::progress::Progress;
-use crate::render;
+use crate::{releases, render};
 
 /// What a command concluded.
-enum Outcome {
+pub enum Outcome {
     /// Done, nothing wrong.
     Ok,
     /// Ran, and found a problem (exit 1).
@@ -88,6 +88,13 @@ fn dispatch(cli: &Cli, out: &mut Out) -> Result<Outcome> {
             out.line(format!("created {}", down.display()))?;
             Ok(Outcome::Ok)
         }
+        Command::Status(flag) => releases::status(g, flag.json, out),
+        Command::Plan { to, from, format, json } => {
+            let format = if *json { Format::Json } else { *format };
+            releases::plan(g, to.as_deref(), from.as_deref(), format, out)
+        }
+        Command::Adopt { version } => releases::adopt(g, version, out),
+        Command::Guide { output } => releases::guide(g, output.as_ref(), out),
         Command::Db(db) => run_db(g, db, out),
     }
 }

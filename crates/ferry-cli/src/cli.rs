@@ -4,11 +4,21 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// `ferry --version`: the version, the commit and the build date.
+const LONG_VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("FERRY_COMMIT"),
+    ", built ",
+    env!("FERRY_BUILD_DATE"),
+    ")"
+);
 
 /// ferry: safe, boring application upgrades.
 #[derive(Debug, Parser)]
-#[command(name = "ferry", version, about, long_about = None, max_term_width = 100)]
+#[command(name = "ferry", version = LONG_VERSION, about, long_about = None, max_term_width = 100)]
 pub struct Cli {
     #[command(flatten)]
     pub global: Global,
@@ -38,6 +48,10 @@ pub struct Global {
     #[arg(long, global = true, value_name = "DURATION", value_parser = parse_duration)]
     pub lock_timeout: Option<Duration>,
 
+    /// The date support states are judged on (default: today, UTC).
+    #[arg(long, global = true, value_name = "YYYY-MM-DD", env = "FERRY_TODAY", hide = true)]
+    pub today: Option<String>,
+
     /// More detail on stderr (-v, -vv).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
@@ -63,9 +77,47 @@ pub enum Command {
         #[arg(long)]
         timestamp: bool,
     },
+    /// Where the application stands: installed release, schema, support, what comes next.
+    Status(JsonFlag),
+    /// The path from the installed release to a target, hop by hop.
+    Plan {
+        /// The target release (default: the newest final release).
+        #[arg(long, value_name = "VERSION")]
+        to: Option<String>,
+        /// Plan from this release instead of reading the database.
+        #[arg(long, value_name = "VERSION")]
+        from: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// Same as --format json.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Record VERSION as the installed release, without changing anything else.
+    Adopt {
+        /// The release installed now.
+        version: String,
+    },
+    /// Write the application's UPGRADING.md from its releases and policy.
+    Guide {
+        /// Where to write it (default: UPGRADING.md in the project; - for stdout).
+        #[arg(long, short, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
     /// Database migrations.
     #[command(subcommand)]
     Db(Db),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// For people.
+    Text,
+    /// Stable JSON, documented in the README.
+    Json,
+    /// A runbook a person can follow by hand.
+    Markdown,
 }
 
 #[derive(Debug, Subcommand)]

@@ -4,6 +4,7 @@ mod app;
 mod cli;
 mod output;
 mod progress;
+mod releases;
 mod render;
 
 fn main() -> std::process::ExitCode {

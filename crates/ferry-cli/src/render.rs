@@ -145,3 +145,96 @@ pub fn repair(actions: &[RepairAction], dry_run: bool) -> String {
     }
     out
 }
+
+/// One line: hops, kinds, risk, downtime, backup.
+pub fn plan_summary(plan: &ferry::release::UpgradePlan) -> String {
+    let kinds: Vec<&str> = plan
+        .hops
+        .iter()
+        .map(|h| h.kind.map_or("fresh install", |k| k.as_str()))
+        .collect();
+    format!(
+        "{} hop{} to {} ({}): risk {}, downtime {}, backup {}",
+        plan.hops.len(),
+        if plan.hops.len() == 1 { "" } else { "s" },
+        plan.to,
+        kinds.join(", then "),
+        plan.risk.map_or("low".into(), |r| r.to_string()),
+        plan.downtime.map_or("not stated".into(), |d| d.to_string()),
+        plan.backup.map_or("none".into(), |b| b.to_string()),
+    )
+}
+
+/// The plan for people.
+pub fn plan(plan: &ferry::release::UpgradePlan, name: &str) -> String {
+    let from = plan
+        .from
+        .as_ref()
+        .map_or("a fresh database".to_owned(), ToString::to_string);
+    let mut out = format!("Upgrade plan for {name}: {from} → {}\n", plan.to);
+    if plan.hops.is_empty() {
+        out.push_str(&format!("already at {}: nothing to do\n", plan.to));
+        return out;
+    }
+    out.push_str(&format!("{}\n", plan_summary(plan)));
+    if !plan.behind.is_empty() {
+        let names: Vec<&str> = plan.behind.iter().map(|m| m.name.as_str()).collect();
+        out.push_str(&format!(
+            "note: the database lacks migrations of the installed release ({}); the first hop applies them\n",
+            names.join(", ")
+        ));
+    }
+    for (i, hop) in plan.hops.iter().enumerate() {
+        let title = match (&hop.from, hop.kind) {
+            (Some(f), Some(k)) => format!("{f} → {}  {} upgrade", hop.to, k.as_str()),
+            _ => format!("fresh install of {}", hop.to),
+        };
+        out.push_str(&format!("\n{}. {title}\n", i + 1));
+        out.push_str(&format!(
+            "   risk {} · downtime {} · backup {} · staging {}\n",
+            hop.risk,
+            hop.downtime.map_or("not stated".into(), |d| d.to_string()),
+            hop.backup,
+            hop.staging
+        ));
+        if let Some(reason) = &hop.required_stop {
+            out.push_str(&format!("   required stop: {reason}\n"));
+        }
+        if hop.releases.len() > 1 {
+            let rs: Vec<String> = hop.releases.iter().map(ToString::to_string).collect();
+            out.push_str(&format!("   brings releases: {}\n", rs.join(", ")));
+        }
+        if hop.migrations.is_empty() {
+            out.push_str("   migrations: none\n");
+        } else {
+            let names: Vec<&str> = hop.migrations.iter().map(|m| m.name.as_str()).collect();
+            out.push_str(&format!("   migrations: {}\n", names.join(", ")));
+        }
+        for c in &hop.requires {
+            let mut line = format!("   requires: {} >= {}", c.name, c.min.as_deref().unwrap_or("any"));
+            if let Some(r) = &c.recommended {
+                line.push_str(&format!(" ({r} recommended)"));
+            }
+            out.push_str(&line);
+            out.push('\n');
+        }
+        if !hop.breaking.is_empty() {
+            out.push_str("   breaking changes:\n");
+            for b in &hop.breaking {
+                out.push_str(&format!(
+                    "     {} {}: {}\n",
+                    b.version,
+                    b.change.category.as_str(),
+                    b.change.change
+                ));
+                for s in &b.change.steps {
+                    out.push_str(&format!("       - {s}\n"));
+                }
+            }
+        }
+        for n in &hop.notes {
+            out.push_str(&format!("   release notes: {n}\n"));
+        }
+    }
+    out
+}

@@ -11,12 +11,15 @@ use crate::error::{Error, FailureState, MigrationFailure, Problem, Problems, Pro
 use crate::migration::{
     self, AppliedMigration, Direction, MigrateOptions, MigrationSet, RevertTarget, State, Status, Step,
 };
+use crate::release::{self, InstalledRecord, Version};
 
 /// How the migrator behaves.
 #[derive(Debug, Clone)]
 pub struct Settings {
     /// The history table.
     pub history_table: HistoryTable,
+    /// The table that records the installed release.
+    pub release_table: HistoryTable,
     /// How long to wait for another ferry process's lock (and, on SQLite,
     /// for the application's writers).
     pub lock_timeout: Duration,
@@ -26,6 +29,7 @@ impl Default for Settings {
     fn default() -> Self {
         Settings {
             history_table: HistoryTable::default(),
+            release_table: HistoryTable::parse("ferry_release").unwrap_or_default(),
             lock_timeout: Duration::from_secs(60),
         }
     }
@@ -163,6 +167,17 @@ impl Migrator {
     /// Reads the history without locking or creating anything.
     pub fn history(&mut self) -> Result<Vec<AppliedMigration>> {
         self.engine.read_history(&self.settings.history_table)
+    }
+
+    /// The release recorded as installed, if any. Changes nothing.
+    pub fn installed(&mut self) -> Result<Option<InstalledRecord>> {
+        release::read_installed(&mut *self.engine, &self.settings.release_table)
+    }
+
+    /// Records `version` as the installed release (`ferry adopt`), under the lock.
+    pub fn record_release(&mut self, version: &Version, source: &str) -> Result<()> {
+        let table = self.settings.release_table.clone();
+        self.locked(|engine| release::record_installed(engine, &table, version, source))
     }
 
     /// The status of `set` in this database. Changes nothing.

@@ -11,6 +11,7 @@ use crate::env::{Env, expand};
 use crate::error::{Error, Problem, Problems, Result};
 use crate::migration::{MigrationSet, line_of};
 use crate::migrator::Settings;
+use crate::release::{BackupRule, Downtime, Manifest, Policy, Risk, Series, StagingRule, Version, parse_date};
 
 /// The project file's name.
 pub const PROJECT_FILE: &str = "ferry.toml";
@@ -23,6 +24,52 @@ struct RawFile {
     project: Option<RawProject>,
     database: Option<RawDatabase>,
     migrations: Option<RawMigrations>,
+    releases: Option<RawReleases>,
+    policy: Option<RawPolicy>,
+    support: Option<RawSupport>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawReleases {
+    dir: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawPolicy {
+    patch: Option<RawKindPolicy>,
+    minor: Option<RawKindPolicy>,
+    major: Option<RawKindPolicy>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawKindPolicy {
+    risk: Option<Risk>,
+    downtime: Option<Spanned<String>>,
+    backup: Option<BackupRule>,
+    staging: Option<StagingRule>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawSupport {
+    oldest: Option<Spanned<String>>,
+    #[serde(default)]
+    series: Vec<RawSeries>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSeries {
+    name: String,
+    #[serde(default)]
+    lts: bool,
+    released: Option<Spanned<toml::Value>>,
+    active_until: Option<Spanned<toml::Value>>,
+    security_until: Option<Spanned<toml::Value>>,
+    notes: Option<String>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -36,6 +83,7 @@ struct RawProject {
 struct RawDatabase {
     url: Option<Spanned<String>>,
     history_table: Option<Spanned<String>>,
+    release_table: Option<Spanned<String>>,
     lock_timeout: Option<Spanned<String>>,
 }
 
@@ -54,8 +102,11 @@ pub struct Project {
     url_template: String,
     url_line: Option<usize>,
     history_table: HistoryTable,
+    release_table: HistoryTable,
     lock_timeout: Duration,
     migrations_dir: PathBuf,
+    releases_dir: PathBuf,
+    policy: Policy,
 }
 
 impl Project {
@@ -106,6 +157,22 @@ impl Project {
             }),
             None => HistoryTable::default(),
         };
+        let release_table = match &db.release_table {
+            Some(t) => HistoryTable::parse(t.get_ref()).unwrap_or_else(|msg| {
+                problems.push(problem(
+                    t.span(),
+                    format!("release_table: {msg}"),
+                    "for example release_table = \"ferry_release\"",
+                ));
+                HistoryTable::default()
+            }),
+            None => HistoryTable::parse("ferry_release").unwrap_or_default(),
+        };
+        let policy = parse_policy(
+            raw.policy.unwrap_or_default(),
+            raw.support.unwrap_or_default(),
+            &mut |span, msg, help| problems.push(problem(span, msg, help)),
+        );
         let lock_timeout = match &db.lock_timeout {
             Some(t) => humantime::parse_duration(t.get_ref()).unwrap_or_else(|e| {
                 problems.push(problem(
@@ -139,9 +206,36 @@ impl Project {
             url_line: db.url.as_ref().map(|u| line_of(text, u.span().start)),
             url_template: db.url.map_or_else(|| DEFAULT_URL.to_owned(), Spanned::into_inner),
             history_table,
+            release_table,
             lock_timeout,
             migrations_dir,
+            releases_dir: root.join(
+                raw.releases
+                    .and_then(|r| r.dir)
+                    .unwrap_or_else(|| "releases".to_owned()),
+            ),
+            policy,
         })
+    }
+
+    /// The releases folder.
+    pub fn releases_dir(&self) -> &Path {
+        &self.releases_dir
+    }
+
+    /// The upgrade policy.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// The table that records the installed release.
+    pub fn release_table(&self) -> &HistoryTable {
+        &self.release_table
+    }
+
+    /// Reads the releases and checks them against `migrations`.
+    pub fn manifest(&self, migrations: &MigrationSet) -> Result<Manifest> {
+        Manifest::load(&self.releases_dir, self.policy.clone(), migrations)
     }
 
     /// The project folder.
@@ -173,6 +267,7 @@ impl Project {
     pub fn settings(&self, lock_timeout: Option<Duration>) -> Settings {
         Settings {
             history_table: self.history_table.clone(),
+            release_table: self.release_table.clone(),
             lock_timeout: lock_timeout.unwrap_or(self.lock_timeout),
         }
     }
@@ -210,6 +305,61 @@ impl Project {
             config_err(p)
         })
     }
+}
+
+type Report<'a> = dyn FnMut(std::ops::Range<usize>, String, &str) + 'a;
+
+fn parse_policy(raw: RawPolicy, support: RawSupport, report: &mut Report<'_>) -> Policy {
+    let mut policy = Policy::default();
+    for (raw_kind, kind) in [
+        (raw.patch, &mut policy.patch),
+        (raw.minor, &mut policy.minor),
+        (raw.major, &mut policy.major),
+    ] {
+        let Some(k) = raw_kind else { continue };
+        if let Some(r) = k.risk {
+            kind.risk = r;
+        }
+        if let Some(b) = k.backup {
+            kind.backup = b;
+        }
+        if let Some(st) = k.staging {
+            kind.staging = st;
+        }
+        if let Some(d) = k.downtime {
+            match Downtime::parse(d.get_ref()) {
+                Ok(dt) => kind.downtime = Some(dt),
+                Err(m) => report(d.span(), format!("downtime: {m}"), "for example downtime = \"5m-15m\""),
+            }
+        }
+    }
+    if let Some(o) = support.oldest {
+        match Version::parse(o.get_ref()) {
+            Ok(v) => policy.oldest = Some(v),
+            Err(m) => report(o.span(), format!("oldest: {m}"), "for example oldest = \"1.0.0\""),
+        }
+    }
+    for s in support.series {
+        let mut date = |v: &Option<Spanned<toml::Value>>, key: &str| {
+            v.as_ref().and_then(|d| match parse_date(d.get_ref()) {
+                Ok(date) => Some(date),
+                Err(m) => {
+                    report(d.span(), format!("{key}: {m}"), "write a date such as 2025-11-01");
+                    None
+                }
+            })
+        };
+        let series = Series {
+            released: date(&s.released, "released"),
+            active_until: date(&s.active_until, "active_until"),
+            security_until: date(&s.security_until, "security_until"),
+            name: s.name,
+            lts: s.lts,
+            notes: s.notes,
+        };
+        policy.series.push(series);
+    }
+    policy
 }
 
 fn display_dir(dir: &Path) -> String {
@@ -257,6 +407,25 @@ mod tests {
         assert_eq!(p.len(), 2);
         assert_eq!((p[0].line, p[1].line), (Some(2), Some(3)));
         assert!(p[1].help.as_deref().unwrap().contains("30s"));
+    }
+
+    #[test]
+    fn policy_and_support() {
+        let p = parse(
+            "[policy.minor]\nrisk = \"medium\"\ndowntime = \"5m-15m\"\nbackup = \"required\"\n\n[support]\noldest = \"1.0.0\"\n\n[[support.series]]\nname = \"2.0\"\nlts = true\nreleased = 2024-11-01\nsecurity_until = 2025-11-01\n",
+        )
+        .unwrap();
+        assert_eq!(p.policy().minor.downtime.unwrap().to_string(), "5-15 min");
+        assert_eq!(p.policy().oldest.as_ref().unwrap().to_string(), "1.0.0");
+        assert!(p.policy().series[0].lts);
+        let e = problems(parse("[policy.major]\nrisk = \"extreme\"\n").unwrap_err());
+        assert_eq!(e[0].line, Some(2));
+        let e = problems(
+            parse("[support]\noldest = \"1.0\"\n\n[[support.series]]\nname = \"1.0\"\nreleased = \"June\"\n")
+                .unwrap_err(),
+        );
+        assert_eq!(e.len(), 2);
+        assert_eq!((e[0].line, e[1].line), (Some(2), Some(6)));
     }
 
     #[test]

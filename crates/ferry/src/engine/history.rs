@@ -163,7 +163,7 @@ pub(crate) fn literal(kind: EngineKind, s: &str) -> String {
     out
 }
 
-fn now(kind: EngineKind) -> &'static str {
+pub(crate) fn now(kind: EngineKind) -> &'static str {
     match kind {
         EngineKind::Sqlite => "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')",
         EngineKind::Postgres => "now()",
@@ -196,16 +196,19 @@ pub(crate) fn create_sql(kind: EngineKind, table: &HistoryTable) -> String {
     }
 }
 
+/// `column` (a timestamp) as ISO 8601 UTC text.
+pub(crate) fn timestamp_text(kind: EngineKind, column: &str) -> String {
+    match kind {
+        EngineKind::Sqlite => column.to_owned(),
+        EngineKind::Postgres => format!("to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"),
+        EngineKind::MySql => format!("DATE_FORMAT({column}, '%Y-%m-%dT%H:%i:%s.%fZ')"),
+    }
+}
+
 /// The columns read back, in this order, with `applied_at` as ISO 8601 text.
 pub(crate) fn select_sql(kind: EngineKind, table: &HistoryTable) -> String {
     let t = table.quoted(kind);
-    let applied_at = match kind {
-        EngineKind::Sqlite => "applied_at".to_owned(),
-        EngineKind::Postgres => {
-            "to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')".to_owned()
-        }
-        EngineKind::MySql => "DATE_FORMAT(applied_at, '%Y-%m-%dT%H:%i:%s.%fZ')".to_owned(),
-    };
+    let applied_at = timestamp_text(kind, "applied_at");
     let success = match kind {
         EngineKind::Postgres => "CASE WHEN success THEN 1 ELSE 0 END",
         _ => "success",

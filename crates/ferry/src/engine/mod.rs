@@ -1,7 +1,7 @@
 //! Database engines behind one small trait: connect, lock, read history,
 //! apply in a transaction, execute without one, record.
 
-mod history;
+pub(crate) mod history;
 #[cfg(feature = "mysql")]
 mod mysql;
 #[cfg(feature = "postgres")]
@@ -77,6 +77,10 @@ pub trait Engine: Send {
 
     /// Runs one statement outside any transaction.
     fn execute(&mut self, sql: &str) -> Result<(), StatementError>;
+
+    /// Runs a query and returns its rows as text (NULL as `None`). For
+    /// ferry's own small tables and for checks, not for bulk data.
+    fn query(&mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>, StatementError>;
 
     /// Makes every step committed so far durable. The executor calls it once
     /// after a run's steps, whether they all succeeded or one failed, before

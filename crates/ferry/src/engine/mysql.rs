@@ -164,6 +164,29 @@ impl Engine for MySqlEngine {
             .query_drop(sql)
             .map_err(|e| StatementError::new(driver_message(&e)))
     }
+
+    fn query(&mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>, StatementError> {
+        let rows: Vec<mysql::Row> = self
+            .conn
+            .query(sql)
+            .map_err(|e| StatementError::new(driver_message(&e)))?;
+        Ok(rows
+            .into_iter()
+            .map(|r| r.unwrap().into_iter().map(mysql_text).collect())
+            .collect())
+    }
+}
+
+fn mysql_text(v: mysql::Value) -> Option<String> {
+    match v {
+        mysql::Value::NULL => None,
+        mysql::Value::Bytes(b) => Some(String::from_utf8_lossy(&b).into_owned()),
+        mysql::Value::Int(n) => Some(n.to_string()),
+        mysql::Value::UInt(n) => Some(n.to_string()),
+        mysql::Value::Float(f) => Some(f.to_string()),
+        mysql::Value::Double(f) => Some(f.to_string()),
+        other => Some(other.as_sql(true).trim_matches('\'').to_owned()),
+    }
 }
 
 fn trim_micros(s: &str) -> String {

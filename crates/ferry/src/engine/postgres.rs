@@ -231,6 +231,20 @@ impl Engine for PostgresEngine {
         }
     }
 
+    fn query(&mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>, StatementError> {
+        let messages = self
+            .client
+            .simple_query(sql)
+            .map_err(|e| StatementError::new(driver_message(&e)))?;
+        Ok(messages
+            .into_iter()
+            .filter_map(|m| match m {
+                SimpleQueryMessage::Row(r) => Some((0..r.len()).map(|i| r.get(i).map(str::to_owned)).collect()),
+                _ => None,
+            })
+            .collect())
+    }
+
     fn flush(&mut self) -> Result<()> {
         // Taking a transaction id makes the commit write a WAL record, and a
         // synchronous commit waits until the WAL up to it, including every

@@ -214,4 +214,27 @@ impl Engine for SqliteEngine {
     fn execute(&mut self, sql: &str) -> Result<(), StatementError> {
         self.run_script(sql)
     }
+
+    fn query(&mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>, StatementError> {
+        let err = |e: rusqlite::Error| to_statement_error(&e, sql, None);
+        let mut stmt = self.conn.prepare(sql).map_err(err)?;
+        let columns = stmt.column_count();
+        let rows = stmt
+            .query_map([], |row| {
+                (0..columns)
+                    .map(|i| {
+                        Ok(match row.get_ref(i)? {
+                            rusqlite::types::ValueRef::Null => None,
+                            rusqlite::types::ValueRef::Integer(n) => Some(n.to_string()),
+                            rusqlite::types::ValueRef::Real(f) => Some(f.to_string()),
+                            rusqlite::types::ValueRef::Text(t) | rusqlite::types::ValueRef::Blob(t) => {
+                                Some(String::from_utf8_lossy(t).into_owned())
+                            }
+                        })
+                    })
+                    .collect::<rusqlite::Result<Vec<_>>>()
+            })
+            .map_err(err)?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(err)
+    }
 }

@@ -61,6 +61,10 @@ pub struct Hop {
     pub required_stop: Option<String>,
     /// The releases whose changes this hop brings, oldest first.
     pub releases: Vec<Version>,
+    /// The database's newest migration before the hop (0: none).
+    pub schema_before: u64,
+    /// The release's schema head, reached by the hop.
+    pub schema_after: u64,
     /// The migrations it applies, in order.
     pub migrations: Vec<MigrationRef>,
     /// Components the target needs.
@@ -338,6 +342,12 @@ fn make_hop(
         staging,
         required_stop: to_release.and_then(|r| r.required_stop.clone()),
         releases: in_hop.iter().map(|r| r.version.clone()).collect(),
+        schema_before: if first {
+            status.and_then(|st| st.current).unwrap_or(schema_before)
+        } else {
+            schema_before
+        },
+        schema_after,
         migrations,
         requires,
         breaking: in_hop

@@ -116,12 +116,13 @@ impl Downtime {
     }
 }
 
+/// Whole minutes up to three hours read best as minutes ("30-60 min").
 fn minutes(d: Duration) -> String {
     let secs = d.as_secs();
-    if secs.is_multiple_of(3600) && secs >= 3600 {
-        format!("{} h", secs / 3600)
-    } else if secs.is_multiple_of(60) {
+    if secs.is_multiple_of(60) && secs <= 3 * 3600 {
         format!("{} min", secs / 60)
+    } else if secs.is_multiple_of(3600) {
+        format!("{} h", secs / 3600)
     } else {
         humantime::format_duration(d).to_string()
     }
@@ -280,7 +281,7 @@ impl Policy {
 }
 
 /// Reads a date written as a TOML date (`2024-11-01`) or a string.
-pub(crate) fn parse_date(value: &toml::Value) -> Result<Date, String> {
+pub fn parse_date(value: &toml::Value) -> Result<Date, String> {
     let text = match value {
         toml::Value::Datetime(d) => d.to_string(),
         toml::Value::String(s) => s.clone(),
@@ -304,7 +305,8 @@ mod tests {
         assert!(Downtime::parse("none").unwrap().is_none());
         assert_eq!(Downtime::parse("5m-15m").unwrap().to_string(), "5-15 min");
         assert_eq!(Downtime::parse("5-15m").unwrap(), Downtime::parse("5m-15m").unwrap());
-        assert_eq!(Downtime::parse("30m-1h").unwrap().to_string(), "30 min-1 h");
+        assert_eq!(Downtime::parse("30m-1h").unwrap().to_string(), "30-60 min");
+        assert_eq!(Downtime::parse("4h-8h").unwrap().to_string(), "4-8 h");
         assert_eq!(Downtime::parse("15m").unwrap().to_string(), "15 min");
         assert!(Downtime::parse("soon").is_err());
         assert!(Downtime::parse("15m-5m").is_err());

@@ -1,0 +1,113 @@
+//! The installed release, recorded in the database next to the history
+//! table (default `ferry_release`): one row per change, newest wins, so the
+//! table doubles as a log of what was installed when.
+
+use serde::Serialize;
+
+use crate::engine::history::{literal, now, timestamp_text};
+use crate::engine::{Engine, EngineKind, HistoryTable};
+use crate::error::{Error, Result};
+use crate::release::version::Version;
+
+/// The release recorded as installed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InstalledRecord {
+    /// The version as recorded.
+    pub version: String,
+    /// How it was recorded: `adopt` or `upgrade`.
+    pub source: String,
+    /// When, UTC, ISO 8601.
+    pub recorded_at: String,
+}
+
+fn exists_sql(kind: EngineKind, table: &HistoryTable) -> String {
+    match kind {
+        EngineKind::Sqlite => format!(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = {}",
+            literal(kind, table.name())
+        ),
+        EngineKind::Postgres => format!(
+            "SELECT CASE WHEN to_regclass({}) IS NULL THEN 0 ELSE 1 END",
+            literal(kind, &table.quoted(kind))
+        ),
+        EngineKind::MySql => format!(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = {} AND table_name = {}",
+            table
+                .schema()
+                .map_or_else(|| "DATABASE()".to_owned(), |s| literal(kind, s)),
+            literal(kind, table.name())
+        ),
+    }
+}
+
+fn create_sql(kind: EngineKind, table: &HistoryTable) -> String {
+    let t = table.quoted(kind);
+    match kind {
+        EngineKind::Sqlite => format!(
+            "CREATE TABLE IF NOT EXISTS {t} (seq INTEGER PRIMARY KEY, version TEXT NOT NULL, source TEXT NOT NULL, recorded_at TEXT NOT NULL)"
+        ),
+        EngineKind::Postgres => format!(
+            "CREATE TABLE IF NOT EXISTS {t} (seq BIGINT PRIMARY KEY, version TEXT NOT NULL, source TEXT NOT NULL, recorded_at TIMESTAMPTZ NOT NULL DEFAULT now())"
+        ),
+        EngineKind::MySql => format!(
+            "CREATE TABLE IF NOT EXISTS {t} (seq BIGINT NOT NULL PRIMARY KEY, version VARCHAR(255) NOT NULL, source VARCHAR(32) NOT NULL, recorded_at DATETIME(3) NOT NULL) ENGINE=InnoDB"
+        ),
+    }
+}
+
+fn db_err(table: &HistoryTable, what: &str) -> impl Fn(crate::engine::StatementError) -> Error {
+    let context = format!("{what} {table}");
+    move |e| Error::db(context.clone(), e.message)
+}
+
+/// The newest recorded release, if the table exists and has a row.
+pub fn read_installed(engine: &mut dyn Engine, table: &HistoryTable) -> Result<Option<InstalledRecord>> {
+    let kind = engine.kind();
+    let exists = engine
+        .query(&exists_sql(kind, table))
+        .map_err(db_err(table, "cannot look for"))?;
+    if exists.first().and_then(|r| r.first().cloned().flatten()).as_deref() != Some("1") {
+        return Ok(None);
+    }
+    let sql = format!(
+        "SELECT version, source, {} FROM {} ORDER BY seq DESC LIMIT 1",
+        timestamp_text(kind, "recorded_at"),
+        table.quoted(kind)
+    );
+    let rows = engine.query(&sql).map_err(db_err(table, "cannot read"))?;
+    Ok(rows.into_iter().next().map(|r| {
+        let mut cells = r.into_iter();
+        let mut next = || cells.next().flatten().unwrap_or_default();
+        InstalledRecord {
+            version: next(),
+            source: next(),
+            recorded_at: next(),
+        }
+    }))
+}
+
+/// Records `version` as installed. Call under the migration lock.
+pub fn record_installed(engine: &mut dyn Engine, table: &HistoryTable, version: &Version, source: &str) -> Result<()> {
+    let kind = engine.kind();
+    engine
+        .execute(&create_sql(kind, table))
+        .map_err(db_err(table, "cannot create"))?;
+    let t = table.quoted(kind);
+    let seq = engine
+        .query(&format!("SELECT COALESCE(MAX(seq), 0) + 1 FROM {t}"))
+        .map_err(db_err(table, "cannot read"))?
+        .first()
+        .and_then(|r| r.first().cloned().flatten())
+        .and_then(|s| s.parse::<i64>().ok())
+        .unwrap_or(1);
+    engine
+        .execute(&format!(
+            "INSERT INTO {t} (seq, version, source, recorded_at) VALUES ({seq}, {}, {}, {})",
+            literal(kind, &version.to_string()),
+            literal(kind, source),
+            now(kind)
+        ))
+        .map_err(db_err(table, "cannot write to"))?;
+    // Adopting is a single statement, but make it durable like a run.
+    engine.flush()
+}
