@@ -4,4 +4,5 @@ mod commands;
 mod concurrency;
 mod errors;
 mod interrupt;
+mod releases;
 mod support;

@@ -67,3 +67,87 @@ pub fn starting_point(
         )),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::migration::{AppliedMigration, RowKind};
+    use crate::release::manifest::tests::{migrations, rel};
+    use crate::release::policy::Policy;
+    use std::path::Path;
+
+    fn status_at(schema: Option<u64>) -> Status {
+        let set = migrations(6);
+        let history: Vec<AppliedMigration> = (1..=schema.unwrap_or(0))
+            .map(|v| AppliedMigration {
+                version: v,
+                name: format!("{v:04}_m{v}"),
+                kind: RowKind::Migration,
+                checksum: set.get(v).unwrap().up.checksum().as_str().to_owned(),
+                applied_at: String::new(),
+                execution_ms: 0,
+                success: true,
+                error: None,
+            })
+            .collect();
+        Status::compute(&set, &history)
+    }
+
+    fn manifest() -> Manifest {
+        Manifest::build(
+            Path::new("releases"),
+            vec![
+                rel("1.0.0", Some(2), None, None),
+                rel("1.1.0", Some(2), None, None),
+                rel("2.0.0", Some(4), None, None),
+            ],
+            Policy::default(),
+            &migrations(6),
+        )
+        .unwrap()
+    }
+
+    fn refusal(r: Result<(Start, Known), Error>) -> String {
+        match r {
+            Err(Error::Refused(p)) => p.to_string(),
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn recorded_wins_then_inference() {
+        let m = manifest();
+        let rec = InstalledRecord {
+            version: "1.1.0".into(),
+            source: "adopt".into(),
+            recorded_at: String::new(),
+        };
+        let v = |s: &str| Start::Installed(Version::parse(s).unwrap());
+        assert_eq!(
+            starting_point(&m, Some(&rec), &status_at(Some(2))).unwrap(),
+            (v("1.1.0"), Known::Recorded)
+        );
+        assert_eq!(
+            starting_point(&m, None, &status_at(Some(4))).unwrap(),
+            (v("2.0.0"), Known::Inferred)
+        );
+        assert_eq!(
+            starting_point(&m, None, &status_at(None)).unwrap(),
+            (Start::Fresh, Known::Fresh)
+        );
+    }
+
+    #[test]
+    fn ambiguous_partial_and_ahead_databases_are_refused_with_the_fix() {
+        let m = manifest();
+        let msg = refusal(starting_point(&m, None, &status_at(Some(2))));
+        assert!(msg.contains("1.0.0, 1.1.0") && msg.contains("ferry adopt"), "{msg}");
+        let msg = refusal(starting_point(&m, None, &status_at(Some(3))));
+        assert!(msg.contains("no release's schema"), "{msg}");
+        let msg = refusal(starting_point(&m, None, &status_at(Some(6))));
+        assert!(
+            msg.contains("migration 6, newer than every release (the newest needs 4)"),
+            "{msg}"
+        );
+    }
+}

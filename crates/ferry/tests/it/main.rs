@@ -2,4 +2,5 @@
 //! temporary SQLite file, and a fresh PostgreSQL and MariaDB database per test.
 
 mod engine_scenarios;
+mod release_table;
 mod support;
