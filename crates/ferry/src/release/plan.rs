@@ -350,8 +350,10 @@ fn make_hop(
         schema_after,
         migrations,
         requires,
+        // A fresh install has nothing to break.
         breaking: in_hop
             .iter()
+            .filter(|_| from.is_some())
             .flat_map(|r| {
                 r.breaking.iter().map(|b| Breaking {
                     version: r.version.clone(),
@@ -510,6 +512,7 @@ mod tests {
         assert_eq!(hops(&p), vec!["none->2.1.0"]);
         assert_eq!(p.hops[0].migrations.len(), 5);
         assert_eq!(p.hops[0].kind, None);
+        assert!(p.hops[0].breaking.is_empty(), "a fresh install has nothing to break");
     }
 
     #[test]
