@@ -18,7 +18,7 @@ use serde_json::json;
 use crate::cli::{Cli, Command, Db, Format, Global};
 use crate::output::{self, Out};
 use crate::progress::Progress;
-use crate::{releases, render};
+use crate::{backups, releases, render};
 
 /// What a command concluded.
 pub enum Outcome {
@@ -96,6 +96,7 @@ fn dispatch(cli: &Cli, out: &mut Out) -> Result<Outcome> {
         Command::Adopt { version } => releases::adopt(g, version, out),
         Command::Guide { output } => releases::guide(g, output.as_ref(), out),
         Command::Db(db) => run_db(g, db, out),
+        Command::Backup(b) => backups::run(g, b, out),
     }
 }
 

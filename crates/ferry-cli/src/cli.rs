@@ -108,6 +108,59 @@ pub enum Command {
     /// Database migrations.
     #[command(subcommand)]
     Db(Db),
+    /// Backups of the database and the config files.
+    #[command(subcommand)]
+    Backup(Backup),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Backup {
+    /// Back up the database and the config files named in ferry.toml.
+    Create {
+        /// A note kept with the backup, also part of its id.
+        #[arg(long)]
+        label: Option<String>,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// List backups: id, time, label, release, size, last verified.
+    List(JsonFlag),
+    /// Check every member's checksum and read the database dump in full.
+    Verify {
+        /// The backup to verify.
+        #[arg(required_unless_present = "all")]
+        id: Option<String>,
+        /// Verify every backup.
+        #[arg(long, conflicts_with = "id")]
+        all: bool,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// Put the database and the config files back as they were at backup time.
+    Restore {
+        /// The backup to restore.
+        id: String,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// Delete the backups the retention policy in ferry.toml does not keep.
+    Prune {
+        /// Say what would be deleted; delete nothing.
+        #[arg(long)]
+        dry_run: bool,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// Restore a backup into a scratch database, run the checks, drop it.
+    Drill {
+        /// The backup to drill.
+        id: String,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -1,6 +1,7 @@
 //! The `ferry` command. Everything happens in `app::run`.
 
 mod app;
+mod backups;
 mod cli;
 mod output;
 mod progress;

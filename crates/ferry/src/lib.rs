@@ -20,6 +20,7 @@
 //! and must not be called from inside another one.
 #![deny(missing_docs)]
 
+pub mod backup;
 mod embed;
 pub mod engine;
 pub mod env;

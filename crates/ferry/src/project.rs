@@ -6,6 +6,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use toml::Spanned;
 
+use crate::backup::{BackupSettings, Check, Retention};
 use crate::engine::{DatabaseUrl, HistoryTable};
 use crate::env::{Env, expand};
 use crate::error::{Error, Problem, Problems, Result};
@@ -27,6 +28,36 @@ struct RawFile {
     releases: Option<RawReleases>,
     policy: Option<RawPolicy>,
     support: Option<RawSupport>,
+    backup: Option<RawBackup>,
+    #[serde(default)]
+    checks: Vec<RawCheck>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawBackup {
+    dir: Option<String>,
+    #[serde(default)]
+    files: Vec<String>,
+    level: Option<Spanned<i32>>,
+    retention: Option<RawRetention>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawRetention {
+    keep_last: Option<usize>,
+    keep_within: Option<Spanned<String>>,
+    keep_daily: Option<usize>,
+    keep_weekly: Option<usize>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCheck {
+    name: String,
+    sql: String,
+    expect: Option<toml::Value>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -107,6 +138,8 @@ pub struct Project {
     migrations_dir: PathBuf,
     releases_dir: PathBuf,
     policy: Policy,
+    backup: BackupSettings,
+    checks: Vec<Check>,
 }
 
 impl Project {
@@ -173,6 +206,53 @@ impl Project {
             raw.support.unwrap_or_default(),
             &mut |span, msg, help| problems.push(problem(span, msg, help)),
         );
+        let raw_backup = raw.backup.unwrap_or_default();
+        let mut retention = Retention::default();
+        if let Some(r) = raw_backup.retention {
+            retention.keep_last = r.keep_last;
+            retention.keep_daily = r.keep_daily;
+            retention.keep_weekly = r.keep_weekly;
+            if let Some(w) = r.keep_within {
+                match humantime::parse_duration(w.get_ref()) {
+                    Ok(d) => retention.keep_within = Some(d),
+                    Err(e) => problems.push(problem(
+                        w.span(),
+                        format!("keep_within: `{}` is not a duration ({e})", w.get_ref()),
+                        "for example keep_within = \"7d\"",
+                    )),
+                }
+            }
+        }
+        let level = match raw_backup.level {
+            Some(l) if !(1..=19).contains(l.get_ref()) => {
+                problems.push(problem(
+                    l.span(),
+                    format!("level = {} is out of range", l.get_ref()),
+                    "zstd levels go from 1 (fastest) to 19 (smallest); 3 is the default",
+                ));
+                3
+            }
+            Some(l) => *l.get_ref(),
+            None => 3,
+        };
+        let backup = BackupSettings {
+            dir: root.join(raw_backup.dir.unwrap_or_else(|| ".ferry/backups".to_owned())),
+            files: raw_backup.files,
+            level,
+            retention,
+        };
+        let checks = raw
+            .checks
+            .into_iter()
+            .map(|c| Check {
+                name: c.name,
+                sql: c.sql,
+                expect: c.expect.map(|v| match v {
+                    toml::Value::String(s) => s,
+                    other => other.to_string(),
+                }),
+            })
+            .collect();
         let lock_timeout = match &db.lock_timeout {
             Some(t) => humantime::parse_duration(t.get_ref()).unwrap_or_else(|e| {
                 problems.push(problem(
@@ -215,7 +295,19 @@ impl Project {
                     .unwrap_or_else(|| "releases".to_owned()),
             ),
             policy,
+            backup,
+            checks,
         })
+    }
+
+    /// The `[backup]` settings.
+    pub fn backup(&self) -> &BackupSettings {
+        &self.backup
+    }
+
+    /// The `[[checks]]`.
+    pub fn checks(&self) -> &[Check] {
+        &self.checks
     }
 
     /// The releases folder.

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use crate::error::Problem;
 
 /// The database engines ferry drives.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum EngineKind {
     /// SQLite, embedded.

@@ -1,0 +1,262 @@
+//! `ferry backup ...`: each loads the project, calls the library, renders.
+
+use std::io::{BufRead, IsTerminal, Write};
+
+use anyhow::{Result, bail};
+use ferry::backup::{self, Context, Entry, Store};
+use ferry::{Migrator, Project};
+use serde_json::json;
+
+use crate::app::Outcome;
+use crate::cli::{Backup, Global};
+use crate::output::Out;
+use crate::render::table;
+
+fn size(bytes: u64) -> String {
+    let units = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = bytes as f64;
+    let mut i = 0;
+    while v >= 1024.0 && i + 1 < units.len() {
+        v /= 1024.0;
+        i += 1;
+    }
+    if i == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{v:.1} {}", units[i])
+    }
+}
+
+/// A spinner on stderr while a long step runs, only on a terminal.
+fn spinner(message: &str) -> Option<indicatif::ProgressBar> {
+    std::io::stderr().is_terminal().then(|| {
+        let bar = indicatif::ProgressBar::new_spinner();
+        bar.enable_steady_tick(std::time::Duration::from_millis(120));
+        bar.set_message(message.to_owned());
+        bar
+    })
+}
+
+fn context(project: &Project, migrator: &mut Migrator) -> Context {
+    let release = migrator.installed().ok().flatten().map(|r| r.version).or_else(|| {
+        let set = project.migrations().ok()?;
+        let manifest = project.manifest(&set).ok()?;
+        let status = migrator.status(&set).ok()?;
+        match ferry::release::starting_point(&manifest, None, &status).ok()? {
+            (ferry::release::Start::Installed(v), _) => Some(v.to_string()),
+            _ => None,
+        }
+    });
+    Context {
+        project: project.name().map(str::to_owned),
+        release,
+    }
+}
+
+fn entry_json(e: &Entry) -> serde_json::Value {
+    let m = &e.sidecar.manifest;
+    json!({
+        "id": e.id, "created_at": m.created_at, "label": m.label, "release": m.release, "schema": m.schema,
+        "engine": m.engine, "size": e.sidecar.size, "sha256": e.sidecar.sha256, "verified_at": e.sidecar.verified_at,
+        "archive": e.archive,
+    })
+}
+
+pub fn run(g: &Global, cmd: &Backup, out: &mut Out) -> Result<Outcome> {
+    let project = Project::load(&g.project)?;
+    let store = Store::new(&project.backup().dir);
+    match cmd {
+        Backup::List(flag) => {
+            let entries = store.list()?;
+            if flag.json {
+                out.json(&json!({ "backups": entries.iter().map(entry_json).collect::<Vec<_>>() }))?;
+            } else if entries.is_empty() {
+                out.line(format!(
+                    "no backups in {}: make one with `ferry backup create`",
+                    store.dir().display()
+                ))?;
+            } else {
+                let rows: Vec<Vec<String>> = entries
+                    .iter()
+                    .map(|e| {
+                        let m = &e.sidecar.manifest;
+                        vec![
+                            e.id.clone(),
+                            m.created_at.clone(),
+                            m.label.clone().unwrap_or_default(),
+                            m.release.clone().unwrap_or_default(),
+                            size(e.sidecar.size),
+                            e.sidecar.verified_at.clone().unwrap_or_else(|| "never".into()),
+                        ]
+                    })
+                    .collect();
+                out.text(&table(
+                    &["ID", "CREATED", "LABEL", "RELEASE", "SIZE", "VERIFIED"],
+                    &rows,
+                ))?;
+            }
+            Ok(Outcome::Ok)
+        }
+        Backup::Prune { dry_run, json } => {
+            let pruned = backup::prune(&store, &project.backup().retention, *dry_run, jiff::Timestamp::now())?;
+            if json.json {
+                out.json(&json!({ "dry_run": dry_run, "kept": pruned.kept, "deleted": pruned.deleted }))?;
+            } else {
+                let verb = if *dry_run { "would delete" } else { "deleted" };
+                for id in &pruned.deleted {
+                    out.line(format!("{verb} {id}"))?;
+                }
+                for (id, why) in &pruned.kept {
+                    out.line(format!("kept {id} ({why})"))?;
+                }
+                if pruned.deleted.is_empty() {
+                    out.line("nothing to prune")?;
+                }
+            }
+            Ok(Outcome::Ok)
+        }
+        Backup::Verify { id, all, json } => {
+            let entries = if *all {
+                store.list()?
+            } else {
+                vec![store.get(id.as_deref().unwrap_or_default())?]
+            };
+            let mut results = Vec::new();
+            for e in &entries {
+                let bar = spinner(&format!("verifying {}", e.id));
+                results.push(backup::verify(&store, e)?);
+                drop(bar);
+            }
+            let ok = results.iter().all(|r| r.ok);
+            if json.json {
+                out.json(&json!({ "ok": ok, "backups": results }))?;
+            } else {
+                for r in &results {
+                    if r.ok {
+                        out.line(format!(
+                            "ok {}: every checksum matches and the database dump reads back in full",
+                            r.id
+                        ))?;
+                    } else {
+                        out.line(format!("DAMAGED {}", r.id))?;
+                        for d in &r.damage {
+                            out.line(format!("  {}: {}", d.member, d.problem))?;
+                        }
+                    }
+                }
+            }
+            Ok(if ok { Outcome::Ok } else { Outcome::Problem })
+        }
+        Backup::Create { label, json } => {
+            let url = project.database_url(g.database_url.as_deref())?;
+            let mut migrator = Migrator::connect(&url, project.settings(g.lock_timeout))?;
+            let ctx = context(&project, &mut migrator);
+            let bar = spinner("backing up");
+            let entry = backup::create(
+                &store,
+                project.backup(),
+                project.root(),
+                &url,
+                &mut migrator,
+                &ctx,
+                label.as_deref(),
+            )?;
+            drop(bar);
+            if json.json {
+                out.json(&entry_json(&entry))?;
+            } else {
+                let m = &entry.sidecar.manifest;
+                out.line(format!("created backup {} ({})", entry.id, size(entry.sidecar.size)))?;
+                out.line(format!("  archive: {}", entry.archive.display()))?;
+                out.line(format!(
+                    "  holds: the database ({}{}) and {} config file{}",
+                    m.engine.name(),
+                    m.release.as_ref().map(|r| format!(", release {r}")).unwrap_or_default(),
+                    m.members.len() - 1,
+                    if m.members.len() == 2 { "" } else { "s" }
+                ))?;
+            }
+            Ok(Outcome::Ok)
+        }
+        Backup::Restore { id, yes, json } => {
+            let entry = store.get(id)?;
+            let url = project.database_url(g.database_url.as_deref())?;
+            let mut migrator = Migrator::connect(&url, project.settings(g.lock_timeout))?;
+            let interactive = std::io::stdin().is_terminal();
+            if !*yes && !interactive {
+                bail!("restoring overwrites the database and config files: pass --yes to confirm without a terminal");
+            }
+            let restored = backup::restore(&store, &entry, project.root(), &url, &mut migrator, |plan| {
+                if *yes {
+                    return true;
+                }
+                let mut err = std::io::stderr();
+                let _ = writeln!(err, "Restoring backup {} will overwrite:", plan.id);
+                let _ = writeln!(err, "  the database {} (its whole contents)", plan.database);
+                for (f, exists) in &plan.files {
+                    let _ = writeln!(err, "  {f}{}", if *exists { "" } else { " (new)" });
+                }
+                let _ = write!(err, "Type yes to restore: ");
+                let _ = err.flush();
+                let mut answer = String::new();
+                let _ = std::io::stdin().lock().read_line(&mut answer);
+                answer.trim() == "yes"
+            })?;
+            match restored {
+                Some(plan) => {
+                    if json.json {
+                        out.json(&json!({ "restored": plan }))?;
+                    } else {
+                        out.line(format!(
+                            "restored backup {}: the database and {} config file{}{}",
+                            plan.id,
+                            plan.files.len(),
+                            if plan.files.len() == 1 { "" } else { "s" },
+                            plan.release
+                                .map(|r| format!("; it holds release {r}"))
+                                .unwrap_or_default()
+                        ))?;
+                    }
+                    Ok(Outcome::Ok)
+                }
+                None => {
+                    out.line("not restored: nothing was changed")?;
+                    Ok(Outcome::Problem)
+                }
+            }
+        }
+        Backup::Drill { id, json } => {
+            let entry = store.get(id)?;
+            let url = project.database_url(g.database_url.as_deref())?;
+            let mut migrator = Migrator::connect(&url, project.settings(g.lock_timeout))?;
+            let bar = spinner(&format!("drilling {}", entry.id));
+            let results = backup::drill(&store, &entry, &url, &mut migrator, project.checks())?;
+            drop(bar);
+            let ok = results.iter().all(|r| r.ok);
+            if json.json {
+                out.json(&json!({ "id": entry.id, "ok": ok, "checks": results }))?;
+            } else {
+                out.line(format!(
+                    "restored {} into a scratch database; {} check{}:",
+                    entry.id,
+                    results.len(),
+                    if results.len() == 1 { "" } else { "s" }
+                ))?;
+                for r in &results {
+                    out.line(format!(
+                        "  {} {}: {}",
+                        if r.ok { "ok  " } else { "FAIL" },
+                        r.name,
+                        r.detail
+                    ))?;
+                }
+                out.line(if ok {
+                    "drill passed; the scratch database is dropped"
+                } else {
+                    "drill FAILED; the scratch database is dropped"
+                })?;
+            }
+            Ok(if ok { Outcome::Ok } else { Outcome::Problem })
+        }
+    }
+}

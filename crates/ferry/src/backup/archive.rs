@@ -1,0 +1,369 @@
+//! The backup archive: a tar stream compressed with zstd (multithreaded,
+//! with frame checksums), holding the database dump, the config files and,
+//! last, `manifest.json` with each member's path, mode, size and SHA-256.
+//! The manifest comes last so every member is hashed while it is written:
+//! the dump is read once.
+
+use std::fs::File;
+use std::io::{self, BufWriter, Read};
+use std::path::{Component, Path};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::engine::EngineKind;
+use crate::error::{Error, Result};
+
+/// The manifest's name inside the archive.
+pub const MANIFEST: &str = "manifest.json";
+
+/// One member of the archive.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Member {
+    /// Path inside the archive: `database/...` or `files/<project-relative path>`.
+    pub path: String,
+    /// Unix permission bits of the original.
+    pub mode: u32,
+    /// Size in bytes.
+    pub size: u64,
+    /// SHA-256, hex.
+    pub sha256: String,
+}
+
+/// How the database is stored in the archive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DumpFormat {
+    /// A consistent copy of the SQLite file (online backup API).
+    SqliteFile,
+    /// `pg_dump --format=custom`.
+    PgCustom,
+    /// `mariadb-dump` SQL.
+    MysqlSql,
+}
+
+/// What the archive holds, written last inside it and beside it as `<id>.json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BackupManifest {
+    /// Format of this manifest.
+    pub format: u32,
+    /// The backup's id.
+    pub id: String,
+    /// ferry's version.
+    pub ferry_version: String,
+    /// The application's name.
+    pub project: Option<String>,
+    /// The label given at creation.
+    pub label: Option<String>,
+    /// When it was made, UTC, ISO 8601.
+    pub created_at: String,
+    /// The installed release, when known.
+    pub release: Option<String>,
+    /// The database's newest migration.
+    pub schema: Option<u64>,
+    /// The engine.
+    pub engine: EngineKind,
+    /// The server's version.
+    pub server_version: String,
+    /// The member holding the database, and its format.
+    pub database: String,
+    /// Its format.
+    pub dump_format: DumpFormat,
+    /// Every member but the manifest.
+    pub members: Vec<Member>,
+}
+
+/// A reader that hashes and counts what passes through it, and remembers
+/// whether reading itself failed (damage) as opposed to its consumer.
+struct Hashing<R> {
+    inner: R,
+    hasher: Sha256,
+    size: u64,
+    read_error: Option<String>,
+}
+
+impl<R: Read> Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self
+            .inner
+            .read(buf)
+            .inspect_err(|e| self.read_error = Some(e.to_string()))?;
+        self.hasher.update(&buf[..n]);
+        self.size += n as u64;
+        Ok(n)
+    }
+}
+
+/// Writes an archive.
+pub struct ArchiveWriter {
+    builder: tar::Builder<zstd::Encoder<'static, BufWriter<File>>>,
+    members: Vec<Member>,
+    path: std::path::PathBuf,
+}
+
+fn io_err(path: &Path) -> impl Fn(io::Error) -> Error + '_ {
+    move |e| Error::io("cannot write", path, e)
+}
+
+impl ArchiveWriter {
+    /// Starts an archive at `path` (created 0600).
+    pub fn create(path: &Path, level: i32) -> Result<Self> {
+        let file = super::store::create_private(path)?;
+        let mut encoder = zstd::Encoder::new(BufWriter::with_capacity(1 << 20, file), level).map_err(io_err(path))?;
+        encoder.include_checksum(true).map_err(io_err(path))?;
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()) as u32;
+        if threads > 1 {
+            encoder.multithread(threads).map_err(io_err(path))?;
+        }
+        let mut builder = tar::Builder::new(encoder);
+        builder.mode(tar::HeaderMode::Deterministic);
+        Ok(ArchiveWriter {
+            builder,
+            members: Vec::new(),
+            path: path.to_owned(),
+        })
+    }
+
+    /// Adds the file at `source` as `name`, hashing it on the way.
+    pub fn add_file(&mut self, name: &str, source: &Path, mode: u32) -> Result<()> {
+        let file = File::open(source).map_err(|e| Error::io("cannot read", source, e))?;
+        let size = file.metadata().map_err(|e| Error::io("cannot read", source, e))?.len();
+        let mut header = tar::Header::new_gnu();
+        header.set_size(size);
+        header.set_mode(mode);
+        header.set_entry_type(tar::EntryType::Regular);
+        let mut reader = Hashing {
+            inner: io::BufReader::with_capacity(1 << 20, file),
+            hasher: Sha256::new(),
+            size: 0,
+            read_error: None,
+        };
+        self.builder
+            .append_data(&mut header, name, &mut reader)
+            .map_err(io_err(&self.path))?;
+        if reader.size != size {
+            return Err(Error::io(
+                "cannot read",
+                source,
+                io::Error::other(format!(
+                    "the file changed size while it was archived ({size} then {} bytes)",
+                    reader.size
+                )),
+            ));
+        }
+        self.members.push(Member {
+            path: name.to_owned(),
+            mode,
+            size,
+            sha256: hex::encode(reader.hasher.finalize()),
+        });
+        Ok(())
+    }
+
+    /// Writes the manifest (with the members added), finishes the
+    /// compression and syncs the file to disk.
+    pub fn finish(mut self, mut manifest: BackupManifest) -> Result<BackupManifest> {
+        manifest.members = std::mem::take(&mut self.members);
+        let json = serde_json::to_vec_pretty(&manifest).map_err(|e| Error::io("cannot write", &self.path, e.into()))?;
+        let mut header = tar::Header::new_gnu();
+        header.set_size(json.len() as u64);
+        header.set_mode(0o600);
+        header.set_entry_type(tar::EntryType::Regular);
+        self.builder
+            .append_data(&mut header, MANIFEST, json.as_slice())
+            .map_err(io_err(&self.path))?;
+        let encoder = self.builder.into_inner().map_err(io_err(&self.path))?;
+        let buffered = encoder.finish().map_err(io_err(&self.path))?;
+        let file = buffered.into_inner().map_err(|e| io_err(&self.path)(e.into_error()))?;
+        file.sync_all().map_err(io_err(&self.path))?;
+        Ok(manifest)
+    }
+}
+
+/// A finding about one member of an archive.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Damage {
+    /// The member affected (or the place in the archive).
+    pub member: String,
+    /// What is wrong.
+    pub problem: String,
+}
+
+/// Checks a member path: relative, no `..`, not absolute.
+pub(crate) fn safe_member_path(name: &str) -> bool {
+    let p = Path::new(name);
+    !name.is_empty()
+        && !p.is_absolute()
+        && p.components()
+            .all(|c| matches!(c, Component::Normal(_) | Component::CurDir))
+}
+
+/// Reads every member of the archive at `path` in order, handing each
+/// (after the safety checks) to `sink` as a reader, and checks sizes and
+/// checksums against the manifest. Returns the manifest and the damage found.
+pub fn read(
+    path: &Path,
+    mut sink: impl FnMut(&Member, &mut dyn Read) -> Result<()>,
+) -> Result<(Option<BackupManifest>, Vec<Damage>)> {
+    let file = File::open(path).map_err(|e| Error::io("cannot read", path, e))?;
+    let decoder = zstd::Decoder::new(file).map_err(|e| Error::io("cannot read", path, e))?;
+    let mut archive = tar::Archive::new(decoder);
+    let mut seen: Vec<Member> = Vec::new();
+    let mut manifest: Option<BackupManifest> = None;
+    let mut damage = Vec::new();
+    let mut last = "the start of the archive".to_owned();
+    let entries = match archive.entries() {
+        Ok(e) => e,
+        Err(e) => {
+            return Ok((
+                None,
+                vec![Damage {
+                    member: last,
+                    problem: e.to_string(),
+                }],
+            ));
+        }
+    };
+    for entry in entries {
+        let mut entry = match entry {
+            Ok(e) => e,
+            Err(e) => {
+                damage.push(Damage {
+                    member: format!("after {last}"),
+                    problem: format!("the archive is damaged: {e}"),
+                });
+                break;
+            }
+        };
+        let name = entry
+            .path()
+            .map(|p| p.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let kind = entry.header().entry_type();
+        if !kind.is_file() {
+            damage.push(Damage {
+                member: name.clone(),
+                problem: format!("not a regular file ({kind:?}): links and devices are refused"),
+            });
+            last = name;
+            continue;
+        }
+        if !safe_member_path(&name) {
+            damage.push(Damage {
+                member: name.clone(),
+                problem: "its path leaves the project (absolute, or with `..`): refused".to_owned(),
+            });
+            last = name;
+            continue;
+        }
+        let mode = entry.header().mode().unwrap_or(0o600);
+        if name == MANIFEST {
+            let mut text = Vec::new();
+            match entry.read_to_end(&mut text) {
+                Ok(_) => match serde_json::from_slice::<BackupManifest>(&text) {
+                    Ok(m) => manifest = Some(m),
+                    Err(e) => damage.push(Damage {
+                        member: name.clone(),
+                        problem: format!("unreadable manifest: {e}"),
+                    }),
+                },
+                Err(e) => damage.push(Damage {
+                    member: name.clone(),
+                    problem: format!("the archive is damaged: {e}"),
+                }),
+            }
+            last = name;
+            continue;
+        }
+        let mut reader = Hashing {
+            inner: &mut entry,
+            hasher: Sha256::new(),
+            size: 0,
+            read_error: None,
+        };
+        let member = Member {
+            path: name.clone(),
+            mode,
+            size: 0,
+            sha256: String::new(),
+        };
+        if let Err(e) = sink(&member, &mut reader) {
+            match reader.read_error.take() {
+                Some(read) => {
+                    damage.push(Damage {
+                        member: name.clone(),
+                        problem: format!("the archive is damaged: {read}"),
+                    });
+                    break;
+                }
+                None => return Err(e),
+            }
+        }
+        // Drain what the sink did not read, so the checksum covers it all.
+        if let Err(e) = io::copy(&mut reader, &mut io::sink()) {
+            damage.push(Damage {
+                member: name.clone(),
+                problem: format!("the archive is damaged: {e}"),
+            });
+            break;
+        }
+        seen.push(Member {
+            path: name.clone(),
+            mode,
+            size: reader.size,
+            sha256: hex::encode(reader.hasher.finalize()),
+        });
+        last = name;
+    }
+    match &manifest {
+        None if damage.is_empty() => damage.push(Damage {
+            member: MANIFEST.to_owned(),
+            problem: "missing: the archive is truncated or was not made by ferry".to_owned(),
+        }),
+        None => {}
+        Some(m) => {
+            for want in &m.members {
+                match seen.iter().find(|s| s.path == want.path) {
+                    None => {
+                        if !damage.iter().any(|d| d.member.contains(&want.path)) {
+                            damage.push(Damage {
+                                member: want.path.clone(),
+                                problem: "missing from the archive".to_owned(),
+                            });
+                        }
+                    }
+                    Some(got) if got.size != want.size => damage.push(Damage {
+                        member: want.path.clone(),
+                        problem: format!("size {} differs from the manifest's {}", got.size, want.size),
+                    }),
+                    Some(got) if got.sha256 != want.sha256 => damage.push(Damage {
+                        member: want.path.clone(),
+                        problem: "checksum differs from the manifest: the content is damaged".to_owned(),
+                    }),
+                    Some(_) => {}
+                }
+            }
+            for got in &seen {
+                if !m.members.iter().any(|w| w.path == got.path) {
+                    damage.push(Damage {
+                        member: got.path.clone(),
+                        problem: "not listed in the manifest".to_owned(),
+                    });
+                }
+            }
+        }
+    }
+    Ok((manifest, damage))
+}
+
+/// Copies `reader` into a new private file at `dest`.
+pub(crate) fn extract_to(reader: &mut dyn Read, dest: &Path) -> Result<()> {
+    let file = super::store::create_private(dest)?;
+    let mut w = BufWriter::with_capacity(1 << 20, file);
+    io::copy(reader, &mut w).map_err(|e| Error::io("cannot extract to", dest, e))?;
+    let file = w
+        .into_inner()
+        .map_err(|e| Error::io("cannot write", dest, e.into_error()))?;
+    file.sync_all().map_err(|e| Error::io("cannot write", dest, e))?;
+    Ok(())
+}
