@@ -180,6 +180,76 @@ impl TestDb {
         }
     }
 
+    /// Every row of `sql`, every column as text (NULL as "NULL").
+    pub fn rows(&self, sql: &str) -> Vec<Vec<String>> {
+        match self.kind {
+            Kind::Sqlite => {
+                let conn = self.sqlite();
+                let mut stmt = conn.prepare(sql).expect("prepare");
+                let n = stmt.column_count();
+                stmt.query_map([], |r| {
+                    (0..n)
+                        .map(|i| {
+                            let v: rusqlite::types::Value = r.get(i)?;
+                            Ok(match v {
+                                rusqlite::types::Value::Null => "NULL".to_owned(),
+                                rusqlite::types::Value::Integer(i) => i.to_string(),
+                                rusqlite::types::Value::Real(f) => f.to_string(),
+                                rusqlite::types::Value::Text(t) => t,
+                                rusqlite::types::Value::Blob(b) => format!("{b:?}"),
+                            })
+                        })
+                        .collect()
+                })
+                .expect("query")
+                .collect::<Result<_, _>>()
+                .expect("rows")
+            }
+            Kind::Postgres => self
+                .pg()
+                .simple_query(sql)
+                .expect("query")
+                .into_iter()
+                .filter_map(|m| match m {
+                    postgres::SimpleQueryMessage::Row(r) => {
+                        Some((0..r.len()).map(|i| r.get(i).unwrap_or("NULL").to_owned()).collect())
+                    }
+                    _ => None,
+                })
+                .collect(),
+            Kind::MySql => self
+                .mysql()
+                .query_map(sql, |row: mysql::Row| {
+                    row.unwrap()
+                        .into_iter()
+                        .map(|v| match v {
+                            mysql::Value::NULL => "NULL".to_owned(),
+                            mysql::Value::Bytes(b) => String::from_utf8_lossy(&b).into_owned(),
+                            other => other.as_sql(true),
+                        })
+                        .collect()
+                })
+                .expect("query"),
+        }
+    }
+
+    /// A digest of every user table's rows (ordered by the first column),
+    /// to compare a database before and after.
+    pub fn digest(&self) -> Vec<(String, Vec<Vec<String>>)> {
+        self.tables()
+            .into_iter()
+            .map(|t| {
+                let q = if self.kind == Kind::MySql {
+                    format!("`{t}`")
+                } else {
+                    format!("\"{t}\"")
+                };
+                let rows = self.rows(&format!("SELECT * FROM {q} ORDER BY 1"));
+                (t, rows)
+            })
+            .collect()
+    }
+
     /// The user tables, sorted.
     pub fn tables(&self) -> Vec<String> {
         let sql = match self.kind {

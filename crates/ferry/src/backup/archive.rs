@@ -315,6 +315,17 @@ pub fn read(
         });
         last = name;
     }
+    // Tar stops reading at its end marker; read the compressed stream to
+    // its end too, so zstd checks the frame checksum that closes it.
+    if damage.is_empty() {
+        let mut rest = archive.into_inner();
+        if let Err(e) = io::copy(&mut rest, &mut io::sink()) {
+            damage.push(Damage {
+                member: format!("after {last}"),
+                problem: format!("the end of the archive is damaged: {e}"),
+            });
+        }
+    }
     match &manifest {
         None if damage.is_empty() => damage.push(Damage {
             member: MANIFEST.to_owned(),

@@ -235,6 +235,16 @@ fn unpack(entry: &Entry, work: &Path) -> Result<(Option<BackupManifest>, Vec<Dam
         };
         archive::extract_to(reader, &dest)
     })?;
+    let (_, sha256) = hash_file(&entry.archive)?;
+    if sha256 != entry.sidecar.sha256 {
+        damage.push(Damage {
+            member: entry
+                .archive
+                .file_name()
+                .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
+            problem: "the archive's SHA-256 differs from the one recorded when it was made".to_owned(),
+        });
+    }
     if let Some(m) = &manifest {
         if m.id != entry.id {
             damage.push(Damage {
