@@ -233,7 +233,8 @@ fn hostile_archives_are_refused_and_nothing_is_written(kind: Kind) {
         .parent()
         .unwrap()
         .join(format!("ferry-evil-{}", std::process::id()));
-    let cases: Vec<(&str, Box<dyn FnOnce(&mut tar::Builder<Vec<u8>>)>)> = vec![
+    type AddEntries = Box<dyn FnOnce(&mut tar::Builder<Vec<u8>>)>;
+    let cases: Vec<(&str, AddEntries)> = vec![
         (
             "dotdot",
             Box::new(|b| {
