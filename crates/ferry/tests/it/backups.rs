@@ -233,8 +233,8 @@ fn hostile_archives_are_refused_and_nothing_is_written(kind: Kind) {
         .parent()
         .unwrap()
         .join(format!("ferry-evil-{}", std::process::id()));
-    type AddEntries = Box<dyn FnOnce(&mut tar::Builder<Vec<u8>>)>;
-    let cases: Vec<(&str, AddEntries)> = vec![
+    type AddEntries<'a> = Box<dyn FnOnce(&mut tar::Builder<Vec<u8>>) + 'a>;
+    let cases: Vec<(&str, AddEntries<'_>)> = vec![
         (
             "dotdot",
             Box::new(|b| {
