@@ -4,5 +4,6 @@ mod commands;
 mod concurrency;
 mod errors;
 mod interrupt;
+mod openwatch;
 mod releases;
 mod support;

@@ -1,0 +1,201 @@
+//! The OpenWatch example (examples/openwatch): an upgrade with a pre-upgrade
+//! backup, then each of the guide's three rollback levels, against a real
+//! PostgreSQL database.
+
+use std::path::Path;
+
+use ferry_testkit::{Kind, TestDb};
+use predicates::prelude::*;
+
+use crate::support::{ferry, stdout};
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let dest = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            if entry.file_name() != "backups" {
+                copy_dir(&entry.path(), &dest);
+            }
+        } else {
+            std::fs::copy(entry.path(), &dest).unwrap();
+        }
+    }
+}
+
+struct Ow {
+    dir: tempfile::TempDir,
+    db: TestDb,
+}
+
+impl Ow {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        copy_dir(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/openwatch"),
+            dir.path(),
+        );
+        Ow {
+            dir,
+            db: TestDb::new(Kind::Postgres),
+        }
+    }
+
+    fn ferry(&self) -> assert_cmd::Command {
+        let mut c = ferry();
+        c.current_dir(self.dir.path()).args(["--database-url", &self.db.url]);
+        c
+    }
+
+    fn read(&self, f: &str) -> String {
+        std::fs::read_to_string(self.dir.path().join(f)).unwrap()
+    }
+
+    fn set_version(&self, v: &str) {
+        std::fs::write(self.dir.path().join("VERSION"), format!("{v}\n")).unwrap();
+    }
+
+    fn installed(&self) -> String {
+        let out = self.ferry().args(["status", "--json"]).output().unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["installed"]["version"].as_str().unwrap_or_default().to_owned()
+    }
+}
+
+#[test]
+fn upgrade_then_each_rollback_level() {
+    let ow = Ow::new();
+    // Installed: 1.0.0 with some data.
+    ow.set_version("1.0.0");
+    ow.ferry().args(["db", "migrate", "--to", "2"]).assert().success();
+    ow.ferry().args(["adopt", "1.0.0"]).assert().success();
+    ow.db.exec("INSERT INTO hosts (hostname) VALUES ('web1'), ('db1'); INSERT INTO scans (host_id, status) VALUES (1, 'done'), (2, 'done')");
+    let rows_before = ow.db.digest();
+    let env_before = ow.read(".env");
+
+    // The pre-upgrade backup, then the upgrade.
+    let out = ow
+        .ferry()
+        .args(["backup", "create", "--label", "pre-upgrade", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let created: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let id = created["id"].as_str().unwrap().to_owned();
+    assert_eq!(created["release"], "1.0.0");
+    ow.ferry().args(["backup", "verify", &id]).assert().success();
+    ow.ferry()
+        .args(["backup", "drill", &id])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("drill passed"));
+    ow.set_version("1.1.0");
+    ow.ferry().args(["db", "migrate"]).assert().success();
+    ow.ferry().args(["adopt", "1.1.0"]).assert().success();
+    assert_eq!(ow.installed(), "1.1.0");
+
+    // Level 1, code only: the old code runs on the new schema.
+    ow.set_version("1.0.0");
+    ow.ferry()
+        .args(["adopt", "1.0.0"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("newer than 1.0.0's schema"));
+    assert_eq!(ow.installed(), "1.0.0");
+    ow.set_version("1.1.0");
+    ow.ferry().args(["adopt", "1.1.0"]).assert().success();
+
+    // Level 2, code and database: the release's migrations go down.
+    ow.ferry()
+        .args(["db", "revert", "--to", "2"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("reverted 0003_add_scan_compliance"));
+    ow.set_version("1.0.0");
+    ow.ferry().args(["adopt", "1.0.0"]).assert().success();
+    ow.ferry()
+        .args(["status"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("installed: 1.0.0"));
+    assert!(
+        !ow.db
+            .column("SELECT column_name::text FROM information_schema.columns WHERE table_name = 'scans'")
+            .contains(&"compliance_score".to_owned())
+    );
+    ow.set_version("1.1.0");
+    ow.ferry().args(["db", "migrate"]).assert().success();
+    ow.ferry().args(["adopt", "1.1.0"]).assert().success();
+
+    // Level 3, emergency: data lost, config broken; restore the backup.
+    ow.db.exec("DELETE FROM scans; DELETE FROM hosts");
+    std::fs::write(ow.dir.path().join(".env"), "broken\n").unwrap();
+    std::fs::remove_dir_all(ow.dir.path().join("certs")).unwrap();
+    ow.ferry()
+        .args(["backup", "restore", &id])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("--yes"));
+    ow.ferry()
+        .args(["backup", "restore", &id, "--yes"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("it holds release 1.0.0"));
+    assert_eq!(ow.db.digest(), rows_before, "the database as it was before the upgrade");
+    assert_eq!(ow.read(".env"), env_before);
+    assert_eq!(ow.read("VERSION"), "1.0.0\n");
+    assert!(ow.read("certs/server.crt").contains("BEGIN CERTIFICATE"));
+    assert_eq!(
+        ow.installed(),
+        "1.0.0",
+        "the installed release lives in the database and came back with it"
+    );
+
+    // 7-day retention keeps the fresh backup.
+    ow.ferry()
+        .args(["backup", "prune"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(format!("kept {id}")));
+    let list = stdout(&ow.ferry().args(["backup", "list"]).output().unwrap());
+    assert!(list.contains(&id) && list.contains("pre-upgrade"), "{list}");
+}
+
+#[test]
+fn backups_are_private_whatever_the_umask() {
+    let ow = Ow::new();
+    ow.ferry().args(["db", "migrate"]).assert().success();
+    let ferry_bin = assert_cmd::cargo::cargo_bin("ferry");
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "umask 000 && '{}' --database-url '{}' backup create",
+            ferry_bin.display(),
+            ow.db.url
+        ))
+        .current_dir(ow.dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    use std::os::unix::fs::PermissionsExt;
+    let dir = ow.dir.path().join("backups");
+    assert_eq!(std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777, 0o700);
+    for f in std::fs::read_dir(&dir).unwrap() {
+        let f = f.unwrap().path();
+        assert_eq!(
+            std::fs::metadata(&f).unwrap().permissions().mode() & 0o777,
+            0o600,
+            "{}",
+            f.display()
+        );
+    }
+    // A person can check an archive with sha256sum.
+    let check = std::process::Command::new("sh")
+        .arg("-c")
+        .arg("sha256sum -c *.sha256")
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stdout));
+}
