@@ -94,9 +94,29 @@ impl<R: Read> Read for Hashing<R> {
     }
 }
 
+/// A writer that hashes and counts what passes through it.
+pub(crate) struct HashingWriter<W> {
+    inner: W,
+    hasher: Sha256,
+    size: u64,
+}
+
+impl<W: io::Write> io::Write for HashingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.size += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
 /// Writes an archive.
 pub struct ArchiveWriter {
-    builder: tar::Builder<zstd::Encoder<'static, BufWriter<File>>>,
+    builder: tar::Builder<zstd::Encoder<'static, HashingWriter<BufWriter<File>>>>,
     members: Vec<Member>,
     path: std::path::PathBuf,
 }
@@ -109,7 +129,12 @@ impl ArchiveWriter {
     /// Starts an archive at `path` (created 0600).
     pub fn create(path: &Path, level: i32) -> Result<Self> {
         let file = super::store::create_private(path)?;
-        let mut encoder = zstd::Encoder::new(BufWriter::with_capacity(1 << 20, file), level).map_err(io_err(path))?;
+        let sink = HashingWriter {
+            inner: BufWriter::with_capacity(1 << 20, file),
+            hasher: Sha256::new(),
+            size: 0,
+        };
+        let mut encoder = zstd::Encoder::new(sink, level).map_err(io_err(path))?;
         encoder.include_checksum(true).map_err(io_err(path))?;
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get()) as u32;
         if threads > 1 {
@@ -161,8 +186,9 @@ impl ArchiveWriter {
     }
 
     /// Writes the manifest (with the members added), finishes the
-    /// compression and syncs the file to disk.
-    pub fn finish(mut self, mut manifest: BackupManifest) -> Result<BackupManifest> {
+    /// compression and syncs the file to disk. Returns the manifest, and the
+    /// archive's size and SHA-256.
+    pub fn finish(mut self, mut manifest: BackupManifest) -> Result<(BackupManifest, u64, String)> {
         manifest.members = std::mem::take(&mut self.members);
         let json = serde_json::to_vec_pretty(&manifest).map_err(|e| Error::io("cannot write", &self.path, e.into()))?;
         let mut header = tar::Header::new_gnu();
@@ -173,10 +199,11 @@ impl ArchiveWriter {
             .append_data(&mut header, MANIFEST, json.as_slice())
             .map_err(io_err(&self.path))?;
         let encoder = self.builder.into_inner().map_err(io_err(&self.path))?;
-        let buffered = encoder.finish().map_err(io_err(&self.path))?;
-        let file = buffered.into_inner().map_err(|e| io_err(&self.path)(e.into_error()))?;
+        let hashed = encoder.finish().map_err(io_err(&self.path))?;
+        let (size, sha256) = (hashed.size, hex::encode(hashed.hasher.finalize()));
+        let file = hashed.inner.into_inner().map_err(|e| io_err(&self.path)(e.into_error()))?;
         file.sync_all().map_err(io_err(&self.path))?;
-        Ok(manifest)
+        Ok((manifest, size, sha256))
     }
 }
 
@@ -204,9 +231,16 @@ pub(crate) fn safe_member_path(name: &str) -> bool {
 pub fn read(
     path: &Path,
     mut sink: impl FnMut(&Member, &mut dyn Read) -> Result<()>,
-) -> Result<(Option<BackupManifest>, Vec<Damage>)> {
+) -> Result<(Option<BackupManifest>, Vec<Damage>, String)> {
     let file = File::open(path).map_err(|e| Error::io("cannot read", path, e))?;
-    let decoder = zstd::Decoder::new(file).map_err(|e| Error::io("cannot read", path, e))?;
+    // The archive's own SHA-256 is taken in the same pass as everything else.
+    let raw = Hashing {
+        inner: file,
+        hasher: Sha256::new(),
+        size: 0,
+        read_error: None,
+    };
+    let decoder = zstd::Decoder::new(raw).map_err(|e| Error::io("cannot read", path, e))?;
     let mut archive = tar::Archive::new(decoder);
     let mut seen: Vec<Member> = Vec::new();
     let mut manifest: Option<BackupManifest> = None;
@@ -215,13 +249,7 @@ pub fn read(
     let entries = match archive.entries() {
         Ok(e) => e,
         Err(e) => {
-            return Ok((
-                None,
-                vec![Damage {
-                    member: last,
-                    problem: e.to_string(),
-                }],
-            ));
+            return Ok((None, vec![Damage { member: last, problem: e.to_string() }], String::new()));
         }
     };
     for entry in entries {
@@ -317,15 +345,19 @@ pub fn read(
     }
     // Tar stops reading at its end marker; read the compressed stream to
     // its end too, so zstd checks the frame checksum that closes it.
-    if damage.is_empty() {
-        let mut rest = archive.into_inner();
-        if let Err(e) = io::copy(&mut rest, &mut io::sink()) {
-            damage.push(Damage {
-                member: format!("after {last}"),
-                problem: format!("the end of the archive is damaged: {e}"),
-            });
-        }
+    let mut rest = archive.into_inner();
+    if damage.is_empty()
+        && let Err(e) = io::copy(&mut rest, &mut io::sink())
+    {
+        damage.push(Damage {
+            member: format!("after {last}"),
+            problem: format!("the end of the archive is damaged: {e}"),
+        });
     }
+    // Bytes the decoder buffered were hashed when read; hash what is left.
+    let mut raw = rest.finish().into_inner();
+    let _ = io::copy(&mut raw, &mut io::sink());
+    let archive_sha = hex::encode(raw.hasher.finalize());
     match &manifest {
         None if damage.is_empty() => damage.push(Damage {
             member: MANIFEST.to_owned(),
@@ -364,7 +396,7 @@ pub fn read(
             }
         }
     }
-    Ok((manifest, damage))
+    Ok((manifest, damage, archive_sha))
 }
 
 /// Copies `reader` into a new private file at `dest`.

@@ -177,7 +177,7 @@ pub fn create(
             members: Vec::new(),
         })
     })();
-    let manifest = match result {
+    let (manifest, size, sha256) = match result {
         Ok(m) => m,
         Err(e) => {
             let _ = std::fs::remove_file(&partial);
@@ -185,7 +185,6 @@ pub fn create(
         }
     };
     let archive = store.archive(&id);
-    let (size, sha256) = hash_file(&partial)?;
     std::fs::rename(&partial, &archive).map_err(|e| Error::io("cannot rename to", &archive, e))?;
     let sidecar = Sidecar {
         manifest,
@@ -195,14 +194,6 @@ pub fn create(
     };
     store.record(&sidecar)?;
     Ok(Entry { id, archive, sidecar })
-}
-
-fn hash_file(path: &Path) -> Result<(u64, String)> {
-    use sha2::Digest;
-    let mut f = std::fs::File::open(path).map_err(|e| Error::io("cannot read", path, e))?;
-    let mut h = sha2::Sha256::new();
-    let size = std::io::copy(&mut f, &mut h).map_err(|e| Error::io("cannot read", path, e))?;
-    Ok((size, hex::encode(h.finalize())))
 }
 
 /// The result of verifying one backup.
@@ -221,7 +212,7 @@ pub struct Verification {
 /// the dump back in full.
 fn unpack(entry: &Entry, work: &Path) -> Result<(Option<BackupManifest>, Vec<Damage>)> {
     let db_member = entry.sidecar.manifest.database.clone();
-    let (manifest, mut damage) = archive::read(&entry.archive, |member, reader| {
+    let (manifest, mut damage, sha256) = archive::read(&entry.archive, |member, reader| {
         let dest = if member.path == db_member {
             work.join("dump")
         } else if let Some(rel) = member.path.strip_prefix(FILES_PREFIX) {
@@ -235,7 +226,6 @@ fn unpack(entry: &Entry, work: &Path) -> Result<(Option<BackupManifest>, Vec<Dam
         };
         archive::extract_to(reader, &dest)
     })?;
-    let (_, sha256) = hash_file(&entry.archive)?;
     if sha256 != entry.sidecar.sha256 {
         damage.push(Damage {
             member: entry

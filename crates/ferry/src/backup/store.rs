@@ -51,13 +51,16 @@ pub(crate) fn create_private(path: &Path) -> Result<File> {
     Ok(file)
 }
 
-/// Writes `bytes` to `path` atomically (temporary file, sync, rename), 0600.
-pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
+/// Writes `bytes` to `path` atomically (temporary file, rename), 0600;
+/// synced first when `durable`.
+pub(crate) fn write_private(path: &Path, bytes: &[u8], durable: bool) -> Result<()> {
     let tmp = path.with_extension(format!("tmp{}", std::process::id()));
     let _ = std::fs::remove_file(&tmp);
     let mut f = create_private(&tmp)?;
     f.write_all(bytes).map_err(|e| Error::io("cannot write", &tmp, e))?;
-    f.sync_all().map_err(|e| Error::io("cannot write", &tmp, e))?;
+    if durable {
+        f.sync_all().map_err(|e| Error::io("cannot write", &tmp, e))?;
+    }
     std::fs::rename(&tmp, path).map_err(|e| Error::io("cannot rename to", path, e))
 }
 
@@ -137,9 +140,9 @@ impl Store {
         let id = &sidecar.manifest.id;
         let json = serde_json::to_vec_pretty(sidecar)
             .map_err(|e| Error::io("cannot write", self.sidecar_path(id), e.into()))?;
-        write_private(&self.sidecar_path(id), &json)?;
+        write_private(&self.sidecar_path(id), &json, true)?;
         let line = format!("{}  {id}.tar.zst\n", sidecar.sha256);
-        write_private(&self.dir.join(format!("{id}.tar.zst.sha256")), line.as_bytes())?;
+        write_private(&self.dir.join(format!("{id}.tar.zst.sha256")), line.as_bytes(), false)?;
         sync_dir(&self.dir)
     }
 
@@ -191,11 +194,13 @@ impl Store {
         })
     }
 
-    /// Notes that `id` verified now.
+    /// Notes that `id` verified now. Not synced: losing the note in a crash
+    /// only means the backup shows as not yet verified.
     pub fn mark_verified(&self, entry: &Entry, when: &str) -> Result<()> {
         let mut sidecar = entry.sidecar.clone();
         sidecar.verified_at = Some(when.to_owned());
-        self.record(&sidecar)
+        let json = serde_json::to_vec_pretty(&sidecar).map_err(|e| Error::io("cannot write", self.sidecar_path(&entry.id), e.into()))?;
+        write_private(&self.sidecar_path(&entry.id), &json, false)
     }
 
     /// Deletes the backup `id` and its sidecars.
