@@ -73,13 +73,82 @@ pub struct BackupManifest {
     pub members: Vec<Member>,
 }
 
+/// SHA-256 computed on a thread of its own, so that hashing overlaps with
+/// compression, decompression and disk writes instead of adding to them.
+/// Bytes are batched into 1 MiB chunks before they cross the channel.
+pub(crate) struct ParallelHasher {
+    pending: Vec<u8>,
+    tx: Option<std::sync::mpsc::SyncSender<Vec<u8>>>,
+    worker: Option<std::thread::JoinHandle<[u8; 32]>>,
+    size: u64,
+}
+
+const CHUNK: usize = 1 << 20;
+
+impl ParallelHasher {
+    pub(crate) fn new() -> Self {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(8);
+        let worker = std::thread::spawn(move || {
+            let mut h = Sha256::new();
+            for chunk in rx {
+                h.update(&chunk);
+            }
+            h.finalize().into()
+        });
+        ParallelHasher {
+            pending: Vec::with_capacity(CHUNK),
+            tx: Some(tx),
+            worker: Some(worker),
+            size: 0,
+        }
+    }
+
+    pub(crate) fn update(&mut self, data: &[u8]) {
+        self.size += data.len() as u64;
+        self.pending.extend_from_slice(data);
+        if self.pending.len() >= CHUNK {
+            self.send();
+        }
+    }
+
+    fn send(&mut self) {
+        let chunk = std::mem::replace(&mut self.pending, Vec::with_capacity(CHUNK));
+        if let Some(tx) = &self.tx {
+            let _ = tx.send(chunk);
+        }
+    }
+
+    /// The digest in hex, and the number of bytes hashed.
+    pub(crate) fn finish(mut self) -> (String, u64) {
+        if !self.pending.is_empty() {
+            self.send();
+        }
+        drop(self.tx.take());
+        let digest = self
+            .worker
+            .take()
+            .map(|w| w.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .unwrap_or_default();
+        (hex::encode(digest), self.size)
+    }
+}
+
 /// A reader that hashes and counts what passes through it, and remembers
 /// whether reading itself failed (damage) as opposed to its consumer.
 struct Hashing<R> {
     inner: R,
-    hasher: Sha256,
-    size: u64,
+    hasher: ParallelHasher,
     read_error: Option<String>,
+}
+
+impl<R> Hashing<R> {
+    fn new(inner: R) -> Self {
+        Hashing {
+            inner,
+            hasher: ParallelHasher::new(),
+            read_error: None,
+        }
+    }
 }
 
 impl<R: Read> Read for Hashing<R> {
@@ -89,7 +158,6 @@ impl<R: Read> Read for Hashing<R> {
             .read(buf)
             .inspect_err(|e| self.read_error = Some(e.to_string()))?;
         self.hasher.update(&buf[..n]);
-        self.size += n as u64;
         Ok(n)
     }
 }
@@ -97,15 +165,13 @@ impl<R: Read> Read for Hashing<R> {
 /// A writer that hashes and counts what passes through it.
 pub(crate) struct HashingWriter<W> {
     inner: W,
-    hasher: Sha256,
-    size: u64,
+    hasher: ParallelHasher,
 }
 
 impl<W: io::Write> io::Write for HashingWriter<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let n = self.inner.write(buf)?;
         self.hasher.update(&buf[..n]);
-        self.size += n as u64;
         Ok(n)
     }
 
@@ -131,8 +197,7 @@ impl ArchiveWriter {
         let file = super::store::create_private(path)?;
         let sink = HashingWriter {
             inner: BufWriter::with_capacity(1 << 20, file),
-            hasher: Sha256::new(),
-            size: 0,
+            hasher: ParallelHasher::new(),
         };
         let mut encoder = zstd::Encoder::new(sink, level).map_err(io_err(path))?;
         encoder.include_checksum(true).map_err(io_err(path))?;
@@ -157,22 +222,17 @@ impl ArchiveWriter {
         header.set_size(size);
         header.set_mode(mode);
         header.set_entry_type(tar::EntryType::Regular);
-        let mut reader = Hashing {
-            inner: io::BufReader::with_capacity(1 << 20, file),
-            hasher: Sha256::new(),
-            size: 0,
-            read_error: None,
-        };
+        let mut reader = Hashing::new(io::BufReader::with_capacity(1 << 20, file));
         self.builder
             .append_data(&mut header, name, &mut reader)
             .map_err(io_err(&self.path))?;
-        if reader.size != size {
+        let (sha256, read) = reader.hasher.finish();
+        if read != size {
             return Err(Error::io(
                 "cannot read",
                 source,
                 io::Error::other(format!(
-                    "the file changed size while it was archived ({size} then {} bytes)",
-                    reader.size
+                    "the file changed size while it was archived ({size} then {read} bytes)"
                 )),
             ));
         }
@@ -180,7 +240,7 @@ impl ArchiveWriter {
             path: name.to_owned(),
             mode,
             size,
-            sha256: hex::encode(reader.hasher.finalize()),
+            sha256,
         });
         Ok(())
     }
@@ -200,8 +260,11 @@ impl ArchiveWriter {
             .map_err(io_err(&self.path))?;
         let encoder = self.builder.into_inner().map_err(io_err(&self.path))?;
         let hashed = encoder.finish().map_err(io_err(&self.path))?;
-        let (size, sha256) = (hashed.size, hex::encode(hashed.hasher.finalize()));
-        let file = hashed.inner.into_inner().map_err(|e| io_err(&self.path)(e.into_error()))?;
+        let (sha256, size) = hashed.hasher.finish();
+        let file = hashed
+            .inner
+            .into_inner()
+            .map_err(|e| io_err(&self.path)(e.into_error()))?;
         file.sync_all().map_err(io_err(&self.path))?;
         Ok((manifest, size, sha256))
     }
@@ -234,12 +297,7 @@ pub fn read(
 ) -> Result<(Option<BackupManifest>, Vec<Damage>, String)> {
     let file = File::open(path).map_err(|e| Error::io("cannot read", path, e))?;
     // The archive's own SHA-256 is taken in the same pass as everything else.
-    let raw = Hashing {
-        inner: file,
-        hasher: Sha256::new(),
-        size: 0,
-        read_error: None,
-    };
+    let raw = Hashing::new(file);
     let decoder = zstd::Decoder::new(raw).map_err(|e| Error::io("cannot read", path, e))?;
     let mut archive = tar::Archive::new(decoder);
     let mut seen: Vec<Member> = Vec::new();
@@ -249,7 +307,14 @@ pub fn read(
     let entries = match archive.entries() {
         Ok(e) => e,
         Err(e) => {
-            return Ok((None, vec![Damage { member: last, problem: e.to_string() }], String::new()));
+            return Ok((
+                None,
+                vec![Damage {
+                    member: last,
+                    problem: e.to_string(),
+                }],
+                String::new(),
+            ));
         }
     };
     for entry in entries {
@@ -303,12 +368,7 @@ pub fn read(
             last = name;
             continue;
         }
-        let mut reader = Hashing {
-            inner: &mut entry,
-            hasher: Sha256::new(),
-            size: 0,
-            read_error: None,
-        };
+        let mut reader = Hashing::new(&mut entry);
         let member = Member {
             path: name.clone(),
             mode,
@@ -335,11 +395,12 @@ pub fn read(
             });
             break;
         }
+        let (sha256, size) = reader.hasher.finish();
         seen.push(Member {
             path: name.clone(),
             mode,
-            size: reader.size,
-            sha256: hex::encode(reader.hasher.finalize()),
+            size,
+            sha256,
         });
         last = name;
     }
@@ -357,7 +418,7 @@ pub fn read(
     // Bytes the decoder buffered were hashed when read; hash what is left.
     let mut raw = rest.finish().into_inner();
     let _ = io::copy(&mut raw, &mut io::sink());
-    let archive_sha = hex::encode(raw.hasher.finalize());
+    let (archive_sha, _) = raw.hasher.finish();
     match &manifest {
         None if damage.is_empty() => damage.push(Damage {
             member: MANIFEST.to_owned(),

@@ -199,7 +199,8 @@ impl Store {
     pub fn mark_verified(&self, entry: &Entry, when: &str) -> Result<()> {
         let mut sidecar = entry.sidecar.clone();
         sidecar.verified_at = Some(when.to_owned());
-        let json = serde_json::to_vec_pretty(&sidecar).map_err(|e| Error::io("cannot write", self.sidecar_path(&entry.id), e.into()))?;
+        let json = serde_json::to_vec_pretty(&sidecar)
+            .map_err(|e| Error::io("cannot write", self.sidecar_path(&entry.id), e.into()))?;
         write_private(&self.sidecar_path(&entry.id), &json, false)
     }
 
