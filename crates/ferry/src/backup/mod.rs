@@ -145,14 +145,14 @@ pub fn create(
         EngineKind::Postgres => "database/postgres.dump",
         EngineKind::MySql => "database/mariadb.sql",
     };
-    let dump_path = work.path().join("dump");
-    let format = dump::dump(url, engine, &dump_path)?;
+    let dump = dump::dump(url, engine, &work.path().join("dump"))?;
+    let format = dump.format;
     let files = config_files(root, &settings.files)?;
     let partial = store.dir().join(format!(".{id}.tar.zst.partial"));
     let _ = std::fs::remove_file(&partial);
     let result = (|| {
         let mut w = archive::ArchiveWriter::create(&partial, settings.level)?;
-        w.add_file(db_name, &dump_path, 0o600)?;
+        w.add_file(db_name, &dump.path, 0o600)?;
         for (rel, path) in &files {
             let mode = std::fs::metadata(path)
                 .map_err(|e| Error::io("cannot read", path, e))?
@@ -177,6 +177,7 @@ pub fn create(
             members: Vec::new(),
         })
     })();
+    drop(dump);
     let (manifest, size, sha256) = match result {
         Ok(m) => m,
         Err(e) => {
