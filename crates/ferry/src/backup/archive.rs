@@ -294,11 +294,11 @@ pub(crate) fn safe_member_path(name: &str) -> bool {
 pub fn read(
     path: &Path,
     mut sink: impl FnMut(&Member, &mut dyn Read) -> Result<()>,
-) -> Result<(Option<BackupManifest>, Vec<Damage>, String)> {
+) -> Result<(Option<BackupManifest>, Vec<Damage>)> {
     let file = File::open(path).map_err(|e| Error::io("cannot read", path, e))?;
     // The archive's own SHA-256 is taken in the same pass as everything else.
-    let raw = Hashing::new(file);
-    let decoder = zstd::Decoder::new(raw).map_err(|e| Error::io("cannot read", path, e))?;
+    let raw = io::BufReader::with_capacity(1 << 20, file);
+    let decoder = zstd::Decoder::with_buffer(raw).map_err(|e| Error::io("cannot read", path, e))?;
     let mut archive = tar::Archive::new(decoder);
     let mut seen: Vec<Member> = Vec::new();
     let mut manifest: Option<BackupManifest> = None;
@@ -313,7 +313,6 @@ pub fn read(
                     member: last,
                     problem: e.to_string(),
                 }],
-                String::new(),
             ));
         }
     };
@@ -405,7 +404,8 @@ pub fn read(
         last = name;
     }
     // Tar stops reading at its end marker; read the compressed stream to
-    // its end too, so zstd checks the frame checksum that closes it.
+    // its end too, so zstd checks the frame checksum that closes it: with
+    // each member's SHA-256, that covers every byte of the archive.
     let mut rest = archive.into_inner();
     if damage.is_empty()
         && let Err(e) = io::copy(&mut rest, &mut io::sink())
@@ -415,10 +415,7 @@ pub fn read(
             problem: format!("the end of the archive is damaged: {e}"),
         });
     }
-    // Bytes the decoder buffered were hashed when read; hash what is left.
-    let mut raw = rest.finish().into_inner();
-    let _ = io::copy(&mut raw, &mut io::sink());
-    let (archive_sha, _) = raw.hasher.finish();
+
     match &manifest {
         None if damage.is_empty() => damage.push(Damage {
             member: MANIFEST.to_owned(),
@@ -457,7 +454,7 @@ pub fn read(
             }
         }
     }
-    Ok((manifest, damage, archive_sha))
+    Ok((manifest, damage))
 }
 
 /// Copies `reader` into a new private file at `dest`.

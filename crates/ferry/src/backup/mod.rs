@@ -213,7 +213,7 @@ pub struct Verification {
 /// the dump back in full.
 fn unpack(entry: &Entry, work: &Path) -> Result<(Option<BackupManifest>, Vec<Damage>)> {
     let db_member = entry.sidecar.manifest.database.clone();
-    let (manifest, mut damage, sha256) = archive::read(&entry.archive, |member, reader| {
+    let (manifest, mut damage) = archive::read(&entry.archive, |member, reader| {
         let dest = if member.path == db_member {
             work.join("dump")
         } else if let Some(rel) = member.path.strip_prefix(FILES_PREFIX) {
@@ -227,15 +227,6 @@ fn unpack(entry: &Entry, work: &Path) -> Result<(Option<BackupManifest>, Vec<Dam
         };
         archive::extract_to(reader, &dest)
     })?;
-    if sha256 != entry.sidecar.sha256 {
-        damage.push(Damage {
-            member: entry
-                .archive
-                .file_name()
-                .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
-            problem: "the archive's SHA-256 differs from the one recorded when it was made".to_owned(),
-        });
-    }
     if let Some(m) = &manifest {
         if m.id != entry.id {
             damage.push(Damage {
