@@ -199,3 +199,28 @@ fn backups_are_private_whatever_the_umask() {
         .unwrap();
     assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stdout));
 }
+
+#[test]
+fn a_missing_client_tool_names_its_debian_package() {
+    let ow = Ow::new();
+    ow.ferry().args(["db", "migrate"]).assert().success();
+    // No pg_dump on the PATH.
+    ow.ferry()
+        .env("PATH", "/nonexistent")
+        .args(["backup", "create"])
+        .assert()
+        .code(1)
+        .stderr(
+            predicate::str::contains("pg_dump is not installed")
+                .and(predicate::str::contains("apt-get install postgresql-client")),
+        );
+    assert!(
+        !ow.dir
+            .path()
+            .join("backups")
+            .read_dir()
+            .map(|mut d| d.any(|e| e.unwrap().file_name().to_string_lossy().ends_with(".tar.zst")))
+            .unwrap_or(false),
+        "no archive left behind"
+    );
+}
