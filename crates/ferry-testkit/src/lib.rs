@@ -141,43 +141,10 @@ impl TestDb {
 
     /// The first column of every row of `sql`, as text (NULL as "NULL").
     pub fn column(&self, sql: &str) -> Vec<String> {
-        match self.kind {
-            Kind::Sqlite => {
-                let conn = self.sqlite();
-                let mut stmt = conn.prepare(sql).expect("prepare");
-                stmt.query_map([], |r| {
-                    let v: rusqlite::types::Value = r.get(0)?;
-                    Ok(match v {
-                        rusqlite::types::Value::Null => "NULL".to_owned(),
-                        rusqlite::types::Value::Integer(i) => i.to_string(),
-                        rusqlite::types::Value::Real(f) => f.to_string(),
-                        rusqlite::types::Value::Text(t) => t,
-                        rusqlite::types::Value::Blob(b) => format!("{b:?}"),
-                    })
-                })
-                .expect("query")
-                .collect::<Result<_, _>>()
-                .expect("rows")
-            }
-            Kind::Postgres => self
-                .pg()
-                .simple_query(sql)
-                .expect("query")
-                .into_iter()
-                .filter_map(|m| match m {
-                    postgres::SimpleQueryMessage::Row(r) => Some(r.get(0).unwrap_or("NULL").to_owned()),
-                    _ => None,
-                })
-                .collect(),
-            Kind::MySql => self
-                .mysql()
-                .query_map(sql, |v: mysql::Value| match v {
-                    mysql::Value::NULL => "NULL".to_owned(),
-                    mysql::Value::Bytes(b) => String::from_utf8_lossy(&b).into_owned(),
-                    other => other.as_sql(true),
-                })
-                .expect("query"),
-        }
+        self.rows(sql)
+            .into_iter()
+            .map(|r| r.into_iter().next().unwrap_or_default())
+            .collect()
     }
 
     /// Every row of `sql`, every column as text (NULL as "NULL").
