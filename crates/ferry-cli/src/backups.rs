@@ -168,12 +168,15 @@ pub fn run(g: &Global, cmd: &Backup, out: &mut Out) -> Result<Outcome> {
                 let m = &entry.sidecar.manifest;
                 out.line(format!("created backup {} ({})", entry.id, size(entry.sidecar.size)))?;
                 out.line(format!("  archive: {}", entry.archive.display()))?;
+                let files = match m.members.len() - 1 {
+                    0 => "no config files (name them under [backup] files in ferry.toml)".to_owned(),
+                    1 => "1 config file".to_owned(),
+                    n => format!("{n} config files"),
+                };
                 out.line(format!(
-                    "  holds: the database ({}{}) and {} config file{}",
+                    "  holds: the database ({}{}) and {files}",
                     m.engine.name(),
                     m.release.as_ref().map(|r| format!(", release {r}")).unwrap_or_default(),
-                    m.members.len() - 1,
-                    if m.members.len() == 2 { "" } else { "s" }
                 ))?;
             }
             Ok(Outcome::Ok)
@@ -236,12 +239,19 @@ pub fn run(g: &Global, cmd: &Backup, out: &mut Out) -> Result<Outcome> {
             if json.json {
                 out.json(&json!({ "id": entry.id, "ok": ok, "checks": results }))?;
             } else {
-                out.line(format!(
-                    "restored {} into a scratch database; {} check{}:",
-                    entry.id,
-                    results.len(),
-                    if results.len() == 1 { "" } else { "s" }
-                ))?;
+                if results.is_empty() {
+                    out.line(format!(
+                        "restored {} into a scratch database; no checks to run there (add [[checks]] to ferry.toml)",
+                        entry.id
+                    ))?;
+                } else {
+                    out.line(format!(
+                        "restored {} into a scratch database; {} check{}:",
+                        entry.id,
+                        results.len(),
+                        if results.len() == 1 { "" } else { "s" }
+                    ))?;
+                }
                 for r in &results {
                     out.line(format!(
                         "  {} {}: {}",
