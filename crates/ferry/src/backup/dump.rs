@@ -86,6 +86,9 @@ impl Conn {
                 "sslmode" => {
                     cmd.env("PGSSLMODE", v);
                 }
+                "sslrootcert" => {
+                    cmd.env("PGSSLROOTCERT", v);
+                }
                 _ => {}
             }
         }

@@ -24,7 +24,10 @@ use postgres::error::SqlState;
 use postgres::{Client, Config, NoTls, SimpleQueryMessage};
 use sha2::{Digest, Sha256};
 
+use tokio_postgres_rustls::MakeRustlsConnect;
+
 use super::history::{self, HistoryTable, Record};
+use super::pg_tls;
 use super::{ConnectOptions, DatabaseUrl, Engine, EngineKind, StatementError};
 use crate::error::{Error, Result};
 use crate::migration::{AppliedMigration, RowKind};
@@ -32,6 +35,7 @@ use crate::migration::{AppliedMigration, RowKind};
 pub(crate) struct PostgresEngine {
     client: Client,
     config: Config,
+    tls: Option<MakeRustlsConnect>,
     url: DatabaseUrl,
     lock_client: Option<Client>,
     lock_key: Option<i64>,
@@ -64,23 +68,34 @@ fn driver_message(e: &postgres::Error) -> String {
     }
 }
 
+/// Connects with TLS when the URL asked for it.
+fn open(config: &Config, tls: Option<&MakeRustlsConnect>) -> Result<Client, postgres::Error> {
+    match tls {
+        Some(tls) => config.connect(tls.clone()),
+        None => config.connect(NoTls),
+    }
+}
+
 impl PostgresEngine {
     pub(crate) fn connect(url: &DatabaseUrl, options: &ConnectOptions) -> Result<Self> {
         let fail = |message: String| Error::Connect {
             url: url.safe().clone(),
             message,
         };
-        let mut config = Config::from_str(&url.for_driver())
-            .map_err(|e| fail(format!("the URL is not valid: {}", driver_message(&e))))?;
+        let (clean, mode, root) = pg_tls::split(&url.for_driver()).map_err(&fail)?;
+        let mut config =
+            Config::from_str(&clean).map_err(|e| fail(format!("the URL is not valid: {}", driver_message(&e))))?;
+        config.ssl_mode(pg_tls::driver_mode(mode));
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(options.busy_timeout.min(Duration::from_secs(30)));
         }
         config.application_name("ferry");
-        let client = config.connect(NoTls).map_err(|e| {
+        let tls = pg_tls::connector(mode, root.as_deref()).map_err(&fail)?;
+        let client = open(&config, tls.as_ref()).map_err(|e| {
             let mut message = driver_message(&e);
-            if config.get_ssl_mode() == postgres::config::SslMode::Require {
+            if message.contains("certificate") || message.contains("Certificate") {
                 message.push_str(
-                    "\n  help: this build of ferry does not speak TLS to PostgreSQL yet; connect through a local TLS tunnel (stunnel, pgbouncer) or drop sslmode=require on a trusted network",
+                    "\n  help: name the CA that signed the server's certificate with sslrootcert=/path/to/ca.pem, or use sslmode=require to encrypt without checking the certificate",
                 );
             }
             fail(message)
@@ -88,6 +103,7 @@ impl PostgresEngine {
         Ok(PostgresEngine {
             client,
             config,
+            tls,
             url: url.clone(),
             lock_client: None,
             lock_key: None,
@@ -122,7 +138,7 @@ impl Engine for PostgresEngine {
 
     fn lock(&mut self, timeout: Duration) -> Result<()> {
         let key = self.lock_key()?;
-        let mut lock_client = self.config.connect(NoTls).map_err(|e| Error::Connect {
+        let mut lock_client = open(&self.config, self.tls.as_ref()).map_err(|e| Error::Connect {
             url: self.url.safe().clone(),
             message: driver_message(&e),
         })?;

@@ -3,5 +3,6 @@
 
 mod backups;
 mod engine_scenarios;
+mod pg_tls;
 mod release_table;
 mod support;
