@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use crate::backup::archive::DumpFormat;
+use crate::backup::sqlite_file;
 use crate::engine::{DatabaseUrl, Engine, EngineKind, SqliteLocation};
 use crate::error::{Error, Problem, Result};
 
@@ -150,7 +151,7 @@ pub struct Dump {
     pub format: DumpFormat,
     /// The file to archive.
     pub path: PathBuf,
-    _hold: Option<rusqlite::Connection>,
+    _hold: Option<sqlite_file::Hold>,
 }
 
 /// Dumps the database, into `dest` where a copy is needed.
@@ -168,14 +169,14 @@ pub fn dump(url: &DatabaseUrl, engine: &mut dyn Engine, dest: &Path) -> Result<D
                     "point the URL at a file".into(),
                 ));
             };
-            if let Some(hold) = sqlite_hold(src)? {
+            if let Some(hold) = sqlite_file::hold(src)? {
                 return Ok(Dump {
                     format: DumpFormat::SqliteFile,
                     path: src.clone(),
                     _hold: Some(hold),
                 });
             }
-            sqlite_copy(src, dest)?;
+            sqlite_file::copy(src, dest)?;
             Ok(staged(DumpFormat::SqliteFile))
         }
         EngineKind::Postgres => {
@@ -231,71 +232,10 @@ pub fn dump(url: &DatabaseUrl, engine: &mut dyn Engine, dest: &Path) -> Result<D
         }
     }
 }
-/// For a database in rollback-journal mode, a connection holding a read
-/// transaction: SQLite's SHARED lock then keeps every writer from changing
-/// the file until it is released, so the file itself is a consistent copy
-/// and is archived in place (what a one-step backup-API copy also relies
-/// on, minus writing the copy). WAL databases keep committed pages in the
-/// WAL, so they are copied with the backup API instead.
-fn sqlite_hold(src: &Path) -> Result<Option<rusqlite::Connection>> {
-    let conn = rusqlite::Connection::open_with_flags(src, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-        .map_err(|e| Error::db(format!("cannot open {}", src.display()), e))?;
-    conn.busy_timeout(std::time::Duration::from_secs(60))
-        .map_err(|e| Error::db("sqlite", e))?;
-    let mode: String = conn
-        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
-        .map_err(|e| Error::db("cannot read the journal mode", e))?;
-    if mode.eq_ignore_ascii_case("wal") {
-        return Ok(None);
-    }
-    // Reading the schema takes the SHARED lock (and rolls back a hot journal).
-    conn.execute_batch("BEGIN; SELECT count(*) FROM sqlite_master;")
-        .map_err(|e| Error::db("cannot start a read transaction", e))?;
-    Ok(Some(conn))
-}
-
-/// A consistent copy of a live SQLite database in one step of the backup
-/// API (a read transaction for the whole copy, so concurrent writers in WAL
-/// mode go on, and no torn copy is possible).
-fn sqlite_copy(src: &Path, dest: &Path) -> Result<()> {
-    let from = rusqlite::Connection::open_with_flags(src, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-        .map_err(|e| Error::db(format!("cannot open {}", src.display()), e))?;
-    from.busy_timeout(std::time::Duration::from_secs(60))
-        .map_err(|e| Error::db("sqlite", e))?;
-    let mut to =
-        rusqlite::Connection::open(dest).map_err(|e| Error::db(format!("cannot create {}", dest.display()), e))?;
-    let backup =
-        rusqlite::backup::Backup::new(&from, &mut to).map_err(|e| Error::db("cannot start the SQLite backup", e))?;
-    loop {
-        match backup.step(-1).map_err(|e| Error::db("SQLite backup failed", e))? {
-            rusqlite::backup::StepResult::Done => break,
-            rusqlite::backup::StepResult::More => continue,
-            _ => std::thread::sleep(std::time::Duration::from_millis(20)),
-        }
-    }
-    drop(backup);
-    drop(to);
-    // The backup API creates the file with the process umask.
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(dest, std::fs::Permissions::from_mode(0o600))
-        .map_err(|e| Error::io("cannot set permissions of", dest, e))
-}
-
 /// Reads an extracted dump in full; returns what is wrong, if anything.
 pub fn read_back(format: DumpFormat, path: &Path) -> Result<Option<String>> {
     match format {
-        DumpFormat::SqliteFile => {
-            let conn = rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-                .map_err(|e| Error::db("cannot open the backed-up database", e))?;
-            // Map the file: integrity_check otherwise reads it a page per syscall.
-            conn.execute_batch("PRAGMA mmap_size = 2147418112; PRAGMA cache_size = -262144;")
-                .map_err(|e| Error::db("cannot open the backed-up database", e))?;
-            let rows: Vec<String> = conn
-                .prepare("PRAGMA integrity_check")
-                .and_then(|mut s| s.query_map([], |r| r.get::<_, String>(0))?.collect())
-                .unwrap_or_else(|e| vec![e.to_string()]);
-            Ok((rows != ["ok"]).then(|| format!("PRAGMA integrity_check: {}", rows.join("; "))))
-        }
+        DumpFormat::SqliteFile => sqlite_file::integrity(path),
         DumpFormat::PgCustom => {
             // `pg_restore --list` passes damaged dumps: only a full read finds it.
             let mut cmd = Command::new(tool(&["pg_restore"], "postgresql-client")?);
@@ -321,15 +261,7 @@ pub fn users(url: &DatabaseUrl, engine: &mut dyn Engine) -> Result<Option<String
             if !path.exists() {
                 return Ok(None);
             }
-            // Another connection reading or writing holds a lock that
-            // BEGIN EXCLUSIVE cannot take at once.
-            let c = rusqlite::Connection::open(path).map_err(|e| Error::db("sqlite", e))?;
-            c.busy_timeout(std::time::Duration::ZERO)
-                .map_err(|e| Error::db("sqlite", e))?;
-            return Ok(match c.execute_batch("BEGIN EXCLUSIVE; ROLLBACK;") {
-                Ok(()) => None,
-                Err(_) => Some("another process holds the SQLite database open in a transaction".to_owned()),
-            });
+            return sqlite_file::busy(path);
         }
         EngineKind::Postgres => {
             "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'"

@@ -3,6 +3,7 @@
 mod archive;
 mod dump;
 mod retention;
+mod sqlite_file;
 mod store;
 
 use std::os::unix::fs::PermissionsExt;

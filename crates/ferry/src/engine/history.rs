@@ -218,6 +218,7 @@ pub(crate) fn select_sql(kind: EngineKind, table: &HistoryTable) -> String {
     )
 }
 
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 /// The history write that goes into a migration's own transaction. On
 /// PostgreSQL the duration is measured by the server, so the whole
 /// transaction can be sent in one round trip.

@@ -141,6 +141,7 @@ pub fn connect(url: &DatabaseUrl, options: &ConnectOptions) -> Result<Box<dyn En
     }
 }
 
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 /// Polls `try_once` until it succeeds or `timeout` passes. Used by lock
 /// implementations whose server call cannot itself time out in a bounded way.
 pub(crate) fn poll_until(timeout: Duration, mut try_once: impl FnMut() -> Result<bool>) -> Result<()> {

@@ -200,6 +200,7 @@ impl DatabaseUrl {
     }
 
     /// The URL with `mariadb://` spelt as the drivers expect, `mysql://`.
+    #[cfg(any(feature = "postgres", feature = "mysql"))]
     pub(crate) fn for_driver(&self) -> String {
         match self.raw.split_once("://") {
             Some((scheme, rest)) if scheme.eq_ignore_ascii_case("mariadb") => format!("mysql://{rest}"),
