@@ -279,6 +279,38 @@ fn refuse(message: String, help: &str) -> Error {
     Error::refused(Problem::general(message).help(help.to_owned()))
 }
 
+/// Unpacks `entry` into `work` and returns its manifest, refusing a damaged
+/// backup or one of another engine; `done` says what did not happen.
+fn usable(entry: &Entry, work: &Path, url: &DatabaseUrl, done: &str) -> Result<BackupManifest> {
+    let (manifest, damage) = unpack(entry, work)?;
+    let manifest = match manifest {
+        Some(m) if damage.is_empty() => m,
+        _ => {
+            let list: Vec<String> = damage.iter().map(|d| format!("{}: {}", d.member, d.problem)).collect();
+            return Err(refuse(
+                format!(
+                    "backup {} is damaged; nothing was {done}:\n  {}",
+                    entry.id,
+                    list.join("\n  ")
+                ),
+                "use another backup (`ferry backup list`)",
+            ));
+        }
+    };
+    if manifest.engine != url.kind() {
+        return Err(refuse(
+            format!(
+                "backup {} holds a {} database, but the project's database is {}; nothing was {done}",
+                entry.id,
+                manifest.engine.name(),
+                url.kind().name()
+            ),
+            "use it with a project of the same engine",
+        ));
+    }
+    Ok(manifest)
+}
+
 /// Restores a backup: verifies it, refuses members that would land outside
 /// the project, refuses a database others are using, asks `confirm`, then
 /// puts the database and the config files back as they were, with their modes.
@@ -291,32 +323,7 @@ pub fn restore(
     confirm: impl FnOnce(&RestorePlan) -> bool,
 ) -> Result<Option<RestorePlan>> {
     let work = scratch(store)?;
-    let (manifest, damage) = unpack(entry, work.path())?;
-    let manifest = match (manifest, damage.is_empty()) {
-        (Some(m), true) => m,
-        _ => {
-            let list: Vec<String> = damage.iter().map(|d| format!("{}: {}", d.member, d.problem)).collect();
-            return Err(refuse(
-                format!(
-                    "backup {} is damaged; nothing was restored:\n  {}",
-                    entry.id,
-                    list.join("\n  ")
-                ),
-                "restore another backup (`ferry backup list`)",
-            ));
-        }
-    };
-    if manifest.engine != url.kind() {
-        return Err(refuse(
-            format!(
-                "backup {} holds a {} database, but the project's database is {}",
-                entry.id,
-                manifest.engine.name(),
-                url.kind().name()
-            ),
-            "restore it into a database of the same engine",
-        ));
-    }
+    let manifest = usable(entry, work.path(), url, "restored")?;
     let root_real = std::fs::canonicalize(root).map_err(|e| Error::io("cannot read", root, e))?;
     let mut files = Vec::new();
     for m in manifest.members.iter().filter(|m| m.path.starts_with(FILES_PREFIX)) {
@@ -430,25 +437,7 @@ pub fn drill(
     checks: &[Check],
 ) -> Result<Vec<CheckResult>> {
     let work = scratch(store)?;
-    let (manifest, damage) = unpack(entry, work.path())?;
-    let Some(manifest) = manifest.filter(|_| damage.is_empty()) else {
-        let list: Vec<String> = damage.iter().map(|d| format!("{}: {}", d.member, d.problem)).collect();
-        return Err(refuse(
-            format!("backup {} is damaged:\n  {}", entry.id, list.join("\n  ")),
-            "drill another backup",
-        ));
-    };
-    if manifest.engine != url.kind() {
-        return Err(refuse(
-            format!(
-                "backup {} holds a {} database, the project uses {}",
-                entry.id,
-                manifest.engine.name(),
-                url.kind().name()
-            ),
-            "drill it against a project of the same engine",
-        ));
-    }
+    let manifest = usable(entry, work.path(), url, "drilled")?;
     let scratch_name = format!("ferry_drill_{}", std::process::id());
     let scratch_url = match url.kind() {
         EngineKind::Sqlite => {

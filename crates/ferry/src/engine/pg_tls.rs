@@ -80,36 +80,42 @@ pub(crate) fn connector(mode: Mode, root: Option<&str>) -> Result<Option<MakeRus
     let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
         .map_err(|e| e.to_string())?;
-    let verifier: Arc<dyn ServerCertVerifier> = match mode {
+    let check = match mode {
         Mode::Disable => return Ok(None),
-        Mode::Encrypt { .. } => Arc::new(EncryptOnly(provider)),
-        Mode::VerifyCa | Mode::VerifyFull => {
-            let mut roots = rustls::RootCertStore::empty();
-            match root {
-                Some(path) => {
-                    let certs = CertificateDer::pem_file_iter(path)
-                        .map_err(|e| format!("sslrootcert={path}: cannot read it ({e})"))?;
-                    for cert in certs {
-                        let cert = cert.map_err(|e| format!("sslrootcert={path}: {e}"))?;
-                        roots.add(cert).map_err(|e| format!("sslrootcert={path}: {e}"))?;
-                    }
-                }
-                None => {
-                    for cert in rustls_native_certs::load_native_certs().certs {
-                        let _ = roots.add(cert);
-                    }
+        Mode::Encrypt { .. } => Check::Nothing,
+        Mode::VerifyCa => Check::Ca,
+        Mode::VerifyFull => Check::CaAndName,
+    };
+    let webpki = if check == Check::Nothing {
+        None
+    } else {
+        let mut roots = rustls::RootCertStore::empty();
+        match root {
+            Some(path) => {
+                let certs = CertificateDer::pem_file_iter(path)
+                    .map_err(|e| format!("sslrootcert={path}: cannot read it ({e})"))?;
+                for cert in certs {
+                    let cert = cert.map_err(|e| format!("sslrootcert={path}: {e}"))?;
+                    roots.add(cert).map_err(|e| format!("sslrootcert={path}: {e}"))?;
                 }
             }
-            let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider)
-                .build()
-                .map_err(|e| format!("cannot build the certificate check: {e}"))?;
-            if mode == Mode::VerifyCa {
-                Arc::new(CaOnly(webpki))
-            } else {
-                webpki
+            None => {
+                for cert in rustls_native_certs::load_native_certs().certs {
+                    let _ = roots.add(cert);
+                }
             }
         }
+        Some(
+            WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+                .build()
+                .map_err(|e| format!("cannot build the certificate check: {e}"))?,
+        )
     };
+    let verifier = Arc::new(Verifier {
+        check,
+        webpki,
+        provider,
+    });
     let config = builder
         .dangerous()
         .with_custom_certificate_verifier(verifier)
@@ -117,51 +123,27 @@ pub(crate) fn connector(mode: Mode, root: Option<&str>) -> Result<Option<MakeRus
     Ok(Some(MakeRustlsConnect::new(config)))
 }
 
-/// libpq's `require`: the connection is encrypted, the certificate unchecked.
-/// Handshake signatures are still verified.
-#[derive(Debug)]
-struct EncryptOnly(Arc<CryptoProvider>);
-
-impl ServerCertVerifier for EncryptOnly {
-    fn verify_server_cert(
-        &self,
-        _: &CertificateDer<'_>,
-        _: &[CertificateDer<'_>],
-        _: &ServerName<'_>,
-        _: &[u8],
-        _: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
-    }
+/// How much of the server's certificate is checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Check {
+    /// libpq's `require`: encrypted, the certificate unchecked.
+    Nothing,
+    /// libpq's `verify-ca`: the chain leads to a trusted CA; any name.
+    Ca,
+    /// libpq's `verify-full`: the chain and the host name.
+    CaAndName,
 }
 
-/// libpq's `verify-ca`: the chain must lead to a trusted CA; the name is not checked.
+/// The certificate check for one sslmode. Handshake signatures are verified
+/// in every mode, with the provider's algorithms.
 #[derive(Debug)]
-struct CaOnly(Arc<WebPkiServerVerifier>);
+struct Verifier {
+    check: Check,
+    webpki: Option<Arc<WebPkiServerVerifier>>,
+    provider: Arc<CryptoProvider>,
+}
 
-impl ServerCertVerifier for CaOnly {
+impl ServerCertVerifier for Verifier {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -170,11 +152,13 @@ impl ServerCertVerifier for CaOnly {
         ocsp: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        match self
-            .0
-            .verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
-        {
-            Err(rustls::Error::InvalidCertificate(e)) if format!("{e:?}").starts_with("NotValidForName") => {
+        let Some(webpki) = &self.webpki else {
+            return Ok(ServerCertVerified::assertion());
+        };
+        match webpki.verify_server_cert(end_entity, intermediates, server_name, ocsp, now) {
+            Err(rustls::Error::InvalidCertificate(e))
+                if self.check == Check::Ca && format!("{e:?}").starts_with("NotValidForName") =>
+            {
                 Ok(ServerCertVerified::assertion())
             }
             other => other,
@@ -187,7 +171,7 @@ impl ServerCertVerifier for CaOnly {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls12_signature(message, cert, dss)
+        verify_tls12_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
     }
 
     fn verify_tls13_signature(
@@ -196,11 +180,11 @@ impl ServerCertVerifier for CaOnly {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls13_signature(message, cert, dss)
+        verify_tls13_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.supported_verify_schemes()
+        self.provider.signature_verification_algorithms.supported_schemes()
     }
 }
 
