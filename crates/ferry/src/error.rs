@@ -272,4 +272,9 @@ impl Error {
     pub(crate) fn refused(problem: Problem) -> Self {
         Error::Refused(Problems(vec![problem]))
     }
+
+    /// A refusal tied to no file: what is wrong, and what to do.
+    pub(crate) fn refusal(message: impl Into<String>, help: impl Into<String>) -> Self {
+        Error::refused(Problem::general(message).help(help))
+    }
 }

@@ -368,6 +368,7 @@ impl Migrator {
         // nothing wrong, waiting for the lock cannot change that answer. A
         // refusal is not trusted here: another process's no-transaction step
         // in progress looks like a failed one until it finishes.
+        let mut linted = Vec::new();
         if let Ok(steps) = plan(&self.status(set)?) {
             if steps.is_empty() {
                 observer.event(Event::Planned { total: 0 });
@@ -376,6 +377,7 @@ impl Migrator {
             // A script that cannot run is refused before anything changes,
             // not even the history table's creation.
             preflight(&*self.engine, &steps)?;
+            linted = steps.iter().map(|s| (s.migration.version, s.direction)).collect();
         }
         let table = self.settings.history_table.clone();
         observer.event(Event::Locking);
@@ -384,7 +386,13 @@ impl Migrator {
             // Read again under the lock: another process may have just finished.
             let status = Status::compute(set, &engine.read_history(&table)?);
             let steps = plan(&status)?;
-            preflight(engine, &steps)?;
+            // Usually the same steps as before the lock: lint only new ones.
+            let unlinted: Vec<Step<'_>> = steps
+                .iter()
+                .filter(|s| !linted.contains(&(s.migration.version, s.direction)))
+                .copied()
+                .collect();
+            preflight(engine, &unlinted)?;
             observer.event(Event::Planned { total: steps.len() });
             run_steps(engine, &table, &steps, observer)
         })

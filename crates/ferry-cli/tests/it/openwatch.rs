@@ -85,6 +85,18 @@ fn upgrade_then_each_rollback_level() {
     let id = created["id"].as_str().unwrap().to_owned();
     assert_eq!(created["release"], "1.0.0");
     ow.ferry().args(["backup", "verify", &id]).assert().success();
+    let listed: serde_json::Value =
+        serde_json::from_slice(&ow.ferry().args(["backup", "list", "--json"]).output().unwrap().stdout).unwrap();
+    assert!(
+        listed["backups"][0]["verified_at"].is_string(),
+        "verify records when it passed: {listed}"
+    );
+    // An id that is not one cannot name a file outside the backup folder.
+    ow.ferry()
+        .args(["backup", "verify", "../ferry"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("no backup ../ferry"));
     ow.ferry()
         .args(["backup", "drill", &id])
         .assert()

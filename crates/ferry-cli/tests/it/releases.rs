@@ -239,3 +239,54 @@ fn version_names_commit_and_build_date() {
             .unwrap(),
     );
 }
+
+#[test]
+fn status_reports_the_support_state_of_the_installed_series() {
+    // OsMEN's 2.0 series: full support until 2025-11-01, security fixes until 2026-05-01.
+    let db = TestDb::new(Kind::Postgres);
+    let at = |today: &str| {
+        let mut cmd = ferry();
+        cmd.args([
+            "--project",
+            osmen().to_str().unwrap(),
+            "--database-url",
+            &db.url,
+            "--today",
+            today,
+        ]);
+        cmd
+    };
+    at("2025-01-01").args(["db", "migrate", "--to", "4"]).assert().success();
+    at("2025-01-01").args(["adopt", "2.0.1"]).assert().success();
+    for (today, state, text) in [
+        ("2025-06-01", "active", "series 2.0 is active as of 2025-06-01"),
+        (
+            "2026-01-01",
+            "security_only",
+            "series 2.0 is security fixes only as of 2026-01-01",
+        ),
+        (
+            "2026-11-21",
+            "end_of_life",
+            "series 2.0 is end of life as of 2026-11-21",
+        ),
+    ] {
+        let status = json(at(today).args(["status", "--json"]));
+        assert_eq!(status["support"]["series"], "2.0", "{today}");
+        assert_eq!(status["support"]["state"], state, "{today}");
+        at(today)
+            .args(["status"])
+            .assert()
+            .success()
+            .stdout(predicate::str::contains(text));
+    }
+    // A series ferry.toml lists no dates for is said to be so.
+    at("2026-11-21").args(["adopt", "1.5.0"]).assert().success();
+    let status = json(at("2026-11-21").args(["status", "--json"]));
+    assert!(status["support"].is_null());
+    at("2026-11-21")
+        .args(["status"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("lists no support dates for the 1.5 series"));
+}

@@ -9,11 +9,7 @@ use std::process::{Command, Stdio};
 use crate::backup::archive::DumpFormat;
 use crate::backup::sqlite_file;
 use crate::engine::{DatabaseUrl, Engine, EngineKind, SqliteLocation};
-use crate::error::{Error, Problem, Result};
-
-fn refuse(message: String, help: String) -> Error {
-    Error::refused(Problem::general(message).help(help))
-}
+use crate::error::{Error, Result};
 
 /// Finds `names[0]` (or an alternative) on PATH.
 fn tool(names: &[&str], package: &str) -> Result<PathBuf> {
@@ -26,7 +22,7 @@ fn tool(names: &[&str], package: &str) -> Result<PathBuf> {
             }
         }
     }
-    Err(refuse(
+    Err(Error::refusal(
         format!("{} is not installed", names[0]),
         format!("install the Debian package {package} (apt-get install {package})"),
     ))
@@ -44,7 +40,7 @@ struct Conn {
 
 fn conn(url: &DatabaseUrl) -> Result<Conn> {
     let bad = |m: &str| {
-        refuse(
+        Error::refusal(
             format!("{}: {m}", url.safe()),
             "write the URL as scheme://USER:PASSWORD@HOST:PORT/DATABASE".to_owned(),
         )
@@ -164,9 +160,9 @@ pub fn dump(url: &DatabaseUrl, engine: &mut dyn Engine, dest: &Path) -> Result<D
     match url.kind() {
         EngineKind::Sqlite => {
             let Some(SqliteLocation::File(src)) = url.sqlite_location() else {
-                return Err(refuse(
-                    "an in-memory SQLite database cannot be backed up".into(),
-                    "point the URL at a file".into(),
+                return Err(Error::refusal(
+                    "an in-memory SQLite database cannot be backed up",
+                    "point the URL at a file",
                 ));
             };
             if let Some(hold) = sqlite_file::hold(src)? {
@@ -196,7 +192,7 @@ pub fn dump(url: &DatabaseUrl, engine: &mut dyn Engine, dest: &Path) -> Result<D
             if let (Some(c), Some(s)) = (major(&client), major(&server))
                 && c < s
             {
-                return Err(refuse(
+                return Err(Error::refusal(
                     format!(
                         "pg_dump {client} cannot dump PostgreSQL {server}: it must be at least as new as the server"
                     ),
@@ -291,9 +287,9 @@ pub fn restore(url: &DatabaseUrl, engine: &mut dyn Engine, format: DumpFormat, p
     match (url.kind(), format) {
         (EngineKind::Sqlite, DumpFormat::SqliteFile) => {
             let Some(SqliteLocation::File(target)) = url.sqlite_location() else {
-                return Err(refuse(
-                    "an in-memory SQLite database cannot be restored".into(),
-                    "point the URL at a file".into(),
+                return Err(Error::refusal(
+                    "an in-memory SQLite database cannot be restored",
+                    "point the URL at a file",
                 ));
             };
             // Same folder, then rename: the swap is atomic.
@@ -399,11 +395,11 @@ pub fn restore(url: &DatabaseUrl, engine: &mut dyn Engine, format: DumpFormat, p
             } else {
                 Err(Error::db(
                     "restoring with mariadb failed",
-                    String::from_utf8_lossy(&out.stderr).trim(),
+                    crate::engine::redact_url(String::from_utf8_lossy(&out.stderr).trim()),
                 ))
             }
         }
-        (kind, format) => Err(refuse(
+        (kind, format) => Err(Error::refusal(
             format!(
                 "this backup holds a {format:?} dump, which cannot be restored into {}",
                 kind.name()

@@ -63,12 +63,11 @@ fn scratch(store: &Store) -> Result<tempfile::TempDir> {
 /// The config files named by `globs`, as (project-relative path, absolute path).
 pub fn config_files(root: &Path, globs: &[String]) -> Result<Vec<(String, PathBuf)>> {
     let mut out: Vec<(String, PathBuf)> = Vec::new();
-    let mut add = |path: PathBuf| -> Result<()> {
+    let mut add = |path: PathBuf| {
         let rel = path.strip_prefix(root).unwrap_or(&path).to_string_lossy().into_owned();
         if !out.iter().any(|(r, _)| *r == rel) {
             out.push((rel, path));
         }
-        Ok(())
     };
     for g in globs {
         let pattern = root.join(g.trim_end_matches('/'));
@@ -94,12 +93,12 @@ pub fn config_files(root: &Path, globs: &[String]) -> Result<Vec<(String, PathBu
                         if p.is_dir() {
                             stack.push(p);
                         } else if p.is_file() {
-                            add(p)?;
+                            add(p);
                         }
                     }
                 }
             } else if path.is_file() {
-                add(path)?;
+                add(path);
             }
         }
         if !any {
@@ -275,10 +274,6 @@ pub struct RestorePlan {
     pub release: Option<String>,
 }
 
-fn refuse(message: String, help: &str) -> Error {
-    Error::refused(Problem::general(message).help(help.to_owned()))
-}
-
 /// Unpacks `entry` into `work` and returns its manifest, refusing a damaged
 /// backup or one of another engine; `done` says what did not happen.
 fn usable(entry: &Entry, work: &Path, url: &DatabaseUrl, done: &str) -> Result<BackupManifest> {
@@ -287,7 +282,7 @@ fn usable(entry: &Entry, work: &Path, url: &DatabaseUrl, done: &str) -> Result<B
         Some(m) if damage.is_empty() => m,
         _ => {
             let list: Vec<String> = damage.iter().map(|d| format!("{}: {}", d.member, d.problem)).collect();
-            return Err(refuse(
+            return Err(Error::refusal(
                 format!(
                     "backup {} is damaged; nothing was {done}:\n  {}",
                     entry.id,
@@ -298,7 +293,7 @@ fn usable(entry: &Entry, work: &Path, url: &DatabaseUrl, done: &str) -> Result<B
         }
     };
     if manifest.engine != url.kind() {
-        return Err(refuse(
+        return Err(Error::refusal(
             format!(
                 "backup {} holds a {} database, but the project's database is {}; nothing was {done}",
                 entry.id,
@@ -334,7 +329,7 @@ pub fn restore(
         for c in Path::new(rel).components() {
             p.push(c);
             if p.symlink_metadata().is_ok_and(|md| md.file_type().is_symlink()) {
-                return Err(refuse(
+                return Err(Error::refusal(
                     format!(
                         "{} passes through a symbolic link; nothing was restored",
                         target.display()
@@ -352,7 +347,7 @@ pub fn restore(
         release: manifest.release.clone(),
     };
     if let Some(who) = dump::users(url, migrator.engine())? {
-        return Err(refuse(
+        return Err(Error::refusal(
             format!("the database is in use: {who}; nothing was restored"),
             "stop the application (and anything else connected), then restore again",
         ));

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::backup::archive::BackupManifest;
-use crate::error::{Error, Problem, Result};
+use crate::error::{Error, Result};
 
 /// `<id>.json` beside an archive.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -146,6 +146,20 @@ impl Store {
         sync_dir(&self.dir)
     }
 
+    /// Reads the sidecar at `path`; `None` when it is not a backup description.
+    fn read_sidecar(&self, id: &str, path: &Path) -> Result<Option<Entry>> {
+        let text = std::fs::read(path).map_err(|e| Error::io("cannot read", path, e))?;
+        let Ok(sidecar) = serde_json::from_slice::<Sidecar>(&text) else {
+            tracing::warn!("{}: not a backup description, skipped", path.display());
+            return Ok(None);
+        };
+        Ok(Some(Entry {
+            id: id.to_owned(),
+            archive: self.archive(id),
+            sidecar,
+        }))
+    }
+
     /// Every backup, oldest first.
     pub fn list(&self) -> Result<Vec<Entry>> {
         let entries = match std::fs::read_dir(&self.dir) {
@@ -163,16 +177,7 @@ impl Store {
             else {
                 continue;
             };
-            let text = std::fs::read(&path).map_err(|e| Error::io("cannot read", &path, e))?;
-            let Ok(sidecar) = serde_json::from_slice::<Sidecar>(&text) else {
-                tracing::warn!("{}: not a backup description, skipped", path.display());
-                continue;
-            };
-            out.push(Entry {
-                id: id.to_owned(),
-                archive: self.archive(id),
-                sidecar,
-            });
+            out.extend(self.read_sidecar(id, &path)?);
         }
         out.sort_by(|a, b| {
             a.sidecar
@@ -186,12 +191,22 @@ impl Store {
 
     /// The backup `id`.
     pub fn get(&self, id: &str) -> Result<Entry> {
-        self.list()?.into_iter().find(|e| e.id == id).ok_or_else(|| {
-            Error::refused(
-                Problem::general(format!("no backup {id} in {}", self.dir.display()))
-                    .help("list them with `ferry backup list`"),
+        let missing = || {
+            Error::refusal(
+                format!("no backup {id} in {}", self.dir.display()),
+                "list them with `ferry backup list`",
             )
-        })
+        };
+        // Ids are made of letters, digits and `-`: nothing else can name a
+        // sidecar, and nothing can reach outside the folder.
+        if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+            return Err(missing());
+        }
+        let path = self.sidecar_path(id);
+        if !path.is_file() {
+            return Err(missing());
+        }
+        self.read_sidecar(id, &path)?.ok_or_else(missing)
     }
 
     /// Notes that `id` verified now. Not synced: losing the note in a crash

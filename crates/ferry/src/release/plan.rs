@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 
-use crate::error::{Error, Problem};
+use crate::error::Error;
 use crate::migration::{MigrationSet, State, Status};
 use crate::release::file::{BreakingChange, Component};
 use crate::release::manifest::{Manifest, direct};
@@ -95,10 +95,6 @@ pub struct UpgradePlan {
     pub behind: Vec<MigrationRef>,
 }
 
-fn refuse(message: String, help: &str) -> Error {
-    Error::refused(Problem::general(message).help(help.to_owned()))
-}
-
 /// Plans the upgrade from `start` to `target` (default: the newest final
 /// release). `status` is the database's migration status, when known.
 pub fn plan(
@@ -109,7 +105,7 @@ pub fn plan(
     target: Option<&Version>,
 ) -> Result<UpgradePlan, Error> {
     let Some(default_target) = manifest.newest_final() else {
-        return Err(refuse(
+        return Err(Error::refusal(
             format!("no releases in {}", manifest.dir().display()),
             "describe each release in a file such as releases/1.0.0.toml (see the README)",
         ));
@@ -119,7 +115,7 @@ pub fn plan(
             .get(t)
             .ok_or_else(|| {
                 let known: Vec<String> = manifest.releases().iter().map(|r| r.version.to_string()).collect();
-                refuse(
+                Error::refusal(
                     format!("--to {t}: no release has that version"),
                     &format!("releases: {}", known.join(", ")),
                 )
@@ -136,13 +132,13 @@ pub fn plan(
         if let Some(oldest) = &manifest.policy.oldest
             && from < oldest
         {
-            return Err(refuse(
+            return Err(Error::refusal(
                 format!("no upgrade path from {from}: versions before {oldest} are not supported"),
                 &format!("install {oldest} or later first, by the procedure of its own time, then plan again"),
             ));
         }
         if &target < from {
-            return Err(refuse(
+            return Err(Error::refusal(
                 format!(
                     "the target {target} is older than the installed release {from}: that is a rollback, not an upgrade"
                 ),
@@ -254,7 +250,7 @@ fn next_hop(manifest: &Manifest, cur: &Version, target: &Version) -> Result<Opti
             blocker.version
         ),
     };
-    Err(refuse(
+    Err(Error::refusal(
         message,
         "install a release that it upgrades from first, or ask the maintainers for a path",
     ))
