@@ -117,7 +117,7 @@ pub fn plan(
                 let known: Vec<String> = manifest.releases().iter().map(|r| r.version.to_string()).collect();
                 Error::refusal(
                     format!("--to {t}: no release has that version"),
-                    &format!("releases: {}", known.join(", ")),
+                    format!("releases: {}", known.join(", ")),
                 )
             })?
             .version
@@ -134,7 +134,7 @@ pub fn plan(
         {
             return Err(Error::refusal(
                 format!("no upgrade path from {from}: versions before {oldest} are not supported"),
-                &format!("install {oldest} or later first, by the procedure of its own time, then plan again"),
+                format!("install {oldest} or later first, by the procedure of its own time, then plan again"),
             ));
         }
         if &target < from {
