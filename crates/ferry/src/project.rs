@@ -29,8 +29,15 @@ struct RawFile {
     policy: Option<RawPolicy>,
     support: Option<RawSupport>,
     backup: Option<RawBackup>,
+    config: Option<RawConfig>,
     #[serde(default)]
     checks: Vec<RawCheck>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    dir: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -140,6 +147,7 @@ pub struct Project {
     policy: Policy,
     backup: BackupSettings,
     checks: Vec<Check>,
+    config_dir: Option<(String, usize)>,
 }
 
 impl Project {
@@ -297,6 +305,10 @@ impl Project {
             policy,
             backup,
             checks,
+            config_dir: raw
+                .config
+                .and_then(|c| c.dir)
+                .map(|d| (d.get_ref().clone(), line_of(text, d.span().start))),
         })
     }
 
@@ -362,6 +374,30 @@ impl Project {
             release_table: self.release_table.clone(),
             lock_timeout: lock_timeout.unwrap_or(self.lock_timeout),
         }
+    }
+
+    /// The folder the config files named in release files live in:
+    /// `[config] dir` (with `${VAR}` expanded, relative to the project),
+    /// or the project folder.
+    pub fn config_dir(&self) -> Result<PathBuf> {
+        let Some((template, line)) = &self.config_dir else {
+            return Ok(self.root.clone());
+        };
+        let env = Env::load(&self.root).map_err(|p| Error::Config(Problems(vec![p])))?;
+        let dir = expand(template, |name| env.get(name)).map_err(|var| {
+            Error::Config(Problems(vec![
+                Problem::in_file(&self.file, format!("`${{{var}}}` in config.dir is not set"))
+                    .at_line(*line)
+                    .help(format!("set {var}, or give a default: ${{{var}:-/etc/app}}")),
+            ]))
+        })?;
+        Ok(self.root.join(dir))
+    }
+
+    /// Where ferry keeps its own state for this project: `.ferry/` beside
+    /// ferry.toml.
+    pub fn state_dir(&self) -> PathBuf {
+        self.root.join(".ferry")
     }
 
     /// The database URL: `override_url` if given, else the file's `url`

@@ -326,6 +326,46 @@ impl DotEnv {
     }
 }
 
+impl super::document::Editor for DotEnv {
+    fn render(&self) -> String {
+        DotEnv::render(self)
+    }
+
+    fn insert(&mut self, _parent: &[String], key: &str, value: &serde_json::Value) -> Result<(), String> {
+        self.add(key, &super::document::value_text(value));
+        Ok(())
+    }
+
+    fn replace(&mut self, path: &[String], value: &serde_json::Value) -> Result<(), String> {
+        self.set(&path.join("."), &super::document::value_text(value));
+        Ok(())
+    }
+
+    fn rename(&mut self, path: &[String], new_key: &str) -> Result<(), String> {
+        DotEnv::rename(self, &path.join("."), new_key);
+        Ok(())
+    }
+
+    fn span(&self, _path: &[String]) -> Result<std::ops::Range<usize>, String> {
+        Err("internal: .env entries are edited by line".into())
+    }
+
+    fn remove(&mut self, path: &[String]) -> Result<(), String> {
+        DotEnv::remove(self, &path.join("."));
+        Ok(())
+    }
+
+    fn reload(&mut self, text: &str) -> Result<(), String> {
+        *self = DotEnv::parse(&self.path.clone(), text).map_err(|p| p.message)?;
+        Ok(())
+    }
+
+    fn comment_out(&mut self, path: &[String], note: &str) -> Result<(), String> {
+        DotEnv::comment_out(self, &path.join("."), note);
+        Ok(())
+    }
+}
+
 /// What a .env text means to dotenvy, an independent reader: every key and
 /// its value after quotes, escapes and `${VAR}` expansion.
 pub fn meaning(path: &Path, text: &str) -> Result<BTreeMap<String, String>, Problem> {

@@ -17,6 +17,11 @@
 //! category = "api"               # api, config, database, dependency, feature
 //! change = "POST /api/agents/execute moved to POST /api/v1/agents/{agent}/execute"
 //! steps = ["Update API clients to the new endpoint"]
+//!
+//! [[config]]                     # config-file changes: see `crate::config::change`
+//! file = "config.yaml"
+//! rename = "proxmox_host"
+//! to = "proxmox_api_host"
 //! ```
 
 use std::collections::BTreeMap;
@@ -117,6 +122,9 @@ pub struct Release {
     pub requires: Vec<Component>,
     /// Breaking changes.
     pub breaking: Vec<BreakingChange>,
+    /// Config-file changes, in the order they apply.
+    #[serde(skip)]
+    pub config: Vec<crate::config::Change>,
     #[serde(skip)]
     pub(crate) lines: Lines,
 }
@@ -153,6 +161,8 @@ struct RawRelease {
     requires: BTreeMap<String, RawComponent>,
     #[serde(default)]
     breaking: Vec<RawBreaking>,
+    #[serde(default)]
+    config: Vec<Spanned<crate::config::change::RawChange>>,
 }
 
 #[derive(Deserialize)]
@@ -218,6 +228,13 @@ impl Release {
                 .map_err(|m| problems.push(Problem::in_file(file, format!("downtime: {m}")).at_line(at(d.span()))))
                 .ok()
         });
+        let mut config = Vec::new();
+        for raw in raw.config {
+            match crate::config::change::parse(file, text, raw) {
+                Ok(c) => config.push(c),
+                Err(p) => problems.push(p),
+            }
+        }
         let (Ok(version), true) = (version, problems.is_empty()) else {
             return Err(problems);
         };
@@ -252,6 +269,7 @@ impl Release {
                     steps: b.steps,
                 })
                 .collect(),
+            config,
             lines: Lines {
                 version: version_line,
                 schema: raw.schema.as_ref().map(|s| at(s.span())),

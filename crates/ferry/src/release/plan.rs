@@ -40,6 +40,20 @@ pub struct Breaking {
     pub change: BreakingChange,
 }
 
+/// A config-file change a hop makes, as shown in a plan (values of secret
+/// keys appear as `****`).
+#[derive(Debug, Clone, Serialize)]
+pub struct ConfigRef {
+    /// The release that makes it.
+    pub version: Version,
+    /// The file or glob.
+    pub file: String,
+    /// add, rename, set, derive, split, deprecate, remove or require.
+    pub op: &'static str,
+    /// What it does, in words.
+    pub change: String,
+}
+
 /// One upgrade: from one installed release directly to another.
 #[derive(Debug, Clone, Serialize)]
 pub struct Hop {
@@ -71,6 +85,8 @@ pub struct Hop {
     pub requires: Vec<Component>,
     /// Breaking changes to read before the hop.
     pub breaking: Vec<Breaking>,
+    /// Config-file changes, in the order they apply.
+    pub config: Vec<ConfigRef>,
     /// Release notes files of the releases in the hop.
     pub notes: Vec<String>,
 }
@@ -354,6 +370,19 @@ fn make_hop(
                 r.breaking.iter().map(|b| Breaking {
                     version: r.version.clone(),
                     change: b.clone(),
+                })
+            })
+            .collect(),
+        // A fresh install ships its config in the new shape.
+        config: in_hop
+            .iter()
+            .filter(|_| from.is_some())
+            .flat_map(|r| {
+                r.config.iter().map(|c| ConfigRef {
+                    version: r.version.clone(),
+                    file: c.file.clone(),
+                    op: c.action.name(),
+                    change: c.describe(),
                 })
             })
             .collect(),

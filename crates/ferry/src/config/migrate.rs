@@ -1,0 +1,504 @@
+//! Applying the config changes of the releases on a path: all files are read
+//! and edited in memory, every edit is checked by an independent parser, and
+//! only then is anything written, all files or none. The original bytes are
+//! kept in the state folder so the migration can be reverted byte for byte.
+//!
+//! State folder layout (`.ferry/config/` by default, 0700):
+//! `<id>/record.json` (versions, time, each file's path, mode and SHA-256
+//! before and after — never its contents) and `<id>/<n>.orig` (the original
+//! bytes, 0600). A record is written before the first file is replaced, so a
+//! run killed half-way can still be reverted.
+
+use std::fs;
+use std::io::Write;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use super::change::{Change, Effect};
+use super::document::{Document, Format};
+use super::secrets::Redactor;
+use crate::error::{Error, Problem, Problems, Result};
+use crate::release::Version;
+
+/// The changes of one release.
+#[derive(Debug, Clone, Copy)]
+pub struct Step<'a> {
+    /// The release.
+    pub version: &'a Version,
+    /// Its config changes, in order.
+    pub changes: &'a [Change],
+}
+
+/// One file and what the changes did to it.
+#[derive(Debug, Clone)]
+pub struct FileChange {
+    /// The file (symbolic links resolved).
+    pub path: PathBuf,
+    /// Its name relative to the config folder, for display.
+    pub shown: String,
+    /// Its format.
+    pub format: Format,
+    /// Its bytes before.
+    pub before: String,
+    /// Its bytes after.
+    pub after: String,
+    /// Its meaning before.
+    pub model_before: Value,
+    /// Its meaning after.
+    pub model_after: Value,
+    /// What changed, by release.
+    pub effects: Vec<(Version, String)>,
+}
+
+impl FileChange {
+    /// Whether the file's bytes change.
+    pub fn changed(&self) -> bool {
+        self.before != self.after
+    }
+}
+
+/// A config migration computed in memory.
+#[derive(Debug, Clone, Default)]
+pub struct Prepared {
+    /// Every file a change applied to, in the order first touched.
+    pub files: Vec<FileChange>,
+    /// Things that did not apply, with why (a file that does not exist, a
+    /// derived key whose source is missing).
+    pub notes: Vec<String>,
+}
+
+impl Prepared {
+    /// The files whose bytes change.
+    pub fn changed(&self) -> impl Iterator<Item = &FileChange> {
+        self.files.iter().filter(|f| f.changed())
+    }
+
+    /// Whether nothing would be written.
+    pub fn is_noop(&self) -> bool {
+        self.changed().next().is_none()
+    }
+
+    /// A redactor that hides every secret in these files.
+    pub fn redactor(&self) -> Redactor {
+        Redactor::for_models(self.files.iter().flat_map(|f| [&f.model_before, &f.model_after]))
+    }
+
+    /// A unified diff of every changed file, secrets shown as `****`.
+    pub fn diff(&self) -> String {
+        let redactor = self.redactor();
+        let mut out = String::new();
+        for f in self.changed() {
+            let diff = similar::TextDiff::from_lines(&f.before, &f.after);
+            let text = diff
+                .unified_diff()
+                .context_radius(3)
+                .missing_newline_hint(true)
+                .header(&format!("a/{}", f.shown), &format!("b/{}", f.shown))
+                .to_string();
+            out.push_str(&redactor.diff(&text));
+        }
+        out
+    }
+}
+
+fn display_relative(dir: &Path, path: &Path) -> String {
+    path.strip_prefix(dir).unwrap_or(path).display().to_string()
+}
+
+/// The files `pattern` names in `dir`: one path, or the matches of a glob.
+pub(crate) fn files_of(dir: &Path, pattern: &str) -> Result<Vec<PathBuf>> {
+    if !pattern.contains(['*', '?', '[']) {
+        let p = dir.join(pattern);
+        return Ok(if p.exists() { vec![p] } else { Vec::new() });
+    }
+    let full = format!("{}/{}", glob::Pattern::escape(&dir.display().to_string()), pattern);
+    let paths = glob::glob(&full).map_err(|e| {
+        Error::Config(Problems(vec![
+            Problem::general(format!("`{pattern}` is not a valid glob: {e}")).help("for example profiles/*.yaml"),
+        ]))
+    })?;
+    let mut out: Vec<PathBuf> = paths.filter_map(|p| p.ok()).filter(|p| p.is_file()).collect();
+    out.sort();
+    Ok(out)
+}
+
+/// Applies the changes of `steps`, in order, to the files under `dir`, in
+/// memory. Every problem in every file is reported together; nothing is
+/// written.
+pub fn prepare(dir: &Path, steps: &[Step<'_>]) -> Result<Prepared> {
+    prepare_over(dir, steps, &[])
+}
+
+/// [`prepare`], reading the files in `overlay` (real path, text) from memory
+/// instead of from disk: how a plan previews one hop after another.
+pub fn prepare_over(dir: &Path, steps: &[Step<'_>], overlay: &[(PathBuf, String)]) -> Result<Prepared> {
+    let mut docs: Vec<(String, PathBuf, Document, Vec<(Version, String)>)> = Vec::new();
+    let mut broken: Vec<PathBuf> = Vec::new();
+    let mut problems = Vec::new();
+    let mut notes = Vec::new();
+    for step in steps {
+        for change in step.changes {
+            let paths = files_of(dir, &change.file)?;
+            if paths.is_empty() {
+                if let super::change::Action::Require { key, message } = &change.action {
+                    problems.push(
+                        Problem::in_file(dir.join(&change.file), format!(
+                            "the file is missing, and release {} requires {key} in it{}",
+                            step.version,
+                            message.as_ref().map(|m| format!(": {m}")).unwrap_or_default()
+                        ))
+                        .help(format!("create it with {key}, then run ferry again")),
+                    );
+                } else {
+                    notes.push(format!("{}: no such file, skipped ({})", change.file, change.describe()));
+                }
+                continue;
+            }
+            for path in paths {
+                let real = fs::canonicalize(&path).unwrap_or(path.clone());
+                if broken.contains(&real) {
+                    continue;
+                }
+                let index = match docs.iter().position(|(_, r, _, _)| *r == real) {
+                    Some(i) => i,
+                    None => {
+                        let Some(format) = change.format_for(&path) else {
+                            problems.push(Problem::in_file(&path, "cannot tell the file's format from its name").help(
+                                format!(
+                                    "add format = \"yaml\" (or env, toml, json) at {}:{}",
+                                    change.source.display(),
+                                    change.line
+                                ),
+                            ));
+                            broken.push(real);
+                            continue;
+                        };
+                        let bytes = match overlay.iter().find(|(p, _)| *p == real) {
+                            Some((_, t)) => Ok(t.clone().into_bytes()),
+                            None => fs::read(&real),
+                        };
+                        let text = match bytes.map(String::from_utf8) {
+                            Ok(Ok(t)) => t,
+                            Ok(Err(_)) => {
+                                problems.push(
+                                    Problem::in_file(&path, "the file is not UTF-8 text")
+                                        .help("save it as UTF-8; it was left as it was"),
+                                );
+                                broken.push(real);
+                                continue;
+                            }
+                            Err(e) => return Err(Error::io("cannot read", &path, e)),
+                        };
+                        match Document::parse(&path, format, &text) {
+                            Ok(d) => {
+                                docs.push((display_relative(dir, &path), real, d, Vec::new()));
+                                docs.len() - 1
+                            }
+                            Err(p) => {
+                                problems.push(p);
+                                broken.push(real);
+                                continue;
+                            }
+                        }
+                    }
+                };
+                let (shown, _, doc, effects) = &mut docs[index];
+                match change.apply(&step.version.to_string(), doc) {
+                    Ok(Effect::Changed(what)) => effects.push((step.version.clone(), what)),
+                    Ok(Effect::Nothing) => {}
+                    Ok(Effect::Skipped(why)) => notes.push(format!("{shown}: {why}")),
+                    Err(p) => problems.push(p),
+                }
+            }
+        }
+    }
+    let mut files = Vec::new();
+    for (shown, real, doc, effects) in docs {
+        if let Err(p) = doc.verify() {
+            problems.push(p);
+            continue;
+        }
+        files.push(FileChange {
+            path: real,
+            shown,
+            format: doc.format(),
+            before: doc.original().to_owned(),
+            after: doc.render(),
+            model_before: super::document::meaning(doc.path(), doc.format(), doc.original())
+                .map_err(|p| Error::Config(Problems(vec![p])))?,
+            model_after: doc.model().clone(),
+            effects,
+        });
+    }
+    if !problems.is_empty() {
+        return Err(Error::Config(Problems(problems)));
+    }
+    Ok(Prepared { files, notes })
+}
+
+/// The record of an applied config migration.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Record {
+    /// Its folder's name.
+    pub id: String,
+    /// The version the files were at.
+    pub from: Option<String>,
+    /// The version they were migrated to.
+    pub to: String,
+    /// When (RFC 3339, UTC).
+    pub at: String,
+    /// `writing` until every file is in place, then `applied`.
+    pub state: String,
+    /// The files.
+    pub files: Vec<RecordFile>,
+}
+
+/// One file of a record.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RecordFile {
+    /// The file.
+    pub path: PathBuf,
+    /// Its name relative to the config folder.
+    pub shown: String,
+    /// Its permission bits.
+    pub mode: u32,
+    /// SHA-256 of its bytes before.
+    pub before_sha256: String,
+    /// SHA-256 of its bytes after.
+    pub after_sha256: String,
+    /// The file in the record's folder holding its bytes before.
+    pub original: String,
+}
+
+fn sha(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+fn private_dir(dir: &Path) -> Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|e| Error::io("cannot create", dir, e))?;
+    fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(|e| Error::io("cannot protect", dir, e))
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".ferry-")
+        .permissions(fs::Permissions::from_mode(0o600))
+        .tempfile_in(dir)
+        .map_err(|e| Error::io("cannot write in", dir, e))?;
+    tmp.write_all(bytes)
+        .and_then(|_| tmp.as_file().sync_all())
+        .map_err(|e| Error::io("cannot write", path, e))?;
+    tmp.persist(path).map_err(|e| Error::io("cannot write", path, e.error))?;
+    Ok(())
+}
+
+/// Replaces `path`'s contents with `bytes` by writing a file beside it and
+/// renaming it over the original, with the original's mode and (when ferry
+/// may set it) owner.
+fn replace_file(path: &Path, bytes: &[u8], mode: u32, owner: Option<(u32, u32)>) -> Result<tempfile::NamedTempFile> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".ferry-")
+        .tempfile_in(dir)
+        .map_err(|e| Error::io("cannot write in", dir, e))?;
+    tmp.write_all(bytes)
+        .and_then(|_| tmp.as_file().set_permissions(fs::Permissions::from_mode(mode & 0o7777)))
+        .map_err(|e| Error::io("cannot write", tmp.path(), e))?;
+    if let Some((uid, gid)) = owner {
+        let meta = tmp.as_file().metadata().map_err(|e| Error::io("cannot inspect", tmp.path(), e))?;
+        if (meta.uid(), meta.gid()) != (uid, gid) {
+            std::os::unix::fs::fchown(tmp.as_file(), Some(uid), Some(gid)).map_err(|e| {
+                Error::refusal(
+                    format!("cannot give the new {} its owner back ({uid}:{gid}): {e}", path.display()),
+                    "run ferry as the user that owns the config files, or as root",
+                )
+            })?;
+        }
+    }
+    tmp.as_file().sync_all().map_err(|e| Error::io("cannot write", tmp.path(), e))?;
+    Ok(tmp)
+}
+
+fn sync_dir(dir: &Path) {
+    if let Ok(d) = fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+}
+
+/// Writes every changed file of `prepared`, or none, after recording the
+/// originals under `state`. Returns the record, or `None` when nothing
+/// changes (then nothing at all is written).
+pub fn apply(prepared: &Prepared, state: &Path, from: Option<&Version>, to: &Version) -> Result<Option<Record>> {
+    let changed: Vec<&FileChange> = prepared.changed().collect();
+    if changed.is_empty() {
+        return Ok(None);
+    }
+    // Nothing may have changed under us since the files were read.
+    let mut metas = Vec::new();
+    for f in &changed {
+        let now = fs::read(&f.path).map_err(|e| Error::io("cannot read", &f.path, e))?;
+        if now != f.before.as_bytes() {
+            return Err(Error::refusal(
+                format!("{} changed while ferry was preparing its migration", f.shown),
+                "run the command again",
+            ));
+        }
+        metas.push(fs::metadata(&f.path).map_err(|e| Error::io("cannot inspect", &f.path, e))?);
+    }
+    let at = jiff::Timestamp::now();
+    let id = format!("{}-{}", at.strftime("%Y%m%dT%H%M%S%.6fZ"), to);
+    let folder = state.join(&id);
+    private_dir(&folder)?;
+    let mut record = Record {
+        id: id.clone(),
+        from: from.map(ToString::to_string),
+        to: to.to_string(),
+        at: at.to_string(),
+        state: "writing".into(),
+        files: Vec::new(),
+    };
+    for (i, (f, meta)) in changed.iter().zip(&metas).enumerate() {
+        let original = format!("{i}.orig");
+        write_private(&folder.join(&original), f.before.as_bytes())?;
+        record.files.push(RecordFile {
+            path: f.path.clone(),
+            shown: f.shown.clone(),
+            mode: meta.permissions().mode() & 0o7777,
+            before_sha256: sha(f.before.as_bytes()),
+            after_sha256: sha(f.after.as_bytes()),
+            original,
+        });
+    }
+    save_record(&folder, &record)?;
+    // Every new file is written beside its original first; only when all are
+    // ready are they renamed into place.
+    let mut ready = Vec::new();
+    for (f, meta) in changed.iter().zip(&metas) {
+        ready.push(replace_file(
+            &f.path,
+            f.after.as_bytes(),
+            meta.permissions().mode(),
+            Some((meta.uid(), meta.gid())),
+        )?);
+    }
+    let mut placed: Vec<usize> = Vec::new();
+    for (i, tmp) in ready.into_iter().enumerate() {
+        if let Err(e) = tmp.persist(&changed[i].path) {
+            // Put back the ones already replaced.
+            for j in placed {
+                let f = changed[j];
+                if let Ok(t) = replace_file(&f.path, f.before.as_bytes(), metas[j].permissions().mode(), None) {
+                    let _ = t.persist(&f.path);
+                }
+            }
+            let _ = fs::remove_dir_all(&folder);
+            return Err(Error::io("cannot write", &changed[i].path, e.error));
+        }
+        placed.push(i);
+    }
+    for f in &changed {
+        if let Some(dir) = f.path.parent() {
+            sync_dir(dir);
+        }
+    }
+    record.state = "applied".into();
+    save_record(&folder, &record)?;
+    Ok(Some(record))
+}
+
+fn save_record(folder: &Path, record: &Record) -> Result<()> {
+    let json = serde_json::to_vec_pretty(record).expect("a record serialises");
+    write_private(&folder.join("record.json"), &json)?;
+    sync_dir(folder);
+    Ok(())
+}
+
+/// Every record under `state`, oldest first.
+pub fn records(state: &Path) -> Result<Vec<Record>> {
+    let entries = match fs::read_dir(state) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(Error::io("cannot read", state, e)),
+    };
+    let mut out = Vec::new();
+    for entry in entries.flatten() {
+        let file = entry.path().join("record.json");
+        let Ok(text) = fs::read(&file) else { continue };
+        let record: Record = serde_json::from_slice(&text).map_err(|e| {
+            Error::Config(Problems(vec![Problem::in_file(&file, format!("unreadable record: {e}")).help(
+                "this file is written by ferry; if it was edited, restore it from a backup or remove its folder",
+            )]))
+        })?;
+        out.push(record);
+    }
+    out.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(out)
+}
+
+/// The version the config files were last migrated to, if any migration is
+/// recorded.
+pub fn current(state: &Path) -> Result<Option<Version>> {
+    Ok(records(state)?
+        .last()
+        .and_then(|r| Version::parse(&r.to).ok()))
+}
+
+/// Undoes the last recorded config migration: every file gets its original
+/// bytes and mode back. A file edited since (its bytes are neither the
+/// migrated nor the original ones) stops the revert unless `force`.
+pub fn revert(state: &Path, force: bool) -> Result<Option<Record>> {
+    let Some(record) = records(state)?.pop() else {
+        return Ok(None);
+    };
+    let folder = state.join(&record.id);
+    let mut restore = Vec::new();
+    for f in &record.files {
+        let original = fs::read(folder.join(&f.original)).map_err(|e| Error::io("cannot read", folder.join(&f.original), e))?;
+        if sha(&original) != f.before_sha256 {
+            return Err(Error::refusal(
+                format!("the saved original of {} is damaged (its SHA-256 does not match)", f.shown),
+                "restore the file from a backup (`ferry backup list`)",
+            ));
+        }
+        let now = match fs::read(&f.path) {
+            Ok(b) => Some(b),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(Error::io("cannot read", &f.path, e)),
+        };
+        let now_sha = now.as_deref().map(sha);
+        if now_sha.as_deref() == Some(f.before_sha256.as_str()) {
+            continue;
+        }
+        if now_sha.as_deref() != Some(f.after_sha256.as_str()) && !force {
+            return Err(Error::refusal(
+                format!("{} was changed after the migration to {}", f.shown, record.to),
+                format!(
+                    "nothing was reverted; `ferry config revert --force` discards those changes (the original is kept in {})",
+                    folder.display()
+                ),
+            ));
+        }
+        restore.push((f, original));
+    }
+    for (f, original) in &restore {
+        let owner = fs::metadata(&f.path).ok().map(|m| (m.uid(), m.gid()));
+        replace_file(&f.path, original, f.mode, owner)?
+            .persist(&f.path)
+            .map_err(|e| Error::io("cannot write", &f.path, e.error))?;
+        if let Some(dir) = f.path.parent() {
+            sync_dir(dir);
+        }
+    }
+    fs::remove_dir_all(&folder).map_err(|e| Error::io("cannot remove", &folder, e))?;
+    Ok(Some(record))
+}
