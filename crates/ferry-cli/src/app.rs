@@ -18,7 +18,7 @@ use serde_json::json;
 use crate::cli::{Cli, Command, Db, Format, Global};
 use crate::output::{self, Out};
 use crate::progress::Progress;
-use crate::{backups, releases, render};
+use crate::{backups, configs, releases, render};
 
 /// What a command concluded.
 pub enum Outcome {
@@ -97,6 +97,7 @@ fn dispatch(cli: &Cli, out: &mut Out) -> Result<Outcome> {
         Command::Guide { output } => releases::guide(g, output.as_ref(), out),
         Command::Db(db) => run_db(g, db, out),
         Command::Backup(b) => backups::run(g, b, out),
+        Command::Config(c) => configs::run(g, c, out),
     }
 }
 

@@ -111,6 +111,52 @@ pub enum Command {
     /// Backups of the database and the config files.
     #[command(subcommand)]
     Backup(Backup),
+    /// Config-file migrations: the changes releases declare to .env, YAML, TOML and JSON files.
+    #[command(subcommand)]
+    Config(Config),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Config {
+    /// Keys missing from the config files, keys the example no longer has,
+    /// deprecated keys still in use; exits 1 when something required is missing.
+    Diff {
+        /// The user's file (default with --example: the example's name
+        /// without .example; paths are relative to the config folder).
+        file: Option<PathBuf>,
+        /// Compare with this example file, such as .env.example.
+        #[arg(long, value_name = "FILE")]
+        example: Option<PathBuf>,
+        /// Judge against the releases up to this one (default: the newest final release).
+        #[arg(long, value_name = "VERSION")]
+        to: Option<String>,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// Apply the config changes of the releases between the installed
+    /// release and a target, keeping comments and layout.
+    Migrate {
+        /// The target release (default: the newest final release).
+        #[arg(long, value_name = "VERSION")]
+        to: Option<String>,
+        /// The release the files are at (default: the last config migration's
+        /// target, else the installed release read from the database).
+        #[arg(long, value_name = "VERSION")]
+        from: Option<String>,
+        /// Show a unified diff (secrets as ****); write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// Undo the last config migration, restoring each file byte for byte.
+    Revert {
+        /// Revert even files edited since the migration, discarding those edits.
+        #[arg(long)]
+        force: bool,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -3,6 +3,7 @@
 mod app;
 mod backups;
 mod cli;
+mod configs;
 mod output;
 mod progress;
 mod releases;

@@ -15,20 +15,20 @@ use crate::cli::{Format, Global};
 use crate::output::Out;
 use crate::render;
 
-struct Loaded {
-    project: Project,
-    set: MigrationSet,
-    manifest: Manifest,
+pub(crate) struct Loaded {
+    pub(crate) project: Project,
+    pub(crate) set: MigrationSet,
+    pub(crate) manifest: Manifest,
 }
 
-fn load(g: &Global) -> Result<Loaded> {
+pub(crate) fn load(g: &Global) -> Result<Loaded> {
     let project = Project::load(&g.project)?;
     let set = project.migrations()?;
     let manifest = project.manifest(&set)?;
     Ok(Loaded { project, set, manifest })
 }
 
-fn connect(g: &Global, project: &Project) -> Result<(Migrator, DatabaseUrl)> {
+pub(crate) fn connect(g: &Global, project: &Project) -> Result<(Migrator, DatabaseUrl)> {
     let url = project.database_url(g.database_url.as_deref())?;
     let migrator = Migrator::connect(&url, project.settings(g.lock_timeout))?;
     Ok((migrator, url))
@@ -43,7 +43,7 @@ pub fn today(g: &Global) -> Result<Date> {
     }
 }
 
-fn parse_version(s: &str, what: &str) -> Result<Version> {
+pub(crate) fn parse_version(s: &str, what: &str) -> Result<Version> {
     Version::parse(s).map_err(|m| {
         ferry::Error::Config(ferry::Problems(vec![ferry::Problem::general(format!("{what}: {m}"))])).into()
     })
@@ -88,6 +88,9 @@ pub fn status(g: &Global, json_out: bool, out: &mut Out) -> Result<Outcome> {
             "support": series.as_ref().map(|s| json!({
                 "series": s.name, "state": s.state(today), "active_until": s.active_until, "security_until": s.security_until,
             })),
+            "config": ferry::config::migrate::records(&crate::configs::config_state(&l))?
+                .last()
+                .map(|r| json!({ "migrated_to": r.to, "at": r.at })),
             "next": match &next {
                 Ok(p) => json!({ "to": p.to, "hops": p.hops.len(), "risk": p.risk, "downtime": p.downtime, "backup": p.backup }),
                 Err(e) => json!({ "error": e }),
@@ -190,6 +193,20 @@ fn render_status(
         (_, Ok(p)) => format!("`ferry plan` → {}", render::plan_summary(p)),
         (_, Err(e)) => e.replace('\n', "\n           "),
     };
+    let config = match ferry::config::migrate::records(&crate::configs::config_state(l)) {
+        Ok(r) => match r.last() {
+            Some(last) => format!(
+                "migrated to {} at {} (`ferry config revert` undoes it)",
+                last.to, last.at
+            ),
+            None if l.manifest.releases().iter().all(|r| r.config.is_empty()) => {
+                "the releases declare no config changes".to_owned()
+            }
+            None => "no config migration recorded".to_owned(),
+        },
+        Err(e) => format!("unreadable record: {e}"),
+    };
+    s.push_str(&format!("config:    {config}\n"));
     s.push_str(&format!("next:      {next}\n"));
     s
 }
@@ -211,7 +228,16 @@ pub fn plan(g: &Global, to: Option<&str>, from: Option<&str>, format: Format, ou
     match format {
         Format::Json => out.json(&plan)?,
         Format::Markdown => out.text(&release::runbook(&plan, &name(&l.project)))?,
-        Format::Text => out.text(&render::plan(&plan, &name(&l.project)))?,
+        Format::Text => {
+            let previews: Vec<Result<String, String>> = match l.project.config_dir() {
+                Ok(dir) => ferry::config::migrate::preview(&dir, &l.manifest, &plan.hops)
+                    .into_iter()
+                    .map(|p| p.map(|p| p.diff()).map_err(|e| e.to_string()))
+                    .collect(),
+                Err(e) => plan.hops.iter().map(|_| Err(e.to_string())).collect(),
+            };
+            out.text(&render::plan(&plan, &name(&l.project), &previews))?
+        }
     }
     Ok(Outcome::Ok)
 }

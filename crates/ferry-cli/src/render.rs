@@ -166,7 +166,9 @@ pub fn plan_summary(plan: &ferry::release::UpgradePlan) -> String {
 }
 
 /// The plan for people.
-pub fn plan(plan: &ferry::release::UpgradePlan, name: &str) -> String {
+/// The plan as text. `previews` holds, per hop, the diff its config
+/// changes would make to the files as they are now (secrets as ****).
+pub fn plan(plan: &ferry::release::UpgradePlan, name: &str, previews: &[Result<String, String>]) -> String {
     let from = plan
         .from
         .as_ref()
@@ -230,6 +232,31 @@ pub fn plan(plan: &ferry::release::UpgradePlan, name: &str) -> String {
                 for s in &b.change.steps {
                     out.push_str(&format!("       - {s}\n"));
                 }
+            }
+        }
+        if !hop.config.is_empty() {
+            out.push_str("   config changes:\n");
+            for c in &hop.config {
+                out.push_str(&format!("     {} {}\n", c.version, c.change));
+            }
+            match previews.get(i) {
+                Some(Ok(diff)) if diff.is_empty() => {
+                    out.push_str("   config preview: the files as they are now need no change\n")
+                }
+                Some(Ok(diff)) => {
+                    out.push_str(&format!(
+                        "   config preview (`ferry config migrate --to {} --dry-run` shows it again):\n",
+                        hop.to
+                    ));
+                    for line in diff.lines() {
+                        out.push_str(&format!("     {line}\n"));
+                    }
+                }
+                Some(Err(e)) => out.push_str(&format!(
+                    "   config preview: unavailable: {}\n",
+                    e.replace('\n', "\n     ")
+                )),
+                None => {}
             }
         }
         for n in &hop.notes {

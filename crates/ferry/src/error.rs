@@ -274,7 +274,7 @@ impl Error {
     }
 
     /// A refusal tied to no file: what is wrong, and what to do.
-    pub(crate) fn refusal(message: impl Into<String>, help: impl Into<String>) -> Self {
+    pub fn refusal(message: impl Into<String>, help: impl Into<String>) -> Self {
         Error::refused(Problem::general(message).help(help))
     }
 }

@@ -363,7 +363,10 @@ impl Change {
             }
             Action::Deprecate { key, note } => {
                 let k = self.key(doc, key)?;
-                Ok(changed(doc.comment_out(&k, &deprecated(note))?, format!("deprecated {key}")))
+                Ok(changed(
+                    doc.comment_out(&k, &deprecated(note))?,
+                    format!("deprecated {key}"),
+                ))
             }
             Action::Remove { key } => {
                 let k = self.key(doc, key)?;
@@ -375,12 +378,14 @@ impl Change {
                     return Ok(Effect::Nothing);
                 }
                 let why = message.clone().unwrap_or_else(|| format!("release {version} needs it"));
-                Err(Problem::in_file(doc.path(), format!("`{key}` is required: {why}")).help(format!(
-                    "add {key} to {}, then run ferry again (required at {}:{})",
-                    doc.path().display(),
-                    self.source.display(),
-                    self.line
-                )))
+                Err(
+                    Problem::in_file(doc.path(), format!("`{key}` is required: {why}")).help(format!(
+                        "add {key} to {}, then run ferry again (required at {}:{})",
+                        doc.path().display(),
+                        self.source.display(),
+                        self.line
+                    )),
+                )
             }
         }
     }
@@ -463,9 +468,10 @@ pub(crate) fn parse(source: &Path, text: &str, raw: Spanned<RawChange>) -> Resul
         )
     })?;
     let format = match &r.format {
-        Some(f) => Some(Format::parse(f).ok_or_else(|| {
-            fail(format!("format `{f}` is not known"), "write env, yaml, toml or json")
-        })?),
+        Some(f) => Some(
+            Format::parse(f)
+                .ok_or_else(|| fail(format!("format `{f}` is not known"), "write env, yaml, toml or json"))?,
+        ),
         None => None,
     };
     let implied = format.or_else(|| Format::of(Path::new(&file)));
@@ -533,7 +539,11 @@ pub(crate) fn parse(source: &Path, text: &str, raw: Spanned<RawChange>) -> Resul
             format!("`{extra}` does not go with {op}"),
             &format!(
                 "{op} takes {}",
-                if allowed.is_empty() { "only the key".to_owned() } else { allowed.join(", ") }
+                if allowed.is_empty() {
+                    "only the key".to_owned()
+                } else {
+                    allowed.join(", ")
+                }
             ),
         ));
     }
@@ -544,7 +554,11 @@ pub(crate) fn parse(source: &Path, text: &str, raw: Spanned<RawChange>) -> Resul
             Err(fail(format!("{op} needs `{what}`"), &format!("for example {example}")))
         }
     };
-    let value = |v: Option<toml::Value>| v.map(scalar).transpose().map_err(|m| fail(m, "for example value = \"api\""));
+    let value = |v: Option<toml::Value>| {
+        v.map(scalar)
+            .transpose()
+            .map_err(|m| fail(m, "for example value = \"api\""))
+    };
     let template = |t: &str| Template::parse(t).map_err(|m| fail(m, "for example template = \"https://${host}:8006\""));
     let key = key.clone();
     let action = match op {
@@ -578,14 +592,21 @@ pub(crate) fn parse(source: &Path, text: &str, raw: Spanned<RawChange>) -> Resul
         }
         "split" => {
             let into = r.into.unwrap_or_default();
-            need("into", !into.is_empty(), "into = { NEW_A = \"${OLD}\", NEW_B = \"default\" }")?;
+            need(
+                "into",
+                !into.is_empty(),
+                "into = { NEW_A = \"${OLD}\", NEW_B = \"default\" }",
+            )?;
             let mut parts = Vec::new();
             for (k, t) in into {
                 check_key(&k)?;
-                parts.push((k, match t {
-                    toml::Value::String(t) => template(&t)?,
-                    other => Template::value(value(Some(other))?.unwrap_or_default()),
-                }));
+                parts.push((
+                    k,
+                    match t {
+                        toml::Value::String(t) => template(&t)?,
+                        other => Template::value(value(Some(other))?.unwrap_or_default()),
+                    },
+                ));
             }
             Action::Split {
                 key,
@@ -623,10 +644,22 @@ mod tests {
         let d = doc("config.yaml", "proxmox_host: pve.lan\nport: 8006\nnested:\n  a: x\n");
         let t = Template::parse("https://${proxmox_host}:${port}").unwrap();
         assert_eq!(t.expand(&d).unwrap(), Value::String("https://pve.lan:8006".into()));
-        assert_eq!(Template::parse("${port}").unwrap().expand(&d).unwrap(), Value::from(8006));
-        assert_eq!(Template::parse("${nested.a}-$$").unwrap().expand(&d).unwrap(), Value::String("x-$".into()));
-        assert_eq!(Template::parse("${missing:-def}").unwrap().expand(&d).unwrap(), Value::String("def".into()));
-        assert_eq!(Template::parse("a${missing}").unwrap().expand(&d), Err("missing".into()));
+        assert_eq!(
+            Template::parse("${port}").unwrap().expand(&d).unwrap(),
+            Value::from(8006)
+        );
+        assert_eq!(
+            Template::parse("${nested.a}-$$").unwrap().expand(&d).unwrap(),
+            Value::String("x-$".into())
+        );
+        assert_eq!(
+            Template::parse("${missing:-def}").unwrap().expand(&d).unwrap(),
+            Value::String("def".into())
+        );
+        assert_eq!(
+            Template::parse("a${missing}").unwrap().expand(&d),
+            Err("missing".into())
+        );
         assert!(Template::parse("${open").is_err());
         assert!(Template::parse("${}").is_err());
     }

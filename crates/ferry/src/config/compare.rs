@@ -67,7 +67,12 @@ pub fn user_file_for(example: &Path) -> Option<PathBuf> {
 /// Compares `user` with `example`: keys of the example the user's file
 /// lacks (missing, required), keys the example no longer has (extra), and
 /// deprecated keys still in use.
-pub fn against_example(dir: &Path, user: &Path, example: &Path, releases: &[(&Version, &[Change])]) -> Result<Vec<Finding>> {
+pub fn against_example(
+    dir: &Path,
+    user: &Path,
+    example: &Path,
+    releases: &[(&Version, &[Change])],
+) -> Result<Vec<Finding>> {
     let ex = load(example, None)?;
     let doc = load(user, Format::of(user).or(Some(ex.format())))?;
     let shown = user.strip_prefix(dir).unwrap_or(user).display().to_string();
@@ -80,7 +85,10 @@ pub fn against_example(dir: &Path, user: &Path, example: &Path, releases: &[(&Ve
             key: k.to_string(),
             kind: Kind::Missing,
             required: true,
-            detail: format!("in {}, not in {shown}", example.file_name().unwrap_or_default().to_string_lossy()),
+            detail: format!(
+                "in {}, not in {shown}",
+                example.file_name().unwrap_or_default().to_string_lossy()
+            ),
         });
     }
     for k in have.iter().filter(|k| ex.get(k).is_none()) {
@@ -113,19 +121,27 @@ fn deprecated_in(
     for (version, changes) in releases {
         for c in changes.iter().filter(|c| applies(c)) {
             let (key, detail) = match &c.action {
-                Action::Deprecate { key, note } => (key, match note {
-                    Some(n) => format!("deprecated in {version}: {n}"),
-                    None => format!("deprecated in {version}"),
-                }),
+                Action::Deprecate { key, note } => (
+                    key,
+                    match note {
+                        Some(n) => format!("deprecated in {version}: {n}"),
+                        None => format!("deprecated in {version}"),
+                    },
+                ),
                 Action::Rename { from, to } => (from, format!("renamed to {to} in {version}")),
                 Action::Remove { key } => (key, format!("removed in {version}")),
-                Action::Split { key, into, .. } => (key, format!(
-                    "split into {} in {version}",
-                    into.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>().join(", ")
-                )),
+                Action::Split { key, into, .. } => (
+                    key,
+                    format!(
+                        "split into {} in {version}",
+                        into.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>().join(", ")
+                    ),
+                ),
                 _ => continue,
             };
-            let Ok(path) = KeyPath::parse(key, doc.format()) else { continue };
+            let Ok(path) = KeyPath::parse(key, doc.format()) else {
+                continue;
+            };
             if doc.get(&path).is_some() && !out.iter().any(|f: &Finding| f.key == *key) {
                 out.push(Finding {
                     file: shown.to_owned(),
@@ -162,16 +178,24 @@ pub fn against_releases(dir: &Path, releases: &[(&Version, &[Change])]) -> Resul
             for (version, changes) in releases {
                 for c in changes.iter().filter(|c| applies(c)) {
                     let (key, required, detail) = match &c.action {
-                        Action::Require { key, message } => (key, true, match message {
-                            Some(m) => format!("required since {version}: {m}"),
-                            None => format!("required since {version}"),
-                        }),
-                        Action::Add { key, .. } => {
-                            (key, false, format!("added in {version}; `ferry config migrate` adds its default"))
-                        }
+                        Action::Require { key, message } => (
+                            key,
+                            true,
+                            match message {
+                                Some(m) => format!("required since {version}: {m}"),
+                                None => format!("required since {version}"),
+                            },
+                        ),
+                        Action::Add { key, .. } => (
+                            key,
+                            false,
+                            format!("added in {version}; `ferry config migrate` adds its default"),
+                        ),
                         _ => continue,
                     };
-                    let Ok(path) = KeyPath::parse(key, doc.format()) else { continue };
+                    let Ok(path) = KeyPath::parse(key, doc.format()) else {
+                        continue;
+                    };
                     if doc.get(&path).is_none() && !out.iter().any(|f: &Finding| f.file == shown && f.key == *key) {
                         out.push(Finding {
                             file: shown.clone(),

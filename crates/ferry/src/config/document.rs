@@ -147,7 +147,11 @@ fn model_get<'a>(root: &'a Value, path: &[String]) -> Option<&'a Value> {
     path.iter().try_fold(root, |v, p| v.as_object()?.get(p))
 }
 
-fn model_parent_mut<'a>(root: &'a mut Value, parent: &[String], create: bool) -> Result<&'a mut Map<String, Value>, String> {
+fn model_parent_mut<'a>(
+    root: &'a mut Value,
+    parent: &[String],
+    create: bool,
+) -> Result<&'a mut Map<String, Value>, String> {
     let mut here = root;
     for (i, p) in parent.iter().enumerate() {
         let map = here
@@ -199,7 +203,10 @@ pub(crate) trait Editor {
         let text = self.render();
         let block = line_block(&text, self.span(path)?, |p| self.prefix_ok(p))?;
         let mut new = text.clone();
-        new.replace_range(block.clone(), &comment_lines(&text[block.clone()], self.comment_marker(), note));
+        new.replace_range(
+            block.clone(),
+            &comment_lines(&text[block.clone()], self.comment_marker(), note),
+        );
         self.reload(&new)
     }
 }
@@ -207,7 +214,11 @@ pub(crate) trait Editor {
 /// Extends `span` to the whole lines it covers, refusing when another entry
 /// shares one of those lines. `prefix_ok` judges the text before the key on
 /// its first line (indentation, or a TOML dotted prefix).
-pub(crate) fn line_block(text: &str, span: Range<usize>, prefix_ok: impl Fn(&str) -> bool) -> Result<Range<usize>, String> {
+pub(crate) fn line_block(
+    text: &str,
+    span: Range<usize>,
+    prefix_ok: impl Fn(&str) -> bool,
+) -> Result<Range<usize>, String> {
     let start = text[..span.start].rfind('\n').map_or(0, |i| i + 1);
     if !prefix_ok(&text[start..span.start]) {
         return Err("it shares its line with other keys".into());
@@ -291,9 +302,11 @@ impl Document {
     pub fn parse(path: &Path, format: Format, text: &str) -> Result<Self, Problem> {
         let model = meaning(path, format, text)?;
         if !model.is_object() {
-            return Err(Problem::in_file(path, "the file does not hold keys and values at its top level")
-                .at_line(1)
-                .help("ferry edits files whose top level is a mapping (YAML), a table (TOML) or an object (JSON)"));
+            return Err(
+                Problem::in_file(path, "the file does not hold keys and values at its top level")
+                    .at_line(1)
+                    .help("ferry edits files whose top level is a mapping (YAML), a table (TOML) or an object (JSON)"),
+            );
         }
         let editor: Box<dyn Editor> = match format {
             Format::Env => Box::new(super::dotenv::DotEnv::parse(path, text)?),
@@ -302,8 +315,10 @@ impl Document {
             Format::Json => Box::new(super::json::JsonEditor::parse(path, text)?),
         };
         if editor.render() != text {
-            return Err(Problem::in_file(path, format!("the {format} editor cannot keep this file byte for byte"))
-                .help("nothing was written; report this, with the file, to the ferry developers"));
+            return Err(
+                Problem::in_file(path, format!("the {format} editor cannot keep this file byte for byte"))
+                    .help("nothing was written; report this, with the file, to the ferry developers"),
+            );
         }
         // A file whose every line ends in CRLF gets CRLF on added lines too.
         let crlf = text.contains("\r\n") && !text.replace("\r\n", "").contains('\n');
@@ -371,7 +386,6 @@ impl Document {
         out
     }
 
-
     fn store(&mut self, value: &Value) -> Value {
         // .env files hold text only.
         if self.format == Format::Env {
@@ -403,7 +417,12 @@ impl Document {
         let value = self.store(value);
         let Some(current) = self.get(key) else { return Ok(false) };
         if current.is_object() || current.is_array() {
-            return Err(fail(&self.path, key, "set", "it holds a table or list, not one value".into()));
+            return Err(fail(
+                &self.path,
+                key,
+                "set",
+                "it holds a table or list, not one value".into(),
+            ));
         }
         if *current == value {
             return Ok(false);
@@ -425,13 +444,19 @@ impl Document {
     /// Renames `from` to `to`. Nothing happens when the file has no `from`;
     /// having both is an error (the user must choose).
     pub fn rename(&mut self, from: &KeyPath, to: &KeyPath) -> Result<bool, Problem> {
-        let Some(value) = self.get(from).cloned() else { return Ok(false) };
+        let Some(value) = self.get(from).cloned() else {
+            return Ok(false);
+        };
         if self.get(to).is_some() {
-            return Err(fail(&self.path, from, "rename", format!("the file also has `{to}`"))
-                .help(format!("keep one of them: remove `{from}` or `{to}` from the file, then run ferry again")));
+            return Err(
+                fail(&self.path, from, "rename", format!("the file also has `{to}`")).help(format!(
+                    "keep one of them: remove `{from}` or `{to}` from the file, then run ferry again"
+                )),
+            );
         }
         if from.parent() == to.parent() {
-            let parent = model_parent_mut(&mut self.model, from.parent(), false).map_err(|e| fail(&self.path, from, "rename", e))?;
+            let parent = model_parent_mut(&mut self.model, from.parent(), false)
+                .map_err(|e| fail(&self.path, from, "rename", e))?;
             // Keep the key's place in the tree's order too.
             let entries: Vec<(String, Value)> = std::mem::take(parent).into_iter().collect();
             for (k, v) in entries {
@@ -443,7 +468,8 @@ impl Document {
                 .map_err(|e| fail(&self.path, from, "rename", e))?;
         } else {
             if value.is_object() || value.is_array() {
-                return Err(fail(&self.path, 
+                return Err(fail(
+                    &self.path,
                     from,
                     "move",
                     "moving a table or list to another level is not supported".into(),
@@ -476,8 +502,7 @@ impl Document {
             return Ok(false);
         }
         self.editor.comment_out(key.parts(), note).map_err(|e| {
-            fail(&self.path, key, "comment out", e)
-                .help("put the key on a line of its own, or remove it instead")
+            fail(&self.path, key, "comment out", e).help("put the key on a line of its own, or remove it instead")
         })?;
         model_parent_mut(&mut self.model, key.parent(), false)
             .map_err(|e| fail(&self.path, key, "comment out", e))?

@@ -112,7 +112,11 @@ impl Editor for JsonEditor {
         let parsed = jsonc_parser::parse_to_ast(&text, &Default::default(), &ParseOptions::default())
             .map_err(|e| e.to_string())?;
         let (leaf, parent) = path.split_last().ok_or("empty key")?;
-        let mut obj = parsed.value.as_ref().and_then(|v| v.as_object()).ok_or("the file holds no object")?;
+        let mut obj = parsed
+            .value
+            .as_ref()
+            .and_then(|v| v.as_object())
+            .ok_or("the file holds no object")?;
         for p in parent {
             obj = obj
                 .properties
@@ -151,9 +155,11 @@ impl Editor for JsonEditor {
 
     fn comment_out(&mut self, path: &[String], note: &str) -> Result<(), String> {
         if is_plain_json(&self.render()) {
-            return Err("the file is plain JSON, which has no comments (its readers may refuse one); \
+            return Err(
+                "the file is plain JSON, which has no comments (its readers may refuse one); \
                         remove the key instead, or use a file that already has // comments"
-                .into());
+                    .into(),
+            );
         }
         let text = self.render();
         let block = super::document::line_block(&text, self.span(path)?, |p| p.trim().is_empty())?;
@@ -179,7 +185,10 @@ pub(crate) fn drop_dangling_comma(text: &mut String, at: usize) {
     }
     let mut end = at;
     loop {
-        let start = text[..end].trim_end_matches(['\n', '\r']).rfind('\n').map_or(0, |i| i + 1);
+        let start = text[..end]
+            .trim_end_matches(['\n', '\r'])
+            .rfind('\n')
+            .map_or(0, |i| i + 1);
         let line = &text[start..end];
         let body = line.trim();
         if body.is_empty() || body.starts_with("//") {

@@ -136,7 +136,9 @@ pub fn prepare(dir: &Path, steps: &[Step<'_>]) -> Result<Prepared> {
 /// [`prepare`], reading the files in `overlay` (real path, text) from memory
 /// instead of from disk: how a plan previews one hop after another.
 pub fn prepare_over(dir: &Path, steps: &[Step<'_>], overlay: &[(PathBuf, String)]) -> Result<Prepared> {
-    let mut docs: Vec<(String, PathBuf, Document, Vec<(Version, String)>)> = Vec::new();
+    // (shown name, real path, document, what changed by release)
+    type Open = (String, PathBuf, Document, Vec<(Version, String)>);
+    let mut docs: Vec<Open> = Vec::new();
     let mut broken: Vec<PathBuf> = Vec::new();
     let mut problems = Vec::new();
     let mut notes = Vec::new();
@@ -146,15 +148,22 @@ pub fn prepare_over(dir: &Path, steps: &[Step<'_>], overlay: &[(PathBuf, String)
             if paths.is_empty() {
                 if let super::change::Action::Require { key, message } = &change.action {
                     problems.push(
-                        Problem::in_file(dir.join(&change.file), format!(
-                            "the file is missing, and release {} requires {key} in it{}",
-                            step.version,
-                            message.as_ref().map(|m| format!(": {m}")).unwrap_or_default()
-                        ))
+                        Problem::in_file(
+                            dir.join(&change.file),
+                            format!(
+                                "the file is missing, and release {} requires {key} in it{}",
+                                step.version,
+                                message.as_ref().map(|m| format!(": {m}")).unwrap_or_default()
+                            ),
+                        )
                         .help(format!("create it with {key}, then run ferry again")),
                     );
                 } else {
-                    notes.push(format!("{}: no such file, skipped ({})", change.file, change.describe()));
+                    notes.push(format!(
+                        "{}: no such file, skipped ({})",
+                        change.file,
+                        change.describe()
+                    ));
                 }
                 continue;
             }
@@ -167,13 +176,13 @@ pub fn prepare_over(dir: &Path, steps: &[Step<'_>], overlay: &[(PathBuf, String)
                     Some(i) => i,
                     None => {
                         let Some(format) = change.format_for(&path) else {
-                            problems.push(Problem::in_file(&path, "cannot tell the file's format from its name").help(
-                                format!(
+                            problems.push(
+                                Problem::in_file(&path, "cannot tell the file's format from its name").help(format!(
                                     "add format = \"yaml\" (or env, toml, json) at {}:{}",
                                     change.source.display(),
                                     change.line
-                                ),
-                            ));
+                                )),
+                            );
                             broken.push(real);
                             continue;
                         };
@@ -298,7 +307,8 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
     tmp.write_all(bytes)
         .and_then(|_| tmp.as_file().sync_all())
         .map_err(|e| Error::io("cannot write", path, e))?;
-    tmp.persist(path).map_err(|e| Error::io("cannot write", path, e.error))?;
+    tmp.persist(path)
+        .map_err(|e| Error::io("cannot write", path, e.error))?;
     Ok(())
 }
 
@@ -315,17 +325,25 @@ fn replace_file(path: &Path, bytes: &[u8], mode: u32, owner: Option<(u32, u32)>)
         .and_then(|_| tmp.as_file().set_permissions(fs::Permissions::from_mode(mode & 0o7777)))
         .map_err(|e| Error::io("cannot write", tmp.path(), e))?;
     if let Some((uid, gid)) = owner {
-        let meta = tmp.as_file().metadata().map_err(|e| Error::io("cannot inspect", tmp.path(), e))?;
+        let meta = tmp
+            .as_file()
+            .metadata()
+            .map_err(|e| Error::io("cannot inspect", tmp.path(), e))?;
         if (meta.uid(), meta.gid()) != (uid, gid) {
             std::os::unix::fs::fchown(tmp.as_file(), Some(uid), Some(gid)).map_err(|e| {
                 Error::refusal(
-                    format!("cannot give the new {} its owner back ({uid}:{gid}): {e}", path.display()),
+                    format!(
+                        "cannot give the new {} its owner back ({uid}:{gid}): {e}",
+                        path.display()
+                    ),
                     "run ferry as the user that owns the config files, or as root",
                 )
             })?;
         }
     }
-    tmp.as_file().sync_all().map_err(|e| Error::io("cannot write", tmp.path(), e))?;
+    tmp.as_file()
+        .sync_all()
+        .map_err(|e| Error::io("cannot write", tmp.path(), e))?;
     Ok(tmp)
 }
 
@@ -435,9 +453,11 @@ pub fn records(state: &Path) -> Result<Vec<Record>> {
         let file = entry.path().join("record.json");
         let Ok(text) = fs::read(&file) else { continue };
         let record: Record = serde_json::from_slice(&text).map_err(|e| {
-            Error::Config(Problems(vec![Problem::in_file(&file, format!("unreadable record: {e}")).help(
-                "this file is written by ferry; if it was edited, restore it from a backup or remove its folder",
-            )]))
+            Error::Config(Problems(vec![
+                Problem::in_file(&file, format!("unreadable record: {e}")).help(
+                    "this file is written by ferry; if it was edited, restore it from a backup or remove its folder",
+                ),
+            ]))
         })?;
         out.push(record);
     }
@@ -448,9 +468,7 @@ pub fn records(state: &Path) -> Result<Vec<Record>> {
 /// The version the config files were last migrated to, if any migration is
 /// recorded.
 pub fn current(state: &Path) -> Result<Option<Version>> {
-    Ok(records(state)?
-        .last()
-        .and_then(|r| Version::parse(&r.to).ok()))
+    Ok(records(state)?.last().and_then(|r| Version::parse(&r.to).ok()))
 }
 
 /// Undoes the last recorded config migration: every file gets its original
@@ -463,10 +481,14 @@ pub fn revert(state: &Path, force: bool) -> Result<Option<Record>> {
     let folder = state.join(&record.id);
     let mut restore = Vec::new();
     for f in &record.files {
-        let original = fs::read(folder.join(&f.original)).map_err(|e| Error::io("cannot read", folder.join(&f.original), e))?;
+        let original =
+            fs::read(folder.join(&f.original)).map_err(|e| Error::io("cannot read", folder.join(&f.original), e))?;
         if sha(&original) != f.before_sha256 {
             return Err(Error::refusal(
-                format!("the saved original of {} is damaged (its SHA-256 does not match)", f.shown),
+                format!(
+                    "the saved original of {} is damaged (its SHA-256 does not match)",
+                    f.shown
+                ),
                 "restore the file from a backup (`ferry backup list`)",
             ));
         }
@@ -501,4 +523,44 @@ pub fn revert(state: &Path, force: bool) -> Result<Option<Record>> {
     }
     fs::remove_dir_all(&folder).map_err(|e| Error::io("cannot remove", &folder, e))?;
     Ok(Some(record))
+}
+
+/// The steps of a plan: each release a hop brings, with its config changes.
+pub fn steps_of<'a>(manifest: &'a crate::release::Manifest, hops: &'a [crate::release::Hop]) -> Vec<Vec<Step<'a>>> {
+    hops.iter()
+        .map(|hop| {
+            if hop.from.is_none() {
+                // A fresh install ships its config in the new shape.
+                return Vec::new();
+            }
+            hop.releases
+                .iter()
+                .filter_map(|v| manifest.get(v))
+                .filter(|r| !r.config.is_empty())
+                .map(|r| Step {
+                    version: &r.version,
+                    changes: &r.config,
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// What each hop of a plan would do to the config files under `dir`, each
+/// hop starting from the previous one's result. A hop whose files cannot be
+/// read or edited gets its problem instead.
+pub fn preview(dir: &Path, manifest: &crate::release::Manifest, hops: &[crate::release::Hop]) -> Vec<Result<Prepared>> {
+    let mut overlay: Vec<(PathBuf, String)> = Vec::new();
+    let mut out = Vec::new();
+    for steps in steps_of(manifest, hops) {
+        let prepared = prepare_over(dir, &steps, &overlay);
+        if let Ok(p) = &prepared {
+            for f in &p.files {
+                overlay.retain(|(path, _)| *path != f.path);
+                overlay.push((f.path.clone(), f.after.clone()));
+            }
+        }
+        out.push(prepared);
+    }
+    out
 }

@@ -163,7 +163,14 @@ mod tests {
 
     #[test]
     fn secret_keys() {
-        for k in ["DB_PASSWORD", "proxmox_api_token", "SECRET_KEY", "aws.credentials", "client_secret", "API_KEY"] {
+        for k in [
+            "DB_PASSWORD",
+            "proxmox_api_token",
+            "SECRET_KEY",
+            "aws.credentials",
+            "client_secret",
+            "API_KEY",
+        ] {
             assert!(is_secret_key(k), "{k}");
         }
         for k in ["PASSWORD_MIN_LENGTH", "template_vmid", "cores", "TOKEN_TTL"] {
@@ -177,8 +184,14 @@ mod tests {
             redact_urls("DATABASE_URL=postgres://app:hunter2@db:5432/app?sslmode=require"),
             "DATABASE_URL=postgres://app:****@db:5432/app?sslmode=require"
         );
-        assert_eq!(redact_urls("url: https://pve.lan:8006/api"), "url: https://pve.lan:8006/api");
-        assert_eq!(redact_urls("a http://u@h b https://x:y@z"), "a http://u@h b https://x:****@z");
+        assert_eq!(
+            redact_urls("url: https://pve.lan:8006/api"),
+            "url: https://pve.lan:8006/api"
+        );
+        assert_eq!(
+            redact_urls("a http://u@h b https://x:y@z"),
+            "a http://u@h b https://x:****@z"
+        );
     }
 
     #[test]
@@ -186,7 +199,10 @@ mod tests {
         let r = Redactor::default();
         assert_eq!(r.line("DB_PASSWORD=hunter2"), "DB_PASSWORD=****");
         assert_eq!(r.line("export API_KEY='abc def'  # note"), "export API_KEY=****");
-        assert_eq!(r.line("  proxmox_api_token: root@pam!x=uuid"), "  proxmox_api_token: ****");
+        assert_eq!(
+            r.line("  proxmox_api_token: root@pam!x=uuid"),
+            "  proxmox_api_token: ****"
+        );
         assert_eq!(r.line("secret_key = \"s\""), "secret_key = ****");
         assert_eq!(r.line("  \"apiToken\": \"t\","), "  \"apiToken\": ****,");
         assert_eq!(r.line("# SECRET_KEY=s3cr (deprecated in 2.0.0)"), "# SECRET_KEY=****");

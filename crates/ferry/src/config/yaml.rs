@@ -19,7 +19,11 @@ use crate::error::Problem;
 
 /// The meaning of a YAML text, read by serde-saphyr.
 pub fn meaning(path: &Path, text: &str) -> Result<Value, Problem> {
-    if text.trim().is_empty() || text.lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with('#')) {
+    if text.trim().is_empty()
+        || text
+            .lines()
+            .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
+    {
         return Ok(Value::Object(Default::default()));
     }
     serde_saphyr::from_str::<Value>(text).map_err(|e| {
@@ -95,15 +99,25 @@ fn set(m: &Mapping, key: &str, value: &Value) -> Result<(), String> {
 /// not exist yet.
 fn nested_text(parent: &[String], key: &str, value: &Value, indent: usize) -> Result<String, String> {
     let probe = YamlFile::from_str("x: 0\n").map_err(|e| e.to_string())?;
-    let m = probe.document().and_then(|d| d.as_mapping()).ok_or("internal: no mapping")?;
+    let m = probe
+        .document()
+        .and_then(|d| d.as_mapping())
+        .ok_or("internal: no mapping")?;
     set(&m, "x", value)?;
     let rendered = probe.to_string();
-    let scalar = rendered.trim_end().strip_prefix("x: ").ok_or("internal: unexpected rendering")?;
+    let scalar = rendered
+        .trim_end()
+        .strip_prefix("x: ")
+        .ok_or("internal: unexpected rendering")?;
     let mut out = String::new();
     for (depth, p) in parent.iter().enumerate() {
         out.push_str(&format!("{}{}:\n", " ".repeat(indent + depth * 2), quote_key(p)));
     }
-    out.push_str(&format!("{}{}: {scalar}\n", " ".repeat(indent + parent.len() * 2), quote_key(key)));
+    out.push_str(&format!(
+        "{}{}: {scalar}\n",
+        " ".repeat(indent + parent.len() * 2),
+        quote_key(key)
+    ));
     Ok(out)
 }
 
@@ -219,16 +233,25 @@ mod tests {
 
     #[test]
     fn reads_like_serde_saphyr_and_keeps_bytes() {
-        let text = "# top\nname: agentlab   # the name\nport: 8845\nnested:\n  a: 'x'\n  b: \"y\"\nlist:\n  - 1\n  - 2\n";
+        let text =
+            "# top\nname: agentlab   # the name\nport: 8845\nnested:\n  a: 'x'\n  b: \"y\"\nlist:\n  - 1\n  - 2\n";
         let d = doc(text);
         assert_eq!(d.render(), text);
-        assert_eq!(d.get(&KeyPath::parse("nested.b", Format::Yaml).unwrap()), Some(&json!("y")));
-        assert_eq!(d.get(&KeyPath::parse("port", Format::Yaml).unwrap()), Some(&json!(8845)));
+        assert_eq!(
+            d.get(&KeyPath::parse("nested.b", Format::Yaml).unwrap()),
+            Some(&json!("y"))
+        );
+        assert_eq!(
+            d.get(&KeyPath::parse("port", Format::Yaml).unwrap()),
+            Some(&json!(8845))
+        );
     }
 
     #[test]
     fn values_that_need_quotes_read_back() {
-        for v in ["true", "#x", "a: b", "- item", "8006", "", "  padded", "null", "yes", "it's", "{x}"] {
+        for v in [
+            "true", "#x", "a: b", "- item", "8006", "", "  padded", "null", "yes", "it's", "{x}",
+        ] {
             let mut d = doc("a: 1\n");
             d.add(&KeyPath::parse("b", Format::Yaml).unwrap(), &json!(v)).unwrap();
             d.verify().unwrap_or_else(|p| panic!("{v:?}: {p} in {:?}", d.render()));
@@ -247,7 +270,8 @@ mod tests {
     fn crlf_files_stay_crlf() {
         let mut d = doc("a: 1\r\nb: 2\r\n");
         d.add(&KeyPath::parse("c", Format::Yaml).unwrap(), &json!(3)).unwrap();
-        d.comment_out(&KeyPath::parse("a", Format::Yaml).unwrap(), "gone").unwrap();
+        d.comment_out(&KeyPath::parse("a", Format::Yaml).unwrap(), "gone")
+            .unwrap();
         assert_eq!(d.render(), "# a: 1  (gone)\r\nb: 2\r\nc: 3\r\n");
         d.verify().unwrap();
     }
@@ -287,10 +311,14 @@ mod tests {
                     vec![(k.clone(), format!("{pad}{k}:\n{body}"))]
                 }
             });
-            let extra = prop_oneof![Just(String::new()), Just("\n".to_owned()), "[ -~]{0,12}".prop_map({
-                let pad = pad.clone();
-                move |c| format!("{pad}# {c}\n")
-            })];
+            let extra = prop_oneof![
+                Just(String::new()),
+                Just("\n".to_owned()),
+                "[ -~]{0,12}".prop_map({
+                    let pad = pad.clone();
+                    move |c| format!("{pad}# {c}\n")
+                })
+            ];
             if depth == 0 {
                 (prop_oneof![leaf, list], extra).prop_map(|(e, x)| (e, x)).boxed()
             } else {

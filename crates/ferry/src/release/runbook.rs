@@ -142,11 +142,25 @@ pub fn runbook(plan: &UpgradePlan, name: &str) -> String {
                 names.join(", ")
             ));
         }
+        if !hop.config.is_empty() {
+            let changes: Vec<&str> = hop.config.iter().map(|c| c.change.as_str()).collect();
+            step(format!(
+                "Migrate the config files ({}): `ferry config migrate --to {}` (`--dry-run` shows the diff first)",
+                changes.join("; "),
+                hop.to
+            ));
+        }
         step(format!("Record the release: `ferry adopt {}`", hop.to));
         if hop.downtime.is_none_or(|d| !d.is_none()) {
             step("Start the application.".to_owned());
         }
         step("Verify (below) before going on.".to_owned());
+        if !hop.config.is_empty() {
+            let _ = writeln!(
+                md,
+                "\nTo undo its config changes: `ferry config revert` (each file byte for byte)."
+            );
+        }
         if !hop.migrations.is_empty() {
             let back = match &hop.from {
                 Some(prev) => format!(", then `ferry adopt {prev}`"),

@@ -67,12 +67,20 @@ fn golden(format: &str, op: &str) {
     assert_eq!(record.state, "applied");
 
     let again = migrate::prepare(work.path(), &steps).unwrap();
-    assert!(again.is_noop(), "{format}/{op}: a second run must change nothing:\n{}", again.diff());
+    assert!(
+        again.is_noop(),
+        "{format}/{op}: a second run must change nothing:\n{}",
+        again.diff()
+    );
     assert!(migrate::apply(&again, &state, None, &rel.version).unwrap().is_none());
     assert_eq!(migrate::records(&state).unwrap().len(), 1, "a no-op records nothing");
 
     migrate::revert(&state, false).unwrap().unwrap();
-    assert_eq!(fs::read(&file).unwrap(), input, "{format}/{op}: revert must give back the input byte for byte");
+    assert_eq!(
+        fs::read(&file).unwrap(),
+        input,
+        "{format}/{op}: revert must give back the input byte for byte"
+    );
     assert_eq!(fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o640);
     assert!(migrate::records(&state).unwrap().is_empty());
 }

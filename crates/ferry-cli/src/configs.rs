@@ -1,0 +1,286 @@
+//! `ferry config diff|migrate|revert`: config-file migrations. Each command
+//! loads the project, asks `ferry::config`, renders.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Result, anyhow};
+use ferry::config::compare::{self, Finding, Kind};
+use ferry::config::migrate::{self, Prepared};
+use ferry::release::{self, Start, Version};
+use serde_json::json;
+
+use crate::app::Outcome;
+use crate::cli::{Config, Global};
+use crate::output::Out;
+use crate::releases::{Loaded, connect, load, parse_version};
+
+pub fn run(g: &Global, cmd: &Config, out: &mut Out) -> Result<Outcome> {
+    match cmd {
+        Config::Diff {
+            file,
+            example,
+            to,
+            json,
+        } => diff(g, file.as_deref(), example.as_deref(), to.as_deref(), json.json, out),
+        Config::Migrate {
+            to,
+            from,
+            dry_run,
+            json,
+        } => migrate(g, to.as_deref(), from.as_deref(), *dry_run, json.json, out),
+        Config::Revert { force, json } => revert(g, *force, json.json, out),
+    }
+}
+
+fn target(l: &Loaded, to: Option<&str>) -> Result<Version> {
+    match to {
+        Some(t) => parse_version(t, "--to"),
+        None => l
+            .manifest
+            .newest_final()
+            .or(l.manifest.newest())
+            .map(|r| r.version.clone())
+            .ok_or_else(|| anyhow!("no releases yet: write releases/X.Y.Z.toml, or pass --to")),
+    }
+}
+
+/// Where the config files stand: `--from`, else the last config migration,
+/// else the installed release read from the database.
+fn starting_version(g: &Global, l: &Loaded, from: Option<&str>) -> Result<Option<Version>> {
+    if let Some(f) = from {
+        return parse_version(f, "--from").map(Some);
+    }
+    if let Some(v) = migrate::current(&config_state(l))? {
+        return Ok(Some(v));
+    }
+    let (mut migrator, _) = connect(g, &l.project).map_err(|e| {
+        anyhow!("{e:#}\n  help: pass --from VERSION, the release the config files are at, to work without the database")
+    })?;
+    let status = migrator.status(&l.set)?;
+    let recorded = migrator.installed()?;
+    let (start, _) = release::starting_point(&l.manifest, recorded.as_ref(), &status)
+        .map_err(|e| anyhow!("{e}\n  help: or pass --from VERSION, the release the config files are at"))?;
+    Ok(match start {
+        Start::Installed(v) => Some(v),
+        Start::Fresh => None,
+    })
+}
+
+pub(crate) fn config_state(l: &Loaded) -> PathBuf {
+    l.project.state_dir().join("config")
+}
+
+fn prepared_json(p: &Prepared) -> serde_json::Value {
+    json!({
+        "files": p.changed().map(|f| json!({
+            "file": f.shown,
+            "format": f.format,
+            "changes": f.effects.iter().map(|(v, what)| json!({ "version": v, "change": what })).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+        "notes": p.notes,
+        "diff": p.diff(),
+    })
+}
+
+fn print_summary(p: &Prepared, out: &mut Out) -> Result<()> {
+    for f in p.changed() {
+        let whats: Vec<String> = f.effects.iter().map(|(v, w)| format!("{w} ({v})")).collect();
+        out.line(format!("{}: {}", f.shown, whats.join(", ")))?;
+    }
+    for n in &p.notes {
+        out.line(format!("note: {n}"))?;
+    }
+    Ok(())
+}
+
+fn migrate(
+    g: &Global,
+    to: Option<&str>,
+    from: Option<&str>,
+    dry_run: bool,
+    json_out: bool,
+    out: &mut Out,
+) -> Result<Outcome> {
+    let l = load(g)?;
+    let target = target(&l, to)?;
+    let Some(from) = starting_version(g, &l, from)? else {
+        let msg = "the database is fresh: a fresh install ships its config files in the new shape; nothing to migrate";
+        if json_out {
+            out.json(&json!({ "from": null, "to": target, "changed": false, "note": msg }))?;
+        } else {
+            out.line(msg)?;
+        }
+        return Ok(Outcome::Ok);
+    };
+    if target < from {
+        return Err(ferry::Error::refusal(
+            format!("the config files are at {from}, newer than {target}"),
+            "`ferry config revert` undoes the last config migration",
+        )
+        .into());
+    }
+    let plan = release::plan(
+        &l.manifest,
+        &l.set,
+        &Start::Installed(from.clone()),
+        None,
+        Some(&target),
+    )?;
+    let steps: Vec<_> = migrate::steps_of(&l.manifest, &plan.hops)
+        .into_iter()
+        .flatten()
+        .collect();
+    let dir = l.project.config_dir()?;
+    let prepared = migrate::prepare(&dir, &steps)?;
+    if dry_run {
+        if json_out {
+            let mut v = prepared_json(&prepared);
+            v["from"] = json!(from);
+            v["to"] = json!(target);
+            v["dry_run"] = json!(true);
+            out.json(&v)?;
+        } else {
+            if prepared.is_noop() {
+                out.line(format!("config files: nothing to change from {from} to {target}"))?;
+            } else {
+                out.text(&prepared.diff())?;
+            }
+            for n in &prepared.notes {
+                out.line(format!("note: {n}"))?;
+            }
+            out.line("dry run: nothing was written")?;
+        }
+        return Ok(Outcome::Ok);
+    }
+    let record = migrate::apply(&prepared, &config_state(&l), Some(&from), &target)?;
+    if json_out {
+        let mut v = prepared_json(&prepared);
+        v["from"] = json!(from);
+        v["to"] = json!(target);
+        v["changed"] = json!(record.is_some());
+        v["record"] = json!(record.as_ref().map(|r| &r.id));
+        out.json(&v)?;
+    } else if record.is_none() {
+        print_summary(&prepared, out)?;
+        out.line(format!("config files: nothing to change from {from} to {target}"))?;
+    } else {
+        print_summary(&prepared, out)?;
+        out.line(format!(
+            "migrated the config files from {from} to {target}; `ferry config revert` undoes it"
+        ))?;
+    }
+    Ok(Outcome::Ok)
+}
+
+fn revert(g: &Global, force: bool, json_out: bool, out: &mut Out) -> Result<Outcome> {
+    let l = load(g)?;
+    let reverted = migrate::revert(&config_state(&l), force)?;
+    match reverted {
+        None => {
+            if json_out {
+                out.json(&json!({ "reverted": null }))?;
+            } else {
+                out.line("no config migration to revert")?;
+            }
+        }
+        Some(r) => {
+            if json_out {
+                out.json(&json!({
+                    "reverted": { "from": r.from, "to": r.to, "at": r.at },
+                    "files": r.files.iter().map(|f| &f.shown).collect::<Vec<_>>(),
+                }))?;
+            } else {
+                for f in &r.files {
+                    out.line(format!("restored {}", f.shown))?;
+                }
+                out.line(format!(
+                    "reverted the config migration to {} (files are back at {})",
+                    r.to,
+                    r.from.as_deref().unwrap_or("their earlier state")
+                ))?;
+            }
+        }
+    }
+    Ok(Outcome::Ok)
+}
+
+fn in_dir(dir: &Path, p: &Path) -> PathBuf {
+    if p.is_absolute() { p.to_owned() } else { dir.join(p) }
+}
+
+fn diff(
+    g: &Global,
+    file: Option<&Path>,
+    example: Option<&Path>,
+    to: Option<&str>,
+    json_out: bool,
+    out: &mut Out,
+) -> Result<Outcome> {
+    let l = load(g)?;
+    let target = target(&l, to).ok();
+    let dir = l.project.config_dir()?;
+    let releases: Vec<(&Version, &[ferry::config::Change])> = l
+        .manifest
+        .releases()
+        .iter()
+        .filter(|r| target.as_ref().is_none_or(|t| r.version <= *t))
+        .map(|r| (&r.version, r.config.as_slice()))
+        .collect();
+    let findings: Vec<Finding> = match example {
+        Some(ex) => {
+            let ex = in_dir(&dir, ex);
+            let user = match file {
+                Some(f) => in_dir(&dir, f),
+                None => compare::user_file_for(&ex).ok_or_else(|| {
+                    anyhow!(
+                        "cannot tell the user's file for {}: name it, as in `ferry config diff .env --example {}`",
+                        ex.display(),
+                        ex.display()
+                    )
+                })?,
+            };
+            compare::against_example(&dir, &user, &ex, &releases)?
+        }
+        None => {
+            if let Some(f) = file {
+                return Err(anyhow!(
+                    "{} : without --example, ferry compares every file the releases name; pass --example FILE to compare this one",
+                    f.display()
+                ));
+            }
+            compare::against_releases(&dir, &releases)?
+        }
+    };
+    let missing_required = findings.iter().any(|f| f.kind == Kind::Missing && f.required);
+    if json_out {
+        out.json(&json!({ "findings": findings, "missing_required": missing_required }))?;
+    } else if findings.is_empty() {
+        out.line("config files: nothing missing, nothing deprecated")?;
+    } else {
+        for kind in [Kind::Missing, Kind::Deprecated, Kind::Extra] {
+            let these: Vec<&Finding> = findings.iter().filter(|f| f.kind == kind).collect();
+            if these.is_empty() {
+                continue;
+            }
+            out.line(match kind {
+                Kind::Missing => "missing:",
+                Kind::Deprecated => "deprecated, still in use:",
+                Kind::Extra => "not in the example:",
+            })?;
+            for f in these {
+                out.line(format!(
+                    "  {}  {}{}  {}",
+                    f.file,
+                    f.key,
+                    if f.required { " (required)" } else { "" },
+                    f.detail
+                ))?;
+            }
+        }
+    }
+    Ok(if missing_required {
+        Outcome::Problem
+    } else {
+        Outcome::Ok
+    })
+}
