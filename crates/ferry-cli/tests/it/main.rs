@@ -2,6 +2,7 @@
 
 mod commands;
 mod concurrency;
+mod config;
 mod errors;
 mod interrupt;
 mod openwatch;

@@ -663,4 +663,79 @@ mod tests {
         assert!(Template::parse("${open").is_err());
         assert!(Template::parse("${}").is_err());
     }
+
+    fn release(changes: &str) -> Result<crate::release::Release, Vec<Problem>> {
+        let text = format!("version = \"2.0.0\"\n\n{changes}");
+        crate::release::Release::parse(Path::new("releases/2.0.0.toml"), &text)
+    }
+
+    #[test]
+    fn release_files_declare_changes_in_order() {
+        let r = release(
+            "[[config]]\nfile = \"config.yaml\"\nrename = \"a\"\nto = \"b\"\n\n[[config]]\nfile = \".env\"\nsplit = \"OLD\"\ninto = { Z = \"${OLD}\", A = 1 }\n",
+        )
+        .unwrap();
+        assert_eq!(r.config.len(), 2);
+        assert_eq!(r.config[0].line, 3);
+        assert_eq!(r.config[1].line, 8);
+        let Action::Split { into, .. } = &r.config[1].action else {
+            panic!()
+        };
+        let names: Vec<&str> = into.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(names, ["Z", "A"], "the order written is the order applied");
+        assert_eq!(r.config[0].describe(), "rename a to b in config.yaml");
+    }
+
+    #[test]
+    fn mistakes_in_release_files_name_the_line_and_the_fix() {
+        for (changes, line, says) in [
+            ("[[config]]\nadd = \"a\"\nvalue = 1\n", 3, "names no file"),
+            ("[[config]]\nfile = \"c.yaml\"\n", 3, "says nothing to do"),
+            (
+                "[[config]]\nfile = \"c.yaml\"\nadd = \"a\"\nremove = \"b\"\nvalue = 1\n",
+                3,
+                "several things",
+            ),
+            (
+                "[[config]]\nfile = \"c.yaml\"\nrename = \"a\"\n",
+                3,
+                "rename needs `to`",
+            ),
+            ("[[config]]\nfile = \"c.yaml\"\nadd = \"a\"\n", 3, "add needs `value`"),
+            (
+                "[[config]]\nfile = \"c.yaml\"\nremove = \"a\"\nto = \"b\"\n",
+                3,
+                "`to` does not go with remove",
+            ),
+            (
+                "[[config]]\nfile = \"c.yaml\"\nderive = \"a\"\ntemplate = \"${open\"\n",
+                3,
+                "never closed",
+            ),
+            (
+                "[[config]]\nfile = \"c.yaml\"\nadd = \"a\"\nvalue = [1]\n",
+                3,
+                "string, number or boolean",
+            ),
+            (
+                "[[config]]\nfile = \"c.conf\"\nremove = \"a\"\n",
+                3,
+                "cannot tell the format",
+            ),
+            (
+                "[[config]]\nfile = \"c.conf\"\nformat = \"ini\"\nremove = \"a\"\n",
+                3,
+                "`ini` is not known",
+            ),
+            ("[[config]]\nfile = \"c.yaml\"\nremove = \"a..b\"\n", 3, "empty level"),
+            ("[[config]]\nfile = \".env\"\nremove = \"A B\"\n", 3, "not a .env key"),
+            ("[[config]]\nfile = \".env\"\nrenam = \"A\"\n", 5, "unknown field"),
+        ] {
+            let problems = release(changes).expect_err(changes);
+            let p = &problems[0];
+            assert!(p.message.contains(says), "{changes}: {}", p.message);
+            assert_eq!(p.line, Some(line), "{changes}: {p:?}");
+            assert!(p.help.is_some(), "{changes}: no fix offered");
+        }
+    }
 }

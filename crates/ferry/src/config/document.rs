@@ -300,7 +300,19 @@ impl Document {
     /// Parses `text`, the contents of `path`. Malformed input is a problem
     /// that names the file and the line.
     pub fn parse(path: &Path, format: Format, text: &str) -> Result<Self, Problem> {
-        let model = meaning(path, format, text)?;
+        let model = meaning(path, format, text);
+        let editor: Result<Box<dyn Editor>, Problem> = match format {
+            Format::Env => super::dotenv::DotEnv::parse(path, text).map(|e| Box::new(e) as Box<dyn Editor>),
+            Format::Yaml => super::yaml::YamlEditor::parse(path, text).map(|e| Box::new(e) as Box<dyn Editor>),
+            Format::Toml => super::toml::TomlEditor::parse(path, text).map(|e| Box::new(e) as Box<dyn Editor>),
+            Format::Json => super::json::JsonEditor::parse(path, text).map(|e| Box::new(e) as Box<dyn Editor>),
+        };
+        // Of two complaints about one file, the one that names a line helps more.
+        let (model, editor) = match (model, editor) {
+            (Ok(m), Ok(e)) => (m, e),
+            (Err(a), Err(b)) => return Err(if a.line.is_none() && b.line.is_some() { b } else { a }),
+            (Err(a), Ok(_)) | (Ok(_), Err(a)) => return Err(a),
+        };
         if !model.is_object() {
             return Err(
                 Problem::in_file(path, "the file does not hold keys and values at its top level")
@@ -308,12 +320,6 @@ impl Document {
                     .help("ferry edits files whose top level is a mapping (YAML), a table (TOML) or an object (JSON)"),
             );
         }
-        let editor: Box<dyn Editor> = match format {
-            Format::Env => Box::new(super::dotenv::DotEnv::parse(path, text)?),
-            Format::Yaml => Box::new(super::yaml::YamlEditor::parse(path, text)?),
-            Format::Toml => Box::new(super::toml::TomlEditor::parse(path, text)?),
-            Format::Json => Box::new(super::json::JsonEditor::parse(path, text)?),
-        };
         if editor.render() != text {
             return Err(
                 Problem::in_file(path, format!("the {format} editor cannot keep this file byte for byte"))

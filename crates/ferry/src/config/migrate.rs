@@ -402,12 +402,19 @@ pub fn apply(prepared: &Prepared, state: &Path, from: Option<&Version>, to: &Ver
     // ready are they renamed into place.
     let mut ready = Vec::new();
     for (f, meta) in changed.iter().zip(&metas) {
-        ready.push(replace_file(
+        match replace_file(
             &f.path,
             f.after.as_bytes(),
             meta.permissions().mode(),
             Some((meta.uid(), meta.gid())),
-        )?);
+        ) {
+            Ok(tmp) => ready.push(tmp),
+            Err(e) => {
+                // Nothing was replaced yet: the temporary files go with `ready`.
+                let _ = fs::remove_dir_all(&folder);
+                return Err(e);
+            }
+        }
     }
     let mut placed: Vec<usize> = Vec::new();
     for (i, tmp) in ready.into_iter().enumerate() {

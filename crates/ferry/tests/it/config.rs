@@ -102,3 +102,238 @@ goldens! {
     toml: [add, rename, set, derive, split, deprecate, remove];
     json: [add, rename, set, derive, split, deprecate, remove];
 }
+
+/// A config folder with `files`, and a release 2.0.0 made of `changes`.
+fn setup(files: &[(&str, &str)], changes: &str) -> (tempfile::TempDir, Release) {
+    let work = tempfile::tempdir().unwrap();
+    for (name, text) in files {
+        let p = work.path().join(name);
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        fs::write(p, text).unwrap();
+    }
+    let rel_path = work.path().join("2.0.0.toml");
+    let text = format!("version = \"2.0.0\"\n\n{changes}");
+    let rel = Release::parse(&rel_path, &text).unwrap_or_else(|p| panic!("{p:?}"));
+    (work, rel)
+}
+
+fn steps(rel: &Release) -> [Step<'_>; 1] {
+    [Step {
+        version: &rel.version,
+        changes: &rel.config,
+    }]
+}
+
+fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    for e in walk(dir) {
+        out.push((e.clone(), fs::read(&e).unwrap()));
+    }
+    out.sort();
+    out
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+#[test]
+fn malformed_files_name_file_and_line_and_stay_untouched() {
+    for (name, text, line, change) in [
+        (
+            ".env",
+            "A=1\nB=\"open\nC=3\n",
+            2,
+            "file = \".env\"\nadd = \"D\"\nvalue = 1",
+        ),
+        (
+            "config.yaml",
+            "a: 1\nb: [1, 2\nc: 3\n",
+            2,
+            "file = \"config.yaml\"\nadd = \"d\"\nvalue = 1",
+        ),
+        (
+            "config.toml",
+            "a = 1\nb = \nc = 3\n",
+            2,
+            "file = \"config.toml\"\nadd = \"d\"\nvalue = 1",
+        ),
+        (
+            "settings.json",
+            "{\n  \"a\": 1,\n  \"b\": [1,\n}\n",
+            4,
+            "file = \"settings.json\"\nadd = \"d\"\nvalue = 1",
+        ),
+    ] {
+        let (work, rel) = setup(&[(name, text)], &format!("[[config]]\n{change}\n"));
+        let before = snapshot(work.path());
+        let err = migrate::prepare(work.path(), &steps(&rel)).unwrap_err();
+        let ferry::Error::Config(problems) = &err else {
+            panic!("{name}: {err}")
+        };
+        let p = &problems.0[0];
+        assert!(p.file.as_ref().unwrap().ends_with(name), "{name}: {p:?}");
+        assert!(
+            p.line.is_some_and(|l| l >= line && l <= line + 1),
+            "{name}: line {:?}, wanted {line}",
+            p.line
+        );
+        assert_eq!(snapshot(work.path()), before, "{name} was touched");
+    }
+}
+
+#[test]
+fn a_glob_with_one_malformed_file_writes_none() {
+    let good = "name: small\ntemplate_vm: 9000\ncpu: 2\n";
+    let (work, rel) = setup(
+        &[
+            ("profiles/a.yaml", good),
+            ("profiles/b.yaml", "name: broken\ncpu: [2\n"),
+            ("profiles/c.yaml", good),
+        ],
+        "[[config]]\nfile = \"profiles/*.yaml\"\nrename = \"cpu\"\nto = \"cores\"\n",
+    );
+    let before = snapshot(work.path());
+    let err = migrate::prepare(work.path(), &steps(&rel)).unwrap_err().to_string();
+    assert!(err.contains("b.yaml"), "{err}");
+    assert_eq!(snapshot(work.path()), before);
+    // Mended, it renames in all three.
+    fs::write(work.path().join("profiles/b.yaml"), "name: mended\ncpu: 4\n").unwrap();
+    let p = migrate::prepare(work.path(), &steps(&rel)).unwrap();
+    assert_eq!(p.changed().count(), 3);
+    assert!(
+        p.changed()
+            .all(|f| f.after.contains("cores:") && !f.after.contains("cpu:"))
+    );
+}
+
+#[test]
+fn require_stops_with_the_release_message() {
+    let (work, rel) = setup(
+        &[(".env", "A=1\n")],
+        "[[config]]\nfile = \".env\"\nadd = \"B\"\nvalue = 2\n\n[[config]]\nfile = \".env\"\nrequire = \"SECRET_KEY\"\nmessage = \"generate one with openssl rand -hex 32\"\n",
+    );
+    let err = migrate::prepare(work.path(), &steps(&rel)).unwrap_err().to_string();
+    assert!(err.contains("SECRET_KEY") && err.contains("openssl rand"), "{err}");
+    assert_eq!(fs::read_to_string(work.path().join(".env")).unwrap(), "A=1\n");
+    fs::write(work.path().join(".env"), "A=1\nSECRET_KEY=x\n").unwrap();
+    assert_eq!(
+        migrate::prepare(work.path(), &steps(&rel)).unwrap().changed().count(),
+        1
+    );
+}
+
+#[test]
+fn a_rename_onto_an_existing_key_is_refused() {
+    let (work, rel) = setup(
+        &[("config.yaml", "cpu: 2\ncores: 4\n")],
+        "[[config]]\nfile = \"config.yaml\"\nrename = \"cpu\"\nto = \"cores\"\n",
+    );
+    let err = migrate::prepare(work.path(), &steps(&rel)).unwrap_err().to_string();
+    assert!(err.contains("also has `cores`"), "{err}");
+}
+
+#[test]
+fn deprecating_in_plain_json_is_refused() {
+    let (work, rel) = setup(
+        &[("settings.json", "{\n  \"a\": 1,\n  \"b\": 2\n}\n")],
+        "[[config]]\nfile = \"settings.json\"\ndeprecate = \"a\"\n",
+    );
+    let err = migrate::prepare(work.path(), &steps(&rel)).unwrap_err().to_string();
+    assert!(err.contains("plain JSON"), "{err}");
+}
+
+#[test]
+fn symbolic_links_stay_links() {
+    let (work, rel) = setup(
+        &[("real/config.yaml", "a: 1\n")],
+        "[[config]]\nfile = \"config.yaml\"\nadd = \"b\"\nvalue = 2\n",
+    );
+    std::os::unix::fs::symlink("real/config.yaml", work.path().join("config.yaml")).unwrap();
+    let p = migrate::prepare(work.path(), &steps(&rel)).unwrap();
+    let state = work.path().join(".ferry/config");
+    migrate::apply(&p, &state, None, &rel.version).unwrap().unwrap();
+    let link = work.path().join("config.yaml");
+    assert!(fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+    assert_eq!(
+        fs::read_to_string(work.path().join("real/config.yaml")).unwrap(),
+        "a: 1\nb: 2\n"
+    );
+    migrate::revert(&state, false).unwrap().unwrap();
+    assert!(fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+    assert_eq!(fs::read_to_string(&link).unwrap(), "a: 1\n");
+}
+
+#[test]
+fn revert_refuses_a_file_edited_since_unless_forced() {
+    let (work, rel) = setup(
+        &[(".env", "A=1\n")],
+        "[[config]]\nfile = \".env\"\nadd = \"B\"\nvalue = 2\n",
+    );
+    let state = work.path().join(".ferry/config");
+    let p = migrate::prepare(work.path(), &steps(&rel)).unwrap();
+    migrate::apply(&p, &state, None, &rel.version).unwrap().unwrap();
+    fs::write(work.path().join(".env"), "A=1\nB=2\nHAND=edited\n").unwrap();
+    let err = migrate::revert(&state, false).unwrap_err().to_string();
+    assert!(err.contains("changed after the migration"), "{err}");
+    assert_eq!(
+        fs::read_to_string(work.path().join(".env")).unwrap(),
+        "A=1\nB=2\nHAND=edited\n"
+    );
+    migrate::revert(&state, true).unwrap().unwrap();
+    assert_eq!(fs::read_to_string(work.path().join(".env")).unwrap(), "A=1\n");
+}
+
+#[test]
+fn a_run_killed_half_way_is_reverted_from_its_record() {
+    // The state a kill leaves between two renames: the record says
+    // "writing", the first file is migrated, the second is not.
+    let (work, rel) = setup(
+        &[("a.env", "A=1\n"), ("b.env", "B=1\n")],
+        "[[config]]\nfile = \"*.env\"\nadd = \"NEW\"\nvalue = 2\n",
+    );
+    let state = work.path().join(".ferry/config");
+    let p = migrate::prepare(work.path(), &steps(&rel)).unwrap();
+    let record = migrate::apply(&p, &state, None, &rel.version).unwrap().unwrap();
+    fs::write(work.path().join("b.env"), "B=1\n").unwrap();
+    let file = state.join(&record.id).join("record.json");
+    let text = fs::read_to_string(&file).unwrap().replace("\"applied\"", "\"writing\"");
+    fs::write(&file, text).unwrap();
+    assert_eq!(fs::read_to_string(work.path().join("a.env")).unwrap(), "A=1\nNEW=2\n");
+
+    migrate::revert(&state, false).unwrap().unwrap();
+    assert_eq!(fs::read_to_string(work.path().join("a.env")).unwrap(), "A=1\n");
+    assert_eq!(fs::read_to_string(work.path().join("b.env")).unwrap(), "B=1\n");
+    assert!(migrate::records(&state).unwrap().is_empty());
+}
+
+#[test]
+fn originals_are_private_and_records_hold_no_contents() {
+    let (work, rel) = setup(
+        &[(".env", "DB_PASSWORD=hunter2\n")],
+        "[[config]]\nfile = \".env\"\nrename = \"DB_PASSWORD\"\nto = \"DATABASE_PASSWORD\"\n",
+    );
+    let state = work.path().join(".ferry/config");
+    let p = migrate::prepare(work.path(), &steps(&rel)).unwrap();
+    let diff = p.diff();
+    assert!(!diff.contains("hunter2"), "{diff}");
+    assert!(diff.contains("+DATABASE_PASSWORD=****"), "{diff}");
+    let record = migrate::apply(&p, &state, None, &rel.version).unwrap().unwrap();
+    let folder = state.join(&record.id);
+    assert_eq!(fs::metadata(&folder).unwrap().permissions().mode() & 0o777, 0o700);
+    assert_eq!(
+        fs::metadata(folder.join("0.orig")).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let json = fs::read_to_string(folder.join("record.json")).unwrap();
+    assert!(!json.contains("hunter2"), "{json}");
+}
