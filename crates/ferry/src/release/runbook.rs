@@ -132,6 +132,15 @@ pub fn runbook(plan: &UpgradePlan, name: &str) -> String {
             step("Stop the application.".to_owned());
         }
         step(format!("Install release {} of the application.", hop.to));
+        if !hop.config.is_empty() {
+            let changes: Vec<&str> = hop.config.iter().map(|c| c.change.as_str()).collect();
+            let from = hop.from.as_ref().map(|f| format!(" --from {f}")).unwrap_or_default();
+            step(format!(
+                "Migrate the config files ({}): `ferry config migrate{from} --to {}` (`--dry-run` shows the diff first)",
+                changes.join("; "),
+                hop.to
+            ));
+        }
         if hop.migrations.is_empty() {
             step("No database migrations in this hop.".to_owned());
         } else {
@@ -140,14 +149,6 @@ pub fn runbook(plan: &UpgradePlan, name: &str) -> String {
             step(format!(
                 "Apply the migrations ({}): `ferry db migrate --to {last}`",
                 names.join(", ")
-            ));
-        }
-        if !hop.config.is_empty() {
-            let changes: Vec<&str> = hop.config.iter().map(|c| c.change.as_str()).collect();
-            step(format!(
-                "Migrate the config files ({}): `ferry config migrate --to {}` (`--dry-run` shows the diff first)",
-                changes.join("; "),
-                hop.to
             ));
         }
         step(format!("Record the release: `ferry adopt {}`", hop.to));
