@@ -299,3 +299,42 @@ fn a_malformed_config_file_stops_everything_and_names_its_line() {
         "{plan}"
     );
 }
+
+#[test]
+fn concurrent_config_migrations_apply_once() {
+    let work = copy_agentlab();
+    let dir = work.path().to_owned();
+    let runs: Vec<_> = (0..6)
+        .map(|_| {
+            let dir = dir.clone();
+            std::thread::spawn(move || {
+                ferry()
+                    .current_dir(&dir)
+                    .args(["config", "migrate", "--from", "1.0.0"])
+                    .output()
+                    .unwrap()
+            })
+        })
+        .collect();
+    let outs: Vec<_> = runs.into_iter().map(|r| r.join().unwrap()).collect();
+    let migrated = outs
+        .iter()
+        .filter(|o| stdout(o).contains("migrated the config files"))
+        .count();
+    assert_eq!(migrated, 1, "exactly one run migrates");
+    for o in &outs {
+        // The others found nothing to do, or saw the files change under them.
+        let text = format!("{}{}", stdout(o), String::from_utf8_lossy(&o.stderr));
+        assert!(
+            o.status.success() || text.contains("changed while ferry was preparing"),
+            "{text}"
+        );
+    }
+    let records = fs::read_dir(dir.join(".ferry/config"))
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().path().is_dir())
+        .count();
+    assert_eq!(records, 1);
+    let config = fs::read_to_string(dir.join("config.yaml")).unwrap();
+    assert_eq!(config.matches("artifact_dir:").count(), 1, "{config}");
+}

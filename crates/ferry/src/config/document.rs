@@ -310,7 +310,14 @@ impl Document {
         // Of two complaints about one file, the one that names a line helps more.
         let (model, editor) = match (model, editor) {
             (Ok(m), Ok(e)) => (m, e),
-            (Err(a), Err(b)) => return Err(if a.line.is_none() && b.line.is_some() { b } else { a }),
+            // For .env, ferry's own reader knows lines best.
+            (Err(a), Err(b)) => {
+                return Err(if format == Format::Env || (a.line.is_none() && b.line.is_some()) {
+                    b
+                } else {
+                    a
+                });
+            }
             (Err(a), Ok(_)) | (Ok(_), Err(a)) => return Err(a),
         };
         if !model.is_object() {
@@ -408,12 +415,16 @@ impl Document {
             return Ok(false);
         }
         let value = self.store(value);
-        model_parent_mut(&mut self.model, key.parent(), true)
-            .map_err(|e| fail(&self.path, key, "add", e))?
-            .insert(key.leaf().to_owned(), value.clone());
+        // Every level on the way must be a table or absent; the editor goes
+        // first, so a refusal leaves the document as it was.
+        let mut probe = self.model.clone();
+        model_parent_mut(&mut probe, key.parent(), true).map_err(|e| fail(&self.path, key, "add", e))?;
         self.editor
             .insert(key.parent(), key.leaf(), &value)
             .map_err(|e| fail(&self.path, key, "add", e))?;
+        model_parent_mut(&mut self.model, key.parent(), true)
+            .map_err(|e| fail(&self.path, key, "add", e))?
+            .insert(key.leaf().to_owned(), value);
         Ok(true)
     }
 
@@ -438,12 +449,12 @@ impl Document {
         {
             return Ok(false);
         }
-        model_parent_mut(&mut self.model, key.parent(), false)
-            .map_err(|e| fail(&self.path, key, "set", e))?
-            .insert(key.leaf().to_owned(), value.clone());
         self.editor
             .replace(key.parts(), &value)
             .map_err(|e| fail(&self.path, key, "set", e))?;
+        model_parent_mut(&mut self.model, key.parent(), false)
+            .map_err(|e| fail(&self.path, key, "set", e))?
+            .insert(key.leaf().to_owned(), value);
         Ok(true)
     }
 
@@ -461,6 +472,9 @@ impl Document {
             );
         }
         if from.parent() == to.parent() {
+            self.editor
+                .rename(from.parts(), to.leaf())
+                .map_err(|e| fail(&self.path, from, "rename", e))?;
             let parent = model_parent_mut(&mut self.model, from.parent(), false)
                 .map_err(|e| fail(&self.path, from, "rename", e))?;
             // Keep the key's place in the tree's order too.
@@ -469,9 +483,6 @@ impl Document {
                 let k = if k == from.leaf() { to.leaf().to_owned() } else { k };
                 parent.insert(k, v);
             }
-            self.editor
-                .rename(from.parts(), to.leaf())
-                .map_err(|e| fail(&self.path, from, "rename", e))?;
         } else {
             if value.is_object() || value.is_array() {
                 return Err(fail(
@@ -493,12 +504,12 @@ impl Document {
         if self.get(key).is_none() {
             return Ok(false);
         }
-        model_parent_mut(&mut self.model, key.parent(), false)
-            .map_err(|e| fail(&self.path, key, "remove", e))?
-            .shift_remove(key.leaf());
         self.editor
             .remove(key.parts())
             .map_err(|e| fail(&self.path, key, "remove", e))?;
+        model_parent_mut(&mut self.model, key.parent(), false)
+            .map_err(|e| fail(&self.path, key, "remove", e))?
+            .shift_remove(key.leaf());
         Ok(true)
     }
 
@@ -522,7 +533,7 @@ impl Document {
         let text = self.render();
         let got = meaning(&self.path, self.format, &text).map_err(|p| {
             Problem::in_file(&self.path, format!("the edited file would not load: {}", p.message))
-                .help("nothing was written; report this, with the file, to the ferry developers")
+                .help("nothing was written; make this change by hand, and report the file to the ferry developers")
         })?;
         if got == self.model {
             return Ok(());
@@ -536,7 +547,10 @@ impl Document {
                 differing.join(", ")
             ),
         )
-        .help("nothing was written; report this, with the file, to the ferry developers"))
+        .help(
+            "nothing was written: the edit would change other keys too (YAML anchors and aliases do that); \
+             make this change by hand, and report the file to the ferry developers if it has none",
+        ))
     }
 }
 

@@ -371,7 +371,21 @@ impl super::document::Editor for DotEnv {
 pub fn meaning(path: &Path, text: &str) -> Result<BTreeMap<String, String>, Problem> {
     let mut out = BTreeMap::new();
     for item in dotenvy::from_read_iter(text.as_bytes()) {
-        let (k, v) = item.map_err(|e| Problem::in_file(path, e.to_string()))?;
+        // dotenvy's message quotes the line, which may hold a secret: say
+        // where instead.
+        let (k, v) = item.map_err(|e| match e {
+            dotenvy::Error::LineParse(line, at) => {
+                let first = line.lines().next().unwrap_or_default();
+                let number = text.lines().position(|l| l == first).map_or(1, |i| i + 1);
+                Problem::in_file(
+                    path,
+                    format!("the .env reader cannot read this line (at character {at})"),
+                )
+                .at_line(number)
+                .help("write KEY=value, quoting values with spaces or #")
+            }
+            other => Problem::in_file(path, crate::config::secrets::redact_urls(&other.to_string())),
+        })?;
         out.insert(k, v);
     }
     Ok(out)

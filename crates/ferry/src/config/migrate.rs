@@ -361,6 +361,7 @@ pub fn apply(prepared: &Prepared, state: &Path, from: Option<&Version>, to: &Ver
     if changed.is_empty() {
         return Ok(None);
     }
+    let _lock = lock(state)?;
     // Nothing may have changed under us since the files were read.
     let mut metas = Vec::new();
     for f in &changed {
@@ -441,6 +442,21 @@ pub fn apply(prepared: &Prepared, state: &Path, from: Option<&Version>, to: &Ver
     Ok(Some(record))
 }
 
+/// Holds the state folder's lock until dropped: two config migrations (or a
+/// migration and a revert) never interleave.
+fn lock(state: &Path) -> Result<fs::File> {
+    private_dir(state)?;
+    let path = state.join(".lock");
+    let file = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| Error::io("cannot open", &path, e))?;
+    file.lock().map_err(|e| Error::io("cannot lock", &path, e))?;
+    Ok(file)
+}
+
 fn save_record(folder: &Path, record: &Record) -> Result<()> {
     let json = serde_json::to_vec_pretty(record).expect("a record serialises");
     write_private(&folder.join("record.json"), &json)?;
@@ -482,6 +498,10 @@ pub fn current(state: &Path) -> Result<Option<Version>> {
 /// bytes and mode back. A file edited since (its bytes are neither the
 /// migrated nor the original ones) stops the revert unless `force`.
 pub fn revert(state: &Path, force: bool) -> Result<Option<Record>> {
+    if !state.exists() {
+        return Ok(None);
+    }
+    let _lock = lock(state)?;
     let Some(record) = records(state)?.pop() else {
         return Ok(None);
     };

@@ -158,6 +158,22 @@ impl Editor for TomlEditor {
     }
 
     fn remove(&mut self, path: &[String]) -> Result<(), String> {
+        let (leaf, parent) = path.split_last().ok_or("empty key")?;
+        // Inside an inline table `{ a = 1, b = 2 }` toml_edit removes the
+        // entry and its comma; elsewhere the key's whole lines go.
+        let mut inline = false;
+        let mut here: &dyn TableLike = self.doc.as_table();
+        for p in parent {
+            let item = here.get(p).ok_or("the key is missing")?;
+            inline |= item.as_inline_table().is_some();
+            here = item.as_table_like().ok_or("the key is missing")?;
+        }
+        if inline {
+            self.table_mut(parent, false)?
+                .remove(leaf)
+                .ok_or("the key is missing")?;
+            return Ok(());
+        }
         let text = self.render();
         let block = line_block(&text, self.span(path)?, |p| self.prefix_ok(p))?;
         let mut new = text;

@@ -28,7 +28,8 @@ pub fn meaning(path: &Path, text: &str) -> Result<Value, Problem> {
     }
     serde_saphyr::from_str::<Value>(text).map_err(|e| {
         let message = e.to_string();
-        let first = message.lines().next().unwrap_or("malformed YAML").trim().to_owned();
+        // The parser may quote the text it stopped at: keep secrets out.
+        let first = super::secrets::Redactor::default().line(message.lines().next().unwrap_or("malformed YAML").trim());
         let mut p = Problem::in_file(path, format!("not valid YAML: {first}"))
             .help("fix the YAML at this line; the file was left as it was");
         if let Some(loc) = e.location() {
