@@ -312,6 +312,24 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// Writes a new file in a folder just made for it (the record's): no
+/// temporary name needed, since nothing reads the folder before its record
+/// says it is complete. The folder is synced with the record.
+fn write_new_private(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| Error::io("cannot create", path, e))?;
+    // 0600 whatever the umask.
+    file.set_permissions(fs::Permissions::from_mode(0o600))
+        .and_then(|_| file.write_all(bytes))
+        .and_then(|_| file.sync_all())
+        .map_err(|e| Error::io("cannot write", path, e))
+}
+
 /// Replaces `path`'s contents with `bytes` by writing a file beside it and
 /// renaming it over the original, with the original's mode and (when ferry
 /// may set it) owner.
@@ -388,7 +406,7 @@ pub fn apply(prepared: &Prepared, state: &Path, from: Option<&Version>, to: &Ver
     };
     for (i, (f, meta)) in changed.iter().zip(&metas).enumerate() {
         let original = format!("{i}.orig");
-        write_private(&folder.join(&original), f.before.as_bytes())?;
+        write_new_private(&folder.join(&original), f.before.as_bytes())?;
         record.files.push(RecordFile {
             path: f.path.clone(),
             shown: f.shown.clone(),
@@ -432,11 +450,10 @@ pub fn apply(prepared: &Prepared, state: &Path, from: Option<&Version>, to: &Ver
         }
         placed.push(i);
     }
-    for f in &changed {
-        if let Some(dir) = f.path.parent() {
-            sync_dir(dir);
-        }
-    }
+    let mut dirs: Vec<&Path> = changed.iter().filter_map(|f| f.path.parent()).collect();
+    dirs.sort();
+    dirs.dedup();
+    dirs.into_iter().for_each(sync_dir);
     record.state = "applied".into();
     save_record(&folder, &record)?;
     Ok(Some(record))
