@@ -84,8 +84,10 @@ fn prepared_json(p: &Prepared) -> serde_json::Value {
 
 fn print_summary(p: &Prepared, out: &mut Out) -> Result<()> {
     for f in p.changed() {
-        let whats: Vec<String> = f.effects.iter().map(|(v, w)| format!("{w} ({v})")).collect();
-        out.line(format!("{}: {}", f.shown, whats.join(", ")))?;
+        out.line(&f.shown)?;
+        for (v, what) in &f.effects {
+            out.line(format!("  {v}  {what}"))?;
+        }
     }
     for n in &p.notes {
         out.line(format!("note: {n}"))?;

@@ -338,3 +338,26 @@ fn concurrent_config_migrations_apply_once() {
     let config = fs::read_to_string(dir.join("config.yaml")).unwrap();
     assert_eq!(config.matches("artifact_dir:").count(), 1, "{config}");
 }
+
+#[test]
+fn a_missing_config_folder_is_named() {
+    let work = copy_agentlab();
+    let (code, _, err) = ferry()
+        .current_dir(work.path())
+        .env("AGENTLAB_CONFIG_DIR", "/nonexistent/agentlab")
+        .args(["config", "migrate", "--from", "1.0.0"])
+        .output()
+        .map(|o| {
+            (
+                o.status.code().unwrap(),
+                stdout(&o),
+                String::from_utf8_lossy(&o.stderr).into_owned(),
+            )
+        })
+        .unwrap();
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("/nonexistent/agentlab does not exist") && err.contains("[config] dir"),
+        "{err}"
+    );
+}

@@ -205,3 +205,72 @@ pub(crate) fn drop_dangling_comma(text: &mut String, at: usize) {
         return;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::super::document::{Document, Format, KeyPath};
+    use super::*;
+
+    fn scalar() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "[a-z #/]{0,10}".prop_map(|s| format!("\"{s}\"")),
+            any::<i32>().prop_map(|i| i.to_string()),
+            Just("true".to_owned()),
+            Just("null".to_owned()),
+        ]
+    }
+
+    /// An object over several lines, one level of nesting, `//` comments.
+    fn file() -> impl Strategy<Value = String> {
+        let entry = (
+            "[a-z][a-z0-9_]{0,6}",
+            prop_oneof![
+                scalar(),
+                prop::collection::vec(("[a-z]{1,5}", scalar()), 1..4).prop_map(|inner| {
+                    let mut seen = std::collections::HashSet::new();
+                    let body: Vec<String> = inner
+                        .into_iter()
+                        .filter(|(k, _)| seen.insert(k.clone()))
+                        .map(|(k, v)| format!("    \"{k}\": {v}"))
+                        .collect();
+                    format!("{{\n{}\n  }}", body.join(",\n"))
+                }),
+            ],
+            any::<bool>(),
+        );
+        prop::collection::vec(entry, 1..6).prop_map(|entries| {
+            let mut seen = std::collections::HashSet::new();
+            let lines: Vec<String> = entries
+                .into_iter()
+                .filter(|(k, _, _)| seen.insert(k.clone()))
+                .map(|(k, v, comment)| format!("{}  \"{k}\": {v}", if comment { "  // about it\n" } else { "" }))
+                .collect();
+            format!("{{\n{}\n}}\n", lines.join(",\n"))
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn a_no_op_leaves_the_file_identical(text in file()) {
+            let d = Document::parse(Path::new("c.json"), Format::Json, &text).unwrap();
+            prop_assert_eq!(d.render(), text);
+            d.verify().unwrap();
+        }
+
+        #[test]
+        fn rename_and_back_restores_the_file(text in file(), new in "zz[a-z]{6}", pick in any::<prop::sample::Index>()) {
+            let mut d = Document::parse(Path::new("c.json"), Format::Json, &text).unwrap();
+            let keys = d.leaf_keys();
+            let old = keys[pick.index(keys.len())].clone();
+            let mut parts = old.parts().to_vec();
+            *parts.last_mut().unwrap() = new;
+            let renamed = KeyPath::parse(&parts.join("."), Format::Json).unwrap();
+            prop_assert!(d.rename(&old, &renamed).unwrap());
+            d.verify().map_err(|p| TestCaseError::fail(format!("{p}\n{}", d.render())))?;
+            prop_assert!(d.rename(&renamed, &old).unwrap());
+            prop_assert_eq!(d.render(), text);
+        }
+    }
+}

@@ -136,6 +136,13 @@ pub fn prepare(dir: &Path, steps: &[Step<'_>]) -> Result<Prepared> {
 /// [`prepare`], reading the files in `overlay` (real path, text) from memory
 /// instead of from disk: how a plan previews one hop after another.
 pub fn prepare_over(dir: &Path, steps: &[Step<'_>], overlay: &[(PathBuf, String)]) -> Result<Prepared> {
+    if steps.iter().any(|s| !s.changes.is_empty()) && !dir.is_dir() {
+        return Err(Error::Config(Problems(vec![
+            Problem::general(format!("the config folder {} does not exist", dir.display())).help(
+                "set `[config] dir` in ferry.toml (or the variable it names) to where the application's config files are",
+            ),
+        ])));
+    }
     // (shown name, real path, document, what changed by release)
     type Open = (String, PathBuf, Document, Vec<(Version, String)>);
     let mut docs: Vec<Open> = Vec::new();

@@ -191,3 +191,81 @@ impl Editor for TomlEditor {
         !prefix.contains(['{', ',', '=', '"', '\'']) || prefix.trim().is_empty()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::super::document::{Document, Format, KeyPath};
+    use super::*;
+
+    fn value() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "[a-z #]{0,10}".prop_map(|s| format!("\"{s}\"")),
+            "[a-z #\"]{0,10}".prop_map(|s| format!("'{}'", s.replace('\'', ""))),
+            any::<i32>().prop_map(|i| i.to_string()),
+            Just("true".to_owned()),
+            Just("[1, 2]".to_owned()),
+        ]
+    }
+
+    fn entries() -> impl Strategy<Value = Vec<(String, String, String)>> {
+        prop::collection::vec(
+            (
+                "[a-z][a-z0-9_]{0,6}",
+                value(),
+                prop_oneof![Just(String::new()), "[ -~]{0,10}".prop_map(|c| format!("  # {c}"))],
+            ),
+            1..6,
+        )
+    }
+
+    /// Root keys, then a few [tables], comments and blank lines between.
+    fn file() -> impl Strategy<Value = String> {
+        (entries(), prop::collection::vec(("[a-z]{1,6}", entries()), 0..3)).prop_map(|(root, tables)| {
+            let mut out = String::from("# generated\n");
+            let mut seen = std::collections::HashSet::new();
+            for (k, v, c) in root {
+                if seen.insert(k.clone()) {
+                    out.push_str(&format!("{k} = {v}{c}\n"));
+                }
+            }
+            for (name, body) in tables {
+                if !seen.insert(name.clone()) {
+                    continue;
+                }
+                out.push_str(&format!("\n[{name}]\n"));
+                let mut inner = std::collections::HashSet::new();
+                for (k, v, c) in body {
+                    if inner.insert(k.clone()) {
+                        out.push_str(&format!("{k} = {v}{c}\n"));
+                    }
+                }
+            }
+            out
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn a_no_op_leaves_the_file_identical(text in file()) {
+            let d = Document::parse(Path::new("c.toml"), Format::Toml, &text).unwrap();
+            prop_assert_eq!(d.render(), text);
+            d.verify().unwrap();
+        }
+
+        #[test]
+        fn rename_and_back_restores_the_file(text in file(), new in "zz[a-z]{6}", pick in any::<prop::sample::Index>()) {
+            let mut d = Document::parse(Path::new("c.toml"), Format::Toml, &text).unwrap();
+            let keys = d.leaf_keys();
+            let old = keys[pick.index(keys.len())].clone();
+            let mut parts = old.parts().to_vec();
+            *parts.last_mut().unwrap() = new;
+            let renamed = KeyPath::parse(&parts.join("."), Format::Toml).unwrap();
+            prop_assert!(d.rename(&old, &renamed).unwrap());
+            d.verify().map_err(|p| TestCaseError::fail(format!("{p}\n{}", d.render())))?;
+            prop_assert!(d.rename(&renamed, &old).unwrap());
+            prop_assert_eq!(d.render(), text);
+        }
+    }
+}
