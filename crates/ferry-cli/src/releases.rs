@@ -195,6 +195,9 @@ fn render_status(
     };
     let config = match ferry::config::migrate::records(&crate::configs::config_state(l)) {
         Ok(r) => match r.last() {
+            Some(last) if last.state != "applied" => {
+                format!("the migration to {} did not finish: run `ferry config revert`", last.to)
+            }
             Some(last) => format!(
                 "migrated to {} at {} (`ferry config revert` undoes it)",
                 last.to, last.at

@@ -361,3 +361,98 @@ fn a_missing_config_folder_is_named() {
         "{err}"
     );
 }
+
+#[test]
+fn a_config_migration_killed_mid_way_is_reverted() {
+    // Stopped at three points of a migration over many files: before
+    // anything is written (kill -9 at once), after the originals are saved
+    // but before any file is replaced, and after the first file is replaced
+    // (a debug-build hook aborts the process there, without clean-up). A new
+    // migration refuses to build on a half-written one; `ferry config
+    // revert` puts every file back byte for byte, leaving no temporary file.
+    for crash_after in [None, Some(0), Some(1)] {
+        let work = copy_agentlab();
+        let dir = work.path();
+        let gpu = fs::read(dir.join("profiles/gpu.yaml")).unwrap();
+        for i in 0..50 {
+            fs::write(dir.join(format!("profiles/p{i:03}.yaml")), &gpu).unwrap();
+        }
+        let before = snapshot_dir(dir);
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("ferry"));
+        cmd.args(["config", "migrate", "--from", "1.0.0"])
+            .current_dir(dir)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        let status = match crash_after {
+            None => {
+                let mut child = cmd.spawn().unwrap();
+                child.kill().unwrap();
+                child.wait().unwrap()
+            }
+            Some(n) => cmd
+                .env("FERRY_TEST_CRASH_AFTER_RENAMES", n.to_string())
+                .status()
+                .unwrap(),
+        };
+        assert!(!status.success(), "{crash_after:?}: the run was not stopped");
+        if crash_after == Some(1) {
+            let replaced = fs::read_to_string(dir.join("config.yaml")).unwrap();
+            assert!(replaced.contains("artifact_dir"), "the first file is replaced");
+            let gpu_now = fs::read(dir.join("profiles/gpu.yaml")).unwrap();
+            assert_eq!(gpu_now, gpu, "the second is not");
+        }
+        let records = dir.join(".ferry/config");
+        let unfinished = fs::read_dir(&records).is_ok_and(|d| {
+            d.flatten()
+                .any(|e| fs::read_to_string(e.path().join("record.json")).is_ok_and(|t| t.contains("\"writing\"")))
+        });
+        assert_eq!(unfinished, crash_after.is_some(), "{crash_after:?}");
+        if unfinished {
+            let (code, out, err) = run(dir, &["config", "migrate", "--from", "1.0.0"]);
+            assert_eq!(code, 1, "{crash_after:?}: {out}{err}");
+            assert!(err.contains("did not finish"), "{err}");
+            assert!(ok(dir, &["status"]).contains("did not finish: run `ferry config revert`"));
+            let reverted = ok(dir, &["config", "revert"]);
+            assert!(
+                reverted.contains("reverted the config migration to 2.0.0"),
+                "{reverted}"
+            );
+        } else {
+            assert_eq!(ok(dir, &["config", "revert"]), "no config migration to revert\n");
+        }
+        assert_eq!(
+            snapshot_dir(dir),
+            before,
+            "{crash_after:?}: the files are not back as they were"
+        );
+        // And the migration then runs through.
+        let done = ok(dir, &["config", "migrate", "--from", "1.0.0"]);
+        assert!(done.contains("migrated the config files"), "{done}");
+    }
+}
+
+/// Every file of the config folder (the state folder and the database left
+/// out), with the SHA-256 of its bytes.
+fn snapshot_dir(dir: &Path) -> Vec<(String, String)> {
+    use sha2::Digest;
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for e in fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.file_name()
+                .is_some_and(|n| n == ".ferry" || n.to_string_lossy().starts_with("agentlab.db"))
+            {
+                continue;
+            }
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let sum = hex::encode(sha2::Sha256::digest(fs::read(&p).unwrap()));
+                out.push((p.strip_prefix(dir).unwrap().display().to_string(), sum));
+            }
+        }
+    }
+    out.sort();
+    out
+}

@@ -387,6 +387,9 @@ pub fn apply(prepared: &Prepared, state: &Path, from: Option<&Version>, to: &Ver
         return Ok(None);
     }
     let _lock = lock(state)?;
+    if let Some(r) = records(state)?.last().filter(|r| r.state != "applied") {
+        return Err(interrupted(r));
+    }
     // Nothing may have changed under us since the files were read.
     let mut metas = Vec::new();
     for f in &changed {
@@ -444,6 +447,7 @@ pub fn apply(prepared: &Prepared, state: &Path, from: Option<&Version>, to: &Ver
     }
     let mut placed: Vec<usize> = Vec::new();
     for (i, tmp) in ready.into_iter().enumerate() {
+        crash_point(i);
         if let Err(e) = tmp.persist(&changed[i].path) {
             // Put back the ones already replaced.
             for j in placed {
@@ -464,6 +468,18 @@ pub fn apply(prepared: &Prepared, state: &Path, from: Option<&Version>, to: &Ver
     record.state = "applied".into();
     save_record(&folder, &record)?;
     Ok(Some(record))
+}
+
+/// In debug builds only, `FERRY_TEST_CRASH_AFTER_RENAMES=N` kills the
+/// process (SIGABRT, no clean-up) before the (N+1)th file is renamed into
+/// place: how the tests stop a run at an exact point of its writes.
+fn crash_point(renamed: usize) {
+    #[cfg(debug_assertions)]
+    if std::env::var("FERRY_TEST_CRASH_AFTER_RENAMES").is_ok_and(|n| n.parse() == Ok(renamed)) {
+        std::process::abort();
+    }
+    #[cfg(not(debug_assertions))]
+    let _ = renamed;
 }
 
 /// Holds the state folder's lock until dropped: two config migrations (or a
@@ -515,7 +531,22 @@ pub fn records(state: &Path) -> Result<Vec<Record>> {
 /// The version the config files were last migrated to, if any migration is
 /// recorded.
 pub fn current(state: &Path) -> Result<Option<Version>> {
-    Ok(records(state)?.last().and_then(|r| Version::parse(&r.to).ok()))
+    let records = records(state)?;
+    match records.last() {
+        Some(r) if r.state != "applied" => Err(interrupted(r)),
+        Some(r) => Ok(Version::parse(&r.to).ok()),
+        None => Ok(None),
+    }
+}
+
+fn interrupted(r: &Record) -> Error {
+    Error::refusal(
+        format!(
+            "the config migration to {} started at {} did not finish (ferry was stopped while writing files)",
+            r.to, r.at
+        ),
+        "run `ferry config revert` to put every file back as it was, then migrate again",
+    )
 }
 
 /// Undoes the last recorded config migration: every file gets its original
@@ -570,6 +601,22 @@ pub fn revert(state: &Path, force: bool) -> Result<Option<Record>> {
             .map_err(|e| Error::io("cannot write", &f.path, e.error))?;
         if let Some(dir) = f.path.parent() {
             sync_dir(dir);
+        }
+    }
+    if record.state != "applied" {
+        // A run killed while writing leaves its new files under temporary
+        // names beside the originals.
+        let mut dirs: Vec<&Path> = record.files.iter().filter_map(|f| f.path.parent()).collect();
+        dirs.sort();
+        dirs.dedup();
+        for dir in dirs {
+            for e in fs::read_dir(dir).into_iter().flatten().flatten() {
+                let stray =
+                    e.file_name().to_string_lossy().starts_with(".ferry-") && e.file_type().is_ok_and(|t| t.is_file());
+                if stray {
+                    let _ = fs::remove_file(e.path());
+                }
+            }
         }
     }
     fs::remove_dir_all(&folder).map_err(|e| Error::io("cannot remove", &folder, e))?;

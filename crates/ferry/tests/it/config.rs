@@ -310,6 +310,18 @@ fn a_run_killed_half_way_is_reverted_from_its_record() {
     fs::write(&file, text).unwrap();
     assert_eq!(fs::read_to_string(work.path().join("a.env")).unwrap(), "A=1\nNEW=2\n");
 
+    // Until it is reverted, nothing builds on it.
+    let err = migrate::current(&state).unwrap_err().to_string();
+    assert!(
+        err.contains("did not finish") && err.contains("ferry config revert"),
+        "{err}"
+    );
+    let again = migrate::prepare(work.path(), &steps(&rel)).unwrap();
+    let err = migrate::apply(&again, &state, None, &rel.version)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("did not finish"), "{err}");
+
     migrate::revert(&state, false).unwrap().unwrap();
     assert_eq!(fs::read_to_string(work.path().join("a.env")).unwrap(), "A=1\n");
     assert_eq!(fs::read_to_string(work.path().join("b.env")).unwrap(), "B=1\n");
@@ -336,4 +348,67 @@ fn originals_are_private_and_records_hold_no_contents() {
     );
     let json = fs::read_to_string(folder.join("record.json")).unwrap();
     assert!(!json.contains("hunter2"), "{json}");
+}
+
+#[test]
+fn the_owner_and_mode_of_a_file_are_kept() {
+    // ferry runs as root when it upgrades a system service; the config file
+    // belongs to the service's user. (This test needs root, as CI has.)
+    let (work, rel) = setup(
+        &[("app.env", "A=1\n")],
+        "[[config]]\nfile = \"app.env\"\nadd = \"B\"\nvalue = 2\n",
+    );
+    let file = work.path().join("app.env");
+    std::os::unix::fs::chown(&file, Some(65534), Some(65534))
+        .expect("chown needs root: run the tests as root, as CI does");
+    fs::set_permissions(&file, fs::Permissions::from_mode(0o604)).unwrap();
+    let state = work.path().join(".ferry/config");
+    let p = migrate::prepare(work.path(), &steps(&rel)).unwrap();
+    migrate::apply(&p, &state, None, &rel.version).unwrap().unwrap();
+    use std::os::unix::fs::MetadataExt;
+    let meta = fs::metadata(&file).unwrap();
+    assert_eq!((meta.uid(), meta.gid(), meta.mode() & 0o777), (65534, 65534, 0o604));
+    migrate::revert(&state, false).unwrap().unwrap();
+    let meta = fs::metadata(&file).unwrap();
+    assert_eq!((meta.uid(), meta.gid(), meta.mode() & 0o777), (65534, 65534, 0o604));
+    assert_eq!(fs::read_to_string(&file).unwrap(), "A=1\n");
+}
+
+#[test]
+fn migrations_stack_and_revert_one_at_a_time() {
+    let work = tempfile::tempdir().unwrap();
+    let env = work.path().join(".env");
+    fs::write(&env, "# settings\nAGENT_MEMORY=http://qdrant:6333\n").unwrap();
+    let v2 = Release::parse(
+        &work.path().join("2.0.0.toml"),
+        "version = \"2.0.0\"\n[[config]]\nfile = \".env\"\nrename = \"AGENT_MEMORY\"\nto = \"QDRANT_HOST\"\n",
+    )
+    .unwrap();
+    let v21 = Release::parse(
+        &work.path().join("2.1.0.toml"),
+        "version = \"2.1.0\"\n[[config]]\nfile = \".env\"\nadd = \"NEW_FEATURE_ENABLED\"\nvalue = true\n",
+    )
+    .unwrap();
+    let state = work.path().join(".ferry/config");
+    let original = fs::read_to_string(&env).unwrap();
+    let p = migrate::prepare(work.path(), &steps(&v2)).unwrap();
+    migrate::apply(&p, &state, None, &v2.version).unwrap().unwrap();
+    let after_v2 = fs::read_to_string(&env).unwrap();
+    assert_eq!(migrate::current(&state).unwrap(), Some(v2.version.clone()));
+    let p = migrate::prepare(work.path(), &steps(&v21)).unwrap();
+    migrate::apply(&p, &state, Some(&v2.version), &v21.version)
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        fs::read_to_string(&env).unwrap(),
+        "# settings\nQDRANT_HOST=http://qdrant:6333\nNEW_FEATURE_ENABLED=true\n"
+    );
+    assert_eq!(migrate::current(&state).unwrap(), Some(v21.version.clone()));
+
+    assert_eq!(migrate::revert(&state, false).unwrap().unwrap().to, "2.1.0");
+    assert_eq!(fs::read_to_string(&env).unwrap(), after_v2);
+    assert_eq!(migrate::current(&state).unwrap(), Some(v2.version.clone()));
+    assert_eq!(migrate::revert(&state, false).unwrap().unwrap().to, "2.0.0");
+    assert_eq!(fs::read_to_string(&env).unwrap(), original);
+    assert!(migrate::revert(&state, false).unwrap().is_none());
 }
