@@ -39,6 +39,16 @@ lock_timeout = "60s"
 [migrations]
 # Folder of NNNN_name.up.sql / NNNN_name.down.sql files (`ferry new NAME`).
 dir = "migrations"
+
+[releases]
+# Folder of X.Y.Z.toml release files: schema head, breaking changes, and the
+# [[config]] changes `ferry config migrate` applies.
+dir = "releases"
+
+# [config]
+# Where the config files named in [[config]] changes live (default: this
+# folder); ${{VAR}} and ${{VAR:-default}} work here too.
+# dir = "${{APP_CONFIG_DIR:-/etc/app}}"
 "#,
         name = toml_string(name),
     )
@@ -150,6 +160,13 @@ mod tests {
         let attrs = std::fs::read_to_string(dir.path().join(".gitattributes")).unwrap();
         assert!(attrs.contains("*.sql text eol=lf"));
         assert!(init(dir.path(), None, None).is_err(), "must not overwrite");
+        assert_eq!(p.config_dir().unwrap(), dir.path());
+        // The commented [config] section works once uncommented.
+        let text = project_template("demo", None)
+            .replace("# [config]", "[config]")
+            .replace("# dir = ", "dir = ");
+        let p = Project::parse(dir.path(), &dir.path().join("ferry.toml"), &text).unwrap();
+        assert_eq!(p.config_dir().unwrap(), Path::new("/etc/app"));
     }
 
     #[test]
