@@ -246,7 +246,7 @@ fn diff(
         None => {
             if let Some(f) = file {
                 return Err(anyhow!(
-                    "{} : without --example, ferry compares every file the releases name; pass --example FILE to compare this one",
+                    "{}: a file is compared with an example only\n  help: pass --example FILE (such as .env.example), or leave out the file to check every file the releases name",
                     f.display()
                 ));
             }

@@ -270,6 +270,9 @@ fn config_diff_against_an_example() {
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(v["missing_required"], true);
     assert_eq!(v["findings"].as_array().unwrap().len(), 3);
+    let (code, _, err) = run(dir, &["config", "diff", ".env"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("help: pass --example FILE"), "{err}");
     fs::write(dir.join(".env"), "A=1\nB=2\nC=3\n").unwrap();
     let (code, out, _) = run(dir, &["config", "diff", "--example", ".env.example"]);
     assert_eq!(
@@ -455,4 +458,52 @@ fn snapshot_dir(dir: &Path) -> Vec<(String, String)> {
     }
     out.sort();
     out
+}
+
+#[test]
+fn config_migrate_refuses_going_back_and_says_what_a_fresh_install_needs() {
+    let work = secret_project();
+    let dir = work.path();
+    let (code, out, err) = run(dir, &["config", "migrate", "--from", "2.0.0", "--to", "1.0.0"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        err.contains("newer than 1.0.0") && err.contains("ferry config revert"),
+        "{err}"
+    );
+
+    // No --from, no record, a fresh database: nothing to migrate.
+    let fresh = ok(dir, &["config", "migrate"]);
+    assert!(fresh.contains("the database is fresh"), "{fresh}");
+    assert!(!dir.join(".ferry/config").exists());
+}
+
+#[test]
+fn an_unset_variable_in_config_dir_names_the_line_and_the_fix() {
+    let work = copy_agentlab();
+    let dir = work.path();
+    let toml = fs::read_to_string(dir.join("ferry.toml")).unwrap();
+    fs::write(
+        dir.join("ferry.toml"),
+        toml.replace("${AGENTLAB_CONFIG_DIR:-.}", "${AGENTLAB_CONFIG_DIR}"),
+    )
+    .unwrap();
+    let (code, _, err) = ferry()
+        .current_dir(dir)
+        .env_remove("AGENTLAB_CONFIG_DIR")
+        .args(["config", "migrate", "--from", "1.0.0"])
+        .output()
+        .map(|o| {
+            (
+                o.status.code().unwrap(),
+                stdout(&o),
+                String::from_utf8_lossy(&o.stderr).into_owned(),
+            )
+        })
+        .unwrap();
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("ferry.toml:") && err.contains("`${AGENTLAB_CONFIG_DIR}` in config.dir is not set"),
+        "{err}"
+    );
+    assert!(err.contains("help: set AGENTLAB_CONFIG_DIR"), "{err}");
 }

@@ -16,6 +16,11 @@ fn osmen() -> PathBuf {
 
 /// ferry on the OsMEN example, against `db`, on a fixed day.
 fn on(db: &TestDb) -> assert_cmd::Command {
+    on_day(db, "2026-11-21")
+}
+
+/// ferry on the OsMEN example, against `db`, on `today`.
+fn on_day(db: &TestDb, today: &str) -> assert_cmd::Command {
     let mut cmd = ferry();
     cmd.args([
         "--project",
@@ -23,7 +28,7 @@ fn on(db: &TestDb) -> assert_cmd::Command {
         "--database-url",
         &db.url,
         "--today",
-        "2026-11-21",
+        today,
     ]);
     cmd
 }
@@ -244,18 +249,7 @@ fn version_names_commit_and_build_date() {
 fn status_reports_the_support_state_of_the_installed_series() {
     // OsMEN's 2.0 series: full support until 2025-11-01, security fixes until 2026-05-01.
     let db = TestDb::new(Kind::Postgres);
-    let at = |today: &str| {
-        let mut cmd = ferry();
-        cmd.args([
-            "--project",
-            osmen().to_str().unwrap(),
-            "--database-url",
-            &db.url,
-            "--today",
-            today,
-        ]);
-        cmd
-    };
+    let at = |today: &str| on_day(&db, today);
     at("2025-01-01").args(["db", "migrate", "--to", "4"]).assert().success();
     at("2025-01-01").args(["adopt", "2.0.1"]).assert().success();
     for (today, state, text) in [

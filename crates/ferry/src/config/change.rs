@@ -128,12 +128,9 @@ impl Template {
         }
     }
 
-    /// The keys it reads.
-    pub fn keys(&self) -> impl Iterator<Item = &str> {
-        self.parts.iter().filter_map(|p| match p {
-            Part::Key { key, .. } => Some(key.as_str()),
-            Part::Text(_) => None,
-        })
+    /// Whether it is made of `${key}` references only, with no text of its own.
+    pub fn references_only(&self) -> bool {
+        self.literal.is_none() && self.parts.iter().all(|p| matches!(p, Part::Key { default: None, .. }))
     }
 
     /// Its value in `doc`; `Err(key)` names a missing key without a default.
@@ -295,7 +292,16 @@ impl Change {
                 Some(old) => format!("set {key} to {} where it is {}", shown(key, value), shown(key, old)),
                 None => format!("set {key} to {}", shown(key, value)),
             },
-            Action::Derive { key, template } => format!("derive {key} from {template}"),
+            Action::Derive { key, template } => {
+                // A template may hold a literal password (in a URL, or as
+                // the whole value of a secret key): show it as the value would be.
+                let shown_template = if super::secrets::is_secret_key(key) && !template.references_only() {
+                    super::secrets::MASK.to_owned()
+                } else {
+                    super::secrets::redact_urls(&template.to_string())
+                };
+                format!("derive {key} from {shown_template}")
+            }
             Action::Split { key, into, .. } => format!(
                 "split {key} into {}",
                 into.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>().join(", ")
@@ -667,6 +673,27 @@ mod tests {
     fn release(changes: &str) -> Result<crate::release::Release, Vec<Problem>> {
         let text = format!("version = \"2.0.0\"\n\n{changes}");
         crate::release::Release::parse(Path::new("releases/2.0.0.toml"), &text)
+    }
+
+    #[test]
+    fn descriptions_hide_secrets() {
+        let r = release(concat!(
+            "[[config]]\nfile = \".env\"\nderive = \"READ_URL\"\ntemplate = \"postgres://app:pw1234@db/${DB}\"\n\n",
+            "[[config]]\nfile = \".env\"\nderive = \"API_TOKEN\"\ntemplate = \"tok-literal\"\n\n",
+            "[[config]]\nfile = \".env\"\nderive = \"API_TOKEN2\"\ntemplate = \"${API_TOKEN}\"\n\n",
+            "[[config]]\nfile = \".env\"\nadd = \"DB_PASSWORD\"\nvalue = \"changeme\"\n\n",
+            "[[config]]\nfile = \".env\"\nset = \"URL\"\nvalue = \"https://u:pw5678@h\"\n",
+        ))
+        .unwrap();
+        let all: Vec<String> = r.config.iter().map(Change::describe).collect();
+        assert_eq!(all[0], "derive READ_URL from postgres://app:****@db/${DB} in .env");
+        assert_eq!(all[1], "derive API_TOKEN from **** in .env");
+        assert_eq!(
+            all[2], "derive API_TOKEN2 from ${API_TOKEN} in .env",
+            "a reference is no secret"
+        );
+        assert_eq!(all[3], "add DB_PASSWORD (default ****) in .env");
+        assert_eq!(all[4], "set URL to \"https://u:****@h\" in .env");
     }
 
     #[test]

@@ -160,55 +160,57 @@ fn deprecated_in(
 /// declare: required keys that are missing, keys they add that the file
 /// lacks, and deprecated keys still in use.
 pub fn against_releases(dir: &Path, releases: &[(&Version, &[Change])]) -> Result<Vec<Finding>> {
-    let mut patterns: Vec<(&str, Option<Format>)> = Vec::new();
+    // Each file once, with every pattern (path or glob) that names it.
+    let mut files: Vec<(PathBuf, Option<Format>, Vec<&str>)> = Vec::new();
     for (_, changes) in releases {
         for c in changes.iter() {
-            if !patterns.iter().any(|(p, _)| *p == c.file) {
-                patterns.push((&c.file, c.format));
+            for file in super::migrate::files_of(dir, &c.file)? {
+                match files.iter_mut().find(|(f, _, _)| *f == file) {
+                    Some((_, _, patterns)) if !patterns.contains(&c.file.as_str()) => patterns.push(&c.file),
+                    Some(_) => {}
+                    None => files.push((file, c.format, vec![&c.file])),
+                }
             }
         }
     }
     let mut out = Vec::new();
-    for (pattern, format) in patterns {
-        let files = super::migrate::files_of(dir, pattern)?;
-        for file in files {
-            let doc = load(&file, format)?;
-            let shown = file.strip_prefix(dir).unwrap_or(&file).display().to_string();
-            let applies = |c: &Change| c.file == pattern;
-            for (version, changes) in releases {
-                for c in changes.iter().filter(|c| applies(c)) {
-                    let (key, required, detail) = match &c.action {
-                        Action::Require { key, message } => (
-                            key,
-                            true,
-                            match message {
-                                Some(m) => format!("required since {version}: {m}"),
-                                None => format!("required since {version}"),
-                            },
-                        ),
-                        Action::Add { key, .. } => (
-                            key,
-                            false,
-                            format!("added in {version}; `ferry config migrate` adds its default"),
-                        ),
-                        _ => continue,
-                    };
-                    let Ok(path) = KeyPath::parse(key, doc.format()) else {
-                        continue;
-                    };
-                    if doc.get(&path).is_none() && !out.iter().any(|f: &Finding| f.file == shown && f.key == *key) {
-                        out.push(Finding {
-                            file: shown.clone(),
-                            key: key.clone(),
-                            kind: Kind::Missing,
-                            required,
-                            detail,
-                        });
-                    }
+    for (file, format, patterns) in files {
+        let doc = load(&file, format)?;
+        let shown = file.strip_prefix(dir).unwrap_or(&file).display().to_string();
+        let applies = |c: &Change| patterns.contains(&c.file.as_str());
+        for (version, changes) in releases {
+            for c in changes.iter().filter(|c| applies(c)) {
+                let (key, required, detail) = match &c.action {
+                    Action::Require { key, message } => (
+                        key,
+                        true,
+                        match message {
+                            Some(m) => format!("required since {version}: {m}"),
+                            None => format!("required since {version}"),
+                        },
+                    ),
+                    Action::Add { key, .. } => (
+                        key,
+                        false,
+                        format!("added in {version}; `ferry config migrate` adds its default"),
+                    ),
+                    _ => continue,
+                };
+                let Ok(path) = KeyPath::parse(key, doc.format()) else {
+                    continue;
+                };
+                if doc.get(&path).is_none() && !out.iter().any(|f: &Finding| f.file == shown && f.key == *key) {
+                    out.push(Finding {
+                        file: shown.clone(),
+                        key: key.clone(),
+                        kind: Kind::Missing,
+                        required,
+                        detail,
+                    });
                 }
             }
-            out.extend(deprecated_in(&shown, &doc, releases, applies));
         }
+        out.extend(deprecated_in(&shown, &doc, releases, applies));
     }
     Ok(out)
 }

@@ -147,6 +147,26 @@ fn model_get<'a>(root: &'a Value, path: &[String]) -> Option<&'a Value> {
     path.iter().try_fold(root, |v, p| v.as_object()?.get(p))
 }
 
+/// Whether a key can be added under `parent`: every level that exists on
+/// the way must be a table (missing ones are created).
+fn parent_allows_insert(root: &Value, parent: &[String]) -> Result<(), String> {
+    let mut here = root;
+    for (i, p) in parent.iter().enumerate() {
+        let map = here
+            .as_object()
+            .ok_or_else(|| format!("`{}` is not a table or mapping", parent[..i].join(".")))?;
+        match map.get(p) {
+            Some(next) => here = next,
+            None => return Ok(()),
+        }
+    }
+    if here.is_object() {
+        Ok(())
+    } else {
+        Err(format!("`{}` is not a table or mapping", parent.join(".")))
+    }
+}
+
 fn model_parent_mut<'a>(
     root: &'a mut Value,
     parent: &[String],
@@ -267,6 +287,7 @@ pub struct Document {
     path: PathBuf,
     format: Format,
     original: String,
+    original_model: Value,
     editor: Box<dyn Editor>,
     model: Value,
     crlf: bool,
@@ -339,6 +360,7 @@ impl Document {
             path: path.to_owned(),
             format,
             original: text.to_owned(),
+            original_model: model.clone(),
             editor,
             model,
             crlf,
@@ -358,6 +380,11 @@ impl Document {
     /// The text as read.
     pub fn original(&self) -> &str {
         &self.original
+    }
+
+    /// The file's meaning as read, before any edit.
+    pub fn original_model(&self) -> &Value {
+        &self.original_model
     }
 
     /// The text as it would be written now.
@@ -417,14 +444,11 @@ impl Document {
         let value = self.store(value);
         // Every level on the way must be a table or absent; the editor goes
         // first, so a refusal leaves the document as it was.
-        let mut probe = self.model.clone();
-        model_parent_mut(&mut probe, key.parent(), true).map_err(|e| fail(&self.path, key, "add", e))?;
+        parent_allows_insert(&self.model, key.parent()).map_err(|e| fail(&self.path, key, "add", e))?;
         self.editor
             .insert(key.parent(), key.leaf(), &value)
             .map_err(|e| fail(&self.path, key, "add", e))?;
-        model_parent_mut(&mut self.model, key.parent(), true)
-            .map_err(|e| fail(&self.path, key, "add", e))?
-            .insert(key.leaf().to_owned(), value);
+        entries_at(&mut self.model, &self.path, key, "add", true)?.insert(key.leaf().to_owned(), value);
         Ok(true)
     }
 
@@ -452,9 +476,7 @@ impl Document {
         self.editor
             .replace(key.parts(), &value)
             .map_err(|e| fail(&self.path, key, "set", e))?;
-        model_parent_mut(&mut self.model, key.parent(), false)
-            .map_err(|e| fail(&self.path, key, "set", e))?
-            .insert(key.leaf().to_owned(), value);
+        entries_at(&mut self.model, &self.path, key, "set", false)?.insert(key.leaf().to_owned(), value);
         Ok(true)
     }
 
@@ -475,8 +497,7 @@ impl Document {
             self.editor
                 .rename(from.parts(), to.leaf())
                 .map_err(|e| fail(&self.path, from, "rename", e))?;
-            let parent = model_parent_mut(&mut self.model, from.parent(), false)
-                .map_err(|e| fail(&self.path, from, "rename", e))?;
+            let parent = entries_at(&mut self.model, &self.path, from, "rename", false)?;
             // Keep the key's place in the tree's order too.
             let entries: Vec<(String, Value)> = std::mem::take(parent).into_iter().collect();
             for (k, v) in entries {
@@ -507,9 +528,7 @@ impl Document {
         self.editor
             .remove(key.parts())
             .map_err(|e| fail(&self.path, key, "remove", e))?;
-        model_parent_mut(&mut self.model, key.parent(), false)
-            .map_err(|e| fail(&self.path, key, "remove", e))?
-            .shift_remove(key.leaf());
+        entries_at(&mut self.model, &self.path, key, "remove", false)?.shift_remove(key.leaf());
         Ok(true)
     }
 
@@ -521,9 +540,7 @@ impl Document {
         self.editor.comment_out(key.parts(), note).map_err(|e| {
             fail(&self.path, key, "comment out", e).help("put the key on a line of its own, or remove it instead")
         })?;
-        model_parent_mut(&mut self.model, key.parent(), false)
-            .map_err(|e| fail(&self.path, key, "comment out", e))?
-            .shift_remove(key.leaf());
+        entries_at(&mut self.model, &self.path, key, "comment out", false)?.shift_remove(key.leaf());
         Ok(true)
     }
 
@@ -554,8 +571,21 @@ impl Document {
     }
 }
 
+/// The entries `key` lives among, in the meaning tree (created when `create`).
+fn entries_at<'a>(
+    model: &'a mut Value,
+    file: &Path,
+    key: &KeyPath,
+    what: &str,
+    create: bool,
+) -> Result<&'a mut Map<String, Value>, Problem> {
+    model_parent_mut(model, key.parent(), create).map_err(|e| fail(file, key, what, e))
+}
+
 fn fail(path: &Path, key: &KeyPath, what: &str, why: String) -> Problem {
-    Problem::in_file(path, format!("cannot {what} `{key}`: {why}"))
+    Problem::in_file(path, format!("cannot {what} `{key}`: {why}")).help(format!(
+        "nothing was written; make this change to `{key}` by hand, then run ferry again"
+    ))
 }
 
 fn diff_keys(want: &Value, got: &Value, here: &mut Vec<String>, out: &mut Vec<String>) {
@@ -578,6 +608,36 @@ fn diff_keys(want: &Value, got: &Value, here: &mut Vec<String>, out: &mut Vec<St
         _ if want != got => out.push(here.join(".")),
         _ => {}
     }
+}
+
+/// The two properties every editor's generated files must have: a no-op
+/// leaves the text identical, and renaming a key (picked by `pick`) then
+/// renaming it back restores it byte for byte, with the independent parser
+/// agreeing in between.
+#[cfg(test)]
+pub(crate) fn check_editor_properties(
+    name: &str,
+    format: Format,
+    text: &str,
+    new_leaf: &str,
+    pick: proptest::sample::Index,
+) -> Result<(), proptest::test_runner::TestCaseError> {
+    use proptest::prelude::*;
+    let mut d = Document::parse(Path::new(name), format, text).unwrap();
+    prop_assert_eq!(d.render(), text);
+    d.verify().map_err(|p| TestCaseError::fail(p.to_string()))?;
+    let keys = d.leaf_keys();
+    let old = keys[pick.index(keys.len())].clone();
+    let mut parts = old.parts().to_vec();
+    *parts.last_mut().unwrap() = new_leaf.to_owned();
+    let renamed = KeyPath(parts);
+    prop_assume!(d.get(&renamed).is_none());
+    prop_assert!(d.rename(&old, &renamed).unwrap());
+    d.verify()
+        .map_err(|p| TestCaseError::fail(format!("{p}\n{}", d.render())))?;
+    prop_assert!(d.rename(&renamed, &old).unwrap());
+    prop_assert_eq!(d.render(), text);
+    Ok(())
 }
 
 #[cfg(test)]

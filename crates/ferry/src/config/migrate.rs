@@ -113,7 +113,7 @@ fn display_relative(dir: &Path, path: &Path) -> String {
 pub(crate) fn files_of(dir: &Path, pattern: &str) -> Result<Vec<PathBuf>> {
     if !pattern.contains(['*', '?', '[']) {
         let p = dir.join(pattern);
-        return Ok(if p.exists() { vec![p] } else { Vec::new() });
+        return Ok(if p.is_file() { vec![p] } else { Vec::new() });
     }
     let full = format!("{}/{}", glob::Pattern::escape(&dir.display().to_string()), pattern);
     let paths = glob::glob(&full).map_err(|e| {
@@ -244,8 +244,7 @@ pub fn prepare_over(dir: &Path, steps: &[Step<'_>], overlay: &[(PathBuf, String)
             format: doc.format(),
             before: doc.original().to_owned(),
             after: doc.render(),
-            model_before: super::document::meaning(doc.path(), doc.format(), doc.original())
-                .map_err(|p| Error::Config(Problems(vec![p])))?,
+            model_before: doc.original_model().clone(),
             model_after: doc.model().clone(),
             effects,
         });

@@ -351,25 +351,8 @@ mod tests {
         #![proptest_config(ProptestConfig::with_cases(200))]
 
         #[test]
-        fn a_no_op_leaves_the_file_identical(text in mapping(2, 0)) {
-            let d = doc(&text);
-            prop_assert_eq!(d.render(), text.clone());
-            d.verify().unwrap();
-        }
-
-        #[test]
-        fn rename_and_back_restores_the_file(text in mapping(2, 0), new in "zz[a-z]{6}", pick in any::<prop::sample::Index>()) {
-            let d = doc(&text);
-            let keys = d.leaf_keys();
-            let old = keys[pick.index(keys.len())].clone();
-            let mut parts = old.parts().to_vec();
-            *parts.last_mut().unwrap() = new;
-            let renamed = KeyPath::parse(&parts.join("."), Format::Yaml).unwrap();
-            let mut edited = doc(&text);
-            prop_assert!(edited.rename(&old, &renamed).unwrap());
-            edited.verify().map_err(|p| TestCaseError::fail(format!("{p}\n{}", edited.render())))?;
-            prop_assert!(edited.rename(&renamed, &old).unwrap());
-            prop_assert_eq!(edited.render(), text);
+        fn no_op_and_rename_and_back(text in mapping(2, 0), new in "zz[a-z]{6}", pick in any::<prop::sample::Index>()) {
+            super::super::document::check_editor_properties("config.yaml", Format::Yaml, &text, &new, pick)?;
         }
     }
 }

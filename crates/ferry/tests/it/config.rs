@@ -412,3 +412,26 @@ fn migrations_stack_and_revert_one_at_a_time() {
     assert_eq!(fs::read_to_string(&env).unwrap(), original);
     assert!(migrate::revert(&state, false).unwrap().is_none());
 }
+
+#[test]
+fn config_diff_reads_a_file_named_by_two_patterns_once() {
+    let (work, rel) = setup(
+        &[("config.yaml", "proxmox_host: pve\n"), ("other.yaml", "a: 1\n")],
+        "[[config]]\nfile = \"config.yaml\"\ndeprecate = \"proxmox_host\"\n\n[[config]]\nfile = \"*.yaml\"\nadd = \"listen\"\nvalue = \"x\"\n\n[[config]]\nfile = \"config.yaml\"\nrequire = \"proxmox_api_url\"\n",
+    );
+    let findings =
+        ferry::config::compare::against_releases(work.path(), &[(&rel.version, rel.config.as_slice())]).unwrap();
+    let mut seen: Vec<(String, String)> = findings.iter().map(|f| (f.file.clone(), f.key.clone())).collect();
+    seen.sort();
+    assert_eq!(
+        seen,
+        [
+            ("config.yaml", "listen"),
+            ("config.yaml", "proxmox_api_url"),
+            ("config.yaml", "proxmox_host"),
+            ("other.yaml", "listen"),
+        ]
+        .map(|(a, b)| (a.to_owned(), b.to_owned()))
+    );
+    assert!(findings.iter().any(|f| f.key == "proxmox_api_url" && f.required));
+}
