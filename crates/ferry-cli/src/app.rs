@@ -18,7 +18,7 @@ use serde_json::json;
 use crate::cli::{Cli, Command, Db, Format, Global};
 use crate::output::{self, Out};
 use crate::progress::Progress;
-use crate::{backups, configs, releases, render};
+use crate::{backups, configs, releases, render, upgrades};
 
 /// What a command concluded.
 pub enum Outcome {
@@ -37,6 +37,7 @@ pub fn run() -> ExitCode {
         }
     };
     init_tracing(cli.global.verbose);
+    stop_children_on_signals();
     let mut out = Out::new();
     let result = dispatch(&cli, &mut out).and_then(|o| {
         out.flush()?;
@@ -54,7 +55,22 @@ pub fn run() -> ExitCode {
     }
 }
 
+/// A command used wrongly, found after parsing (exit 2).
+#[derive(Debug)]
+pub struct Usage(pub String);
+
+impl std::fmt::Display for Usage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Usage {}
+
 fn exit_code(e: &anyhow::Error) -> u8 {
+    if e.downcast_ref::<Usage>().is_some() {
+        return 2;
+    }
     match e.downcast_ref::<ferry::Error>() {
         Some(fe) if fe.is_configuration() => 2,
         _ => 1,
@@ -62,6 +78,7 @@ fn exit_code(e: &anyhow::Error) -> u8 {
 }
 
 fn init_tracing(verbose: u8) {
+    use std::io::IsTerminal;
     let level = match verbose {
         0 => "warn",
         1 => "info",
@@ -69,11 +86,39 @@ fn init_tracing(verbose: u8) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("FERRY_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("ferry={level}")));
+    let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(colour)
         .without_time()
         .try_init();
+}
+
+/// On SIGINT, SIGTERM or SIGHUP, ends every child ferry runs (pg_dump,
+/// pg_restore, psql, the mariadb tools, hooks with their process groups)
+/// and removes unfinished work folders, then exits as the signal would.
+/// Whatever the process was in the middle of is left as a kill leaves it:
+/// journals and records say where it stopped.
+fn stop_children_on_signals() {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]) else {
+        return;
+    };
+    std::thread::spawn(move || {
+        if let Some(sig) = signals.forever().next() {
+            ferry::process::terminate_children();
+            std::process::exit(128 + sig);
+        }
+    });
+}
+
+/// How the operator asked to reach the database.
+pub fn access(g: &Global) -> ferry::Access {
+    ferry::Access {
+        database_url: g.database_url.clone(),
+        lock_timeout: g.lock_timeout,
+    }
 }
 
 fn dispatch(cli: &Cli, out: &mut Out) -> Result<Outcome> {
@@ -91,7 +136,11 @@ fn dispatch(cli: &Cli, out: &mut Out) -> Result<Outcome> {
         Command::Status(flag) => releases::status(g, flag.json, out),
         Command::Plan { to, from, format, json } => {
             let format = if *json { Format::Json } else { *format };
-            releases::plan(g, to.as_deref(), from.as_deref(), format, out)
+            releases::plan(g, to.as_ref(), from.as_ref(), format, out)
+        }
+        Command::Upgrade(u) => upgrades::upgrade(g, u, out),
+        Command::Rollback { to, restore, yes, json } => {
+            upgrades::rollback(g, to.as_ref(), *restore, *yes, json.json, out)
         }
         Command::Adopt { version } => releases::adopt(g, version, out),
         Command::Guide { output } => releases::guide(g, output.as_ref(), out),
@@ -147,6 +196,16 @@ fn run_db(g: &Global, db: &Db, out: &mut Out) -> Result<Outcome> {
         return validate(g, flag.json, out);
     }
     let (project, mut s) = open(g)?;
+    let writes = matches!(
+        db,
+        Db::Migrate { dry_run: false, .. }
+            | Db::Revert { dry_run: false, .. }
+            | Db::Baseline { .. }
+            | Db::Repair { dry_run: false, .. }
+    );
+    if writes && let Some(run) = ferry::upgrade::unfinished(&project.runs_dir())? {
+        return Err(ferry::upgrade::unfinished_error(&run).into());
+    }
     match db {
         Db::Status(flag) => {
             let status = s.migrator.status(&s.set)?;
@@ -189,6 +248,9 @@ fn run_db(g: &Global, db: &Db, out: &mut Out) -> Result<Outcome> {
             if *dry_run {
                 let steps = s.migrator.plan_migrate(&s.set, opts)?;
                 return dry_run_output(&s, &steps, json.json, out);
+            }
+            if let Some(advice) = backup_advice(&project, &mut s, opts.to) {
+                crate::output::warn(&advice);
             }
             let report = s.migrator.migrate(&s.set, opts, &mut Progress::new())?;
             if json.json {
@@ -251,6 +313,49 @@ fn run_db(g: &Global, db: &Db, out: &mut Out) -> Result<Outcome> {
         }
         Db::Validate(_) => unreachable!("handled above"),
     }
+}
+
+/// A warning when `db migrate` would cross a release whose policy requires
+/// a backup and no backup was taken since the last migration.
+fn backup_advice(project: &Project, s: &mut Session, to: Option<u64>) -> Option<String> {
+    if !project.releases_dir().is_dir() {
+        return None;
+    }
+    let inst = ferry::Installation::load(project.root()).ok()?;
+    let history = s.migrator.history().ok()?;
+    let last_applied = history.iter().map(|r| r.applied_at.as_str()).max().unwrap_or("");
+    let current = history
+        .iter()
+        .filter(|r| r.success)
+        .map(|r| r.version)
+        .max()
+        .unwrap_or(0);
+    let target = to.or_else(|| s.set.latest().map(|m| m.version))?;
+    let crossed: Vec<&ferry::release::Release> = inst
+        .manifest
+        .releases()
+        .iter()
+        .filter(|r| r.schema.is_some_and(|h| h > current && h <= target))
+        .collect();
+    let strict = crossed.iter().find(|r| {
+        let prev = inst.manifest.releases().iter().rev().find(|p| p.version < r.version);
+        let kind = prev.map(|p| ferry::release::UpgradeKind::between(&p.version, &r.version));
+        kind.is_some_and(|k| inst.manifest.policy.for_kind(k).backup == ferry::release::BackupRule::Required)
+    })?;
+    let newest_backup = inst
+        .backups()
+        .list()
+        .ok()?
+        .into_iter()
+        .map(|e| e.sidecar.manifest.created_at)
+        .max()
+        .unwrap_or_default();
+    (newest_backup.as_str() <= last_applied || newest_backup.is_empty()).then(|| {
+        format!(
+            "this crosses release {}, whose policy requires a backup, and no backup was taken since the last migration; `ferry backup create` first, or use `ferry upgrade`, which takes it and can roll back",
+            strict.version
+        )
+    })
 }
 
 fn dry_run_output(s: &Session, steps: &[ferry::migration::Step<'_>], json: bool, out: &mut Out) -> Result<Outcome> {

@@ -3,13 +3,13 @@
 use std::io::{BufRead, IsTerminal, Write};
 
 use anyhow::{Result, bail};
-use ferry::backup::{self, Context, Entry, Store};
-use ferry::{Migrator, Project};
+use ferry::Installation;
+use ferry::backup::{self, Entry};
 use serde_json::json;
 
 use crate::app::Outcome;
 use crate::cli::{Backup, Global};
-use crate::output::Out;
+use crate::output::{self, Out};
 use crate::render::table;
 
 fn size(bytes: u64) -> String {
@@ -37,34 +37,19 @@ fn spinner(message: &str) -> Option<indicatif::ProgressBar> {
     })
 }
 
-fn context(project: &Project, migrator: &mut Migrator) -> Context {
-    let release = migrator.installed().ok().flatten().map(|r| r.version).or_else(|| {
-        let set = project.migrations().ok()?;
-        let manifest = project.manifest(&set).ok()?;
-        let status = migrator.status(&set).ok()?;
-        match ferry::release::starting_point(&manifest, None, &status).ok()? {
-            (ferry::release::Start::Installed(v), _) => Some(v.to_string()),
-            _ => None,
-        }
-    });
-    Context {
-        project: project.name().map(str::to_owned),
-        release,
-    }
-}
-
 fn entry_json(e: &Entry) -> serde_json::Value {
     let m = &e.sidecar.manifest;
     json!({
         "id": e.id, "created_at": m.created_at, "label": m.label, "release": m.release, "schema": m.schema,
         "engine": m.engine, "size": e.sidecar.size, "sha256": e.sidecar.sha256, "verified_at": e.sidecar.verified_at,
-        "archive": e.archive,
+        "archive": e.archive, "missing": m.missing, "problems": e.problems,
     })
 }
 
 pub fn run(g: &Global, cmd: &Backup, out: &mut Out) -> Result<Outcome> {
-    let project = Project::load(&g.project)?;
-    let store = Store::new(&project.backup().dir);
+    // Backups work without release files too: load those only when there.
+    let project = ferry::Project::load(&g.project)?;
+    let store = backup::Store::new(&project.backup().dir);
     match cmd {
         Backup::List(flag) => {
             let entries = store.list()?;
@@ -94,6 +79,11 @@ pub fn run(g: &Global, cmd: &Backup, out: &mut Out) -> Result<Outcome> {
                     &["ID", "CREATED", "LABEL", "RELEASE", "SIZE", "VERIFIED"],
                     &rows,
                 ))?;
+                for e in entries.iter().filter(|e| !e.problems.is_empty()) {
+                    for p in &e.problems {
+                        out.line(format!("note: {p}"))?;
+                    }
+                }
             }
             Ok(Outcome::Ok)
         }
@@ -105,6 +95,13 @@ pub fn run(g: &Global, cmd: &Backup, out: &mut Out) -> Result<Outcome> {
                 let verb = if *dry_run { "would delete" } else { "deleted" };
                 for id in &pruned.deleted {
                     out.line(format!("{verb} {id}"))?;
+                }
+                if pruned.leftovers > 0 {
+                    out.line(format!(
+                        "removed {} leftover{} of interrupted backups and restores",
+                        pruned.leftovers,
+                        if pruned.leftovers == 1 { "" } else { "s" }
+                    ))?;
                 }
                 for (id, why) in &pruned.kept {
                     out.line(format!("kept {id} ({why})"))?;
@@ -149,8 +146,14 @@ pub fn run(g: &Global, cmd: &Backup, out: &mut Out) -> Result<Outcome> {
         }
         Backup::Create { label, json } => {
             let url = project.database_url(g.database_url.as_deref())?;
-            let mut migrator = Migrator::connect(&url, project.settings(g.lock_timeout))?;
-            let ctx = context(&project, &mut migrator);
+            let mut migrator = ferry::Migrator::connect(&url, project.settings(g.lock_timeout))?;
+            let ctx = match Installation::load(&g.project) {
+                Ok(inst) => inst.backup_context(&mut migrator),
+                Err(_) => backup::Context {
+                    project: project.name().map(str::to_owned),
+                    release: None,
+                },
+            };
             let bar = spinner("backing up");
             let entry = backup::create(
                 &store,
@@ -162,6 +165,12 @@ pub fn run(g: &Global, cmd: &Backup, out: &mut Out) -> Result<Outcome> {
                 label.as_deref(),
             )?;
             drop(bar);
+            for m in &entry.sidecar.manifest.missing {
+                output::warn(&format!(
+                    "[backup] files: `{m}` matches nothing in {}, so the backup does not hold it",
+                    project.root().display()
+                ));
+            }
             if json.json {
                 out.json(&entry_json(&entry))?;
             } else {
@@ -181,23 +190,67 @@ pub fn run(g: &Global, cmd: &Backup, out: &mut Out) -> Result<Outcome> {
             }
             Ok(Outcome::Ok)
         }
-        Backup::Restore { id, yes, json } => {
+        Backup::Restore {
+            id,
+            yes,
+            db_only,
+            files_only,
+            with_files,
+            no_privileges,
+            create,
+            json,
+        } => {
+            if let Some(run) = ferry::upgrade::unfinished(&project.runs_dir())? {
+                return Err(ferry::upgrade::unfinished_error(&run).into());
+            }
             let entry = store.get(id)?;
             let url = project.database_url(g.database_url.as_deref())?;
-            let mut migrator = Migrator::connect(&url, project.settings(g.lock_timeout))?;
+            // Into another database than ferry.toml's, the project's own
+            // config files are left alone unless asked for.
+            let elsewhere = g.database_url.is_some()
+                && project
+                    .database_url(None)
+                    .map_or(true, |own| own.expose_secret() != url.expose_secret());
+            let options = backup::RestoreOptions {
+                database: !files_only,
+                files: !db_only && (!elsewhere || *with_files || *files_only),
+                no_privileges: *no_privileges,
+            };
+            if *create {
+                ferry::engine::create_database(&url)?;
+            }
+            let mut migrator = match ferry::Migrator::connect(&url, project.settings(g.lock_timeout)) {
+                Ok(m) => m,
+                Err(e) if ferry::engine::is_missing_database(&e) => {
+                    return Err(ferry::Error::refusal(
+                        format!("{e}; nothing was restored"),
+                        format!("pass --create to create it first: `ferry backup restore {id} --create`"),
+                    )
+                    .into());
+                }
+                Err(e) => return Err(e.into()),
+            };
             let interactive = std::io::stdin().is_terminal();
             if !*yes && !interactive {
                 bail!("restoring overwrites the database and config files: pass --yes to confirm without a terminal");
             }
-            let restored = backup::restore(&store, &entry, project.root(), &url, &mut migrator, |plan| {
-                if *yes {
-                    return true;
-                }
+            let restored = backup::restore(&store, &entry, project.root(), &url, &mut migrator, options, |plan| {
                 let mut err = std::io::stderr();
                 let _ = writeln!(err, "Restoring backup {} will overwrite:", plan.id);
-                let _ = writeln!(err, "  the database {} (its whole contents)", plan.database);
+                if let Some(db) = &plan.database {
+                    let _ = writeln!(err, "  the database {db} (its whole contents)");
+                }
                 for (f, exists) in &plan.files {
                     let _ = writeln!(err, "  {f}{}", if *exists { "" } else { " (new)" });
+                }
+                if elsewhere && !options.files {
+                    let _ = writeln!(
+                        err,
+                        "  (not the project's config files: the target is not ferry.toml's database; --with-files restores them too)"
+                    );
+                }
+                if *yes {
+                    return true;
                 }
                 let _ = write!(err, "Type yes to restore: ");
                 let _ = err.flush();
@@ -210,14 +263,24 @@ pub fn run(g: &Global, cmd: &Backup, out: &mut Out) -> Result<Outcome> {
                     if json.json {
                         out.json(&json!({ "restored": plan }))?;
                     } else {
+                        let files = match plan.files.len() {
+                            0 => String::new(),
+                            1 => "1 config file".to_owned(),
+                            n => format!("{n} config files"),
+                        };
+                        let what = match (&plan.database, files.is_empty()) {
+                            (Some(_), true) => "the database".to_owned(),
+                            (Some(_), false) => format!("the database and {files}"),
+                            (None, false) => files,
+                            (None, true) => "nothing (the backup holds no config files)".to_owned(),
+                        };
                         out.line(format!(
-                            "restored backup {}: the database and {} config file{}{}",
+                            "restored backup {}: {what}{}",
                             plan.id,
-                            plan.files.len(),
-                            if plan.files.len() == 1 { "" } else { "s" },
-                            plan.release
-                                .map(|r| format!("; it holds release {r}"))
-                                .unwrap_or_default()
+                            match (&plan.release, &plan.database) {
+                                (Some(r), Some(_)) => format!("; it holds release {r}"),
+                                _ => String::new(),
+                            }
                         ))?;
                     }
                     Ok(Outcome::Ok)
@@ -231,7 +294,7 @@ pub fn run(g: &Global, cmd: &Backup, out: &mut Out) -> Result<Outcome> {
         Backup::Drill { id, json } => {
             let entry = store.get(id)?;
             let url = project.database_url(g.database_url.as_deref())?;
-            let mut migrator = Migrator::connect(&url, project.settings(g.lock_timeout))?;
+            let mut migrator = ferry::Migrator::connect(&url, project.settings(g.lock_timeout))?;
             let bar = spinner(&format!("drilling {}", entry.id));
             let results = backup::drill(&store, &entry, &url, &mut migrator, project.checks())?;
             drop(bar);

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use ferry::release::Version;
 
 /// `ferry --version`: the version, the commit and the build date.
 const LONG_VERSION: &str = concat!(
@@ -49,8 +50,8 @@ pub struct Global {
     pub lock_timeout: Option<Duration>,
 
     /// The date support states are judged on (default: today, UTC).
-    #[arg(long, global = true, value_name = "YYYY-MM-DD", env = "FERRY_TODAY", hide = true)]
-    pub today: Option<String>,
+    #[arg(long, global = true, value_name = "YYYY-MM-DD", env = "FERRY_TODAY", hide = true, value_parser = parse_date)]
+    pub today: Option<jiff::civil::Date>,
 
     /// More detail on stderr (-v, -vv).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
@@ -59,6 +60,15 @@ pub struct Global {
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
     humantime::parse_duration(s).map_err(|e| format!("{e}; write for example 30s or 5m"))
+}
+
+fn parse_date(s: &str) -> Result<jiff::civil::Date, String> {
+    s.parse().map_err(|e| format!("{e}; write YYYY-MM-DD"))
+}
+
+/// Versions given on the command line: a bad one is a usage error (exit 2).
+fn parse_version(s: &str) -> Result<Version, String> {
+    Version::parse(s)
 }
 
 #[derive(Debug, Subcommand)]
@@ -82,11 +92,11 @@ pub enum Command {
     /// The path from the installed release to a target, hop by hop.
     Plan {
         /// The target release (default: the newest final release).
-        #[arg(long, value_name = "VERSION")]
-        to: Option<String>,
+        #[arg(long, value_name = "VERSION", value_parser = parse_version)]
+        to: Option<Version>,
         /// Plan from this release instead of reading the database.
-        #[arg(long, value_name = "VERSION")]
-        from: Option<String>,
+        #[arg(long, value_name = "VERSION", value_parser = parse_version)]
+        from: Option<Version>,
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
@@ -94,10 +104,29 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Upgrade to a release: pre-flight checks, hooks, the backup the
+    /// policy asks for, config files, migrations, the release recorded,
+    /// post-upgrade checks; journaled, resumable, rolled back on failure.
+    Upgrade(Upgrade),
+    /// Take the installation back to what it was before the last upgrade run.
+    Rollback {
+        /// Go back only to this release, which the last run passed through.
+        #[arg(long, value_name = "VERSION", value_parser = parse_version)]
+        to: Option<Version>,
+        /// Restore the database from the run's backup even where down scripts exist.
+        #[arg(long)]
+        restore: bool,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
     /// Record VERSION as the installed release, without changing anything else.
     Adopt {
         /// The release installed now.
-        version: String,
+        #[arg(value_parser = parse_version)]
+        version: Version,
     },
     /// Write the application's UPGRADING.md from its releases and policy.
     Guide {
@@ -116,6 +145,33 @@ pub enum Command {
     Config(Config),
 }
 
+#[derive(Debug, Args)]
+pub struct Upgrade {
+    /// The target release (default: the newest final release).
+    #[arg(long, value_name = "VERSION", value_parser = parse_version, conflicts_with_all = ["resume", "rollback"])]
+    pub to: Option<Version>,
+    /// Do not ask for confirmation (needed without a terminal).
+    #[arg(long)]
+    pub yes: bool,
+    /// Print every step with its SQL and config diff; change nothing.
+    #[arg(long, conflicts_with_all = ["resume", "rollback"])]
+    pub dry_run: bool,
+    /// On a failure, stop and leave everything as it is instead of rolling back.
+    #[arg(long)]
+    pub no_rollback: bool,
+    /// Skip backups the policy only recommends (required ones are always taken).
+    #[arg(long)]
+    pub no_backup: bool,
+    /// Finish the unfinished run from where it stopped.
+    #[arg(long, conflicts_with = "rollback")]
+    pub resume: bool,
+    /// Undo the unfinished run (or continue its rollback).
+    #[arg(long)]
+    pub rollback: bool,
+    #[command(flatten)]
+    pub json: JsonFlag,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Config {
     /// Keys missing from the config files, keys the example no longer has,
@@ -128,8 +184,8 @@ pub enum Config {
         #[arg(long, value_name = "FILE")]
         example: Option<PathBuf>,
         /// Judge against the releases up to this one (default: the newest final release).
-        #[arg(long, value_name = "VERSION")]
-        to: Option<String>,
+        #[arg(long, value_name = "VERSION", value_parser = parse_version)]
+        to: Option<Version>,
         #[command(flatten)]
         json: JsonFlag,
     },
@@ -137,12 +193,12 @@ pub enum Config {
     /// release and a target, keeping comments and layout.
     Migrate {
         /// The target release (default: the newest final release).
-        #[arg(long, value_name = "VERSION")]
-        to: Option<String>,
+        #[arg(long, value_name = "VERSION", value_parser = parse_version)]
+        to: Option<Version>,
         /// The release the files are at (default: the last config migration's
         /// target, else the installed release read from the database).
-        #[arg(long, value_name = "VERSION")]
-        from: Option<String>,
+        #[arg(long, value_name = "VERSION", value_parser = parse_version)]
+        from: Option<Version>,
         /// Show a unified diff (secrets as ****); write nothing.
         #[arg(long)]
         dry_run: bool,
@@ -189,6 +245,22 @@ pub enum Backup {
         /// Do not ask for confirmation.
         #[arg(long)]
         yes: bool,
+        /// Restore only the database.
+        #[arg(long, conflicts_with = "files_only")]
+        db_only: bool,
+        /// Restore only the config files.
+        #[arg(long)]
+        files_only: bool,
+        /// Also restore the config files when restoring into another
+        /// database than ferry.toml's (they are left alone by default).
+        #[arg(long, conflicts_with_all = ["db_only", "files_only"])]
+        with_files: bool,
+        /// PostgreSQL: leave out the backup's GRANTs, for a server that lacks their roles.
+        #[arg(long)]
+        no_privileges: bool,
+        /// Create the database first when it does not exist.
+        #[arg(long)]
+        create: bool,
         #[command(flatten)]
         json: JsonFlag,
     },

@@ -4,15 +4,15 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Result, anyhow};
+use ferry::Installation;
 use ferry::config::compare::{self, Finding, Kind};
 use ferry::config::migrate::{self, Prepared};
 use ferry::release::{self, Start, Version};
 use serde_json::json;
 
-use crate::app::Outcome;
+use crate::app::{Outcome, Usage, access};
 use crate::cli::{Config, Global};
 use crate::output::Out;
-use crate::releases::{Loaded, connect, load, parse_version};
 
 pub fn run(g: &Global, cmd: &Config, out: &mut Out) -> Result<Outcome> {
     match cmd {
@@ -21,53 +21,27 @@ pub fn run(g: &Global, cmd: &Config, out: &mut Out) -> Result<Outcome> {
             example,
             to,
             json,
-        } => diff(g, file.as_deref(), example.as_deref(), to.as_deref(), json.json, out),
+        } => diff(g, file.as_deref(), example.as_deref(), to.as_ref(), json.json, out),
         Config::Migrate {
             to,
             from,
             dry_run,
             json,
-        } => migrate(g, to.as_deref(), from.as_deref(), *dry_run, json.json, out),
+        } => migrate(g, to.as_ref(), from.as_ref(), *dry_run, json.json, out),
         Config::Revert { force, json } => revert(g, *force, json.json, out),
     }
 }
 
-fn target(l: &Loaded, to: Option<&str>) -> Result<Version> {
+fn target(inst: &Installation, to: Option<&Version>) -> Result<Version> {
     match to {
-        Some(t) => parse_version(t, "--to"),
-        None => l
+        Some(t) => Ok(t.clone()),
+        None => inst
             .manifest
             .newest_final()
-            .or(l.manifest.newest())
+            .or(inst.manifest.newest())
             .map(|r| r.version.clone())
             .ok_or_else(|| anyhow!("no releases yet: write releases/X.Y.Z.toml, or pass --to")),
     }
-}
-
-/// Where the config files stand: `--from`, else the last config migration,
-/// else the installed release read from the database.
-fn starting_version(g: &Global, l: &Loaded, from: Option<&str>) -> Result<Option<Version>> {
-    if let Some(f) = from {
-        return parse_version(f, "--from").map(Some);
-    }
-    if let Some(v) = migrate::current(&config_state(l))? {
-        return Ok(Some(v));
-    }
-    let (mut migrator, _) = connect(g, &l.project).map_err(|e| {
-        anyhow!("{e:#}\n  help: pass --from VERSION, the release the config files are at, to work without the database")
-    })?;
-    let status = migrator.status(&l.set)?;
-    let recorded = migrator.installed()?;
-    let (start, _) = release::starting_point(&l.manifest, recorded.as_ref(), &status)
-        .map_err(|e| anyhow!("{e}\n  help: or pass --from VERSION, the release the config files are at"))?;
-    Ok(match start {
-        Start::Installed(v) => Some(v),
-        Start::Fresh => None,
-    })
-}
-
-pub(crate) fn config_state(l: &Loaded) -> PathBuf {
-    l.project.state_dir().join("config")
 }
 
 fn prepared_json(p: &Prepared) -> serde_json::Value {
@@ -97,15 +71,27 @@ fn print_summary(p: &Prepared, out: &mut Out) -> Result<()> {
 
 fn migrate(
     g: &Global,
-    to: Option<&str>,
-    from: Option<&str>,
+    to: Option<&Version>,
+    from: Option<&Version>,
     dry_run: bool,
     json_out: bool,
     out: &mut Out,
 ) -> Result<Outcome> {
-    let l = load(g)?;
-    let target = target(&l, to)?;
-    let Some(from) = starting_version(g, &l, from)? else {
+    let inst = Installation::load(&g.project)?;
+    let target = target(&inst, to)?;
+    // Under the lock from before the records and files are read, so that a
+    // concurrent migration or revert cannot change them in between.
+    let lock = if dry_run {
+        None
+    } else {
+        inst.refuse_if_unfinished()?;
+        migrate::lock_if_present(&inst.config_state())?
+    };
+    let start = inst.config_start(from.cloned(), || {
+        let (mut migrator, _) = inst.connect(&access(g))?;
+        inst.observe(&mut migrator)
+    })?;
+    let Some(from) = start else {
         let msg = "the database is fresh: a fresh install ships its config files in the new shape; nothing to migrate";
         if json_out {
             out.json(&json!({ "from": null, "to": target, "changed": false, "note": msg }))?;
@@ -122,17 +108,17 @@ fn migrate(
         .into());
     }
     let plan = release::plan(
-        &l.manifest,
-        &l.set,
+        &inst.manifest,
+        &inst.set,
         &Start::Installed(from.clone()),
         None,
         Some(&target),
     )?;
-    let steps: Vec<_> = migrate::steps_of(&l.manifest, &plan.hops)
+    let steps: Vec<_> = migrate::steps_of(&inst.manifest, &plan.hops)
         .into_iter()
         .flatten()
         .collect();
-    let dir = l.project.config_dir()?;
+    let dir = inst.project.config_dir()?;
     let prepared = migrate::prepare(&dir, &steps)?;
     if dry_run {
         if json_out {
@@ -154,7 +140,12 @@ fn migrate(
         }
         return Ok(Outcome::Ok);
     }
-    let record = migrate::apply(&prepared, &config_state(&l), Some(&from), &target)?;
+    let record = match &lock {
+        Some(lock) => migrate::apply_locked(lock, &prepared, Some(&from), &target, None)?,
+        // No records yet: apply takes the lock, and checks that the files are
+        // still as they were read.
+        None => migrate::apply(&prepared, &inst.config_state(), Some(&from), &target)?,
+    };
     if json_out {
         let mut v = prepared_json(&prepared);
         v["from"] = json!(from);
@@ -175,8 +166,9 @@ fn migrate(
 }
 
 fn revert(g: &Global, force: bool, json_out: bool, out: &mut Out) -> Result<Outcome> {
-    let l = load(g)?;
-    let reverted = migrate::revert(&config_state(&l), force)?;
+    let inst = Installation::load(&g.project)?;
+    inst.refuse_if_unfinished()?;
+    let reverted = migrate::revert(&inst.config_state(), force)?;
     match reverted {
         None => {
             if json_out {
@@ -214,14 +206,14 @@ fn diff(
     g: &Global,
     file: Option<&Path>,
     example: Option<&Path>,
-    to: Option<&str>,
+    to: Option<&Version>,
     json_out: bool,
     out: &mut Out,
 ) -> Result<Outcome> {
-    let l = load(g)?;
-    let target = target(&l, to).ok();
-    let dir = l.project.config_dir()?;
-    let releases: Vec<(&Version, &[ferry::config::Change])> = l
+    let inst = Installation::load(&g.project)?;
+    let target = target(&inst, to).ok();
+    let dir = inst.project.config_dir()?;
+    let releases: Vec<(&Version, &[ferry::config::Change])> = inst
         .manifest
         .releases()
         .iter()
@@ -234,21 +226,22 @@ fn diff(
             let user = match file {
                 Some(f) => in_dir(&dir, f),
                 None => compare::user_file_for(&ex).ok_or_else(|| {
-                    anyhow!(
+                    Usage(format!(
                         "cannot tell the user's file for {}: name it, as in `ferry config diff .env --example {}`",
                         ex.display(),
                         ex.display()
-                    )
+                    ))
                 })?,
             };
             compare::against_example(&dir, &user, &ex, &releases)?
         }
         None => {
             if let Some(f) = file {
-                return Err(anyhow!(
+                return Err(Usage(format!(
                     "{}: a file is compared with an example only\n  help: pass --example FILE (such as .env.example), or leave out the file to check every file the releases name",
                     f.display()
-                ));
+                ))
+                .into());
             }
             compare::against_releases(&dir, &releases)?
         }

@@ -8,6 +8,7 @@ mod output;
 mod progress;
 mod releases;
 mod render;
+mod upgrades;
 
 fn main() -> std::process::ExitCode {
     app::run()

@@ -49,6 +49,15 @@ pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
     })
 }
 
+/// Prints `warning: ...` on stderr, in yellow where the terminal takes colour.
+pub fn warn(message: &str) {
+    let style = anstyle::Style::new()
+        .bold()
+        .fg_color(Some(anstyle::AnsiColor::Yellow.into()));
+    let mut stderr = anstream::stderr();
+    let _ = writeln!(stderr, "{style}warning:{style:#} {message}");
+}
+
 /// Prints `error: ...` on stderr, in red where the terminal takes colour
 /// (anstream honours NO_COLOR and strips colour when not a terminal).
 pub fn print_error(err: &anyhow::Error) {

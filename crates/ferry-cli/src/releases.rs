@@ -1,52 +1,23 @@
 //! `ferry status`, `ferry plan`, `ferry adopt`, `ferry guide`: release-level
-//! commands. Each loads the project, asks the library, renders.
+//! commands. Each asks the library, renders.
 
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use ferry::migration::{MigrationSet, State, Status};
-use ferry::release::{self, InstalledRecord, Known, Manifest, Start, UpgradePlan, Version};
-use ferry::{DatabaseUrl, Migrator, Project};
+use ferry::migration::State;
+use ferry::overview::Overview;
+use ferry::release::{self, Known, Start, Version};
+use ferry::{Installation, Project};
 use jiff::civil::Date;
-use serde_json::json;
 
-use crate::app::Outcome;
+use crate::app::{Outcome, access};
 use crate::cli::{Format, Global};
 use crate::output::Out;
 use crate::render;
 
-pub(crate) struct Loaded {
-    pub(crate) project: Project,
-    pub(crate) set: MigrationSet,
-    pub(crate) manifest: Manifest,
-}
-
-pub(crate) fn load(g: &Global) -> Result<Loaded> {
-    let project = Project::load(&g.project)?;
-    let set = project.migrations()?;
-    let manifest = project.manifest(&set)?;
-    Ok(Loaded { project, set, manifest })
-}
-
-pub(crate) fn connect(g: &Global, project: &Project) -> Result<(Migrator, DatabaseUrl)> {
-    let url = project.database_url(g.database_url.as_deref())?;
-    let migrator = Migrator::connect(&url, project.settings(g.lock_timeout))?;
-    Ok((migrator, url))
-}
-
-pub fn today(g: &Global) -> Result<Date> {
-    match &g.today {
-        Some(t) => t
-            .parse::<Date>()
-            .with_context(|| format!("--today {t}: write YYYY-MM-DD")),
-        None => Ok(jiff::Zoned::now().with_time_zone(jiff::tz::TimeZone::UTC).date()),
-    }
-}
-
-pub(crate) fn parse_version(s: &str, what: &str) -> Result<Version> {
-    Version::parse(s).map_err(|m| {
-        ferry::Error::Config(ferry::Problems(vec![ferry::Problem::general(format!("{what}: {m}"))])).into()
-    })
+pub fn today(g: &Global) -> Date {
+    g.today
+        .unwrap_or_else(|| jiff::Zoned::now().with_time_zone(jiff::tz::TimeZone::UTC).date())
 }
 
 fn name(p: &Project) -> String {
@@ -54,89 +25,51 @@ fn name(p: &Project) -> String {
 }
 
 pub fn status(g: &Global, json_out: bool, out: &mut Out) -> Result<Outcome> {
-    let l = load(g)?;
-    let (mut migrator, url) = connect(g, &l.project)?;
-    let status = migrator.status(&l.set)?;
-    let recorded = migrator.installed()?;
-    let start = release::starting_point(&l.manifest, recorded.as_ref(), &status);
-    let today = today(g)?;
-    let installed = match &start {
-        Ok((Start::Installed(v), _)) => Some(v.clone()),
-        _ => None,
-    };
-    let series = installed.as_ref().and_then(|v| l.manifest.policy.series_of(v)).cloned();
-    let next = start
-        .as_ref()
-        .map_err(|e| e.to_string())
-        .and_then(|(s, _)| release::plan(&l.manifest, &l.set, s, Some(&status), None).map_err(|e| e.to_string()));
-    let troubled = status
-        .migrations
-        .iter()
-        .any(|m| matches!(m.state, State::Modified | State::Missing | State::Failed));
+    let inst = Installation::load(&g.project)?;
+    let (mut migrator, url) = inst.connect(&access(g))?;
+    let overview = Overview::gather(&inst, &mut migrator, &url, today(g))?;
     if json_out {
-        out.json(&json!({
-            "project": l.project.name(),
-            "database": url.safe(),
-            "engine": url.kind(),
-            "installed": match &start {
-                Ok((Start::Installed(v), known)) => json!({ "version": v, "known": known, "recorded": recorded }),
-                Ok((Start::Fresh, _)) => json!({ "version": null, "known": Known::Fresh }),
-                Err(e) => json!({ "version": null, "error": e.to_string() }),
-            },
-            "schema": { "current": status.current, "pending": status.pending_count() },
-            "newest": l.manifest.newest().map(|r| &r.version),
-            "support": series.as_ref().map(|s| json!({
-                "series": s.name, "state": s.state(today), "active_until": s.active_until, "security_until": s.security_until,
-            })),
-            "config": ferry::config::migrate::records(&crate::configs::config_state(&l))?
-                .last()
-                .map(|r| json!({ "migrated_to": r.to, "at": r.at })),
-            "next": match &next {
-                Ok(p) => json!({ "to": p.to, "hops": p.hops.len(), "risk": p.risk, "downtime": p.downtime, "backup": p.backup }),
-                Err(e) => json!({ "error": e }),
-            },
-        }))?;
+        out.json(&overview.json())?;
     } else {
-        out.text(&render_status(
-            &l,
-            &url,
-            &status,
-            recorded.as_ref(),
-            &start,
-            series.as_ref(),
-            today,
-            &next,
-        ))?;
+        out.text(&render_status(&inst, &overview))?;
     }
-    Ok(if troubled { Outcome::Problem } else { Outcome::Ok })
+    Ok(if overview.troubled() {
+        Outcome::Problem
+    } else {
+        Outcome::Ok
+    })
 }
 
-#[allow(clippy::too_many_arguments)]
-fn render_status(
-    l: &Loaded,
-    url: &DatabaseUrl,
-    status: &Status,
-    recorded: Option<&InstalledRecord>,
-    start: &Result<(Start, Known), ferry::Error>,
-    series: Option<&release::Series>,
-    today: Date,
-    next: &Result<UpgradePlan, String>,
-) -> String {
+fn render_status(inst: &Installation, o: &Overview) -> String {
+    let obs = &o.observed;
+    let status = &obs.status;
+    let indent = |s: &str| s.replace('\n', "\n           ");
     let mut s = String::new();
-    s.push_str(&format!("project:   {}\n", name(&l.project)));
-    s.push_str(&format!("database:  {}\n", url.safe()));
-    let installed = match start {
+    s.push_str(&format!("project:   {}\n", name(&inst.project)));
+    s.push_str(&format!("database:  {}\n", o.database));
+    let installed = match &obs.start {
         Ok((Start::Installed(v), Known::Recorded)) => {
-            let when = recorded
+            let when = obs
+                .recorded
+                .as_ref()
                 .map(|r| format!(" by {} at {}", r.source, r.recorded_at))
                 .unwrap_or_default();
             format!("{v} (recorded{when})")
         }
         Ok((Start::Installed(v), _)) => format!("{v} (inferred from the schema; record it with `ferry adopt {v}`)"),
         Ok((Start::Fresh, _)) => "nothing yet: a fresh database".to_owned(),
-        Err(e) => format!("unknown\n           {}", e.to_string().replace('\n', "\n           ")),
+        Err(e) => format!("unknown\n           {}", indent(e)),
     };
     s.push_str(&format!("installed: {installed}\n"));
+    if let Some(r) = obs.installed().and_then(|v| inst.manifest.get(v))
+        && (r.commit.is_some() || r.built.is_some())
+    {
+        s.push_str(&format!(
+            "build:     {}{}\n",
+            r.commit.as_deref().map(|c| format!("commit {c}")).unwrap_or_default(),
+            r.built.map(|b| format!(", built {b}")).unwrap_or_default()
+        ));
+    }
     let schema = match status.current {
         Some(c) => {
             let name = status
@@ -157,16 +90,14 @@ fn render_status(
             String::new()
         }
     ));
-    match l.manifest.newest() {
-        Some(r) => s.push_str(&format!(
-            "newest:    {}{}\n",
-            r.version,
-            r.date.map(|d| format!(" (released {d})")).unwrap_or_default()
+    match &o.newest {
+        Some(v) => s.push_str(&format!(
+            "newest:    {v}{}\n",
+            o.newest_date.map(|d| format!(" (released {d})")).unwrap_or_default()
         )),
         None => s.push_str("newest:    no releases yet (write releases/X.Y.Z.toml)\n"),
     }
-    if let Some(series) = series {
-        let state = series.state(today);
+    if let Some((series, state)) = &o.support {
         let dates = match (series.active_until, series.security_until) {
             (Some(a), Some(b)) => format!(": full support until {a}, security fixes until {b}"),
             (None, Some(b)) => format!(": supported until {b}"),
@@ -174,100 +105,130 @@ fn render_status(
             _ => String::new(),
         };
         s.push_str(&format!(
-            "support:   series {} is {state} as of {today}{dates}\n",
-            series.name
+            "support:   series {} is {state} as of {}{dates}\n",
+            series.name, o.today
         ));
     }
-    if series.is_none()
-        && !l.manifest.policy.series.is_empty()
-        && let Ok((Start::Installed(v), _)) = start
+    if o.series_missing
+        && let Some(v) = obs.installed()
     {
         s.push_str(&format!(
             "support:   ferry.toml lists no support dates for the {} series\n",
             v.series()
         ));
     }
-    let next = match (start, next) {
-        (Err(_), _) => "record the installed release first: `ferry adopt VERSION`".to_owned(),
-        (_, Ok(p)) if p.hops.is_empty() => "nothing to upgrade: already at the newest release".to_owned(),
-        (_, Ok(p)) => format!("`ferry plan` → {}", render::plan_summary(p)),
-        (_, Err(e)) => e.replace('\n', "\n           "),
-    };
-    let config = match ferry::config::migrate::records(&crate::configs::config_state(l)) {
-        Ok(r) => match r.last() {
-            Some(last) if last.state != "applied" => {
-                format!("the migration to {} did not finish: run `ferry config revert`", last.to)
-            }
-            Some(last) => format!(
-                "migrated to {} at {} (`ferry config revert` undoes it)",
-                last.to, last.at
-            ),
-            None if l.manifest.releases().iter().all(|r| r.config.is_empty()) => {
-                "the releases declare no config changes".to_owned()
-            }
-            None => "no config migration recorded".to_owned(),
-        },
+    let config = match &o.config {
+        Ok(Some(last)) if !last.is_applied() => {
+            format!("the migration to {} did not finish: run `ferry config revert`", last.to)
+        }
+        Ok(Some(last)) => format!(
+            "migrated to {} at {} (`ferry config revert` undoes it)",
+            last.to, last.at
+        ),
+        Ok(None) if !o.config_declared => "the releases declare no config changes".to_owned(),
+        Ok(None) => "no config migration recorded".to_owned(),
         Err(e) => format!("unreadable record: {e}"),
     };
     s.push_str(&format!("config:    {config}\n"));
+    if let Some(u) = &o.upgrade {
+        let at = u.position().map(|p| format!(" at {p}")).unwrap_or_default();
+        let state = if u.live && u.is_unfinished() {
+            "running now".to_owned()
+        } else if u.is_unfinished() {
+            format!("{} (interrupted)", u.state.as_str().replace('_', " "))
+        } else {
+            u.state.as_str().replace('_', " ")
+        };
+        s.push_str(&format!(
+            "upgrade:   run {} ({} → {}): {state}{}\n",
+            u.id,
+            u.from.as_deref().unwrap_or("nothing"),
+            u.to,
+            if u.is_unfinished() { at } else { String::new() }
+        ));
+        if let Some(next) = &u.next {
+            s.push_str(&format!("           {next}\n"));
+        }
+    }
+    let next = match (&obs.start, &o.next) {
+        (Err(_), _) => "record the installed release first: `ferry adopt VERSION`".to_owned(),
+        (_, Ok(p)) if !p.behind.is_empty() => {
+            let head = p.behind.iter().map(|m| m.version).max().unwrap_or(0);
+            format!(
+                "the database is behind its release {}: it lacks {}; `ferry db migrate --to {head}` applies {}",
+                p.from.as_ref().map(ToString::to_string).unwrap_or_default(),
+                render::summarize(&p.behind.iter().map(|m| m.name.clone()).collect::<Vec<_>>(), 5),
+                if p.behind.len() == 1 { "it" } else { "them" }
+            )
+        }
+        (_, Ok(p)) if p.hops.is_empty() => "nothing to upgrade: already at the newest release".to_owned(),
+        (_, Ok(p)) => format!("`ferry upgrade` → {}", render::plan_summary(p)),
+        (_, Err(e)) => indent(e),
+    };
     s.push_str(&format!("next:      {next}\n"));
     s
 }
 
-pub fn plan(g: &Global, to: Option<&str>, from: Option<&str>, format: Format, out: &mut Out) -> Result<Outcome> {
-    let l = load(g)?;
-    let target = to.map(|t| parse_version(t, "--to")).transpose()?;
+pub fn plan(
+    g: &Global,
+    to: Option<&Version>,
+    from: Option<&Version>,
+    format: Format,
+    out: &mut Out,
+) -> Result<Outcome> {
+    let inst = Installation::load(&g.project)?;
     let (start, status) = match from {
-        Some(f) => (Start::Installed(parse_version(f, "--from")?), None),
+        Some(f) => (Start::Installed(f.clone()), None),
         None => {
-            let (mut migrator, _) = connect(g, &l.project)?;
-            let status = migrator.status(&l.set)?;
-            let recorded = migrator.installed()?;
-            let (start, _) = release::starting_point(&l.manifest, recorded.as_ref(), &status)?;
-            (start, Some(status))
+            let (mut migrator, _) = inst.connect(&access(g))?;
+            let observed = inst.observe(&mut migrator)?;
+            let (start, _) = observed
+                .start
+                .map_err(|e| ferry::Error::refusal(e, "record the installed release with `ferry adopt VERSION`"))?;
+            (start, Some(observed.status))
         }
     };
-    let plan = release::plan(&l.manifest, &l.set, &start, status.as_ref(), target.as_ref())?;
+    let plan = release::plan(&inst.manifest, &inst.set, &start, status.as_ref(), to)?;
     match format {
         Format::Json => out.json(&plan)?,
-        Format::Markdown => out.text(&release::runbook(&plan, &name(&l.project)))?,
+        Format::Markdown => out.text(&release::runbook(&plan, &name(&inst.project)))?,
         Format::Text => {
-            let previews: Vec<Result<String, String>> = match l.project.config_dir() {
-                Ok(dir) => ferry::config::migrate::preview(&dir, &l.manifest, &plan.hops)
+            let previews: Vec<Result<String, String>> = match inst.project.config_dir() {
+                Ok(dir) => ferry::config::migrate::preview(&dir, &inst.manifest, &plan.hops)
                     .into_iter()
                     .map(|p| p.map(|p| p.diff()).map_err(|e| e.to_string()))
                     .collect(),
                 Err(e) => plan.hops.iter().map(|_| Err(e.to_string())).collect(),
             };
-            out.text(&render::plan(&plan, &name(&l.project), &previews))?
+            out.text(&render::plan(&plan, &name(&inst.project), &previews))?
         }
     }
     Ok(Outcome::Ok)
 }
 
-pub fn adopt(g: &Global, version: &str, out: &mut Out) -> Result<Outcome> {
-    let l = load(g)?;
-    let v = parse_version(version, "adopt")?;
-    let (mut migrator, _) = connect(g, &l.project)?;
-    let status = migrator.status(&l.set)?;
-    migrator.record_release(&v, "adopt")?;
+pub fn adopt(g: &Global, v: &Version, out: &mut Out) -> Result<Outcome> {
+    let inst = Installation::load(&g.project)?;
+    inst.refuse_if_unfinished()?;
+    let (mut migrator, _) = inst.connect(&access(g))?;
+    let status = migrator.status(&inst.set)?;
+    migrator.record_release(v, "adopt")?;
     out.line(format!("recorded {v} as the installed release"))?;
-    if l.manifest.get(&v).is_none() {
+    if inst.manifest.get(v).is_none() {
         out.line(format!(
             "note: no release file describes {v}; plans start from it by version alone"
         ))?;
     }
-    if let Some(head) = l.manifest.schema_at(&v) {
-        let behind: Vec<&str> = status
+    if let Some(head) = inst.manifest.schema_at(v) {
+        let behind: Vec<String> = status
             .migrations
             .iter()
             .filter(|m| m.version <= head && matches!(m.state, State::Pending | State::OutOfOrder))
-            .map(|m| m.name.as_str())
+            .map(|m| m.name.clone())
             .collect();
         if !behind.is_empty() {
             out.line(format!(
                 "note: {v} needs migrations the database lacks ({}); apply them with `ferry db migrate --to {head}`",
-                behind.join(", ")
+                render::summarize(&behind, 5)
             ))?;
         }
         if status.current.is_some_and(|c| c > head) {
@@ -280,12 +241,14 @@ pub fn adopt(g: &Global, version: &str, out: &mut Out) -> Result<Outcome> {
 }
 
 pub fn guide(g: &Global, output: Option<&PathBuf>, out: &mut Out) -> Result<Outcome> {
-    let l = load(g)?;
-    let text = release::guide(&l.manifest, &l.set, &name(&l.project), today(g)?);
+    let inst = Installation::load(&g.project)?;
+    let text = release::guide(&inst.manifest, &inst.set, &name(&inst.project), today(g));
     match output {
         Some(p) if p.as_os_str() == "-" => out.text(&text)?,
         _ => {
-            let path = output.cloned().unwrap_or_else(|| l.project.root().join("UPGRADING.md"));
+            let path = output
+                .cloned()
+                .unwrap_or_else(|| inst.project.root().join("UPGRADING.md"));
             std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
             out.line(format!("wrote {}", path.display()))?;
         }

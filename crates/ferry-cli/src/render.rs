@@ -146,6 +146,25 @@ pub fn repair(actions: &[RepairAction], dry_run: bool) -> String {
     out
 }
 
+/// A duration for people: `850 ms`, `5.4 s`, `3m12s`.
+pub fn millis(ms: u64) -> String {
+    match ms {
+        0..1000 => format!("{ms} ms"),
+        1000..60_000 => format!("{:.1} s", ms as f64 / 1000.0),
+        _ => format!("{}m{:02}s", ms / 60_000, (ms % 60_000) / 1000),
+    }
+}
+
+/// `a, b, c and 12 more`: the first `max` items and a count, so a long
+/// history does not print a line per migration.
+pub fn summarize(items: &[String], max: usize) -> String {
+    if items.len() <= max {
+        items.join(", ")
+    } else {
+        format!("{} and {} more", items[..max].join(", "), items.len() - max)
+    }
+}
+
 /// One line: hops, kinds, risk, downtime, backup.
 pub fn plan_summary(plan: &ferry::release::UpgradePlan) -> String {
     let kinds: Vec<&str> = plan
@@ -175,7 +194,18 @@ pub fn plan(plan: &ferry::release::UpgradePlan, name: &str, previews: &[Result<S
         .map_or("a fresh database".to_owned(), ToString::to_string);
     let mut out = format!("Upgrade plan for {name}: {from} → {}\n", plan.to);
     if plan.hops.is_empty() {
-        out.push_str(&format!("already at {}: nothing to do\n", plan.to));
+        if plan.behind.is_empty() {
+            out.push_str(&format!("already at {}: nothing to do\n", plan.to));
+        } else {
+            let head = plan.behind.iter().map(|m| m.version).max().unwrap_or(0);
+            let names: Vec<String> = plan.behind.iter().map(|m| m.name.clone()).collect();
+            out.push_str(&format!(
+                "the database is behind its release {}: it lacks {}\n`ferry db migrate --to {head}` applies {}\n",
+                plan.to,
+                summarize(&names, 5),
+                if names.len() == 1 { "it" } else { "them" }
+            ));
+        }
         return out;
     }
     out.push_str(&format!("{}\n", plan_summary(plan)));

@@ -27,19 +27,26 @@
 
 pub mod backup;
 pub mod config;
+mod durable;
 mod embed;
 pub mod engine;
 pub mod env;
 mod error;
+pub mod hooks;
+pub mod installation;
 pub mod migration;
 mod migrator;
+pub mod overview;
+pub mod process;
 pub mod project;
 pub mod release;
 pub mod scaffold;
+pub mod upgrade;
 
 pub use crate::embed::migrate_embedded;
 pub use crate::engine::{DatabaseUrl, EngineKind, SafeUrl};
 pub use crate::error::{Error, FailureState, MigrationFailure, Problem, Problems, Progress, Result};
+pub use crate::installation::{Access, Installation, Observed};
 pub use crate::migration::{MigrateOptions, MigrationSet, RevertTarget};
 pub use crate::migrator::{Event, Migrator, Observer, RepairAction, Report, Settings, StepReport};
 pub use crate::project::Project;

@@ -115,6 +115,8 @@ pub struct RepairAction {
 pub struct Migrator {
     engine: Box<dyn Engine>,
     settings: Settings,
+    /// True while [`Migrator::hold_lock`] keeps the migration lock.
+    held: bool,
 }
 
 impl std::fmt::Debug for Migrator {
@@ -146,12 +148,44 @@ impl Migrator {
         Ok(Migrator {
             engine: engine::connect(url, &options)?,
             settings,
+            held: false,
         })
     }
 
     /// Wraps an engine already connected.
     pub fn from_engine(engine: Box<dyn Engine>, settings: Settings) -> Self {
-        Migrator { engine, settings }
+        Migrator {
+            engine,
+            settings,
+            held: false,
+        }
+    }
+
+    /// Takes the migration lock and keeps it across calls, until
+    /// [`Migrator::release_lock`] or until the migrator is dropped: how an
+    /// upgrade run keeps every other ferry process out from its first step
+    /// to its last. Operations that lock then use the lock already held.
+    pub fn hold_lock(&mut self) -> Result<()> {
+        if !self.held {
+            self.engine.lock(self.settings.lock_timeout)?;
+            self.held = true;
+        }
+        Ok(())
+    }
+
+    /// Releases a lock taken by [`Migrator::hold_lock`].
+    pub fn release_lock(&mut self) {
+        if std::mem::take(&mut self.held)
+            && let Err(e) = self.engine.unlock()
+        {
+            tracing::warn!("could not release the migration lock: {e}");
+        }
+    }
+
+    /// Reopens the database after its file was replaced under the
+    /// connection (a SQLite restore). The lock, if held, stays held.
+    pub fn reopen(&mut self) -> Result<()> {
+        self.engine.reopen()
     }
 
     /// The engine, for callers that need more than migrations.
@@ -178,6 +212,17 @@ impl Migrator {
     pub fn record_release(&mut self, version: &Version, source: &str) -> Result<()> {
         let table = self.settings.release_table.clone();
         self.locked(|engine| release::record_installed(engine, &table, version, source))
+    }
+
+    /// The number of the newest row of the release table (0: none).
+    pub fn installed_seq(&mut self) -> Result<i64> {
+        release::installed_seq(&mut *self.engine, &self.settings.release_table)
+    }
+
+    /// Takes the release table back to what it said at row `seq`, under the lock.
+    pub fn forget_releases_since(&mut self, seq: i64) -> Result<()> {
+        let table = self.settings.release_table.clone();
+        self.locked(|engine| release::forget_since(engine, &table, seq))
     }
 
     /// The status of `set` in this database. Changes nothing.
@@ -353,6 +398,9 @@ impl Migrator {
     }
 
     fn locked<T>(&mut self, f: impl FnOnce(&mut dyn Engine) -> Result<T>) -> Result<T> {
+        if self.held {
+            return f(&mut *self.engine);
+        }
         self.engine.lock(self.settings.lock_timeout)?;
         let guard = LockGuard(&mut *self.engine);
         f(&mut *guard.0)
@@ -396,6 +444,12 @@ impl Migrator {
             observer.event(Event::Planned { total: steps.len() });
             run_steps(engine, &table, &steps, observer)
         })
+    }
+}
+
+impl Drop for Migrator {
+    fn drop(&mut self) {
+        self.release_lock();
     }
 }
 

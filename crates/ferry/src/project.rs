@@ -10,6 +10,7 @@ use crate::backup::{BackupSettings, Check, Retention};
 use crate::engine::{DatabaseUrl, HistoryTable};
 use crate::env::{Env, expand};
 use crate::error::{Error, Problem, Problems, Result};
+use crate::hooks::Hook;
 use crate::migration::{MigrationSet, line_of};
 use crate::migrator::Settings;
 use crate::release::{BackupRule, Downtime, Manifest, Policy, Risk, Series, StagingRule, Version, parse_date};
@@ -32,6 +33,8 @@ struct RawFile {
     config: Option<RawConfig>,
     #[serde(default)]
     checks: Vec<RawCheck>,
+    #[serde(default)]
+    hooks: Vec<Spanned<crate::hooks::RawHook>>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -147,6 +150,7 @@ pub struct Project {
     policy: Policy,
     backup: BackupSettings,
     checks: Vec<Check>,
+    hooks: Vec<Hook>,
     config_dir: Option<(String, usize)>,
 }
 
@@ -284,6 +288,13 @@ impl Project {
             Some(d) => root.join(d.get_ref()),
             None => root.join("migrations"),
         };
+        let mut hooks = Vec::new();
+        for h in raw.hooks {
+            match crate::hooks::parse(file, text, h) {
+                Ok(h) => hooks.push(h),
+                Err(p) => problems.push(p),
+            }
+        }
         if !problems.is_empty() {
             return Err(Error::Config(Problems(problems)));
         }
@@ -305,6 +316,7 @@ impl Project {
             policy,
             backup,
             checks,
+            hooks,
             config_dir: raw
                 .config
                 .and_then(|c| c.dir)
@@ -320,6 +332,11 @@ impl Project {
     /// The `[[checks]]`.
     pub fn checks(&self) -> &[Check] {
         &self.checks
+    }
+
+    /// The `[[hooks]]`, which run for every hop of an upgrade.
+    pub fn hooks(&self) -> &[Hook] {
+        &self.hooks
     }
 
     /// The releases folder.
@@ -400,6 +417,11 @@ impl Project {
         self.root.join(".ferry")
     }
 
+    /// Where upgrade runs keep their journals: `.ferry/runs/`.
+    pub fn runs_dir(&self) -> PathBuf {
+        self.state_dir().join("runs")
+    }
+
     /// The database URL: `override_url` if given, else the file's `url`
     /// (default `${DATABASE_URL}`) with `${VAR}` expanded.
     pub fn database_url(&self, override_url: Option<&str>) -> Result<DatabaseUrl> {
@@ -407,6 +429,16 @@ impl Project {
         let raw = match override_url {
             Some(u) => u.to_owned(),
             None => {
+                // The process environment first: a .env that is not needed
+                // (even a broken one, which a restore is about to replace)
+                // is not read.
+                if let Ok(url) = expand(&self.url_template, |name| std::env::var(name).ok()) {
+                    return DatabaseUrl::parse(&url, &self.root).map_err(|mut p| {
+                        p.file = Some(self.file.clone());
+                        p.line = self.url_line;
+                        config_err(p)
+                    });
+                }
                 let env = Env::load(&self.root).map_err(config_err)?;
                 expand(&self.url_template, |name| env.get(name)).map_err(|var| {
                     let mut p = match self.url_line {

@@ -270,8 +270,9 @@ fn config_diff_against_an_example() {
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(v["missing_required"], true);
     assert_eq!(v["findings"].as_array().unwrap().len(), 3);
+    // A file without an example is a usage error.
     let (code, _, err) = run(dir, &["config", "diff", ".env"]);
-    assert_eq!(code, 1);
+    assert_eq!(code, 2);
     assert!(err.contains("help: pass --example FILE"), "{err}");
     fs::write(dir.join(".env"), "A=1\nB=2\nC=3\n").unwrap();
     let (code, out, _) = run(dir, &["config", "diff", "--example", ".env.example"]);

@@ -44,7 +44,8 @@ impl Ow {
 
     fn ferry(&self) -> assert_cmd::Command {
         let mut c = ferry();
-        c.current_dir(self.dir.path()).args(["--database-url", &self.db.url]);
+        // The project's own database, as ferry.toml names it (${DATABASE_URL}).
+        c.current_dir(self.dir.path()).env("DATABASE_URL", &self.db.url);
         c
     }
 

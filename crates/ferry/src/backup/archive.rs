@@ -71,6 +71,9 @@ pub struct BackupManifest {
     pub dump_format: DumpFormat,
     /// Every member but the manifest.
     pub members: Vec<Member>,
+    /// `[backup] files` patterns that matched nothing when it was made.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub missing: Vec<String>,
 }
 
 /// SHA-256 computed on a thread of its own, so that hashing overlaps with
@@ -288,16 +291,26 @@ pub(crate) fn safe_member_path(name: &str) -> bool {
             .all(|c| matches!(c, Component::Normal(_) | Component::CurDir))
 }
 
+/// What reading an archive found.
+#[derive(Debug)]
+pub struct Contents {
+    /// The manifest, when it could be read.
+    pub manifest: Option<BackupManifest>,
+    /// What is wrong.
+    pub damage: Vec<Damage>,
+    /// SHA-256 of the archive file itself.
+    pub sha256: String,
+    /// Its size in bytes.
+    pub size: u64,
+}
+
 /// Reads every member of the archive at `path` in order, handing each
 /// (after the safety checks) to `sink` as a reader, and checks sizes and
-/// checksums against the manifest. Returns the manifest and the damage found.
-pub fn read(
-    path: &Path,
-    mut sink: impl FnMut(&Member, &mut dyn Read) -> Result<()>,
-) -> Result<(Option<BackupManifest>, Vec<Damage>)> {
+/// checksums against the manifest. The archive file's own SHA-256 is taken
+/// in the same pass.
+pub fn read(path: &Path, mut sink: impl FnMut(&Member, &mut dyn Read) -> Result<()>) -> Result<Contents> {
     let file = File::open(path).map_err(|e| Error::io("cannot read", path, e))?;
-    // The archive's own SHA-256 is taken in the same pass as everything else.
-    let raw = io::BufReader::with_capacity(1 << 20, file);
+    let raw = io::BufReader::with_capacity(1 << 20, Hashing::new(file));
     let decoder = zstd::Decoder::with_buffer(raw).map_err(|e| Error::io("cannot read", path, e))?;
     let mut archive = tar::Archive::new(decoder);
     let mut seen: Vec<Member> = Vec::new();
@@ -307,13 +320,15 @@ pub fn read(
     let entries = match archive.entries() {
         Ok(e) => e,
         Err(e) => {
-            return Ok((
-                None,
-                vec![Damage {
+            return Ok(Contents {
+                manifest: None,
+                damage: vec![Damage {
                     member: last,
                     problem: e.to_string(),
                 }],
-            ));
+                sha256: String::new(),
+                size: 0,
+            });
         }
     };
     for entry in entries {
@@ -349,6 +364,24 @@ pub fn read(
             continue;
         }
         let mode = entry.header().mode().unwrap_or(0o600);
+        if seen.iter().any(|m| m.path == name) || (name == MANIFEST && manifest.is_some()) {
+            damage.push(Damage {
+                member: name.clone(),
+                problem: "appears twice in the archive: refused".to_owned(),
+            });
+            last = name;
+            continue;
+        }
+        if mode & 0o7000 != 0 {
+            damage.push(Damage {
+                member: name.clone(),
+                problem: format!(
+                    "mode {mode:04o} has setuid, setgid or sticky bits, which ferry never archives: refused"
+                ),
+            });
+            last = name;
+            continue;
+        }
         if name == MANIFEST {
             let mut text = Vec::new();
             match entry.read_to_end(&mut text) {
@@ -415,6 +448,16 @@ pub fn read(
             problem: format!("the end of the archive is damaged: {e}"),
         });
     }
+    // And the file to its last byte, for its own SHA-256.
+    let mut raw = rest.finish();
+    let trailing = io::copy(&mut raw, &mut io::sink()).unwrap_or(0);
+    if trailing > 0 && damage.is_empty() {
+        damage.push(Damage {
+            member: "the end of the archive".to_owned(),
+            problem: format!("{trailing} bytes follow the compressed stream"),
+        });
+    }
+    let (sha256, size) = raw.into_inner().hasher.finish();
 
     match &manifest {
         None if damage.is_empty() => damage.push(Damage {
@@ -454,7 +497,12 @@ pub fn read(
             }
         }
     }
-    Ok((manifest, damage))
+    Ok(Contents {
+        manifest,
+        damage,
+        sha256,
+        size,
+    })
 }
 
 /// Copies `reader` into a new private file at `dest`.

@@ -4,7 +4,7 @@
 //! environment (`PGPASSWORD`, `MYSQL_PWD`), never their command line.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use crate::backup::archive::DumpFormat;
 use crate::backup::sqlite_file;
@@ -12,7 +12,7 @@ use crate::engine::{DatabaseUrl, Engine, EngineKind, SqliteLocation};
 use crate::error::{Error, Result};
 
 /// Finds `names[0]` (or an alternative) on PATH.
-fn tool(names: &[&str], package: &str) -> Result<PathBuf> {
+pub(crate) fn tool(names: &[&str], package: &str) -> Result<PathBuf> {
     let path = std::env::var_os("PATH").unwrap_or_default();
     for name in names {
         for dir in std::env::split_paths(&path) {
@@ -29,16 +29,16 @@ fn tool(names: &[&str], package: &str) -> Result<PathBuf> {
 }
 
 /// The connection pieces of a server URL, for the client tools.
-struct Conn {
+pub(crate) struct Conn {
     host: Option<String>,
     port: Option<u16>,
     user: Option<String>,
     password: Option<String>,
-    database: String,
+    pub(crate) database: String,
     params: Vec<(String, String)>,
 }
 
-fn conn(url: &DatabaseUrl) -> Result<Conn> {
+pub(crate) fn conn(url: &DatabaseUrl) -> Result<Conn> {
     let bad = |m: &str| {
         Error::refusal(
             format!("{}: {m}", url.safe()),
@@ -70,7 +70,7 @@ fn percent_decode(s: &str) -> String {
 
 impl Conn {
     /// libpq's environment for this connection.
-    fn pg_env(&self, cmd: &mut Command) {
+    pub(crate) fn pg_env(&self, cmd: &mut Command) {
         cmd.env_remove("PGPASSWORD").env_remove("PGSERVICE");
         if let Some(h) = &self.host {
             cmd.env("PGHOST", h);
@@ -102,7 +102,7 @@ impl Conn {
     }
 
     /// The mariadb client's connection arguments (no password) and environment.
-    fn mysql_args(&self, cmd: &mut Command) {
+    pub(crate) fn mysql_args(&self, cmd: &mut Command) {
         cmd.env_remove("MYSQL_PWD");
         cmd.arg("--protocol=tcp");
         cmd.arg(format!("--host={}", self.host.as_deref().unwrap_or("127.0.0.1")));
@@ -116,19 +116,8 @@ impl Conn {
     }
 }
 
-fn run(mut cmd: Command, what: &str) -> Result<()> {
-    let out = cmd
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| Error::db(format!("cannot run {what}"), e))?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(Error::db(
-            format!("{what} failed ({})", out.status),
-            crate::engine::redact_url(String::from_utf8_lossy(&out.stderr).trim()),
-        ))
-    }
+fn run(cmd: Command, what: &str) -> Result<()> {
+    crate::process::output(cmd, what).map(|_| ())
 }
 
 fn major(version: &str) -> Option<u32> {
@@ -178,10 +167,9 @@ pub fn dump(url: &DatabaseUrl, engine: &mut dyn Engine, dest: &Path) -> Result<D
         EngineKind::Postgres => {
             let pg_dump = tool(&["pg_dump"], "postgresql-client")?;
             let server = engine.server_version()?;
-            let version = Command::new(&pg_dump)
-                .arg("--version")
-                .output()
-                .map_err(|e| Error::db("cannot run pg_dump", e))?;
+            let mut version = Command::new(&pg_dump);
+            version.arg("--version");
+            let version = crate::process::output(version, "pg_dump --version")?;
             let client = String::from_utf8_lossy(&version.stdout)
                 .trim()
                 .rsplit(' ')
@@ -260,14 +248,24 @@ pub fn users(url: &DatabaseUrl, engine: &mut dyn Engine) -> Result<Option<String
             return sqlite_file::busy(path);
         }
         EngineKind::Postgres => {
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
+            // ferry's own sessions (its lock connection among them) do not count.
+            let own: Vec<String> = engine.own_sessions().iter().map(ToString::to_string).collect();
+            format!(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'{}",
+                if own.is_empty() {
+                    String::new()
+                } else {
+                    format!(" AND pid NOT IN ({})", own.join(", "))
+                }
+            )
         }
         EngineKind::MySql => {
             "SELECT count(*) FROM information_schema.processlist WHERE db = DATABASE() AND id <> CONNECTION_ID()"
+                .to_owned()
         }
     };
     let rows = engine
-        .query(sql)
+        .query(&sql)
         .map_err(|e| Error::db("cannot list the database's sessions", e.message))?;
     let n: i64 = rows
         .first()
@@ -282,8 +280,26 @@ pub fn users(url: &DatabaseUrl, engine: &mut dyn Engine) -> Result<Option<String
     }))
 }
 
-/// Replaces the database's contents with the dump at `path`.
-pub fn restore(url: &DatabaseUrl, engine: &mut dyn Engine, format: DumpFormat, path: &Path) -> Result<()> {
+/// How a restore treats what the backup holds.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RestoreOptions {
+    /// PostgreSQL: leave out the backup's GRANTs and REVOKEs (for a server
+    /// that lacks the roles they name).
+    pub no_privileges: bool,
+}
+
+/// Replaces the database's contents with the dump at `path`, all or
+/// nothing: a restore that fails or is interrupted leaves the database as
+/// it was (or, on MariaDB, marked until the restore is run again; see
+/// [`super::mysql_restore`]).
+pub fn restore(
+    url: &DatabaseUrl,
+    engine: &mut dyn Engine,
+    format: DumpFormat,
+    path: &Path,
+    backup_id: &str,
+    options: RestoreOptions,
+) -> Result<()> {
     match (url.kind(), format) {
         (EngineKind::Sqlite, DumpFormat::SqliteFile) => {
             let Some(SqliteLocation::File(target)) = url.sqlite_location() else {
@@ -292,112 +308,11 @@ pub fn restore(url: &DatabaseUrl, engine: &mut dyn Engine, format: DumpFormat, p
                     "point the URL at a file",
                 ));
             };
-            // Same folder, then rename: the swap is atomic.
-            let tmp = target.with_extension(format!("ferry-restore-{}", std::process::id()));
-            let _ = std::fs::remove_file(&tmp);
-            std::fs::copy(path, &tmp).map_err(|e| Error::io("cannot write", &tmp, e))?;
-            std::fs::File::open(&tmp)
-                .and_then(|f| f.sync_all())
-                .map_err(|e| Error::io("cannot write", &tmp, e))?;
-            for suffix in ["-wal", "-shm", "-journal"] {
-                let mut side = target.clone().into_os_string();
-                side.push(suffix);
-                let _ = std::fs::remove_file(PathBuf::from(side));
-            }
-            std::fs::rename(&tmp, target).map_err(|e| Error::io("cannot replace", target, e))?;
-            if let Some(parent) = target.parent() {
-                super::store::sync_dir(parent)?;
-            }
-            Ok(())
+            sqlite_file::replace(target, path)
         }
-        (EngineKind::Postgres, DumpFormat::PgCustom) => {
-            let c = conn(url)?;
-            // Drop every schema the application owns, then restore into the
-            // emptied database in one transaction.
-            let schemas = engine
-                .query("SELECT quote_ident(nspname) FROM pg_namespace WHERE nspname NOT LIKE 'pg\\_%' AND nspname <> 'information_schema'")
-                .map_err(|e| Error::db("cannot list schemas", e.message))?;
-            let names: Vec<String> = schemas
-                .into_iter()
-                .filter_map(|r| r.into_iter().next().flatten())
-                .collect();
-            if !names.is_empty() {
-                engine
-                    .execute(&format!("DROP SCHEMA {} CASCADE", names.join(", ")))
-                    .map_err(|e| Error::db("cannot empty the database before restoring", e.message))?;
-            }
-            // pg_dump takes `public` as pre-existing and never creates it:
-            // recreate it as the server does for a new database.
-            let server: u32 = engine
-                .query("SHOW server_version_num")
-                .ok()
-                .and_then(|r| r.first().and_then(|r| r.first().cloned().flatten()))
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(0);
-            let public = if server >= 150000 {
-                "CREATE SCHEMA public AUTHORIZATION pg_database_owner; GRANT USAGE ON SCHEMA public TO PUBLIC"
-            } else {
-                "CREATE SCHEMA public; GRANT ALL ON SCHEMA public TO PUBLIC"
-            };
-            engine
-                .execute(public)
-                .map_err(|e| Error::db("cannot recreate the public schema before restoring", e.message))?;
-            let mut cmd = Command::new(tool(&["pg_restore"], "postgresql-client")?);
-            c.pg_env(&mut cmd);
-            cmd.args([
-                "--no-password",
-                "--no-owner",
-                "--single-transaction",
-                "--exit-on-error",
-                "--dbname",
-            ])
-            .arg(&c.database)
-            .arg(path);
-            run(cmd, "pg_restore")
-        }
+        (EngineKind::Postgres, DumpFormat::PgCustom) => super::pg_restore::restore(&conn(url)?, engine, path, options),
         (EngineKind::MySql, DumpFormat::MysqlSql) => {
-            let c = conn(url)?;
-            let tables = engine
-                .query("SELECT table_name, table_type FROM information_schema.tables WHERE table_schema = DATABASE()")
-                .map_err(|e| Error::db("cannot list tables", e.message))?;
-            let mut drops = vec!["SET FOREIGN_KEY_CHECKS = 0".to_owned()];
-            for row in tables {
-                let (Some(Some(name)), Some(Some(kind))) = (row.first().cloned(), row.get(1).cloned()) else {
-                    continue;
-                };
-                let what = if kind == "VIEW" { "VIEW" } else { "TABLE" };
-                drops.push(format!("DROP {what} IF EXISTS `{}`", name.replace('`', "``")));
-            }
-            let routines = engine
-                .query("SELECT routine_name, routine_type FROM information_schema.routines WHERE routine_schema = DATABASE()")
-                .map_err(|e| Error::db("cannot list routines", e.message))?;
-            for row in routines {
-                if let (Some(Some(name)), Some(Some(kind))) = (row.first().cloned(), row.get(1).cloned()) {
-                    drops.push(format!("DROP {kind} IF EXISTS `{}`", name.replace('`', "``")));
-                }
-            }
-            drops.push("SET FOREIGN_KEY_CHECKS = 1".to_owned());
-            for sql in drops {
-                engine
-                    .execute(&sql)
-                    .map_err(|e| Error::db("cannot empty the database before restoring", e.message))?;
-            }
-            let mut cmd = Command::new(tool(&["mariadb", "mysql"], "mariadb-client")?);
-            c.mysql_args(&mut cmd);
-            cmd.arg(&c.database);
-            let input = std::fs::File::open(path).map_err(|e| Error::io("cannot read", path, e))?;
-            let out = cmd
-                .stdin(input)
-                .output()
-                .map_err(|e| Error::db("cannot run mariadb", e))?;
-            if out.status.success() {
-                Ok(())
-            } else {
-                Err(Error::db(
-                    "restoring with mariadb failed",
-                    crate::engine::redact_url(String::from_utf8_lossy(&out.stderr).trim()),
-                ))
-            }
+            super::mysql_restore::restore(&conn(url)?, engine, path, backup_id)
         }
         (kind, format) => Err(Error::refusal(
             format!(

@@ -81,6 +81,56 @@ mod imp {
         Ok((rows != ["ok"]).then(|| format!("PRAGMA integrity_check: {}", rows.join("; "))))
     }
 
+    /// Replaces the database at `target` with the file at `from`: a copy is
+    /// written beside it with the original's mode and owner, synced, and
+    /// renamed over it, so the swap is atomic. A WAL database is
+    /// checkpointed first so that no log of the old contents is left for the
+    /// new file to pick up.
+    pub(crate) fn replace(target: &Path, from: &Path) -> Result<()> {
+        use std::os::unix::fs::MetadataExt;
+        let meta = std::fs::metadata(target).ok();
+        if meta.is_some() {
+            let conn = rusqlite::Connection::open(target).map_err(|e| Error::db("sqlite", e))?;
+            conn.busy_timeout(std::time::Duration::from_secs(5))
+                .map_err(|e| Error::db("sqlite", e))?;
+            let mode: String = conn
+                .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+                .map_err(|e| Error::db("cannot read the journal mode", e))?;
+            if mode.eq_ignore_ascii_case("wal") {
+                conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+                    .map_err(|e| Error::db("cannot checkpoint the database before restoring", e))?;
+            }
+            drop(conn);
+        }
+        let bytes_mode = meta.as_ref().map_or(0o600, |m| m.mode() & 0o777);
+        let owner = meta.as_ref().map(|m| (m.uid(), m.gid()));
+        let dir = crate::durable::parent(target);
+        let mut tmp = tempfile::Builder::new()
+            .prefix(".ferry-restore-")
+            .tempfile_in(dir)
+            .map_err(|e| Error::io("cannot write in", dir, e))?;
+        let mut src = std::fs::File::open(from).map_err(|e| Error::io("cannot read", from, e))?;
+        std::io::copy(&mut src, tmp.as_file_mut()).map_err(|e| Error::io("cannot write", tmp.path(), e))?;
+        if let Some((uid, gid)) = owner {
+            let _ = std::os::unix::fs::fchown(tmp.as_file(), Some(uid), Some(gid));
+        }
+        use std::os::unix::fs::PermissionsExt;
+        tmp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(bytes_mode))
+            .and_then(|_| tmp.as_file().sync_all())
+            .map_err(|e| Error::io("cannot write", tmp.path(), e))?;
+        crate::backup::pg_restore::crash_point("sqlite-before-rename");
+        tmp.persist(target)
+            .map_err(|e| Error::io("cannot replace", target, e.error))?;
+        // The old file's side files must not meet the new file.
+        for suffix in ["-wal", "-shm", "-journal"] {
+            let mut side = target.as_os_str().to_owned();
+            side.push(suffix);
+            let _ = std::fs::remove_file(std::path::PathBuf::from(side));
+        }
+        crate::durable::sync_dir(dir)
+    }
+
     /// Whether another process holds the database in a transaction: then
     /// BEGIN EXCLUSIVE cannot take its lock at once.
     pub(crate) fn busy(path: &Path) -> Result<Option<String>> {
@@ -120,6 +170,10 @@ mod none {
     }
 
     pub(crate) fn busy(_: &Path) -> Result<Option<String>> {
+        Err(missing())
+    }
+
+    pub(crate) fn replace(_: &Path, _: &Path) -> Result<()> {
         Err(missing())
     }
 }

@@ -3,9 +3,6 @@
 //! `<id>.tar.zst.sha256` (for `sha256sum -c`). Files are written under a
 //! temporary name, synced, then renamed.
 
-use std::fs::{File, OpenOptions};
-use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -36,39 +33,32 @@ pub struct Entry {
     /// What the sidecar says.
     #[serde(flatten)]
     pub sidecar: Sidecar,
+    /// What is wrong with the sidecar (rebuilt from the archive, or not
+    /// matching it); empty when nothing is.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<String>,
 }
 
-/// Creates a new file readable by its owner only, whatever the umask.
-pub(crate) fn create_private(path: &Path) -> Result<File> {
-    let file = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .map_err(|e| Error::io("cannot create", path, e))?;
-    file.set_permissions(std::fs::Permissions::from_mode(0o600))
-        .map_err(|e| Error::io("cannot set permissions of", path, e))?;
-    Ok(file)
-}
+pub(crate) use crate::durable::{create_private, sync_dir, write_private};
 
-/// Writes `bytes` to `path` atomically (temporary file, rename), 0600;
-/// synced first when `durable`.
-pub(crate) fn write_private(path: &Path, bytes: &[u8], durable: bool) -> Result<()> {
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    let _ = std::fs::remove_file(&tmp);
-    let mut f = create_private(&tmp)?;
-    f.write_all(bytes).map_err(|e| Error::io("cannot write", &tmp, e))?;
-    if durable {
-        f.sync_all().map_err(|e| Error::io("cannot write", &tmp, e))?;
+/// A manifest standing in for one that cannot be read.
+fn placeholder(id: &str) -> BackupManifest {
+    BackupManifest {
+        format: 1,
+        id: id.to_owned(),
+        ferry_version: String::new(),
+        project: None,
+        label: None,
+        created_at: String::new(),
+        release: None,
+        schema: None,
+        engine: crate::engine::EngineKind::Sqlite,
+        server_version: String::new(),
+        database: String::new(),
+        dump_format: super::archive::DumpFormat::SqliteFile,
+        members: Vec::new(),
+        missing: Vec::new(),
     }
-    std::fs::rename(&tmp, path).map_err(|e| Error::io("cannot rename to", path, e))
-}
-
-/// Syncs a folder so a rename in it survives a crash.
-pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(|e| Error::io("cannot sync folder", dir, e))
 }
 
 /// The backup folder.
@@ -90,9 +80,7 @@ impl Store {
 
     /// Creates the folder if needed and makes it 0700.
     pub fn ensure(&self) -> Result<()> {
-        std::fs::create_dir_all(&self.dir).map_err(|e| Error::io("cannot create", &self.dir, e))?;
-        std::fs::set_permissions(&self.dir, std::fs::Permissions::from_mode(0o700))
-            .map_err(|e| Error::io("cannot set permissions of", &self.dir, e))
+        crate::durable::private_dir(&self.dir)
     }
 
     /// The archive path of `id`.
@@ -146,38 +134,105 @@ impl Store {
         sync_dir(&self.dir)
     }
 
-    /// Reads the sidecar at `path`; `None` when it is not a backup description.
-    fn read_sidecar(&self, id: &str, path: &Path) -> Result<Option<Entry>> {
-        let text = std::fs::read(path).map_err(|e| Error::io("cannot read", path, e))?;
-        let Ok(sidecar) = serde_json::from_slice::<Sidecar>(&text) else {
-            tracing::warn!("{}: not a backup description, skipped", path.display());
-            return Ok(None);
+    /// The SHA-256 that `<id>.tar.zst.sha256` records, if it is readable.
+    pub fn recorded_sha256(&self, id: &str) -> Option<String> {
+        let text = std::fs::read_to_string(self.dir.join(format!("{id}.tar.zst.sha256"))).ok()?;
+        let (sha, name) = text.trim().split_once(char::is_whitespace)?;
+        (name.trim() == format!("{id}.tar.zst") && sha.len() == 64).then(|| sha.to_owned())
+    }
+
+    /// The entry of `id`: its sidecar when it reads and names this backup;
+    /// otherwise rebuilt from the archive's own manifest (and written back),
+    /// with the problem noted. `None` when there is no archive.
+    fn entry(&self, id: &str) -> Result<Option<Entry>> {
+        let archive = self.archive(id);
+        let path = self.sidecar_path(id);
+        let read = std::fs::read(&path)
+            .ok()
+            .map(|t| serde_json::from_slice::<Sidecar>(&t).map_err(|e| e.to_string()));
+        let problem = match read {
+            Some(Ok(sidecar)) if sidecar.manifest.id == id => {
+                return Ok(Some(Entry {
+                    id: id.to_owned(),
+                    archive,
+                    sidecar,
+                    problems: Vec::new(),
+                }));
+            }
+            Some(Ok(sidecar)) => format!(
+                "{id}.json describes backup {}: rebuilt from the archive",
+                sidecar.manifest.id
+            ),
+            Some(Err(e)) => format!("{id}.json is unreadable ({e}): rebuilt from the archive"),
+            None => format!("{id}.json was missing: rebuilt from the archive"),
         };
+        if !archive.is_file() {
+            if path.is_file() {
+                tracing::warn!("{}: no archive beside it, skipped", path.display());
+            }
+            return Ok(None);
+        }
+        let contents = super::archive::read(&archive, |_, _| Ok(()))?;
+        let Some(manifest) = contents.manifest else {
+            return Ok(Some(Entry {
+                id: id.to_owned(),
+                archive,
+                sidecar: Sidecar {
+                    manifest: placeholder(id),
+                    size: contents.size,
+                    sha256: contents.sha256,
+                    verified_at: None,
+                },
+                problems: vec![format!(
+                    "{problem}; but the archive has no readable manifest: it is damaged"
+                )],
+            }));
+        };
+        let mut problems = vec![problem];
+        if manifest.id != id {
+            problems.push(format!("the archive says it is backup {}", manifest.id));
+        }
+        let sidecar = Sidecar {
+            manifest,
+            size: contents.size,
+            sha256: contents.sha256,
+            verified_at: None,
+        };
+        if problems.len() == 1 && contents.damage.is_empty() {
+            self.record(&sidecar)?;
+        }
         Ok(Some(Entry {
             id: id.to_owned(),
-            archive: self.archive(id),
+            archive,
             sidecar,
+            problems,
         }))
     }
 
-    /// Every backup, oldest first.
+    /// Every backup, oldest first: each archive, with its sidecar or one
+    /// rebuilt from it.
     pub fn list(&self) -> Result<Vec<Entry>> {
         let entries = match std::fs::read_dir(&self.dir) {
             Ok(e) => e,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
             Err(e) => return Err(Error::io("cannot read folder", &self.dir, e)),
         };
-        let mut out = Vec::new();
+        let mut ids = std::collections::BTreeSet::new();
         for entry in entries {
             let path = entry.map_err(|e| Error::io("cannot read folder", &self.dir, e))?.path();
-            let Some(id) = path
-                .file_name()
-                .and_then(|n| n.to_str())
-                .and_then(|n| n.strip_suffix(".json"))
-            else {
+            let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
                 continue;
             };
-            out.extend(self.read_sidecar(id, &path)?);
+            if name.starts_with('.') {
+                continue;
+            }
+            if let Some(id) = name.strip_suffix(".tar.zst").or_else(|| name.strip_suffix(".json")) {
+                ids.insert(id.to_owned());
+            }
+        }
+        let mut out = Vec::new();
+        for id in ids {
+            out.extend(self.entry(&id)?);
         }
         out.sort_by(|a, b| {
             a.sidecar
@@ -202,11 +257,7 @@ impl Store {
         if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
             return Err(missing());
         }
-        let path = self.sidecar_path(id);
-        if !path.is_file() {
-            return Err(missing());
-        }
-        self.read_sidecar(id, &path)?.ok_or_else(missing)
+        self.entry(id)?.ok_or_else(missing)
     }
 
     /// Notes that `id` verified now. Not synced: losing the note in a crash

@@ -10,7 +10,6 @@
 //! run killed half-way can still be reverted.
 
 use std::fs;
-use std::io::Write;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
@@ -21,6 +20,7 @@ use sha2::{Digest, Sha256};
 use super::change::{Change, Effect};
 use super::document::{Document, Format};
 use super::secrets::Redactor;
+use crate::durable::{self, private_dir, stage_replacement, write_new_private};
 use crate::error::{Error, Problem, Problems, Result};
 use crate::release::Version;
 
@@ -266,10 +266,31 @@ pub struct Record {
     pub to: String,
     /// When (RFC 3339, UTC).
     pub at: String,
-    /// `writing` until every file is in place, then `applied`.
-    pub state: String,
+    /// Writing until every file is in place, then applied.
+    pub state: RecordState,
+    /// The upgrade run (and hop) that made it, when one did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run: Option<String>,
     /// The files.
     pub files: Vec<RecordFile>,
+}
+
+/// Where a config migration stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RecordState {
+    /// The originals are saved and files are being replaced: a run that
+    /// stopped here must be reverted before anything else.
+    Writing,
+    /// Every file is in place.
+    Applied,
+}
+
+impl Record {
+    /// True when every file is in place.
+    pub fn is_applied(&self) -> bool {
+        self.state == RecordState::Applied
+    }
 }
 
 /// One file of a record.
@@ -293,105 +314,36 @@ fn sha(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
-fn private_dir(dir: &Path) -> Result<()> {
-    use std::os::unix::fs::DirBuilderExt;
-    fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .map_err(|e| Error::io("cannot create", dir, e))?;
-    fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(|e| Error::io("cannot protect", dir, e))
-}
-
-fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".ferry-")
-        .permissions(fs::Permissions::from_mode(0o600))
-        .tempfile_in(dir)
-        .map_err(|e| Error::io("cannot write in", dir, e))?;
-    tmp.write_all(bytes)
-        .and_then(|_| tmp.as_file().sync_all())
-        .map_err(|e| Error::io("cannot write", path, e))?;
-    tmp.persist(path)
-        .map_err(|e| Error::io("cannot write", path, e.error))?;
-    Ok(())
-}
-
-/// Writes a new file in a folder just made for it (the record's): no
-/// temporary name needed, since nothing reads the folder before its record
-/// says it is complete. The folder is synced with the record.
-fn write_new_private(path: &Path, bytes: &[u8]) -> Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut file = fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .map_err(|e| Error::io("cannot create", path, e))?;
-    // 0600 whatever the umask.
-    file.set_permissions(fs::Permissions::from_mode(0o600))
-        .and_then(|_| file.write_all(bytes))
-        .and_then(|_| file.sync_all())
-        .map_err(|e| Error::io("cannot write", path, e))
-}
-
-/// Replaces `path`'s contents with `bytes` by writing a file beside it and
-/// renaming it over the original, with the original's mode and (when ferry
-/// may set it) owner.
-fn replace_file(path: &Path, bytes: &[u8], mode: u32, owner: Option<(u32, u32)>) -> Result<tempfile::NamedTempFile> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".ferry-")
-        .tempfile_in(dir)
-        .map_err(|e| Error::io("cannot write in", dir, e))?;
-    tmp.write_all(bytes)
-        .and_then(|_| tmp.as_file().set_permissions(fs::Permissions::from_mode(mode & 0o7777)))
-        .map_err(|e| Error::io("cannot write", tmp.path(), e))?;
-    if let Some((uid, gid)) = owner {
-        let meta = tmp
-            .as_file()
-            .metadata()
-            .map_err(|e| Error::io("cannot inspect", tmp.path(), e))?;
-        if (meta.uid(), meta.gid()) != (uid, gid) {
-            std::os::unix::fs::fchown(tmp.as_file(), Some(uid), Some(gid)).map_err(|e| {
-                Error::refusal(
-                    format!(
-                        "cannot give the new {} its owner back ({uid}:{gid}): {e}",
-                        path.display()
-                    ),
-                    "run ferry as the user that owns the config files, or as root",
-                )
-            })?;
-        }
-    }
-    tmp.as_file()
-        .sync_all()
-        .map_err(|e| Error::io("cannot write", tmp.path(), e))?;
-    Ok(tmp)
-}
-
-fn sync_dir(dir: &Path) {
-    if let Ok(d) = fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
-}
-
 /// Writes every changed file of `prepared`, or none, after recording the
 /// originals under `state`. Returns the record, or `None` when nothing
-/// changes (then nothing at all is written).
+/// changes (then nothing at all is written). Takes the state folder's lock;
+/// a caller that read the files or the records to prepare the migration
+/// should hold [`lock`] from before that and call [`apply_locked`].
 pub fn apply(prepared: &Prepared, state: &Path, from: Option<&Version>, to: &Version) -> Result<Option<Record>> {
+    let lock = lock(state)?;
+    apply_locked(&lock, prepared, from, to, None)
+}
+
+/// [`apply`] under a lock already held; `run` tags the record with the
+/// upgrade run that makes it.
+pub fn apply_locked(
+    lock: &Lock,
+    prepared: &Prepared,
+    from: Option<&Version>,
+    to: &Version,
+    run: Option<&str>,
+) -> Result<Option<Record>> {
+    let state = lock.state.as_path();
     let changed: Vec<&FileChange> = prepared.changed().collect();
     if changed.is_empty() {
         return Ok(None);
     }
-    let _lock = lock(state)?;
-    if let Some(r) = records(state)?.last().filter(|r| r.state != "applied") {
+    if let Some(r) = records(state)?.last().filter(|r| !r.is_applied()) {
         return Err(interrupted(r));
     }
-    // Nothing may have changed under us since the files were read.
-    let mut metas = Vec::new();
-    for f in &changed {
+    // Nothing may have changed under us since the files were read: every
+    // file the migration read, not only those it changes.
+    for f in &prepared.files {
         let now = fs::read(&f.path).map_err(|e| Error::io("cannot read", &f.path, e))?;
         if now != f.before.as_bytes() {
             return Err(Error::refusal(
@@ -399,6 +351,9 @@ pub fn apply(prepared: &Prepared, state: &Path, from: Option<&Version>, to: &Ver
                 "run the command again",
             ));
         }
+    }
+    let mut metas = Vec::new();
+    for f in &changed {
         metas.push(fs::metadata(&f.path).map_err(|e| Error::io("cannot inspect", &f.path, e))?);
     }
     let at = jiff::Timestamp::now();
@@ -410,7 +365,8 @@ pub fn apply(prepared: &Prepared, state: &Path, from: Option<&Version>, to: &Ver
         from: from.map(ToString::to_string),
         to: to.to_string(),
         at: at.to_string(),
-        state: "writing".into(),
+        state: RecordState::Writing,
+        run: run.map(str::to_owned),
         files: Vec::new(),
     };
     for (i, (f, meta)) in changed.iter().zip(&metas).enumerate() {
@@ -419,18 +375,19 @@ pub fn apply(prepared: &Prepared, state: &Path, from: Option<&Version>, to: &Ver
         record.files.push(RecordFile {
             path: f.path.clone(),
             shown: f.shown.clone(),
-            mode: meta.permissions().mode() & 0o7777,
+            mode: meta.permissions().mode() & 0o777,
             before_sha256: sha(f.before.as_bytes()),
             after_sha256: sha(f.after.as_bytes()),
             original,
         });
     }
     save_record(&folder, &record)?;
+    durable::sync_dir(state)?;
     // Every new file is written beside its original first; only when all are
     // ready are they renamed into place.
     let mut ready = Vec::new();
     for (f, meta) in changed.iter().zip(&metas) {
-        match replace_file(
+        match stage_replacement(
             &f.path,
             f.after.as_bytes(),
             meta.permissions().mode(),
@@ -451,20 +408,20 @@ pub fn apply(prepared: &Prepared, state: &Path, from: Option<&Version>, to: &Ver
             // Put back the ones already replaced.
             for j in placed {
                 let f = changed[j];
-                if let Ok(t) = replace_file(&f.path, f.before.as_bytes(), metas[j].permissions().mode(), None) {
-                    let _ = t.persist(&f.path);
-                }
+                let _ = durable::replace(&f.path, f.before.as_bytes(), metas[j].permissions().mode(), None);
             }
             let _ = fs::remove_dir_all(&folder);
             return Err(Error::io("cannot write", &changed[i].path, e.error));
         }
         placed.push(i);
     }
-    let mut dirs: Vec<&Path> = changed.iter().filter_map(|f| f.path.parent()).collect();
+    let mut dirs: Vec<&Path> = changed.iter().map(|f| durable::parent(&f.path)).collect();
     dirs.sort();
     dirs.dedup();
-    dirs.into_iter().for_each(sync_dir);
-    record.state = "applied".into();
+    for dir in dirs {
+        durable::sync_dir(dir)?;
+    }
+    record.state = RecordState::Applied;
     save_record(&folder, &record)?;
     Ok(Some(record))
 }
@@ -481,26 +438,48 @@ fn crash_point(renamed: usize) {
     let _ = renamed;
 }
 
-/// Holds the state folder's lock until dropped: two config migrations (or a
-/// migration and a revert) never interleave.
-fn lock(state: &Path) -> Result<fs::File> {
+/// The config state folder's lock: while it is held, no other config
+/// migration or revert runs, so what was read under it stays true.
+#[derive(Debug)]
+pub struct Lock {
+    state: PathBuf,
+    _file: fs::File,
+}
+
+impl Lock {
+    /// The state folder it locks.
+    pub fn state(&self) -> &Path {
+        &self.state
+    }
+}
+
+/// The lock of `state` when the folder exists (there may be records to
+/// protect); `None` when it does not, so that a command that changes
+/// nothing creates nothing. [`apply`] takes the lock itself then.
+pub fn lock_if_present(state: &Path) -> Result<Option<Lock>> {
+    if state.is_dir() {
+        lock(state).map(Some)
+    } else {
+        Ok(None)
+    }
+}
+
+/// Takes the lock of the config state folder `state`, waiting for another
+/// ferry process that holds it. Released when dropped.
+pub fn lock(state: &Path) -> Result<Lock> {
     private_dir(state)?;
     let path = state.join(".lock");
-    let file = fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(|e| Error::io("cannot open", &path, e))?;
+    let file = durable::lock_file(&path)?;
     file.lock().map_err(|e| Error::io("cannot lock", &path, e))?;
-    Ok(file)
+    Ok(Lock {
+        state: state.to_owned(),
+        _file: file,
+    })
 }
 
 fn save_record(folder: &Path, record: &Record) -> Result<()> {
     let json = serde_json::to_vec_pretty(record).expect("a record serialises");
-    write_private(&folder.join("record.json"), &json)?;
-    sync_dir(folder);
-    Ok(())
+    durable::write_private(&folder.join("record.json"), &json, true)
 }
 
 /// Every record under `state`, oldest first.
@@ -532,7 +511,7 @@ pub fn records(state: &Path) -> Result<Vec<Record>> {
 pub fn current(state: &Path) -> Result<Option<Version>> {
     let records = records(state)?;
     match records.last() {
-        Some(r) if r.state != "applied" => Err(interrupted(r)),
+        Some(r) if !r.is_applied() => Err(interrupted(r)),
         Some(r) => Ok(Version::parse(&r.to).ok()),
         None => Ok(None),
     }
@@ -555,7 +534,13 @@ pub fn revert(state: &Path, force: bool) -> Result<Option<Record>> {
     if !state.exists() {
         return Ok(None);
     }
-    let _lock = lock(state)?;
+    let lock = lock(state)?;
+    revert_locked(&lock, force)
+}
+
+/// [`revert`] under a lock already held.
+pub fn revert_locked(lock: &Lock, force: bool) -> Result<Option<Record>> {
+    let state = lock.state.as_path();
     let Some(record) = records(state)?.pop() else {
         return Ok(None);
     };
@@ -595,14 +580,9 @@ pub fn revert(state: &Path, force: bool) -> Result<Option<Record>> {
     }
     for (f, original) in &restore {
         let owner = fs::metadata(&f.path).ok().map(|m| (m.uid(), m.gid()));
-        replace_file(&f.path, original, f.mode, owner)?
-            .persist(&f.path)
-            .map_err(|e| Error::io("cannot write", &f.path, e.error))?;
-        if let Some(dir) = f.path.parent() {
-            sync_dir(dir);
-        }
+        durable::replace(&f.path, original, f.mode, owner)?;
     }
-    if record.state != "applied" {
+    if !record.is_applied() {
         // A run killed while writing leaves its new files under temporary
         // names beside the originals.
         let mut dirs: Vec<&Path> = record.files.iter().filter_map(|f| f.path.parent()).collect();
@@ -619,6 +599,7 @@ pub fn revert(state: &Path, force: bool) -> Result<Option<Record>> {
         }
     }
     fs::remove_dir_all(&folder).map_err(|e| Error::io("cannot remove", &folder, e))?;
+    durable::sync_dir(state)?;
     Ok(Some(record))
 }
 
@@ -660,4 +641,29 @@ pub fn preview(dir: &Path, manifest: &crate::release::Manifest, hops: &[crate::r
         out.push(prepared);
     }
     out
+}
+
+/// A redactor that knows every secret value in the config files the
+/// releases of `manifest` name (those that exist and parse), for text that
+/// may quote them: hook output, error messages.
+pub fn redactor_for(dir: &Path, manifest: &crate::release::Manifest) -> Redactor {
+    let mut models = Vec::new();
+    let mut seen: Vec<PathBuf> = Vec::new();
+    for r in manifest.releases() {
+        for change in &r.config {
+            for path in files_of(dir, &change.file).unwrap_or_default() {
+                if seen.contains(&path) {
+                    continue;
+                }
+                seen.push(path.clone());
+                let (Some(format), Ok(text)) = (change.format_for(&path), fs::read_to_string(&path)) else {
+                    continue;
+                };
+                if let Ok(doc) = Document::parse(&path, format, &text) {
+                    models.push(doc.original_model().clone());
+                }
+            }
+        }
+    }
+    Redactor::for_models(models.iter())
 }

@@ -18,5 +18,5 @@ mod yaml;
 
 pub use change::{Action, Change, Template};
 pub use document::{Document, Format, KeyPath, meaning};
-pub use migrate::{Prepared, Record, Step};
+pub use migrate::{Prepared, Record, RecordState, Step};
 pub use secrets::Redactor;

@@ -88,6 +88,19 @@ impl Redactor {
         Redactor { values }
     }
 
+    /// The same redactor, also hiding `value` wherever it appears (a
+    /// database password, say). Values shorter than 4 characters are kept,
+    /// as for config files.
+    #[must_use]
+    pub fn hiding(mut self, value: &str) -> Self {
+        let v = value.trim();
+        if v.chars().count() >= 4 && !self.values.iter().any(|x| x == v) {
+            self.values.push(v.to_owned());
+            self.values.sort_by_key(|v| std::cmp::Reverse(v.len()));
+        }
+        self
+    }
+
     /// One line of a config file (or of a diff, without its first column).
     pub fn line(&self, line: &str) -> String {
         let mut out = redact_urls(line);

@@ -1,6 +1,7 @@
 //! Database engines behind one small trait: connect, lock, read history,
 //! apply in a transaction, execute without one, record.
 
+mod admin;
 pub(crate) mod history;
 #[cfg(feature = "mysql")]
 mod mysql;
@@ -14,8 +15,9 @@ mod url;
 
 use std::time::Duration;
 
+pub use self::admin::{create_database, is_missing_database};
 pub use self::history::{HistoryChange, HistoryTable, Record};
-pub use self::url::{DatabaseUrl, EngineKind, SafeUrl, SqliteLocation, redact_url};
+pub use self::url::{DatabaseUrl, EngineKind, SafeUrl, SqliteLocation, SqliteMode, redact_url};
 use crate::error::{Error, Result};
 use crate::migration::AppliedMigration;
 
@@ -92,6 +94,18 @@ pub trait Engine: Send {
         Ok(())
     }
 
+    /// Reopens the database after its file was replaced under the
+    /// connection (a SQLite restore); other engines need not do anything.
+    fn reopen(&mut self) -> Result<()> {
+        Ok(())
+    }
+
+    /// The server's ids of this engine's own sessions (its lock connection
+    /// among them), which do not count as other users of the database.
+    fn own_sessions(&mut self) -> Vec<i64> {
+        Vec::new()
+    }
+
     /// Writes one change to the history table, committed at once.
     fn record(&mut self, table: &HistoryTable, change: &HistoryChange<'_>) -> Result<()> {
         let sql = history::change_sql(self.kind(), table, change);
@@ -141,7 +155,7 @@ pub fn connect(url: &DatabaseUrl, options: &ConnectOptions) -> Result<Box<dyn En
     }
 }
 
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
+#[cfg(feature = "sqlite")]
 /// Polls `try_once` until it succeeds or `timeout` passes. Used by lock
 /// implementations whose server call cannot itself time out in a bounded way.
 pub(crate) fn poll_until(timeout: Duration, mut try_once: impl FnMut() -> Result<bool>) -> Result<()> {

@@ -111,14 +111,25 @@ impl Engine for MySqlEngine {
 
     fn read_history(&mut self, table: &HistoryTable) -> Result<Vec<AppliedMigration>> {
         let schema = table.schema().unwrap_or(&self.database).to_owned();
-        let exists: Option<i64> = self
+        // One round trip finds the history table and an unfinished restore.
+        let found: Vec<String> = self
             .conn
-            .exec_first(
-                "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
-                (&schema, table.name()),
+            .exec(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = ? AND table_name IN (?, ?)",
+                (&schema, table.name(), crate::backup::RESTORE_MARKER),
             )
             .map_err(|e| Error::db("cannot read the database schema", driver_message(&e)))?;
-        if exists.unwrap_or(0) == 0 {
+        if found.iter().any(|t| t == crate::backup::RESTORE_MARKER) {
+            let id: Option<String> = self
+                .conn
+                .query_first(format!(
+                    "SELECT name FROM `{}` WHERE seq = 0",
+                    crate::backup::RESTORE_MARKER
+                ))
+                .unwrap_or(None);
+            return Err(crate::backup::unfinished_restore(id.as_deref()));
+        }
+        if !found.iter().any(|t| t == table.name()) {
             return Ok(Vec::new());
         }
         type Row = (u64, String, String, String, String, i64, i64, Option<String>);

@@ -11,10 +11,17 @@
 //! been rolled back, never half-applied), the same state as ferry stopping
 //! earlier; and nothing is reported done before it is on disk. This removes
 //! one WAL flush per migration, which dominates the time of small migrations.
-//! The migration lock is a session advisory lock held on a connection of its
-//! own, which never opens a transaction, so `CREATE INDEX CONCURRENTLY` in a
-//! no-transaction migration does not wait behind it. Dropping the engine (or
-//! the process dying) closes that connection and frees the lock.
+//! The migration lock is a transaction-scoped advisory lock
+//! (`pg_advisory_xact_lock`) taken in a transaction that a connection of its
+//! own keeps open for the whole run. It waits on the lock itself, up to
+//! `lock_timeout`, instead of polling. Being tied to a transaction, it works
+//! behind a transaction-pooling PgBouncer (an open transaction keeps its
+//! server connection) and can never be left behind on a pooled connection:
+//! it ends with the transaction, when ferry commits it, or when the
+//! connection closes because ferry died. The transaction holds no snapshot
+//! and no table lock, so `CREATE INDEX CONCURRENTLY` does not wait for it.
+//! Every statement goes through the simple query protocol: no prepared
+//! statements, which a transaction pooler would mix up between clients.
 
 use std::str::FromStr;
 use std::time::{Duration, Instant};
@@ -38,7 +45,8 @@ pub(crate) struct PostgresEngine {
     tls: Option<MakeRustlsConnect>,
     url: DatabaseUrl,
     lock_client: Option<Client>,
-    lock_key: Option<i64>,
+    /// Backend pids of this engine's connections, once known.
+    pids: Vec<i64>,
 }
 
 fn driver_message(e: &postgres::Error) -> String {
@@ -106,16 +114,26 @@ impl PostgresEngine {
             tls,
             url: url.clone(),
             lock_client: None,
-            lock_key: None,
+            pids: Vec::new(),
         })
     }
 
+    /// The first column of the first row of `sql`, run with the simple protocol.
+    fn scalar(client: &mut Client, sql: &str) -> Result<Option<String>, postgres::Error> {
+        Ok(client
+            .simple_query(sql)?
+            .into_iter()
+            .find_map(|m| match m {
+                SimpleQueryMessage::Row(r) => Some(r.get(0).map(str::to_owned)),
+                _ => None,
+            })
+            .flatten())
+    }
+
     fn lock_key(&mut self) -> Result<i64> {
-        let row = self
-            .client
-            .query_one("SELECT current_database()::text", &[])
-            .map_err(|e| Error::db("cannot read the database name", driver_message(&e)))?;
-        let db: String = row.get(0);
+        let db = Self::scalar(&mut self.client, "SELECT current_database()::text")
+            .map_err(|e| Error::db("cannot read the database name", driver_message(&e)))?
+            .unwrap_or_default();
         let digest = Sha256::digest(format!("ferry:{db}").as_bytes());
         let mut bytes = [0u8; 8];
         bytes.copy_from_slice(&digest[..8]);
@@ -129,11 +147,9 @@ impl Engine for PostgresEngine {
     }
 
     fn server_version(&mut self) -> Result<String> {
-        let row = self
-            .client
-            .query_one("SHOW server_version", &[])
-            .map_err(|e| Error::db("cannot read the server version", driver_message(&e)))?;
-        Ok(row.get(0))
+        Ok(Self::scalar(&mut self.client, "SHOW server_version")
+            .map_err(|e| Error::db("cannot read the server version", driver_message(&e)))?
+            .unwrap_or_default())
     }
 
     fn lock(&mut self, timeout: Duration) -> Result<()> {
@@ -142,25 +158,47 @@ impl Engine for PostgresEngine {
             url: self.url.safe().clone(),
             message: driver_message(&e),
         })?;
-        super::poll_until(timeout, || {
-            let row = lock_client
-                .query_one("SELECT pg_try_advisory_lock($1)", &[&key])
-                .map_err(|e| Error::db("cannot take the migration lock", driver_message(&e)))?;
-            Ok(row.get::<_, bool>(0))
-        })?;
+        let start = Instant::now();
+        // Wait on the lock itself; a timeout of 0 means "do not wait" here,
+        // but "forever" to PostgreSQL.
+        let ms = timeout.as_millis().clamp(1, i32::MAX as u128);
+        let sql = format!(
+            "BEGIN; SET LOCAL lock_timeout = '{ms}ms'; SET LOCAL idle_in_transaction_session_timeout = 0; SET LOCAL statement_timeout = 0; SELECT pg_backend_pid(), pg_advisory_xact_lock({key})"
+        );
+        let pid = match Self::scalar(&mut lock_client, &sql) {
+            Ok(pid) => pid,
+            Err(e) if e.code() == Some(&SqlState::LOCK_NOT_AVAILABLE) => {
+                return Err(Error::LockTimeout {
+                    waited: start.elapsed(),
+                });
+            }
+            Err(e) => return Err(Error::db("cannot take the migration lock", driver_message(&e))),
+        };
+        if let Some(pid) = pid.and_then(|p| p.parse().ok()) {
+            self.pids.push(pid);
+        }
         self.lock_client = Some(lock_client);
-        self.lock_key = Some(key);
         Ok(())
     }
 
     fn unlock(&mut self) -> Result<()> {
-        if let (Some(mut client), Some(key)) = (self.lock_client.take(), self.lock_key.take()) {
-            // Closing the session frees the lock in any case; unlocking first
-            // keeps it short even if the close is slow.
-            let _ = client.execute("SELECT pg_advisory_unlock($1)", &[&key]);
+        if let Some(mut client) = self.lock_client.take() {
+            // Ending the transaction frees the lock; closing the connection
+            // would too, and does if the commit cannot be sent.
+            let _ = client.batch_execute("COMMIT");
             let _ = client.close();
         }
         Ok(())
+    }
+
+    fn own_sessions(&mut self) -> Vec<i64> {
+        if self.pids.is_empty()
+            && let Ok(Some(pid)) = Self::scalar(&mut self.client, "SELECT pg_backend_pid()")
+            && let Ok(pid) = pid.parse()
+        {
+            self.pids.insert(0, pid);
+        }
+        self.pids.clone()
     }
 
     fn ensure_history(&mut self, table: &HistoryTable) -> Result<()> {

@@ -1,5 +1,11 @@
 //! SQLite, bundled into the binary.
 //!
+//! A database file that does not exist is not created until ferry writes
+//! (takes the lock): until then an empty in-memory database stands in, so
+//! `ferry status` on a new project creates nothing. `?mode=ro` opens the
+//! file read-only and makes every writing command refuse; `?mode=rw`
+//! requires the file to exist.
+//!
 //! Locking: ferry holds an exclusive OS lock on `<database>.ferry-lock`
 //! beside the database for the whole run, so two ferry processes never both
 //! migrate (the OS drops the lock if ferry dies). Each migration also takes
@@ -14,12 +20,19 @@ use fallible_iterator::FallibleIterator;
 use rusqlite::{Connection, OpenFlags};
 
 use super::history::{self, HistoryTable, Record};
-use super::{ConnectOptions, DatabaseUrl, Engine, EngineKind, SqliteLocation, StatementError};
+use super::{ConnectOptions, DatabaseUrl, Engine, EngineKind, SafeUrl, SqliteLocation, SqliteMode, StatementError};
 use crate::error::{Error, Result};
 use crate::migration::{AppliedMigration, RowKind};
 
 pub(crate) struct SqliteEngine {
     conn: Connection,
+    /// The file (none for an in-memory database).
+    path: Option<PathBuf>,
+    /// The file, while an in-memory stand-in replaces it (it does not exist yet).
+    create_on_write: Option<PathBuf>,
+    mode: SqliteMode,
+    busy_timeout: Duration,
+    url: SafeUrl,
     lock_path: Option<PathBuf>,
     lock_file: Option<File>,
 }
@@ -30,6 +43,8 @@ impl SqliteEngine {
             url: url.safe().clone(),
             message,
         };
+        let mode = url.sqlite_mode();
+        let mut create_on_write = None;
         let (conn, lock_path) = match url.sqlite_location() {
             Some(SqliteLocation::File(path)) => {
                 if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty())
@@ -40,21 +55,36 @@ impl SqliteEngine {
                         parent.display()
                     )));
                 }
-                let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
-                    | OpenFlags::SQLITE_OPEN_CREATE
-                    | OpenFlags::SQLITE_OPEN_NO_MUTEX
-                    | OpenFlags::SQLITE_OPEN_URI;
-                let conn = Connection::open_with_flags(path, flags).map_err(|e| fail(e.to_string()))?;
                 let mut lock = path.clone().into_os_string();
                 lock.push(".ferry-lock");
+                let conn = if path.exists() {
+                    open_file(path, mode).map_err(|e| fail(e.to_string()))?
+                } else if mode == SqliteMode::ReadWriteCreate {
+                    create_on_write = Some(path.clone());
+                    Connection::open_in_memory().map_err(|e| fail(e.to_string()))?
+                } else {
+                    return Err(fail(format!(
+                        "no SQLite database at {} (the URL's mode does not let ferry create it)",
+                        path.display()
+                    )));
+                };
                 (conn, Some(PathBuf::from(lock)))
             }
             _ => (Connection::open_in_memory().map_err(|e| fail(e.to_string()))?, None),
         };
         conn.busy_timeout(options.busy_timeout)
             .map_err(|e| fail(e.to_string()))?;
+        let path = match url.sqlite_location() {
+            Some(SqliteLocation::File(p)) => Some(p.clone()),
+            _ => None,
+        };
         Ok(SqliteEngine {
             conn,
+            path,
+            create_on_write,
+            mode,
+            busy_timeout: options.busy_timeout,
+            url: url.safe().clone(),
             lock_path,
             lock_file: None,
         })
@@ -80,6 +110,15 @@ impl SqliteEngine {
             }
         }
     }
+}
+
+fn open_file(path: &std::path::Path, mode: SqliteMode) -> rusqlite::Result<Connection> {
+    let access = match mode {
+        SqliteMode::ReadOnly => OpenFlags::SQLITE_OPEN_READ_ONLY,
+        SqliteMode::ReadWrite => OpenFlags::SQLITE_OPEN_READ_WRITE,
+        SqliteMode::ReadWriteCreate => OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
+    };
+    Connection::open_with_flags(path, access | OpenFlags::SQLITE_OPEN_NO_MUTEX)
 }
 
 fn to_statement_error(e: &rusqlite::Error, sql: &str, statement: Option<&str>) -> StatementError {
@@ -109,6 +148,25 @@ impl Engine for SqliteEngine {
     }
 
     fn lock(&mut self, timeout: Duration) -> Result<()> {
+        if self.mode == SqliteMode::ReadOnly {
+            return Err(Error::refusal(
+                format!(
+                    "{} opens the SQLite database read-only (mode=ro); nothing was changed",
+                    self.url
+                ),
+                "remove ?mode=ro from the database URL to let ferry change the database",
+            ));
+        }
+        // Writing from here: the file is made now if it was not there.
+        if let Some(path) = self.create_on_write.take() {
+            let conn = open_file(&path, self.mode)
+                .and_then(|c| c.busy_timeout(self.busy_timeout).map(|()| c))
+                .map_err(|e| Error::Connect {
+                    url: self.url.clone(),
+                    message: e.to_string(),
+                })?;
+            self.conn = conn;
+        }
         let Some(path) = &self.lock_path else {
             return Ok(()); // in-memory: private to this connection
         };
@@ -124,6 +182,21 @@ impl Engine for SqliteEngine {
             Err(std::fs::TryLockError::Error(e)) => Err(Error::io("cannot lock", path, e)),
         })?;
         self.lock_file = Some(file);
+        Ok(())
+    }
+
+    fn reopen(&mut self) -> Result<()> {
+        if self.create_on_write.is_some() {
+            return Ok(());
+        }
+        if let Some(path) = &self.path {
+            self.conn = open_file(path, self.mode)
+                .and_then(|c| c.busy_timeout(self.busy_timeout).map(|()| c))
+                .map_err(|e| Error::Connect {
+                    url: self.url.clone(),
+                    message: e.to_string(),
+                })?;
+        }
         Ok(())
     }
 

@@ -41,6 +41,19 @@ impl EngineKind {
     }
 }
 
+/// How a SQLite URL's `mode=` parameter lets ferry open the file.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SqliteMode {
+    /// `mode=rwc` (the default): read and write, created when ferry first
+    /// writes to it. Commands that only read never create it.
+    #[default]
+    ReadWriteCreate,
+    /// `mode=rw`: read and write an existing file.
+    ReadWrite,
+    /// `mode=ro`: read only; commands that write refuse.
+    ReadOnly,
+}
+
 /// Where a SQLite database lives.
 #[derive(Clone, PartialEq, Eq)]
 pub enum SqliteLocation {
@@ -56,6 +69,7 @@ pub struct DatabaseUrl {
     raw: String,
     kind: EngineKind,
     sqlite: Option<SqliteLocation>,
+    sqlite_mode: SqliteMode,
     safe: SafeUrl,
 }
 
@@ -156,9 +170,13 @@ impl DatabaseUrl {
             return Err(Problem::general("the database URL is empty")
                 .help("set DATABASE_URL, or `url` under [database] in ferry.toml, or pass --database-url"));
         }
+        let mut sqlite_mode = SqliteMode::default();
         let (kind, sqlite) = match raw.split_once(':') {
             Some((scheme, rest)) if scheme.len() > 1 => match scheme.to_ascii_lowercase().as_str() {
-                "sqlite" | "sqlite3" | "file" => (EngineKind::Sqlite, Some(sqlite_location(rest, base)?)),
+                "sqlite" | "sqlite3" | "file" => {
+                    sqlite_mode = sqlite_params(rest, &safe)?;
+                    (EngineKind::Sqlite, Some(sqlite_location(rest, base)?))
+                }
                 "postgres" | "postgresql" => (EngineKind::Postgres, None),
                 "mysql" | "mariadb" => (EngineKind::MySql, None),
                 other => {
@@ -175,6 +193,7 @@ impl DatabaseUrl {
             raw: raw.to_owned(),
             kind,
             sqlite,
+            sqlite_mode,
             safe,
         })
     }
@@ -199,6 +218,11 @@ impl DatabaseUrl {
         self.sqlite.as_ref()
     }
 
+    /// How a SQLite URL lets ferry open its file.
+    pub fn sqlite_mode(&self) -> SqliteMode {
+        self.sqlite_mode
+    }
+
     /// The URL with `mariadb://` spelt as the drivers expect, `mysql://`.
     #[cfg(any(feature = "postgres", feature = "mysql"))]
     pub(crate) fn for_driver(&self) -> String {
@@ -212,8 +236,37 @@ impl DatabaseUrl {
     }
 }
 
+/// The parameters of a SQLite URL: `mode=ro|rw|rwc`; anything else is an
+/// error rather than silently ignored.
+fn sqlite_params(rest: &str, safe: &SafeUrl) -> Result<SqliteMode, Problem> {
+    let Some((_, query)) = rest.split_once('?') else {
+        return Ok(SqliteMode::default());
+    };
+    let mut mode = SqliteMode::default();
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        match (k, v) {
+            ("mode", "rwc") => mode = SqliteMode::ReadWriteCreate,
+            ("mode", "rw") => mode = SqliteMode::ReadWrite,
+            ("mode", "ro") => mode = SqliteMode::ReadOnly,
+            ("mode", other) => {
+                return Err(
+                    Problem::general(format!("mode={other} in {safe} is not a SQLite open mode"))
+                        .help("use mode=ro (read only), mode=rw (an existing file) or mode=rwc (the default)"),
+                );
+            }
+            (other, _) => {
+                return Err(Problem::general(format!(
+                    "ferry does not understand the SQLite URL parameter `{other}` in {safe}"
+                ))
+                .help("the only parameter is mode=ro, mode=rw or mode=rwc; remove the others"));
+            }
+        }
+    }
+    Ok(mode)
+}
+
 fn sqlite_location(rest: &str, base: &Path) -> Result<SqliteLocation, Problem> {
-    // Drop query parameters such as `?mode=rwc` that other tools add.
     let rest = rest.split('?').next().unwrap_or_default();
     if rest == ":memory:" || rest == "//:memory:" {
         return Ok(SqliteLocation::Memory);

@@ -30,6 +30,15 @@ pub struct Step<'a> {
 }
 
 impl<'a> Step<'a> {
+    /// Applying `migration`.
+    pub fn up(migration: &'a Migration) -> Self {
+        Step {
+            migration,
+            direction: Direction::Up,
+            script: &migration.up,
+        }
+    }
+
     /// The script this step runs.
     pub fn script(&self) -> &'a Script {
         self.script

@@ -125,6 +125,9 @@ pub struct Release {
     /// Config-file changes, in the order they apply.
     #[serde(skip)]
     pub config: Vec<crate::config::Change>,
+    /// Hooks that run for the hop that brings this release.
+    #[serde(skip)]
+    pub hooks: Vec<crate::hooks::Hook>,
     #[serde(skip)]
     pub(crate) lines: Lines,
 }
@@ -163,6 +166,8 @@ struct RawRelease {
     breaking: Vec<RawBreaking>,
     #[serde(default)]
     config: Vec<Spanned<crate::config::change::RawChange>>,
+    #[serde(default)]
+    hooks: Vec<Spanned<crate::hooks::RawHook>>,
 }
 
 #[derive(Deserialize)]
@@ -235,6 +240,13 @@ impl Release {
                 Err(p) => problems.push(p),
             }
         }
+        let mut hooks = Vec::new();
+        for raw in raw.hooks {
+            match crate::hooks::parse(file, text, raw) {
+                Ok(h) => hooks.push(h),
+                Err(p) => problems.push(p),
+            }
+        }
         let (Ok(version), true) = (version, problems.is_empty()) else {
             return Err(problems);
         };
@@ -270,6 +282,7 @@ impl Release {
                 })
                 .collect(),
             config,
+            hooks,
             lines: Lines {
                 version: version_line,
                 schema: raw.schema.as_ref().map(|s| at(s.span())),

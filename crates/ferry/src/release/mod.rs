@@ -19,5 +19,5 @@ pub use self::observe::{Known, starting_point};
 pub use self::plan::{Breaking, ConfigRef, Hop, MigrationRef, Start, UpgradePlan, plan};
 pub use self::policy::{BackupRule, Downtime, KindPolicy, Policy, Risk, Series, StagingRule, SupportState, parse_date};
 pub use self::runbook::runbook;
-pub use self::state::{InstalledRecord, read_installed, record_installed};
+pub use self::state::{InstalledRecord, forget_since, installed_seq, read_installed, record_installed};
 pub use self::version::{Requirement, UpgradeKind, Version};

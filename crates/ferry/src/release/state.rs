@@ -86,6 +86,41 @@ pub fn read_installed(engine: &mut dyn Engine, table: &HistoryTable) -> Result<O
     }))
 }
 
+/// The newest row's number in the release table (0 when it has none or
+/// does not exist): what [`forget_since`] takes the table back to.
+pub fn installed_seq(engine: &mut dyn Engine, table: &HistoryTable) -> Result<i64> {
+    let kind = engine.kind();
+    let exists = engine
+        .query(&exists_sql(kind, table))
+        .map_err(db_err(table, "cannot look for"))?;
+    if exists.first().and_then(|r| r.first().cloned().flatten()).as_deref() != Some("1") {
+        return Ok(0);
+    }
+    Ok(engine
+        .query(&format!("SELECT COALESCE(MAX(seq), 0) FROM {}", table.quoted(kind)))
+        .map_err(db_err(table, "cannot read"))?
+        .first()
+        .and_then(|r| r.first().cloned().flatten())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0))
+}
+
+/// Removes the rows recorded after row `seq`: the table says again what it
+/// said then. Call under the migration lock.
+pub fn forget_since(engine: &mut dyn Engine, table: &HistoryTable, seq: i64) -> Result<()> {
+    let kind = engine.kind();
+    let exists = engine
+        .query(&exists_sql(kind, table))
+        .map_err(db_err(table, "cannot look for"))?;
+    if exists.first().and_then(|r| r.first().cloned().flatten()).as_deref() != Some("1") {
+        return Ok(());
+    }
+    engine
+        .execute(&format!("DELETE FROM {} WHERE seq > {seq}", table.quoted(kind)))
+        .map_err(db_err(table, "cannot write to"))?;
+    engine.flush()
+}
+
 /// Records `version` as installed. Call under the migration lock.
 pub fn record_installed(engine: &mut dyn Engine, table: &HistoryTable, version: &Version, source: &str) -> Result<()> {
     let kind = engine.kind();

@@ -17,6 +17,14 @@ use std::fmt;
 #[derive(Clone, Eq)]
 pub struct Version(semver::Version);
 
+impl std::str::FromStr for Version {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        Version::parse(s)
+    }
+}
+
 impl Version {
     /// Parses `2.1.0`, `2.1.0-rc.1`, `2.1.0+git.abc123` (a leading `v` is allowed).
     pub fn parse(s: &str) -> Result<Self, String> {

@@ -97,6 +97,7 @@ impl Fixture {
             self.root.path(),
             &self.url,
             &mut self.migrator(),
+            backup::RestoreOptions::default(),
             |_| true,
         )
     }
@@ -150,7 +151,16 @@ fn create_change_restore_gives_back_the_original(kind: Kind) {
     assert_eq!(f.files(), before_files, "config bytes and modes as at backup time");
     // A restore the user declines changes nothing.
     f.db.exec("DELETE FROM a");
-    let declined = backup::restore(&f.store, &entry, f.root.path(), &f.url, &mut f.migrator(), |_| false).unwrap();
+    let declined = backup::restore(
+        &f.store,
+        &entry,
+        f.root.path(),
+        &f.url,
+        &mut f.migrator(),
+        backup::RestoreOptions::default(),
+        |_| false,
+    )
+    .unwrap();
     assert!(declined.is_none());
     assert_eq!(f.db.scalar("SELECT count(*) FROM a"), 0);
 }

@@ -1,0 +1,137 @@
+//! `ferry status`: where an installation stands, gathered in one value —
+//! the installed release and how it is known, the schema, the support state
+//! of its series, the config files' last migration, the last upgrade run,
+//! and what an upgrade would do next.
+
+use serde_json::{Value, json};
+
+use crate::config::migrate as config_migrate;
+use crate::engine::{DatabaseUrl, EngineKind, SafeUrl};
+use crate::error::Result;
+use crate::installation::{Installation, Observed};
+use crate::migration::State;
+use crate::migrator::Migrator;
+use crate::release::{self, Known, Series, Start, SupportState, UpgradePlan, Version};
+use crate::upgrade::RunReport;
+
+/// Where an installation stands.
+#[derive(Debug, Clone)]
+pub struct Overview {
+    /// The application's name.
+    pub project: Option<String>,
+    /// The database, redacted.
+    pub database: SafeUrl,
+    /// Its engine.
+    pub engine: EngineKind,
+    /// What the database says.
+    pub observed: Observed,
+    /// The newest release.
+    pub newest: Option<Version>,
+    /// Its date.
+    pub newest_date: Option<jiff::civil::Date>,
+    /// The installed release's support series and its state on `today`.
+    pub support: Option<(Series, SupportState)>,
+    /// True when ferry.toml lists series, but none for the installed release.
+    pub series_missing: bool,
+    /// The day support is judged on.
+    pub today: jiff::civil::Date,
+    /// The last config migration, or why the records cannot be read.
+    pub config: std::result::Result<Option<config_migrate::Record>, String>,
+    /// True when some release declares config changes.
+    pub config_declared: bool,
+    /// The plan to the newest release, or why there is none.
+    pub next: std::result::Result<UpgradePlan, String>,
+    /// The last upgrade run.
+    pub upgrade: Option<RunReport>,
+}
+
+impl Overview {
+    /// Reads everything `ferry status` shows. Changes nothing.
+    pub fn gather(
+        inst: &Installation,
+        migrator: &mut Migrator,
+        url: &DatabaseUrl,
+        today: jiff::civil::Date,
+    ) -> Result<Self> {
+        let observed = inst.observe(migrator)?;
+        let installed = observed.installed().cloned();
+        let policy = &inst.manifest.policy;
+        let series = installed.as_ref().and_then(|v| policy.series_of(v)).cloned();
+        let next = match &observed.start {
+            Ok((s, _)) => {
+                release::plan(&inst.manifest, &inst.set, s, Some(&observed.status), None).map_err(|e| e.to_string())
+            }
+            Err(e) => Err(e.clone()),
+        };
+        let newest = inst.manifest.newest();
+        Ok(Overview {
+            project: inst.project.name().map(str::to_owned),
+            database: url.safe().clone(),
+            engine: url.kind(),
+            series_missing: series.is_none() && !policy.series.is_empty() && installed.is_some(),
+            support: series.map(|s| {
+                let state = s.state(today);
+                (s, state)
+            }),
+            today,
+            newest: newest.map(|r| r.version.clone()),
+            newest_date: newest.and_then(|r| r.date),
+            config: config_migrate::records(&inst.config_state())
+                .map(|r| r.last().cloned())
+                .map_err(|e| e.to_string()),
+            config_declared: inst.manifest.releases().iter().any(|r| !r.config.is_empty()),
+            next,
+            upgrade: crate::upgrade::last(&inst.runs_dir()).ok().flatten(),
+            observed,
+        })
+    }
+
+    /// True when something needs a person: edited, missing or failed
+    /// migrations, or an upgrade run that did not finish.
+    pub fn troubled(&self) -> bool {
+        self.observed
+            .status
+            .migrations
+            .iter()
+            .any(|m| matches!(m.state, State::Modified | State::Missing | State::Failed))
+            || self.upgrade.as_ref().is_some_and(|u| u.is_unfinished() && !u.live)
+    }
+
+    /// `ferry status --json`. Fields are only ever added.
+    pub fn json(&self) -> Value {
+        let o = &self.observed;
+        json!({
+            "project": self.project,
+            "database": self.database,
+            "engine": self.engine,
+            "installed": match &o.start {
+                Ok((Start::Installed(v), known)) => json!({ "version": v, "known": known, "recorded": o.recorded }),
+                Ok((Start::Fresh, _)) => json!({ "version": null, "known": Known::Fresh }),
+                Err(e) => json!({ "version": null, "error": e }),
+            },
+            "schema": { "current": o.status.current, "pending": o.status.pending_count() },
+            "newest": self.newest,
+            "support": self.support.as_ref().map(|(s, state)| json!({
+                "series": s.name, "state": state, "active_until": s.active_until, "security_until": s.security_until,
+            })),
+            "config": match &self.config {
+                Ok(r) => json!(r.as_ref().map(|r| json!({ "migrated_to": r.to, "at": r.at, "state": r.state }))),
+                Err(e) => json!({ "error": e }),
+            },
+            "next": match &self.next {
+                Ok(p) => json!({
+                    "to": p.to, "hops": p.hops.len(), "risk": p.risk, "downtime": p.downtime, "backup": p.backup,
+                    "behind": p.behind,
+                }),
+                Err(e) => json!({ "error": e }),
+            },
+            "upgrade": self.upgrade.as_ref().map(|u| {
+                let (hop, step) = u.state.position().map_or((None, None), |(h, s)| (Some(h), Some(s)));
+                json!({
+                    "id": u.id, "state": u.state.as_str(), "from": u.from, "to": u.to,
+                    "hop": hop.map(|h| h + 1), "step": step, "live": u.live, "next": u.next,
+                })
+            }),
+        })
+    }
+}

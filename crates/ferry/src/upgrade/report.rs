@@ -1,0 +1,301 @@
+//! What a run did, read from its journal: a report per hop and step for
+//! output and JSON, and a one-line summary for `ferry status`.
+
+use serde::Serialize;
+
+use super::journal::{self, HopInfo, RunInfo};
+use super::state::{Event, Outcome, Record, RunState, STEPS, StepKind};
+use crate::error::Result;
+use crate::hooks::HookRun;
+
+/// How a step of a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepStatus {
+    /// Not reached.
+    Pending,
+    /// Started; no end recorded (interrupted).
+    Started,
+    /// Done.
+    Done,
+    /// Nothing to do.
+    Skipped,
+    /// Failed.
+    Failed,
+}
+
+/// One step of a hop.
+#[derive(Debug, Clone, Serialize)]
+pub struct StepReport {
+    /// The step.
+    pub step: StepKind,
+    /// How it ended.
+    pub status: StepStatus,
+    /// What it did, or why it failed.
+    pub detail: String,
+    /// What it did, in full.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<Outcome>,
+    /// How a rollback undid it, when one did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub undone: Option<String>,
+}
+
+/// One hop of a run.
+#[derive(Debug, Clone, Serialize)]
+pub struct HopReport {
+    /// Before.
+    pub from: Option<String>,
+    /// After.
+    pub to: String,
+    /// Its steps, in order.
+    pub steps: Vec<StepReport>,
+}
+
+/// A run, from its journal.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunReport {
+    /// Its id.
+    pub id: String,
+    /// Where it stands.
+    #[serde(flatten)]
+    pub state: RunState,
+    /// True while a process works on it.
+    pub live: bool,
+    /// The release before it.
+    pub from: Option<String>,
+    /// Its target.
+    pub to: String,
+    /// When it started.
+    pub started_at: String,
+    /// Its hops.
+    pub hops: Vec<HopReport>,
+    /// The on_failure and after_rollback hooks that ran.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub hooks: Vec<HookRun>,
+    /// Why a rollback started, when one did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rollback: Option<String>,
+    /// The journal's folder.
+    pub journal: String,
+    /// What to run next, when the run is unfinished.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
+}
+
+impl RunReport {
+    /// Builds the report of a run from its info and records.
+    pub fn build(info: &RunInfo, records: &[Record], live: bool, dir: &std::path::Path) -> Self {
+        let state = RunState::of(records);
+        let mut hops: Vec<HopReport> = info
+            .hops
+            .iter()
+            .map(|h: &HopInfo| HopReport {
+                from: h.from.clone(),
+                to: h.to.clone(),
+                steps: STEPS
+                    .iter()
+                    .map(|s| StepReport {
+                        step: *s,
+                        status: StepStatus::Pending,
+                        detail: String::new(),
+                        outcome: None,
+                        undone: None,
+                    })
+                    .collect(),
+            })
+            .collect();
+        let mut hooks = Vec::new();
+        let mut rollback = None;
+        for r in records {
+            match &r.event {
+                Event::StepStarted { hop, step, .. } => {
+                    if let Some(s) = step_mut(&mut hops, *hop, *step) {
+                        s.status = StepStatus::Started;
+                        s.detail = "started; no end recorded".into();
+                    }
+                }
+                Event::StepDone { hop, step, outcome } => {
+                    if let Some(s) = step_mut(&mut hops, *hop, *step) {
+                        s.status = if outcome.skipped {
+                            StepStatus::Skipped
+                        } else {
+                            StepStatus::Done
+                        };
+                        s.detail = outcome.detail.clone();
+                        s.outcome = Some(outcome.clone());
+                    }
+                }
+                Event::StepFailed {
+                    hop,
+                    step,
+                    error,
+                    outcome,
+                } => {
+                    if let Some(s) = step_mut(&mut hops, *hop, *step) {
+                        s.status = StepStatus::Failed;
+                        s.detail = error.clone();
+                        s.outcome = Some(outcome.clone());
+                    }
+                }
+                Event::Hooks { hooks: h } => hooks.extend(h.iter().cloned()),
+                Event::RollbackStarted { reason, .. } => rollback = Some(reason.clone()),
+                Event::UndoDone { hop, step, how } => {
+                    if let Some(s) = step_mut(&mut hops, *hop, *step) {
+                        s.undone = Some(how.clone());
+                    }
+                }
+                Event::UndoFailed { hop, step, error } => {
+                    if let Some(s) = step_mut(&mut hops, *hop, *step) {
+                        s.undone = Some(format!("FAILED: {error}"));
+                    }
+                }
+                Event::Started { .. } | Event::UndoStarted { .. } | Event::Finished { .. } => {}
+            }
+        }
+        let next = next_command(&state, live);
+        RunReport {
+            id: info.id.clone(),
+            state,
+            live,
+            from: info.from.clone(),
+            to: info.to.clone(),
+            started_at: info.started_at.clone(),
+            hops,
+            hooks,
+            rollback,
+            journal: dir.display().to_string(),
+            next,
+        }
+    }
+
+    /// The hop and step the run is at, in words: `hop 2 of 3 (1.5.0 → 2.0.0), migrate`.
+    pub fn position(&self) -> Option<String> {
+        let (hop, step) = self.state.position()?;
+        let h = self.hops.get(hop)?;
+        Some(format!(
+            "hop {} of {} ({} → {}), {}",
+            hop + 1,
+            self.hops.len(),
+            h.from.as_deref().unwrap_or("nothing"),
+            h.to,
+            step.describe()
+        ))
+    }
+
+    /// True when the run is neither done nor rolled back.
+    pub fn is_unfinished(&self) -> bool {
+        !self.state.is_finished()
+    }
+}
+
+fn step_mut(hops: &mut [HopReport], hop: usize, step: StepKind) -> Option<&mut StepReport> {
+    hops.get_mut(hop)?.steps.iter_mut().find(|s| s.step == step)
+}
+
+fn next_command(state: &RunState, live: bool) -> Option<String> {
+    if live {
+        return None;
+    }
+    match state {
+        RunState::Planned | RunState::Running { .. } | RunState::Failed { .. } => {
+            Some("`ferry upgrade --resume` finishes it, `ferry upgrade --rollback` undoes it".into())
+        }
+        RunState::RollingBack { .. } | RunState::RollbackFailed { .. } => {
+            Some("`ferry upgrade --rollback` continues the rollback".into())
+        }
+        RunState::Done | RunState::RolledBack => None,
+    }
+}
+
+/// The report of the run `id`.
+pub fn report(runs: &std::path::Path, id: &str) -> Result<RunReport> {
+    let dir = runs.join(id);
+    let (info, records) = journal::read(&dir)?;
+    Ok(RunReport::build(&info, &records, journal::is_locked(runs), &dir))
+}
+
+/// The newest run, if any.
+pub fn last(runs: &std::path::Path) -> Result<Option<RunReport>> {
+    match journal::ids(runs)?.last() {
+        Some(id) => report(runs, id).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// The newest run when it is unfinished.
+pub fn unfinished(runs: &std::path::Path) -> Result<Option<RunReport>> {
+    Ok(last(runs)?.filter(RunReport::is_unfinished))
+}
+
+/// The refusal a command gives while a run is unfinished.
+pub fn unfinished_error(run: &RunReport) -> crate::Error {
+    let at = run.position().map(|p| format!(", at {p}")).unwrap_or_default();
+    if run.live {
+        crate::Error::refusal(
+            format!(
+                "an upgrade is running now (run {}, {} → {}{at})",
+                run.id,
+                run.from.as_deref().unwrap_or("nothing"),
+                run.to
+            ),
+            "wait for it to finish; `ferry status` shows where it is",
+        )
+    } else {
+        crate::Error::refusal(
+            format!(
+                "the upgrade run {} ({} → {}) did not finish: it is {}{at}",
+                run.id,
+                run.from.as_deref().unwrap_or("nothing"),
+                run.to,
+                run.state.as_str().replace('_', " ")
+            ),
+            run.next.clone().unwrap_or_default(),
+        )
+    }
+}
+
+/// The message of a run that failed: where, why, and what state it left.
+pub fn failure_message(run: &RunReport) -> String {
+    let mut s = format!(
+        "upgrade run {} ({} → {})",
+        run.id,
+        run.from.as_deref().unwrap_or("nothing"),
+        run.to
+    );
+    let failed = run.hops.iter().enumerate().find_map(|(i, h)| {
+        h.steps
+            .iter()
+            .find(|st| st.status == StepStatus::Failed)
+            .map(|st| (i, h, st))
+    });
+    match failed {
+        Some((i, h, st)) => s.push_str(&format!(
+            " failed at hop {} of {} ({} → {}), {}:\n  {}",
+            i + 1,
+            run.hops.len(),
+            h.from.as_deref().unwrap_or("nothing"),
+            h.to,
+            st.step.describe(),
+            st.detail.replace('\n', "\n  ")
+        )),
+        None => s.push_str(" did not finish"),
+    }
+    match &run.state {
+        RunState::RolledBack => s.push_str(&format!(
+            "\n  rolled back: every step it had taken was undone; the installation is back at {}",
+            run.from.as_deref().unwrap_or("a fresh database")
+        )),
+        RunState::RollbackFailed { hop, step, error } => s.push_str(&format!(
+            "\n  the rollback stopped at hop {}, {}: {}\n  help: fix that, then `ferry upgrade --rollback` continues the rollback",
+            hop + 1,
+            step.describe(),
+            error.replace('\n', "\n  ")
+        )),
+        RunState::Failed { .. } => s.push_str(
+            "\n  left as it is for inspection (--no-rollback)\n  help: `ferry upgrade --rollback` undoes it; `ferry upgrade --resume` runs the failed step again",
+        ),
+        _ => {}
+    }
+    s
+}

@@ -1,0 +1,571 @@
+//! A run at work: the context it holds (locks, connection, journal), the
+//! forward pass over hops and steps, and what each step does. Every step is
+//! announced in the journal, synced, before it acts, and each is written so
+//! that running it again after a kill finishes what it started instead of
+//! doing it twice.
+
+use std::time::Instant;
+
+use super::journal::{Journal, RunInfo, RunLock};
+use super::state::{Before, CheckRun, Event, Outcome, Record, STEPS, StepKind};
+use super::{Notice, Progress};
+use crate::backup;
+use crate::config::Redactor;
+use crate::config::migrate as config_migrate;
+use crate::engine::DatabaseUrl;
+use crate::error::{Error, Result};
+use crate::hooks::{self, Hook, HookRun, When};
+use crate::installation::Installation;
+use crate::migration::{MigrateOptions, State};
+use crate::migrator::{Event as MigrationEvent, Migrator, Observer};
+use crate::release::{BackupRule, Hop, Version};
+
+/// A step that did not succeed: why, and what it did before that.
+pub(crate) struct Failure {
+    pub error: String,
+    pub outcome: Outcome,
+}
+
+impl From<Error> for Box<Failure> {
+    fn from(e: Error) -> Self {
+        Box::new(Failure {
+            error: e.to_string(),
+            outcome: Outcome::default(),
+        })
+    }
+}
+
+type StepResult = std::result::Result<Outcome, Box<Failure>>;
+
+/// Everything a run holds while it works. Dropping it releases the locks.
+pub(crate) struct Ctx<'a> {
+    pub inst: &'a Installation,
+    pub url: DatabaseUrl,
+    pub migrator: Migrator,
+    pub journal: Journal,
+    pub info: RunInfo,
+    pub hops: Vec<Hop>,
+    pub records: Vec<Record>,
+    pub progress: &'a mut dyn Progress,
+    pub config: config_migrate::Lock,
+    pub redactor: Redactor,
+    pub _run: RunLock,
+}
+
+/// Forwards the migrator's progress to the run's.
+struct Forward<'p>(&'p mut dyn Progress);
+
+impl Observer for Forward<'_> {
+    fn event(&mut self, event: MigrationEvent<'_>) {
+        self.0.migration(event);
+    }
+}
+
+impl Ctx<'_> {
+    /// Appends to the journal (synced) and keeps the record.
+    pub fn append(&mut self, event: Event) -> Result<()> {
+        let r = self.journal.append(event)?;
+        self.records.push(r);
+        Ok(())
+    }
+
+    /// Text that may quote secrets, made safe to keep.
+    pub fn redact(&self, text: &str) -> String {
+        crate::engine::redact_url(&self.redactor.text(text))
+    }
+
+    /// The run's backup, if a step took one: (id, hop).
+    pub fn backup(&self) -> Option<(String, usize)> {
+        self.records.iter().find_map(|r| match &r.event {
+            Event::StepDone {
+                hop,
+                step: StepKind::Backup,
+                outcome,
+            } => outcome.backup.clone().map(|b| (b, *hop)),
+            _ => None,
+        })
+    }
+
+    /// The hooks of `when` for hop `hop`: ferry.toml's, then those of each
+    /// release the hop brings, oldest first.
+    pub fn hooks_for(&self, hops: std::ops::RangeInclusive<usize>, when: When) -> Vec<Hook> {
+        let mut out: Vec<Hook> = self
+            .inst
+            .project
+            .hooks()
+            .iter()
+            .filter(|h| h.when == when)
+            .cloned()
+            .collect();
+        for i in hops {
+            let Some(hop) = self.hops.get(i) else { continue };
+            for v in &hop.releases {
+                if let Some(r) = self.inst.manifest.get(v) {
+                    out.extend(r.hooks.iter().filter(|h| h.when == when).cloned());
+                }
+            }
+        }
+        out
+    }
+
+    /// Runs `hooks` in order, stopping at the first that fails.
+    pub fn run_hooks(&mut self, hop: usize, hooks: &[Hook]) -> (Vec<HookRun>, bool) {
+        let h = self.hops.get(hop.min(self.hops.len().saturating_sub(1)));
+        let mut env = vec![
+            ("FERRY_FROM".to_owned(), self.info.from.clone().unwrap_or_default()),
+            ("FERRY_TO".to_owned(), self.info.to.clone()),
+            (
+                "FERRY_HOP_FROM".to_owned(),
+                h.and_then(|h| h.from.as_ref())
+                    .map(ToString::to_string)
+                    .unwrap_or_default(),
+            ),
+            (
+                "FERRY_HOP_TO".to_owned(),
+                h.map(|h| h.to.to_string()).unwrap_or_default(),
+            ),
+            ("FERRY_DATABASE_URL".to_owned(), self.url.expose_secret().to_owned()),
+            (
+                "FERRY_PROJECT".to_owned(),
+                std::fs::canonicalize(self.inst.project.root())
+                    .unwrap_or_else(|_| self.inst.project.root().to_owned())
+                    .display()
+                    .to_string(),
+            ),
+            ("FERRY_RUN".to_owned(), self.info.id.clone()),
+        ];
+        let mut runs = Vec::new();
+        for hook in hooks {
+            env.retain(|(k, _)| k != "FERRY_HOOK");
+            env.push(("FERRY_HOOK".to_owned(), hook.when.as_str().to_owned()));
+            let redactor = self.redactor.clone();
+            let ran = hooks::run(hook, &env, &move |s: &str| crate::engine::redact_url(&redactor.text(s)));
+            let ok = ran.ok;
+            runs.push(ran);
+            if !ok {
+                return (runs, false);
+            }
+        }
+        (runs, true)
+    }
+
+    /// What undoing `step` will need to know, read before it starts.
+    fn before(&mut self, step: StepKind) -> Result<Before> {
+        Ok(match step {
+            StepKind::Migrate => Before {
+                schema: Some(self.migrator.status(&self.inst.set)?.current.unwrap_or(0)),
+                ..Before::default()
+            },
+            StepKind::Record => Before {
+                release: self.migrator.installed()?.map(|r| r.version),
+                release_seq: Some(self.migrator.installed_seq()?),
+                ..Before::default()
+            },
+            _ => Before::default(),
+        })
+    }
+
+    /// Runs the hops from `start` on. `Ok(Err(..))` is a step that failed
+    /// (already journaled); `Err` is the journal itself failing.
+    pub fn forward(&mut self, start: (usize, StepKind)) -> Result<std::result::Result<(), (usize, StepKind)>> {
+        for hop in start.0..self.hops.len() {
+            for step in STEPS {
+                if hop == start.0 && step < start.1 {
+                    continue;
+                }
+                self.progress.notice(Notice::Step {
+                    hop,
+                    hops: self.hops.len(),
+                    to: &self.hops[hop].to.to_string(),
+                    step,
+                });
+                let before = self.before(step)?;
+                let started = self.journal.started(hop, step, before)?;
+                let seq = started.seq;
+                self.records.push(started);
+                let began = Instant::now();
+                match self.act(hop, step) {
+                    Ok(mut outcome) => {
+                        outcome.ms = began.elapsed().as_millis() as u64;
+                        self.progress.notice(Notice::StepDone {
+                            hop,
+                            step,
+                            outcome: &outcome,
+                        });
+                        let done = self.journal.done(seq, hop, step, outcome)?;
+                        self.records.push(done);
+                    }
+                    Err(mut f) => {
+                        f.outcome.ms = began.elapsed().as_millis() as u64;
+                        let error = self.redact(&f.error);
+                        self.progress.notice(Notice::StepFailed {
+                            hop,
+                            step,
+                            error: &error,
+                        });
+                        self.append(Event::StepFailed {
+                            hop,
+                            step,
+                            error,
+                            outcome: f.outcome,
+                        })?;
+                        return Ok(Err((hop, step)));
+                    }
+                }
+            }
+        }
+        Ok(Ok(()))
+    }
+
+    fn act(&mut self, hop: usize, step: StepKind) -> StepResult {
+        match step {
+            StepKind::Preflight => self.preflight(hop),
+            StepKind::HooksBefore => self.hooks_step(hop, When::Before),
+            StepKind::Backup => self.backup_step(hop),
+            StepKind::Config => self.config_step(hop),
+            StepKind::Migrate => self.migrate_step(hop),
+            StepKind::Record => self.record_step(hop),
+            StepKind::HooksAfter => self.hooks_step(hop, When::After),
+            StepKind::Verify => self.verify_step(hop),
+        }
+    }
+
+    fn preflight(&mut self, hop: usize) -> StepResult {
+        let status = self.migrator.status(&self.inst.set)?;
+        let mut checks = Vec::new();
+        let mut check = |name: &str, problems: Vec<String>, fix: &str| {
+            checks.push(CheckRun {
+                name: name.to_owned(),
+                ok: problems.is_empty(),
+                detail: if problems.is_empty() {
+                    "ok".to_owned()
+                } else {
+                    format!("{}; {fix}", problems.join(", "))
+                },
+            });
+        };
+        let named = |s: State| -> Vec<String> {
+            status
+                .migrations
+                .iter()
+                .filter(|m| m.state == s)
+                .map(|m| m.name.clone())
+                .collect()
+        };
+        check(
+            "no migration failed part-way",
+            named(State::Failed),
+            "fix the database by hand, then `ferry db repair`",
+        );
+        check(
+            "applied migrations are unchanged",
+            named(State::Modified),
+            "restore the files as they were applied, or `ferry db repair`",
+        );
+        check(
+            "applied migrations still have their files",
+            named(State::Missing),
+            "restore the files, or `ferry db repair` to forget them",
+        );
+        check(
+            "no pending migration is older than the applied ones",
+            named(State::OutOfOrder),
+            "apply them by hand with `ferry db migrate --allow-out-of-order`",
+        );
+        if hop == 0
+            && let Some(from) = &self.hops[0].from
+        {
+            let head = self.inst.manifest.schema_at(from).unwrap_or(0);
+            let behind: Vec<String> = status
+                .migrations
+                .iter()
+                .filter(|m| m.version <= head && m.state == State::Pending)
+                .map(|m| m.name.clone())
+                .collect();
+            check(
+                &format!("the database has every migration of {from}"),
+                behind,
+                &format!("apply them with `ferry db migrate --to {head}` first"),
+            );
+        }
+        let writing: Vec<String> = config_migrate::records(self.config.state())?
+            .last()
+            .filter(|r| !r.is_applied())
+            .map(|r| vec![format!("the config migration to {} did not finish", r.to)])
+            .unwrap_or_default();
+        check(
+            "no config migration is unfinished",
+            writing,
+            "run `ferry config revert`",
+        );
+        let failed: Vec<&CheckRun> = checks.iter().filter(|c| !c.ok).collect();
+        let outcome = Outcome {
+            detail: format!("{} checks passed", checks.len() - failed.len()),
+            checks: checks.clone(),
+            ..Outcome::default()
+        };
+        if failed.is_empty() {
+            Ok(outcome)
+        } else {
+            Err(Box::new(Failure {
+                error: failed
+                    .iter()
+                    .map(|c| format!("{}: {}", c.name, c.detail))
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+                outcome,
+            }))
+        }
+    }
+
+    fn hooks_step(&mut self, hop: usize, when: When) -> StepResult {
+        let hooks = self.hooks_for(hop..=hop, when);
+        if hooks.is_empty() {
+            return Ok(skipped("no hooks"));
+        }
+        let (runs, ok) = self.run_hooks(hop, &hooks);
+        let detail = runs
+            .iter()
+            .map(|r| format!("{} ({})", r.name, r.ended))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let outcome = Outcome {
+            detail,
+            hooks: runs.clone(),
+            ..Outcome::default()
+        };
+        if ok {
+            Ok(outcome)
+        } else {
+            let last = runs.last().expect("a hook failed");
+            Err(Box::new(Failure {
+                error: format!(
+                    "hook `{}` {}{}",
+                    last.name,
+                    last.ended,
+                    if last.output.trim().is_empty() {
+                        String::new()
+                    } else {
+                        format!("; its output ends with:\n{}", tail(&last.output, 10))
+                    },
+                ),
+                outcome,
+            }))
+        }
+    }
+
+    fn backup_step(&mut self, hop: usize) -> StepResult {
+        let rule = self.hops[hop].backup;
+        if let Some((id, _)) = self.backup() {
+            return Ok(skipped(&format!("the run's backup {id} covers this hop")));
+        }
+        match rule {
+            BackupRule::None => return Ok(skipped("the policy asks for none")),
+            BackupRule::Recommended if self.info.options.no_backup => {
+                return Ok(skipped("recommended by the policy, skipped with --no-backup"));
+            }
+            _ => {}
+        }
+        let store = self.inst.backups();
+        let context = self.inst.backup_context(&mut self.migrator);
+        let label = format!("before {}", self.hops[hop].to);
+        let entry = backup::create(
+            &store,
+            self.inst.project.backup(),
+            self.inst.project.root(),
+            &self.url,
+            &mut self.migrator,
+            &context,
+            Some(&label),
+        )?;
+        let verified = backup::verify(&store, &entry)?;
+        if !verified.ok {
+            let damage: Vec<String> = verified
+                .damage
+                .iter()
+                .map(|d| format!("{}: {}", d.member, d.problem))
+                .collect();
+            return Err(Box::new(Failure {
+                error: format!("backup {} does not verify: {}", entry.id, damage.join("; ")),
+                outcome: Outcome::default(),
+            }));
+        }
+        Ok(Outcome {
+            detail: format!(
+                "backup {} taken and verified ({} {})",
+                entry.id,
+                rule.as_str(),
+                "by the policy"
+            ),
+            backup: Some(entry.id),
+            ..Outcome::default()
+        })
+    }
+
+    fn config_tag(&self, hop: usize) -> String {
+        format!("{}#{hop}", self.info.id)
+    }
+
+    fn config_step(&mut self, hop: usize) -> StepResult {
+        let tag = self.config_tag(hop);
+        let records = config_migrate::records(self.config.state())?;
+        if let Some(last) = records.last()
+            && last.run.as_deref() == Some(tag.as_str())
+        {
+            if last.is_applied() {
+                // Done before the kill, not yet journaled.
+                return Ok(Outcome {
+                    detail: format!("migrated to {} (record {})", last.to, last.id),
+                    config_record: Some(last.id.clone()),
+                    ..Outcome::default()
+                });
+            }
+            // Stopped while writing: put the files back, then do it again.
+            config_migrate::revert_locked(&self.config, false)?;
+        }
+        let h = &self.hops[hop];
+        let Some(hop_from) = h.from.clone() else {
+            return Ok(skipped("a fresh install ships its config files in the new shape"));
+        };
+        // Where the files are: the hop's start, or further if migrated by hand.
+        let at = config_migrate::current(self.config.state())?.filter(|v| *v > hop_from);
+        let from = at.clone().unwrap_or(hop_from);
+        if from >= h.to {
+            return Ok(skipped(&format!("the config files are already at {from}")));
+        }
+        let steps: Vec<config_migrate::Step<'_>> =
+            config_migrate::steps_of(&self.inst.manifest, std::slice::from_ref(h))
+                .into_iter()
+                .flatten()
+                .filter(|s| *s.version > from)
+                .collect();
+        if steps.iter().all(|s| s.changes.is_empty()) {
+            return Ok(skipped("no config changes in this hop"));
+        }
+        let dir = self.inst.project.config_dir()?;
+        let prepared = config_migrate::prepare(&dir, &steps)?;
+        let to = h.to.clone();
+        let record = config_migrate::apply_locked(&self.config, &prepared, Some(&from), &to, Some(&tag))?;
+        let files: Vec<String> = prepared.changed().map(|f| f.shown.clone()).collect();
+        Ok(match record {
+            Some(r) => Outcome {
+                detail: format!(
+                    "{} file{} migrated to {to}: {}",
+                    files.len(),
+                    plural(files.len()),
+                    files.join(", ")
+                ),
+                config_record: Some(r.id),
+                ..Outcome::default()
+            },
+            None => skipped("the config files need no change"),
+        })
+    }
+
+    fn migrate_step(&mut self, hop: usize) -> StepResult {
+        let head = self.hops[hop].schema_after;
+        let current = self.migrator.status(&self.inst.set)?.current.unwrap_or(0);
+        if head == 0 || self.inst.set.get(head).is_none() {
+            return Ok(skipped("the release needs no migration"));
+        }
+        if current >= head {
+            return Ok(skipped(&format!("the database is at migration {current} already")));
+        }
+        let opts = MigrateOptions {
+            to: Some(head),
+            allow_out_of_order: false,
+        };
+        let report = self
+            .migrator
+            .migrate(&self.inst.set, opts, &mut Forward(&mut *self.progress))?;
+        let applied: Vec<String> = report.steps.iter().map(|s| s.name.clone()).collect();
+        Ok(Outcome {
+            detail: format!("applied {} migration{}", applied.len(), plural(applied.len())),
+            applied,
+            ..Outcome::default()
+        })
+    }
+
+    fn record_step(&mut self, hop: usize) -> StepResult {
+        let to = self.hops[hop].to.clone();
+        if self
+            .migrator
+            .installed()?
+            .is_some_and(|r| Version::parse(&r.version).ok().as_ref() == Some(&to) && r.source == "upgrade")
+        {
+            return Ok(skipped(&format!("{to} is recorded already")));
+        }
+        self.migrator.record_release(&to, "upgrade")?;
+        Ok(Outcome {
+            detail: format!("{to} recorded as installed"),
+            ..Outcome::default()
+        })
+    }
+
+    fn verify_step(&mut self, _hop: usize) -> StepResult {
+        let checks = self.inst.project.checks().to_vec();
+        if checks.is_empty() {
+            return Ok(skipped("no checks ([[checks]] in ferry.toml)"));
+        }
+        let mut runs = Vec::new();
+        for c in &checks {
+            let (ok, detail) = match self.migrator.engine().query(&c.sql) {
+                Ok(rows) => {
+                    let first = rows.first().and_then(|r| r.first().cloned().flatten());
+                    match (&c.expect, &first) {
+                        (Some(want), got) if got.as_deref() != Some(want.as_str()) => (
+                            false,
+                            format!("expected {want}, got {}", got.as_deref().unwrap_or("no row")),
+                        ),
+                        _ => (true, first.map_or("ran".to_owned(), |v| format!("returned {v}"))),
+                    }
+                }
+                Err(e) => (false, e.message),
+            };
+            runs.push(CheckRun {
+                name: c.name.clone(),
+                ok,
+                detail: self.redact(&detail),
+            });
+        }
+        let failed: Vec<&CheckRun> = runs.iter().filter(|c| !c.ok).collect();
+        let outcome = Outcome {
+            detail: format!("{} of {} checks passed", runs.len() - failed.len(), runs.len()),
+            checks: runs.clone(),
+            ..Outcome::default()
+        };
+        if failed.is_empty() {
+            Ok(outcome)
+        } else {
+            Err(Box::new(Failure {
+                error: failed
+                    .iter()
+                    .map(|c| format!("check `{}` failed: {}", c.name, c.detail))
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+                outcome,
+            }))
+        }
+    }
+}
+
+pub(crate) fn skipped(why: &str) -> Outcome {
+    Outcome {
+        detail: why.to_owned(),
+        skipped: true,
+        ..Outcome::default()
+    }
+}
+
+pub(crate) fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+fn tail(text: &str, lines: usize) -> String {
+    let all: Vec<&str> = text.trim_end().lines().collect();
+    all[all.len().saturating_sub(lines)..]
+        .iter()
+        .map(|l| format!("    {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
