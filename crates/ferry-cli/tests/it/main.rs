@@ -8,3 +8,4 @@ mod interrupt;
 mod openwatch;
 mod releases;
 mod support;
+mod upgrade;

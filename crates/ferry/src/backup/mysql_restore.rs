@@ -369,6 +369,7 @@ fn finish(engine: &mut dyn Engine, target: &str, scratch: &str) -> Result<()> {
 }
 
 /// The refusal every command gives while a restore's marker is in the database.
+#[cfg_attr(not(feature = "mysql"), allow(dead_code))]
 pub(crate) fn unfinished(backup: Option<&str>) -> Error {
     Error::refusal(
         format!(

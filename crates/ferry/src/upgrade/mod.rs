@@ -17,6 +17,7 @@ pub use self::report::{
 pub use self::state::{Before, CheckRun, End, Event, Outcome, Record, RunState, STEPS, StepKind};
 
 use self::journal::{Journal, RunLock};
+use self::report::unfinished_while_locked;
 use self::run::Ctx;
 use crate::config::migrate as config_migrate;
 use crate::engine::DatabaseUrl;
@@ -131,7 +132,7 @@ impl std::fmt::Debug for Prepared<'_> {
 /// another run is unfinished.
 pub fn prepare<'i>(inst: &'i Installation, access: &Access, to: Option<&Version>) -> Result<Prepared<'i>> {
     let mut held = hold(inst, access)?;
-    if let Some(run) = unfinished(&inst.runs_dir())? {
+    if let Some(run) = unfinished_while_locked(&inst.runs_dir())? {
         return Err(unfinished_error(&run));
     }
     let observed = inst.observe(&mut held.migrator)?;
@@ -335,7 +336,7 @@ fn reopen<'a>(
     strict_hops: bool,
 ) -> Result<Ctx<'a>> {
     let held = hold(inst, access)?;
-    let Some(run) = unfinished(&inst.runs_dir())? else {
+    let Some(run) = unfinished_while_locked(&inst.runs_dir())? else {
         return Err(Error::refusal(
             "there is no unfinished upgrade run",
             "`ferry status` shows the last run; `ferry upgrade` starts a new one, `ferry rollback` undoes the last",
@@ -431,7 +432,7 @@ pub fn rollback_last(
     progress: &mut dyn Progress,
 ) -> Result<Option<RunReport>> {
     let mut held = hold(inst, access)?;
-    if let Some(run) = unfinished(&inst.runs_dir())? {
+    if let Some(run) = unfinished_while_locked(&inst.runs_dir())? {
         return Err(unfinished_error(&run));
     }
     let runs = inst.runs_dir();

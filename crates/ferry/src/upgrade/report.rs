@@ -228,6 +228,17 @@ pub fn unfinished(runs: &std::path::Path) -> Result<Option<RunReport>> {
     Ok(last(runs)?.filter(RunReport::is_unfinished))
 }
 
+/// [`unfinished`], for a process that holds the run lock itself: no other
+/// process can be working on the run, so it is not live.
+pub(crate) fn unfinished_while_locked(runs: &std::path::Path) -> Result<Option<RunReport>> {
+    let Some(id) = journal::ids(runs)?.pop() else {
+        return Ok(None);
+    };
+    let dir = runs.join(&id);
+    let (info, records) = journal::read(&dir)?;
+    Ok(Some(RunReport::build(&info, &records, false, &dir)).filter(RunReport::is_unfinished))
+}
+
 /// The refusal a command gives while a run is unfinished.
 pub fn unfinished_error(run: &RunReport) -> crate::Error {
     let at = run.position().map(|p| format!(", at {p}")).unwrap_or_default();
