@@ -61,6 +61,10 @@ struct Splitter<'a> {
     bytes: &'a [u8],
     dialect: Dialect,
     pos: usize,
+    /// A byte offset and its line, moved forward as statements are found:
+    /// counting lines from the start for each statement made splitting
+    /// quadratic in the number of statements.
+    line_mark: (usize, usize),
 }
 
 /// What the splitter tracks about the statement being read.
@@ -102,6 +106,7 @@ impl<'a> Splitter<'a> {
             bytes: src.as_bytes(),
             dialect,
             pos: 0,
+            line_mark: (0, 1),
         }
     }
 
@@ -177,13 +182,21 @@ impl<'a> Splitter<'a> {
         Ok(out)
     }
 
-    fn finish(&self, out: &mut Vec<Statement>, cur: &mut Current, end: usize) {
+    /// The line of `offset`, which is never before the previous one asked.
+    fn line_at(&mut self, offset: usize) -> usize {
+        let (from, line) = self.line_mark;
+        let line = line + self.bytes[from..offset].iter().filter(|&&b| b == b'\n').count();
+        self.line_mark = (offset, line);
+        line
+    }
+
+    fn finish(&mut self, out: &mut Vec<Statement>, cur: &mut Current, end: usize) {
         if let Some(start) = cur.start {
             let raw = &self.src[start..end];
             let text = raw.trim_end();
             out.push(Statement {
                 text: text.to_owned(),
-                line: line_of(self.src, start),
+                line: self.line_at(start),
                 span: start..start + text.len(),
             });
         }
@@ -250,11 +263,16 @@ impl<'a> Splitter<'a> {
                 return None;
             }
         }
+        // The tag's characters up to the closing `$`: scanning stops at the
+        // first one that cannot be in a tag, so a lone `$` costs nothing.
         let rest = &self.src[self.pos + 1..];
-        let close = rest.find('$')?;
+        let close = rest.find(|c: char| !(c.is_alphanumeric() || c == '_'))?;
+        if !rest[close..].starts_with('$') {
+            return None;
+        }
         let inner = &rest[..close];
         // A tag does not start with a digit: `$1` is a parameter.
-        if inner.starts_with(|c: char| c.is_ascii_digit()) || !inner.chars().all(|c| c.is_alphanumeric() || c == '_') {
+        if inner.starts_with(|c: char| c.is_ascii_digit()) {
             return None;
         }
         Some(&self.src[self.pos..self.pos + close + 2])
@@ -457,6 +475,67 @@ mod tests {
             "SELECT 1",
         ] {
             assert!(!is_transaction_control(s), "{s}");
+        }
+    }
+
+    /// The invariants a statement list must keep whatever the input: the
+    /// spans are in order, inside the script, each statement is the text at
+    /// its span and its line is that span's line; what lies between
+    /// statements holds no statement of its own; and the statements, each
+    /// ended by `;` on a line of its own, split back into themselves.
+    pub(crate) fn check_invariants(sql: &str, dialect: Dialect) {
+        let Ok(statements) = split(sql, dialect) else { return };
+        let mut last = 0;
+        for st in &statements {
+            assert!(st.span.start >= last && st.span.end <= sql.len(), "{st:?}");
+            assert_eq!(&sql[st.span.clone()], st.text);
+            assert_eq!(st.line, line_of(sql, st.span.start));
+            assert!(!st.text.is_empty() && st.text.trim_end() == st.text);
+            let gap = &sql[last..st.span.start];
+            assert!(
+                split(gap, dialect).is_ok_and(|g| g.is_empty()),
+                "gap {gap:?} holds a statement"
+            );
+            last = st.span.end;
+        }
+        // A routine body left open runs to the end of the script, taking in
+        // whatever is appended: the round trip holds for the others.
+        if statements
+            .iter()
+            .any(|s| s.text.to_ascii_uppercase().contains("CREATE"))
+        {
+            return;
+        }
+        let joined: String = statements.iter().map(|s| format!("{}\n;\n", s.text)).collect();
+        let again: Vec<String> = split(&joined, dialect).unwrap().into_iter().map(|s| s.text).collect();
+        let before: Vec<String> = statements.into_iter().map(|s| s.text).collect();
+        assert_eq!(again, before);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn splitting_keeps_its_invariants(parts in proptest::collection::vec(proptest::prop_oneof![
+            proptest::prelude::Just("SELECT 1".to_owned()),
+            proptest::prelude::Just(";".to_owned()),
+            proptest::prelude::Just("\n".to_owned()),
+            proptest::prelude::Just(" ".to_owned()),
+            proptest::prelude::Just("'a;b'".to_owned()),
+            proptest::prelude::Just("\"x;y\"".to_owned()),
+            proptest::prelude::Just("-- c;\n".to_owned()),
+            proptest::prelude::Just("/* c; /* n */ */".to_owned()),
+            proptest::prelude::Just("$$ a; b $$".to_owned()),
+            proptest::prelude::Just("$t$ ; $t$".to_owned()),
+            proptest::prelude::Just("E'\\';'".to_owned()),
+            proptest::prelude::Just("`q;`".to_owned()),
+            proptest::prelude::Just("# h;\n".to_owned()),
+            proptest::prelude::Just("CREATE TRIGGER t BEGIN x; END".to_owned()),
+            proptest::prelude::Just("$1".to_owned()),
+            "[a-zA-Z_$'\"`;()\\ \n/*#-]{0,12}",
+        ], 0..40)) {
+            let sql: String = parts.concat();
+            for d in [Dialect::Sqlite, Dialect::Postgres, Dialect::MySql] {
+                check_invariants(&sql, d);
+            }
         }
     }
 }
