@@ -19,7 +19,7 @@ fn script(mb: usize) -> String {
         s.push_str(&format!(
             "INSERT INTO items (id, name, note) VALUES ({i}, 'item {i}; with a semicolon', 'it''s /* not a comment */ -- nor this');\n"
         ));
-        if i % 1000 == 0 {
+        if i.is_multiple_of(1000) {
             s.push_str("/* a block comment; with a semicolon */\n-- a line comment;\n");
         }
     }
