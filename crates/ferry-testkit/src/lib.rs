@@ -130,6 +130,44 @@ impl TestDb {
         }
     }
 
+    /// The database's name on its server.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// A single integer from `sql` run on the server's administrative
+    /// database, so that watching this database does not connect to it.
+    pub fn server_scalar(&self, sql: &str) -> i64 {
+        let v: Option<String> = match self.kind {
+            Kind::Sqlite => panic!("SQLite has no server"),
+            Kind::Postgres => pg_admin()
+                .simple_query(sql)
+                .expect("query")
+                .into_iter()
+                .find_map(|m| match m {
+                    postgres::SimpleQueryMessage::Row(r) => r.get(0).map(str::to_owned),
+                    _ => None,
+                }),
+            Kind::MySql => mysql_admin().query_first::<String, _>(sql).expect("query"),
+        };
+        v.and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no integer from {sql}"))
+    }
+
+    /// Drops the database `name` on the test server of `kind`, for tests
+    /// that had ferry create one.
+    pub fn drop_named(kind: Kind, name: &str) {
+        match kind {
+            Kind::Sqlite => {}
+            Kind::Postgres => {
+                let _ = pg_admin().batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"));
+            }
+            Kind::MySql => {
+                let _ = mysql_admin().query_drop(format!("DROP DATABASE IF EXISTS `{name}`"));
+            }
+        }
+    }
+
     /// Runs SQL (one or more statements) directly, outside ferry.
     pub fn exec(&self, sql: &str) {
         match self.kind {

@@ -343,6 +343,51 @@ fn concurrent_config_migrations_apply_once() {
     assert_eq!(config.matches("artifact_dir:").count(), 1, "{config}");
 }
 
+/// A regression test: migrations and reverts run together once left the
+/// record saying "migrated" over files that were half reverted (the
+/// migration read the files without the lock).
+#[test]
+fn concurrent_migrations_and_reverts_keep_files_and_record_in_agreement() {
+    let work = copy_agentlab();
+    let dir = work.path().to_owned();
+    let original = files(&dir);
+    let scratch = copy_agentlab();
+    ok(scratch.path(), &["config", "migrate", "--from", "1.0.0"]);
+    let migrated = files(scratch.path());
+    for round in 0..5 {
+        let runs: Vec<_> = (0..12)
+            .map(|i| {
+                let dir = dir.clone();
+                std::thread::spawn(move || {
+                    let args: &[&str] = if i % 2 == 0 {
+                        &["config", "migrate", "--from", "1.0.0"]
+                    } else {
+                        &["config", "revert"]
+                    };
+                    ferry().current_dir(&dir).args(args).output().unwrap()
+                })
+            })
+            .collect();
+        for r in runs {
+            let o = r.join().unwrap();
+            let text = format!("{}{}", stdout(&o), String::from_utf8_lossy(&o.stderr));
+            assert!(
+                o.status.success() || text.contains("changed while ferry was preparing"),
+                "round {round}: {text}"
+            );
+        }
+        let records = fs::read_dir(dir.join(".ferry/config"))
+            .map(|d| d.flatten().filter(|e| e.path().is_dir()).count())
+            .unwrap_or(0);
+        let now = files(&dir);
+        match records {
+            0 => assert_eq!(now, original, "round {round}: no record, original files"),
+            1 => assert_eq!(now, migrated, "round {round}: one record, migrated files"),
+            n => panic!("round {round}: {n} records"),
+        }
+    }
+}
+
 #[test]
 fn a_missing_config_folder_is_named() {
     let work = copy_agentlab();

@@ -7,5 +7,6 @@ mod errors;
 mod interrupt;
 mod openwatch;
 mod releases;
+mod restore;
 mod support;
 mod upgrade;

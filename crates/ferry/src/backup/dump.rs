@@ -197,6 +197,8 @@ pub fn dump(url: &DatabaseUrl, engine: &mut dyn Engine, dest: &Path) -> Result<D
             Ok(staged(DumpFormat::PgCustom))
         }
         EngineKind::MySql => {
+            // What a killed restore left goes first.
+            super::mysql_restore::clean_scratch(engine)?;
             let dumper = tool(&["mariadb-dump", "mysqldump"], "mariadb-client")?;
             let c = conn(url)?;
             let mut cmd = Command::new(dumper);

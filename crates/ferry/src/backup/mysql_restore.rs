@@ -74,8 +74,21 @@ fn tables(engine: &mut dyn Engine, db: &str) -> Result<Vec<String>> {
 }
 
 /// Reads the definitions of the triggers, views, routines and events of
-/// `db`, in an order they can be created in.
-fn objects(engine: &mut dyn Engine, db: &str) -> Result<Vec<Object>> {
+/// `db`, in an order they can be created in. The server writes a view's
+/// tables without their database only when it is the current one, so `db`
+/// is made current while reading, and `back` again after.
+fn objects(engine: &mut dyn Engine, db: &str, back: &str) -> Result<Vec<Object>> {
+    engine
+        .execute(&format!("USE {}", q(db)))
+        .map_err(db_err("cannot read the restored database"))?;
+    let read = read_objects(engine, db);
+    engine
+        .execute(&format!("USE {}", q(back)))
+        .map_err(db_err("cannot return to the database"))?;
+    read
+}
+
+fn read_objects(engine: &mut dyn Engine, db: &str) -> Result<Vec<Object>> {
     let mut out = Vec::new();
     let d = lit(db);
     let show = |engine: &mut dyn Engine, sql: &str, col: usize, mode_col: Option<usize>| -> Result<(String, String)> {
@@ -219,7 +232,7 @@ pub(crate) fn restore(c: &Conn, engine: &mut dyn Engine, path: &Path, backup_id:
     }
 
     // Keep the backup's objects, and take them off its tables so they can move.
-    let objects = objects(engine, &scratch)?;
+    let objects = objects(engine, &scratch, &target)?;
     drop_objects(engine, &scratch, &objects)?;
     let new_tables = tables(engine, &scratch)?;
     let old_tables: Vec<String> = tables(engine, &target)?.into_iter().filter(|t| t != MARKER).collect();
@@ -276,6 +289,39 @@ pub(crate) fn restore(c: &Conn, engine: &mut dyn Engine, path: &Path, backup_id:
     finish(engine, &target, &scratch)
 }
 
+/// Drops the scratch database a killed restore into this database left,
+/// unless a restore is using it now or its swap is waiting to be finished.
+pub(crate) fn clean_scratch(engine: &mut dyn Engine) -> Result<()> {
+    let target = column(engine, "SELECT DATABASE()", "cannot read the database name")?
+        .pop()
+        .unwrap_or_default();
+    let scratch = scratch_name(&target);
+    let exists = !column(
+        engine,
+        &format!(
+            "SELECT schema_name FROM information_schema.schemata WHERE schema_name = {}",
+            lit(&scratch)
+        ),
+        "cannot look for a scratch database",
+    )?
+    .is_empty();
+    let busy = !column(
+        engine,
+        &format!(
+            "SELECT id FROM information_schema.processlist WHERE db = {}",
+            lit(&scratch)
+        ),
+        "cannot list sessions",
+    )?
+    .is_empty();
+    if exists && !busy && !marker_exists(engine)? {
+        engine
+            .execute(&format!("DROP DATABASE IF EXISTS {}", q(&scratch)))
+            .map_err(db_err("cannot drop a leftover scratch database"))?;
+    }
+    Ok(())
+}
+
 /// Completes (or, if the swap did not happen, abandons) a restore whose
 /// marker is in the target.
 fn finish(engine: &mut dyn Engine, target: &str, scratch: &str) -> Result<()> {
@@ -329,7 +375,7 @@ fn finish(engine: &mut dyn Engine, target: &str, scratch: &str) -> Result<()> {
         .execute(&drop)
         .map_err(db_err("cannot drop the tables the restore replaced"))?;
     // The target's own views, routines and events give way to the backup's.
-    let current: Vec<Object> = objects(engine, target)?;
+    let current: Vec<Object> = objects(engine, target, target)?;
     drop_objects(engine, target, &current)?;
     crash_point("mysql-objects");
     // A view may use a view that sorts after it: retry what failed while

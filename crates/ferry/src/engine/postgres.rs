@@ -159,20 +159,34 @@ impl Engine for PostgresEngine {
             message: driver_message(&e),
         })?;
         let start = Instant::now();
-        // Wait on the lock itself; a timeout of 0 means "do not wait" here,
-        // but "forever" to PostgreSQL.
-        let ms = timeout.as_millis().clamp(1, i32::MAX as u128);
-        let sql = format!(
-            "BEGIN; SET LOCAL lock_timeout = '{ms}ms'; SET LOCAL idle_in_transaction_session_timeout = 0; SET LOCAL statement_timeout = 0; SELECT pg_backend_pid(), pg_advisory_xact_lock({key})"
-        );
-        let pid = match Self::scalar(&mut lock_client, &sql) {
-            Ok(pid) => pid,
-            Err(e) if e.code() == Some(&SqlState::LOCK_NOT_AVAILABLE) => {
-                return Err(Error::LockTimeout {
-                    waited: start.elapsed(),
-                });
+        // Wait on the lock itself, in slices of 50 ms: between them the transaction
+        // ends, so that behind a transaction pooler a waiting ferry does not
+        // keep a pooled server connection from the process that holds the
+        // lock. Each slice wakes as soon as the lock is free.
+        let mut attempt: u64 = 0;
+        let pid = loop {
+            let left = timeout.saturating_sub(start.elapsed());
+            let slice = left.min(Duration::from_millis(50)).as_millis().max(1);
+            let sql = format!(
+                "BEGIN; SET LOCAL lock_timeout = '{slice}ms'; SET LOCAL idle_in_transaction_session_timeout = 0; SET LOCAL statement_timeout = 0; SELECT pg_backend_pid(), pg_advisory_xact_lock({key})"
+            );
+            match Self::scalar(&mut lock_client, &sql) {
+                Ok(pid) => break pid,
+                Err(e) if e.code() == Some(&SqlState::LOCK_NOT_AVAILABLE) => {
+                    let _ = lock_client.batch_execute("ROLLBACK");
+                    if start.elapsed() >= timeout {
+                        return Err(Error::LockTimeout {
+                            waited: start.elapsed(),
+                        });
+                    }
+                    // A little jitter so that waiters do not knock together.
+                    attempt += 1;
+                    std::thread::sleep(Duration::from_millis(
+                        (attempt * 7 + u64::from(std::process::id())) % 13,
+                    ));
+                }
+                Err(e) => return Err(Error::db("cannot take the migration lock", driver_message(&e))),
             }
-            Err(e) => return Err(Error::db("cannot take the migration lock", driver_message(&e))),
         };
         if let Some(pid) = pid.and_then(|p| p.parse().ok()) {
             self.pids.push(pid);

@@ -13,6 +13,7 @@ use ferry_testkit::{Kind, TestDb, per_engine};
 use crate::support::{basic, set};
 
 per_engine!(
+    sidecars_are_checked_against_their_archive,
     create_change_restore_gives_back_the_original,
     damage_is_found_and_blocks_restore,
     hostile_archives_are_refused_and_nothing_is_written,
@@ -223,11 +224,15 @@ fn hostile(f: &Fixture, id: &str, base: &Entry, add: impl FnOnce(&mut tar::Build
 }
 
 fn file_entry(b: &mut tar::Builder<Vec<u8>>, name: &[u8], data: &[u8]) {
+    file_entry_mode(b, name, data, 0o644);
+}
+
+fn file_entry_mode(b: &mut tar::Builder<Vec<u8>>, name: &[u8], data: &[u8], mode: u32) {
     // Raw names: the tar crate itself refuses `..` and absolute paths.
     let mut h = tar::Header::new_gnu();
     h.as_gnu_mut().unwrap().name[..name.len()].copy_from_slice(name);
     h.set_size(data.len() as u64);
-    h.set_mode(0o644);
+    h.set_mode(mode);
     h.set_entry_type(tar::EntryType::Regular);
     h.set_cksum();
     b.append(&h, data).unwrap();
@@ -269,6 +274,16 @@ fn hostile_archives_are_refused_and_nothing_is_written(kind: Kind) {
                 b.append_link(&mut h, "files/.env", "/etc/passwd").unwrap();
             }),
         ),
+        // A regression test: setuid modes were restored as they were.
+        ("setuid", Box::new(|b| file_entry_mode(b, b"files/.env", b"x", 0o4777))),
+        // A regression test: a duplicate failed with "File exists" half-way.
+        (
+            "duplicate",
+            Box::new(|b| {
+                file_entry(b, b"files/.env", b"one");
+                file_entry(b, b"files/.env", b"two");
+            }),
+        ),
     ];
     for (name, add) in cases {
         let entry = hostile(&f, name, &base, add);
@@ -288,6 +303,58 @@ fn hostile_archives_are_refused_and_nothing_is_written(kind: Kind) {
         );
         assert_eq!(f.db.scalar("SELECT count(*) FROM a"), 0, "{name}: database untouched");
     }
+}
+
+/// A regression test: sidecars were trusted as they were; swapped, zeroed,
+/// missing or garbled ones showed one backup as another or hid it.
+fn sidecars_are_checked_against_their_archive(kind: Kind) {
+    let f = fixture(kind);
+    let a = f.create("first");
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let b = f.create("second");
+    let json = |id: &str| f.store.dir().join(format!("{id}.json"));
+    let sha = |id: &str| f.store.dir().join(format!("{id}.tar.zst.sha256"));
+    // Swapped sidecars: each id still lists with its own label, flagged, and verify fails.
+    let (ja, jb) = (std::fs::read(json(&a.id)).unwrap(), std::fs::read(json(&b.id)).unwrap());
+    std::fs::write(json(&a.id), &jb).unwrap();
+    std::fs::write(json(&b.id), &ja).unwrap();
+    let listed = f.store.list().unwrap();
+    let la = listed.iter().find(|e| e.id == a.id).unwrap();
+    assert_eq!(
+        la.sidecar.manifest.label.as_deref(),
+        Some("first"),
+        "rebuilt from the archive"
+    );
+    assert!(
+        la.problems[0].contains(&format!("describes backup {}", b.id)),
+        "{:?}",
+        la.problems
+    );
+    // Listing rebuilt them; verify agrees again.
+    assert!(backup::verify(&f.store, &f.store.get(&a.id).unwrap()).unwrap().ok);
+    // A zeroed .sha256 is found by verify.
+    std::fs::write(sha(&a.id), format!("{}  {}.tar.zst\n", "0".repeat(64), a.id)).unwrap();
+    let v = backup::verify(&f.store, &f.store.get(&a.id).unwrap()).unwrap();
+    assert!(
+        !v.ok && v.damage.iter().any(|d| d.member.ends_with(".sha256")),
+        "{:?}",
+        v.damage
+    );
+    // A missing or garbled sidecar does not hide the archive.
+    std::fs::remove_file(json(&b.id)).unwrap();
+    assert!(
+        f.store
+            .list()
+            .unwrap()
+            .iter()
+            .any(|e| e.id == b.id && e.problems[0].contains("missing"))
+    );
+    assert!(json(&b.id).exists(), "rebuilt");
+    std::fs::write(json(&b.id), "{ not json").unwrap();
+    let e = f.store.get(&b.id).unwrap();
+    assert!(e.problems[0].contains("unreadable"), "{:?}", e.problems);
+    assert_eq!(e.sidecar.manifest.label.as_deref(), Some("second"));
+    assert!(backup::verify(&f.store, &e).unwrap().ok);
 }
 
 fn restore_refuses_a_database_in_use(kind: Kind) {
