@@ -1,7 +1,7 @@
 #!/bin/sh
-# An AgentLab upgrade from 1.0.0 to 2.0.0, start to finish, with nothing but
-# the ferry binary: install 1.0.0, see where it stands, plan the upgrade,
-# migrate the config files and the database, record the release, look again.
+# An AgentLab upgrade from 1.0.0 to 2.0.0 and back, with nothing but the
+# ferry binary: install 1.0.0, see where it stands and what the upgrade
+# takes, upgrade in one journaled run, look at the journal, roll back.
 #
 # It runs in a scratch copy of this folder, so the example stays as it is.
 # FERRY=/path/to/ferry picks the binary (default: this checkout's debug build).
@@ -20,19 +20,26 @@ run() {
 
 echo "# AgentLab 1.0.0 is installed in $work: its SQLite database, config.yaml, profiles/"
 run db migrate --to 2
+run adopt 1.0.0
 run status
 echo
 echo "# Upgrade to the newest release: what will it take?"
 run plan
 echo
-echo "# The policy wants a backup for a major upgrade: database and config files"
-run backup create --label before-2.0.0
-echo
-echo "# Migrate the config files (comments and layout kept), then the database"
-run config migrate
-run db migrate
-run adopt 2.0.0
+echo "# One command does it all, journaled step by step: pre-flight checks,"
+echo "# the backup the policy requires (verified), the config files (comments"
+echo "# and layout kept), the database, the release recorded. A failure rolls"
+echo "# everything back by itself; a killed run resumes with --resume."
+run upgrade --yes
 run status
 echo
-echo "# Done. In $work: \`ferry config revert\` puts the config files back byte for byte,"
-echo "# \`ferry db revert --to 2\` takes the database back to 1.0.0's schema."
+echo "# The journal, one line per step as it started and ended:"
+printf '\n$ cut -c1-110 .ferry/runs/*/journal.jsonl\n'
+cut -c1-110 .ferry/runs/*/journal.jsonl
+echo
+echo "# Changed our minds: back to 1.0.0, the least destructive way (down"
+echo "# scripts here; the run's backup when they cannot restore it exactly)."
+run rollback --yes
+run status
+echo
+echo "# Done. The scratch copy is in $work."

@@ -274,7 +274,12 @@ fn render_report(r: &RunReport) -> String {
                     String::new()
                 }
             ));
-            if let Some(undone) = &st.undone {
+            // How the rollback undid the steps that changed something.
+            if let Some(undone) = &st.undone
+                && (st.status != StepStatus::Skipped || undone.starts_with("FAILED"))
+                && !undone.starts_with("nothing to undo")
+                && !undone.starts_with("hooks are not undone")
+            {
                 s.push_str(&format!("       undone: {undone}\n"));
             }
         }
@@ -290,7 +295,7 @@ fn render_report(r: &RunReport) -> String {
     if let Some(reason) = &r.rollback {
         s.push_str(&format!("rollback: {reason}\n"));
     }
-    s.push_str(&format!("journal: {}\n", r.journal));
+    s.push_str(&format!("journal: {}\n", r.journal.trim_start_matches("./")));
     if let Some(next) = &r.next {
         s.push_str(&format!("next: {next}\n"));
     }

@@ -48,7 +48,7 @@ struct RawConfig {
 struct RawBackup {
     dir: Option<String>,
     #[serde(default)]
-    files: Vec<String>,
+    files: Vec<Spanned<String>>,
     level: Option<Spanned<i32>>,
     retention: Option<RawRetention>,
 }
@@ -247,9 +247,22 @@ impl Project {
             Some(l) => *l.get_ref(),
             None => 3,
         };
+        let mut files = Vec::new();
+        for f in raw_backup.files {
+            let path = Path::new(f.get_ref());
+            if path.is_absolute() || path.components().any(|c| matches!(c, std::path::Component::ParentDir)) {
+                problems.push(problem(
+                    f.span(),
+                    format!("backup.files: `{}` is outside the project", f.get_ref()),
+                    "backups hold files inside the project folder only, so that a restore can never write elsewhere; name paths relative to ferry.toml's folder, and back up other files with the tool that owns them",
+                ));
+            } else {
+                files.push(f.into_inner());
+            }
+        }
         let backup = BackupSettings {
             dir: root.join(raw_backup.dir.unwrap_or_else(|| ".ferry/backups".to_owned())),
-            files: raw_backup.files,
+            files,
             level,
             retention,
         };
@@ -586,6 +599,16 @@ mod tests {
         );
         assert_eq!(e.len(), 2);
         assert_eq!((e[0].line, e[1].line), (Some(2), Some(6)));
+    }
+
+    /// A regression test: an absolute path in backup.files made archives
+    /// that could not be restored.
+    #[test]
+    fn backup_files_outside_the_project_name_the_line() {
+        let e = problems(parse("[backup]\nfiles = [\n  \".env\",\n  \"/var/lib/redis/dump.rdb\",\n  \"../shared.env\",\n]\n").unwrap_err());
+        assert_eq!(e.len(), 2);
+        assert_eq!((e[0].line, e[1].line), (Some(4), Some(5)));
+        assert!(e[0].message.contains("outside the project"), "{}", e[0]);
     }
 
     #[test]

@@ -140,15 +140,29 @@ fn the_readme_walkthrough_runs_with_only_the_ferry_binary() {
         "$ ferry status",
         "$ ferry plan",
         "config preview",
-        "$ ferry backup create",
-        "migrated the config files from 1.0.0 to 2.0.0",
-        "applied 0003_add_artifacts",
-        "installed: 2.0.0 (recorded",
+        "$ ferry upgrade --yes",
+        "1.0.0 → 2.0.0, done",
+        "backup 2",
+        "taken and verified (required by the policy)",
+        "3 files migrated to 2.0.0",
+        "applied 1 migration",
+        "installed: 2.0.0 (recorded by upgrade",
+        "\"event\":\"step_started\",\"hop\":0,\"step\":\"preflight\"",
+        "$ ferry rollback --yes",
+        "1.0.0 → 2.0.0, rolled back",
+        "undone: 3 config files restored byte for byte",
+        "undone: reverted 1 migration with its down script",
+        "installed: 1.0.0 (recorded by adopt",
     ]
     .iter()
-    .map(|w| text.find(w).unwrap_or_else(|| panic!("no {w:?} in:\n{text}")))
+    .scan(0, |from, w| {
+        // Each after the one before.
+        let at = *from + text[*from..].find(w).unwrap_or_else(|| panic!("no {w:?} after byte {from} in:\n{text}"));
+        *from = at + w.len();
+        Some(at)
+    })
     .collect();
-    assert!(order.windows(2).all(|w| w[0] < w[1]), "out of order:\n{text}");
+    assert_eq!(order.len(), 16);
     // The example itself is untouched.
     assert!(!agentlab().join(".ferry").exists());
     let example = fs::read_to_string(agentlab().join("profiles/small.yaml")).unwrap();

@@ -237,3 +237,29 @@ fn a_missing_client_tool_names_its_debian_package() {
         "no archive left behind"
     );
 }
+
+/// The guide's rollback levels as one command: `ferry rollback` takes the
+/// least destructive way (the down scripts), `--restore` the backup.
+#[test]
+fn ferry_rollback_chooses_down_scripts_or_the_backup() {
+    let ow = Ow::new();
+    ow.set_version("1.0.0");
+    ow.ferry().args(["db", "migrate", "--to", "2"]).assert().success();
+    ow.ferry().args(["adopt", "1.0.0"]).assert().success();
+    ow.db.exec("INSERT INTO hosts (hostname) VALUES ('web1'); INSERT INTO scans (host_id, status) VALUES (1, 'done')");
+    let before = ow.db.digest();
+    for (args, how) in [
+        (&["rollback", "--yes"][..], "reverted 1 migration with its down script"),
+        (&["rollback", "--yes", "--restore"], "the database restored from backup"),
+    ] {
+        let out = ow.ferry().args(["upgrade", "--yes"]).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(stdout(&out).contains("1.0.0 → 1.1.0, done"), "{}", stdout(&out));
+        assert_eq!(ow.installed(), "1.1.0");
+        let out = ow.ferry().args(args).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(stdout(&out).contains(how), "{args:?}: {}", stdout(&out));
+        assert_eq!(ow.installed(), "1.0.0", "{args:?}");
+        assert_eq!(ow.db.digest(), before, "{args:?}: the rows as they were");
+    }
+}

@@ -284,3 +284,52 @@ fn status_reports_the_support_state_of_the_installed_series() {
         .success()
         .stdout(predicate::str::contains("lists no support dates for the 1.5 series"));
 }
+
+/// A writable copy of the OsMEN example.
+fn osmen_copy() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let status = std::process::Command::new("cp")
+        .args(["-R", &format!("{}/.", osmen().display()), &dir.path().display().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    dir
+}
+
+#[test]
+fn osmen_upgrades_through_its_required_stop_and_back() {
+    let db = TestDb::new(Kind::Postgres);
+    let dir = osmen_copy();
+    let run = |args: &[&str]| {
+        let out = ferry()
+            .current_dir(dir.path())
+            .env("DATABASE_URL", &db.url)
+            .env("FERRY_TODAY", "2026-11-21")
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        stdout(&out)
+    };
+    run(&["db", "migrate", "--to", "2"]);
+    run(&["adopt", "1.0.0"]);
+    let env_before = std::fs::read(dir.path().join(".env")).unwrap();
+    let report: Value = serde_json::from_str(&run(&["upgrade", "--yes", "--json"])).unwrap();
+    assert_eq!(report["state"], "done");
+    // 2.0.0 is a required stop: the run stops there, then goes on.
+    assert_eq!(hops(&report), vec!["1.0.0->2.0.0", "2.0.0->2.1.0"]);
+    let status: Value = serde_json::from_str(&run(&["status", "--json"])).unwrap();
+    assert_eq!(status["installed"]["version"], "2.1.0");
+    let env = std::fs::read_to_string(dir.path().join(".env")).unwrap();
+    assert!(env.contains("QDRANT_HOST=http://qdrant:6333"), "{env}");
+    // The 2.0.0 stop's migrations ran in their own hop, before 2.1.0's.
+    let migrate = |hop: usize| report["hops"][hop]["steps"][4]["outcome"]["applied"].clone();
+    assert_eq!(migrate(0), serde_json::json!(["0003_conversations_v2", "0004_create_agent_metadata"]));
+    assert_eq!(migrate(1), serde_json::json!(["0005_add_agents_metadata"]));
+    let out = run(&["rollback", "--yes"]);
+    assert!(out.contains("rolled back"), "{out}");
+    let status: Value = serde_json::from_str(&run(&["status", "--json"])).unwrap();
+    assert_eq!(status["installed"]["version"], "1.0.0");
+    assert_eq!(status["schema"]["current"], 2);
+    assert_eq!(std::fs::read(dir.path().join(".env")).unwrap(), env_before);
+}

@@ -272,11 +272,10 @@ impl Ctx<'_> {
                     let report = self
                         .migrator
                         .revert(&self.inst.set, RevertTarget::To(target), &mut ())?;
-                    Ok(format!(
-                        "reverted {} migration{} with their down scripts",
-                        report.steps.len(),
-                        super::run::plural(report.steps.len())
-                    ))
+                    Ok(match report.steps.len() {
+                        1 => "reverted 1 migration with its down script".to_owned(),
+                        n => format!("reverted {n} migrations with their down scripts"),
+                    })
                 }
                 Way::Restore(id, at) if *at == hop => {
                     let store = self.inst.backups();
