@@ -605,7 +605,10 @@ mod tests {
     /// that could not be restored.
     #[test]
     fn backup_files_outside_the_project_name_the_line() {
-        let e = problems(parse("[backup]\nfiles = [\n  \".env\",\n  \"/var/lib/redis/dump.rdb\",\n  \"../shared.env\",\n]\n").unwrap_err());
+        let e = problems(
+            parse("[backup]\nfiles = [\n  \".env\",\n  \"/var/lib/redis/dump.rdb\",\n  \"../shared.env\",\n]\n")
+                .unwrap_err(),
+        );
         assert_eq!(e.len(), 2);
         assert_eq!((e[0].line, e[1].line), (Some(4), Some(5)));
         assert!(e[0].message.contains("outside the project"), "{}", e[0]);

@@ -157,7 +157,10 @@ fn the_readme_walkthrough_runs_with_only_the_ferry_binary() {
     .iter()
     .scan(0, |from, w| {
         // Each after the one before.
-        let at = *from + text[*from..].find(w).unwrap_or_else(|| panic!("no {w:?} after byte {from} in:\n{text}"));
+        let at = *from
+            + text[*from..]
+                .find(w)
+                .unwrap_or_else(|| panic!("no {w:?} after byte {from} in:\n{text}"));
         *from = at + w.len();
         Some(at)
     })

@@ -151,3 +151,33 @@ fn sqlite_migration_killed_is_rolled_back() {
         .assert()
         .success();
 }
+
+/// A regression test: PostgreSQL goes on executing a migration whose ferry
+/// was killed, and a run started right after took the (freed) lock, read the
+/// history before the orphan committed, and applied the migration again,
+/// failing on "already exists" (or, in a rollback, undoing nothing while the
+/// orphan committed after it). The lock holder now ends such sessions first.
+#[test]
+fn postgres_a_run_right_after_a_kill_does_not_race_the_killed_one() {
+    let p = Proj::new(Kind::Postgres);
+    p.tables(1);
+    p.write(
+        "migrations/0002_slow.up.sql",
+        "CREATE TABLE slow (id INTEGER);\nINSERT INTO slow VALUES (1);\nSELECT pg_sleep(3);\n",
+    );
+    p.write("migrations/0002_slow.down.sql", "DROP TABLE slow;\n");
+    let mut child = p.process(&["db", "migrate"]).spawn().expect("spawn");
+    wait_for("the slow statement to start", Duration::from_secs(20), || {
+        running(&p.db, "pg_sleep(3)")
+    });
+    child.kill().expect("kill -9");
+    child.wait().expect("reap");
+    // At once, while the server still runs the killed one's batch.
+    assert!(running(&p.db, "pg_sleep(3)"));
+    p.ferry()
+        .args(["db", "migrate", "--lock-timeout", "10s"])
+        .assert()
+        .success();
+    assert_eq!(p.db.scalar("SELECT count(*) FROM slow"), 1, "applied once");
+    assert_eq!(p.db.scalar("SELECT count(*) FROM ferry_history WHERE version = 2"), 1);
+}

@@ -246,7 +246,8 @@ fn ferry_rollback_chooses_down_scripts_or_the_backup() {
     ow.set_version("1.0.0");
     ow.ferry().args(["db", "migrate", "--to", "2"]).assert().success();
     ow.ferry().args(["adopt", "1.0.0"]).assert().success();
-    ow.db.exec("INSERT INTO hosts (hostname) VALUES ('web1'); INSERT INTO scans (host_id, status) VALUES (1, 'done')");
+    ow.db
+        .exec("INSERT INTO hosts (hostname) VALUES ('web1'); INSERT INTO scans (host_id, status) VALUES (1, 'done')");
     let before = ow.db.digest();
     for (args, how) in [
         (&["rollback", "--yes"][..], "reverted 1 migration with its down script"),

@@ -289,7 +289,11 @@ fn status_reports_the_support_state_of_the_installed_series() {
 fn osmen_copy() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let status = std::process::Command::new("cp")
-        .args(["-R", &format!("{}/.", osmen().display()), &dir.path().display().to_string()])
+        .args([
+            "-R",
+            &format!("{}/.", osmen().display()),
+            &dir.path().display().to_string(),
+        ])
         .status()
         .unwrap();
     assert!(status.success());
@@ -308,7 +312,11 @@ fn osmen_upgrades_through_its_required_stop_and_back() {
             .args(args)
             .output()
             .unwrap();
-        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         stdout(&out)
     };
     run(&["db", "migrate", "--to", "2"]);
@@ -324,7 +332,10 @@ fn osmen_upgrades_through_its_required_stop_and_back() {
     assert!(env.contains("QDRANT_HOST=http://qdrant:6333"), "{env}");
     // The 2.0.0 stop's migrations ran in their own hop, before 2.1.0's.
     let migrate = |hop: usize| report["hops"][hop]["steps"][4]["outcome"]["applied"].clone();
-    assert_eq!(migrate(0), serde_json::json!(["0003_conversations_v2", "0004_create_agent_metadata"]));
+    assert_eq!(
+        migrate(0),
+        serde_json::json!(["0003_conversations_v2", "0004_create_agent_metadata"])
+    );
     assert_eq!(migrate(1), serde_json::json!(["0005_add_agents_metadata"]));
     let out = run(&["rollback", "--yes"]);
     assert!(out.contains("rolled back"), "{out}");

@@ -141,6 +141,45 @@ impl PostgresEngine {
     }
 }
 
+/// The application name of a ferry session that holds the migration lock:
+/// one that still runs when the lock is free again was left by a ferry that
+/// died (PostgreSQL finishes a statement whose client is gone).
+const MIGRATING: &str = "ferry: migrating";
+/// The application name of every other ferry session.
+const IDLE: &str = "ferry";
+
+impl PostgresEngine {
+    /// Ends the sessions a dead lock holder left running (a migration batch
+    /// the server goes on executing after ferry was killed), waiting until
+    /// they are gone, then marks this session as the one migrating. Without
+    /// this a resumed or rolled-back run could read the history before the
+    /// orphan commits, and the two would disagree.
+    fn end_orphans(&mut self, timeout: Duration) -> Result<()> {
+        let fail = |e: postgres::Error| Error::db("cannot end the sessions of an earlier ferry", driver_message(&e));
+        let mine = Self::scalar(&mut self.client, "SELECT pg_backend_pid()")
+            .map_err(fail)?
+            .unwrap_or_default();
+        let orphans = format!(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = current_database() AND application_name = '{MIGRATING}' AND pid <> {mine}"
+        );
+        let start = Instant::now();
+        while Self::scalar(&mut self.client, &orphans)
+            .map_err(fail)?
+            .is_some_and(|n| n != "0")
+        {
+            if start.elapsed() > timeout.max(Duration::from_secs(5)) {
+                return Err(Error::LockTimeout {
+                    waited: start.elapsed(),
+                });
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        self.client
+            .batch_execute(&format!("SET application_name = '{MIGRATING}'"))
+            .map_err(fail)
+    }
+}
+
 impl Engine for PostgresEngine {
     fn kind(&self) -> EngineKind {
         EngineKind::Postgres
@@ -192,11 +231,16 @@ impl Engine for PostgresEngine {
             self.pids.push(pid);
         }
         self.lock_client = Some(lock_client);
+        if let Err(e) = self.end_orphans(timeout.saturating_sub(start.elapsed())) {
+            let _ = self.unlock();
+            return Err(e);
+        }
         Ok(())
     }
 
     fn unlock(&mut self) -> Result<()> {
         if let Some(mut client) = self.lock_client.take() {
+            let _ = self.client.batch_execute(&format!("SET application_name = '{IDLE}'"));
             // Ending the transaction frees the lock; closing the connection
             // would too, and does if the commit cannot be sent.
             let _ = client.batch_execute("COMMIT");
