@@ -127,7 +127,7 @@ fn dispatch(cli: &Cli, out: &mut Out) -> Result<Outcome> {
         Command::Init { name } => init(g, name.as_deref(), out),
         Command::New { name, timestamp } => {
             let project = Project::load(&g.project)?;
-            let set = project.migrations()?;
+            let set = project.migrations_or_empty()?;
             let (up, down) = ferry::scaffold::new_migration(project.migrations_dir(), &set, name, *timestamp)?;
             out.line(format!("created {}", up.display()))?;
             out.line(format!("created {}", down.display()))?;
@@ -147,6 +147,20 @@ fn dispatch(cli: &Cli, out: &mut Out) -> Result<Outcome> {
         Command::Db(db) => run_db(g, db, out),
         Command::Backup(b) => backups::run(g, b, out),
         Command::Config(c) => configs::run(g, c, out),
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            let mut buf = Vec::new();
+            clap_complete::generate(*shell, &mut cmd, "ferry", &mut buf);
+            out.text(&String::from_utf8_lossy(&buf))?;
+            Ok(Outcome::Ok)
+        }
+        Command::Man => {
+            let cmd = <Cli as clap::CommandFactory>::command();
+            let mut buf = Vec::new();
+            clap_mangen::Man::new(cmd).render(&mut buf)?;
+            out.text(&String::from_utf8_lossy(&buf))?;
+            Ok(Outcome::Ok)
+        }
     }
 }
 

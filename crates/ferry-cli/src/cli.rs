@@ -143,6 +143,13 @@ pub enum Command {
     /// Config-file migrations: the changes releases declare to .env, YAML, TOML and JSON files.
     #[command(subcommand)]
     Config(Config),
+    /// Print a shell completion script: bash, zsh, fish, elvish or powershell.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print ferry's man page (roff): `ferry man > ferry.1`.
+    Man,
 }
 
 #[derive(Debug, Args)]

@@ -218,6 +218,9 @@ fn diff(
         .releases()
         .iter()
         .filter(|r| target.as_ref().is_none_or(|t| r.version <= *t))
+        // A pre-release's changes come with its final release, which a path
+        // passes through: name that one (unless the target is the pre-release).
+        .filter(|r| !r.version.is_prerelease() || target.as_ref() == Some(&r.version))
         .map(|r| (&r.version, r.config.as_slice()))
         .collect();
     let findings: Vec<Finding> = match example {
@@ -247,9 +250,30 @@ fn diff(
         }
     };
     let missing_required = findings.iter().any(|f| f.kind == Kind::Missing && f.required);
+    // The record says one thing, the files another: say so.
+    let recorded = migrate::current(&inst.config_state()).ok().flatten();
+    let behind = match (recorded, inst.files_config_version()) {
+        (Some(r), Some(f)) if f < r => Some((r, f)),
+        _ => None,
+    };
     if json_out {
-        out.json(&json!({ "findings": findings, "missing_required": missing_required }))?;
-    } else if findings.is_empty() {
+        out.json(&json!({
+            "findings": findings,
+            "missing_required": missing_required,
+            "files_at": behind.as_ref().map(|(_, f)| f),
+        }))?;
+        return Ok(if missing_required {
+            Outcome::Problem
+        } else {
+            Outcome::Ok
+        });
+    }
+    if let Some((r, f)) = &behind {
+        out.line(format!(
+            "note: the last config migration says {r}, but the files look like {f}: `ferry config migrate` starts from {f}"
+        ))?;
+    }
+    if findings.is_empty() {
         out.line("config files: nothing missing, nothing deprecated")?;
     } else {
         for kind in [Kind::Missing, Kind::Deprecated, Kind::Extra] {

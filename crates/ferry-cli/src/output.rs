@@ -65,5 +65,11 @@ pub fn print_error(err: &anyhow::Error) {
         .bold()
         .fg_color(Some(anstyle::AnsiColor::Red.into()));
     let mut stderr = anstream::stderr();
-    let _ = writeln!(stderr, "{style}error:{style:#} {err:#}");
+    // ferry's own errors say everything, causes included; the chain would
+    // repeat them.
+    if err.downcast_ref::<ferry::Error>().is_some() {
+        let _ = writeln!(stderr, "{style}error:{style:#} {err}");
+    } else {
+        let _ = writeln!(stderr, "{style}error:{style:#} {err:#}");
+    }
 }

@@ -130,6 +130,11 @@ fn render_status(inst: &Installation, o: &Overview) -> String {
         Err(e) => format!("unreadable record: {e}"),
     };
     s.push_str(&format!("config:    {config}\n"));
+    if let Some(at) = &o.config_behind {
+        s.push_str(&format!(
+            "           but the files look like {at}: they lack config changes of later releases; `ferry config diff` lists them, `ferry config migrate` makes them\n"
+        ));
+    }
     if let Some(u) = &o.upgrade {
         let at = u.position().map(|p| format!(" at {p}")).unwrap_or_default();
         let state = if u.live && u.is_unfinished() {

@@ -111,13 +111,14 @@ pub fn report(report: &Report, direction: Direction) -> String {
     }
     let mut out = String::new();
     for s in &report.steps {
-        out.push_str(&format!("{verb} {} ({} ms)\n", s.name, s.execution_ms));
+        out.push_str(&format!("{verb} {} ({})\n", s.name, millis(s.ms.max(0) as u64)));
     }
-    let total: i64 = report.steps.iter().map(|s| s.execution_ms).sum();
+    // The run's wall time, commits and syncs included: what downtime is planned from.
     out.push_str(&format!(
-        "{verb} {} migration{} in {total} ms\n",
+        "{verb} {} migration{} in {}\n",
         report.steps.len(),
-        if report.steps.len() == 1 { "" } else { "s" }
+        if report.steps.len() == 1 { "" } else { "s" },
+        millis(report.total_ms.max(0) as u64)
     ));
     out
 }
@@ -231,6 +232,13 @@ pub fn plan(plan: &ferry::release::UpgradePlan, name: &str, previews: &[Result<S
         ));
         if let Some(reason) = &hop.required_stop {
             out.push_str(&format!("   required stop: {reason}\n"));
+        }
+        if hop.commit.is_some() || hop.built.is_some() {
+            out.push_str(&format!(
+                "   build: {}{}\n",
+                hop.commit.as_deref().map(|c| format!("commit {c}")).unwrap_or_default(),
+                hop.built.map(|b| format!(", built {b}")).unwrap_or_default()
+            ));
         }
         if hop.releases.len() > 1 {
             let rs: Vec<String> = hop.releases.iter().map(ToString::to_string).collect();

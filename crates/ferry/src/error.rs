@@ -105,7 +105,10 @@ pub enum FailureState {
     RolledBack,
     /// The migration ran without a transaction and stopped part-way; the
     /// history row marks it failed and further runs refuse until repaired.
-    Dirty,
+    Dirty {
+        /// How many of its statements succeeded before the failing one.
+        applied: usize,
+    },
 }
 
 /// ferry's error.
@@ -113,7 +116,7 @@ pub enum FailureState {
 #[non_exhaustive]
 pub enum Error {
     /// A file system operation failed.
-    #[error("{action} {path}: {source}")]
+    #[error("{action} {path}: {}", io_reason(source))]
     Io {
         /// What ferry was doing ("cannot read", "cannot write").
         action: &'static str,
@@ -152,7 +155,7 @@ pub enum Error {
     /// Another ferry process held the migration lock for longer than allowed.
     #[error(
         "another ferry process is migrating this database; gave up waiting after {}\n  help: wait for it to finish, or raise --lock-timeout",
-        humantime::format_duration(*waited)
+        seconds(*waited)
     )]
     LockTimeout {
         /// How long ferry waited.
@@ -220,35 +223,69 @@ fn failed_message(
     }
     s.push_str(&format!(": {message}"));
     if let Some(stmt) = statement {
-        s.push_str(&format!("\n  statement: {}", shorten(stmt, 300)));
+        s.push_str(&format!("\n  statement:\n{}", excerpt(stmt, 8, 160)));
     }
     match state {
         FailureState::RolledBack => s.push_str(&format!(
             "\n  the migration's transaction was rolled back: the database is as it was before {migration}"
         )),
-        FailureState::Dirty => s.push_str(&format!(
-            "\n  {migration} ran without a transaction and stopped part-way: statements before the failing one remain applied.\n  help: finish or undo {migration} by hand, then run `ferry db repair`; until then every run refuses"
+        FailureState::Dirty { applied: 0 } => s.push_str(&format!(
+            "\n  {migration} ran without a transaction and failed at its first statement: none of its statements took effect (though a failed statement can leave traces of its own, such as an INVALID index after CREATE INDEX CONCURRENTLY).\n  help: check, then run `ferry db repair` to mark it pending again; until then every run refuses"
+        )),
+        FailureState::Dirty { applied } => s.push_str(&format!(
+            "\n  {migration} ran without a transaction and stopped part-way: the {applied} statement{} before the failing one remain{} applied.\n  help: finish or undo {migration} by hand, then run `ferry db repair`; until then every run refuses",
+            if applied == 1 { "" } else { "s" },
+            if applied == 1 { "s" } else { "" }
         )),
     }
-    if progress.completed.is_empty() {
-        s.push_str("\n  nothing was completed before it");
-    } else {
-        s.push_str(&format!(
+    match progress.completed.len() {
+        0 => s.push_str("\n  nothing was completed before it"),
+        n if n <= 5 => s.push_str(&format!(
             "\n  completed before it, and kept: {}",
             progress.completed.join(", ")
-        ));
+        )),
+        n => s.push_str(&format!(
+            "\n  completed before it, and kept: {n} migrations, from {} to {} (`ferry db history` lists them)",
+            progress.completed[0],
+            progress.completed[n - 1]
+        )),
     }
     s
 }
 
-/// Cuts `s` to about `max` characters for display.
-pub(crate) fn shorten(s: &str, max: usize) -> String {
-    let one_line = s.split_whitespace().collect::<Vec<_>>().join(" ");
-    if one_line.chars().count() <= max {
-        one_line
-    } else {
-        let cut: String = one_line.chars().take(max).collect();
-        format!("{cut}…")
+/// A statement as it is in its file: its first `lines` lines (each cut to
+/// `width` characters), indented, comments and layout kept.
+pub(crate) fn excerpt(stmt: &str, lines: usize, width: usize) -> String {
+    let all: Vec<&str> = stmt.trim().lines().collect();
+    let mut out: Vec<String> = all
+        .iter()
+        .take(lines)
+        .map(|l| {
+            let l = l.trim_end();
+            if l.chars().count() > width {
+                format!("    {}…", l.chars().take(width).collect::<String>())
+            } else {
+                format!("    {l}")
+            }
+        })
+        .collect();
+    if all.len() > lines {
+        out.push(format!("    … ({} more lines)", all.len() - lines));
+    }
+    out.join("\n")
+}
+
+/// A duration for people, to a tenth of a second: `5.4s`.
+pub(crate) fn seconds(d: Duration) -> String {
+    format!("{:.1}s", d.as_secs_f64())
+}
+
+/// An I/O error's reason without the `(os error N)` tail that repeats it.
+pub(crate) fn io_reason(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    match text.rfind(" (os error ") {
+        Some(i) if text.ends_with(')') => text[..i].to_owned(),
+        _ => text,
     }
 }
 

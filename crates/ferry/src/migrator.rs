@@ -89,6 +89,9 @@ pub struct StepReport {
     pub direction: Direction,
     /// How long the script took.
     pub execution_ms: i64,
+    /// How long the step took in all: the script, its history row and its
+    /// commit.
+    pub ms: i64,
     /// Whether it ran outside a transaction.
     pub no_transaction: bool,
 }
@@ -98,6 +101,9 @@ pub struct StepReport {
 pub struct Report {
     /// The steps, in the order they ran.
     pub steps: Vec<StepReport>,
+    /// The run's wall time from the lock taken to everything durable: what
+    /// an operator plans downtime from.
+    pub total_ms: i64,
 }
 
 /// One change `ferry db repair` makes (or would make).
@@ -478,11 +484,15 @@ fn run_steps(
     steps: &[Step<'_>],
     observer: &mut dyn Observer,
 ) -> Result<Report> {
+    let start = Instant::now();
     let result = run_each(engine, table, steps, observer);
     // Nothing is reported done, or kept after a failure, before it is durable.
     let flushed = engine.flush();
     match (result, flushed) {
-        (Ok(report), Ok(())) => Ok(report),
+        (Ok(mut report), Ok(())) => {
+            report.total_ms = start.elapsed().as_millis() as i64;
+            Ok(report)
+        }
         (Ok(_), Err(e)) => Err(e),
         (Err(e), Ok(())) => Err(e),
         (Err(e), Err(flush)) => {
@@ -503,6 +513,7 @@ fn run_each(
     let dialect = engine.kind().dialect();
     for (index, step) in steps.iter().enumerate() {
         observer.event(Event::StepStarted { step, index, total });
+        let began = Instant::now();
         let label = step.migration.label();
         let record = Record {
             version: step.migration.version,
@@ -519,7 +530,9 @@ fn run_each(
                 .map_err(|e| failure(step, &e, dialect, FailureState::RolledBack, progress()))?
         } else {
             run_without_transaction(engine, table, step, &record).map_err(|f| match f {
-                NoTxFailure::Statement(e) => failure(step, &e, dialect, FailureState::Dirty, progress()),
+                NoTxFailure::Statement(e, applied) => {
+                    failure(step, &e, dialect, FailureState::Dirty { applied }, progress())
+                }
                 NoTxFailure::Other(e) => e,
             })?
         };
@@ -534,6 +547,7 @@ fn run_each(
             name: label,
             direction: step.direction,
             execution_ms,
+            ms: began.elapsed().as_millis() as i64,
             no_transaction: step.no_transaction() || !engine.transactional_ddl(),
         });
     }
@@ -541,8 +555,9 @@ fn run_each(
 }
 
 enum NoTxFailure {
-    /// A statement failed; its position is a byte offset in the script.
-    Statement(StatementError),
+    /// A statement failed, after `usize` statements succeeded; its position
+    /// is a byte offset in the script.
+    Statement(StatementError, usize),
     Other(Error),
 }
 
@@ -562,7 +577,7 @@ fn run_without_transaction(
         .record(table, &HistoryChange::Started(*record))
         .map_err(NoTxFailure::Other)?;
     let start = Instant::now();
-    for st in &statements {
+    for (done, st) in statements.iter().enumerate() {
         if let Err(mut e) = engine.execute(&st.text) {
             let line = migration::line_of(sql, st.span.start + e.position.unwrap_or(0));
             let detail = format!("statement at line {line}: {}", e.message);
@@ -571,7 +586,7 @@ fn run_without_transaction(
             }
             // Report the statement itself, not a position inside it.
             e.position = Some(st.span.start + e.position.unwrap_or(0));
-            return Err(NoTxFailure::Statement(e));
+            return Err(NoTxFailure::Statement(e, done));
         }
     }
     let ms = start.elapsed().as_millis() as i64;

@@ -39,6 +39,9 @@ pub struct Overview {
     pub config: std::result::Result<Option<config_migrate::Record>, String>,
     /// True when some release declares config changes.
     pub config_declared: bool,
+    /// The release the config files show they are at, when that is older
+    /// than the record (or the installed release) says: they lack changes.
+    pub config_behind: Option<Version>,
     /// The plan to the newest release, or why there is none.
     pub next: std::result::Result<UpgradePlan, String>,
     /// The last upgrade run.
@@ -64,7 +67,16 @@ impl Overview {
             Err(e) => Err(e.clone()),
         };
         let newest = inst.manifest.newest();
+        let claimed = crate::config::migrate::current(&inst.config_state())
+            .ok()
+            .flatten()
+            .or_else(|| installed.clone());
+        let config_behind = match (claimed, inst.files_config_version()) {
+            (Some(c), Some(f)) if f < c => Some(f),
+            _ => None,
+        };
         Ok(Overview {
+            config_behind,
             project: inst.project.name().map(str::to_owned),
             database: url.safe().clone(),
             engine: url.kind(),
@@ -118,6 +130,7 @@ impl Overview {
                 Ok(r) => json!(r.as_ref().map(|r| json!({ "migrated_to": r.to, "at": r.at, "state": r.state }))),
                 Err(e) => json!({ "error": e }),
             },
+            "config_files_at": self.config_behind,
             "next": match &self.next {
                 Ok(p) => json!({
                     "to": p.to, "hops": p.hops.len(), "risk": p.risk, "downtime": p.downtime, "backup": p.backup,

@@ -46,7 +46,7 @@ struct RawConfig {
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct RawBackup {
-    dir: Option<String>,
+    dir: Option<Spanned<String>>,
     #[serde(default)]
     files: Vec<Spanned<String>>,
     level: Option<Spanned<i32>>,
@@ -73,7 +73,7 @@ struct RawCheck {
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct RawReleases {
-    dir: Option<String>,
+    dir: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -158,8 +158,16 @@ impl Project {
     /// Reads `root/ferry.toml`.
     pub fn load(root: &Path) -> Result<Self> {
         let file = root.join(PROJECT_FILE);
-        let text = match std::fs::read_to_string(&file) {
-            Ok(t) => t,
+        let text = match std::fs::read(&file) {
+            Ok(bytes) => String::from_utf8(bytes).map_err(|e| {
+                let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+                let line = valid.iter().filter(|&&b| b == b'\n').count() + 1;
+                Error::Config(Problems(vec![
+                    Problem::in_file(&file, "the file is not UTF-8 text")
+                        .at_line(line)
+                        .help("save it as UTF-8"),
+                ]))
+            })?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Err(Error::Config(Problems(vec![
                     Problem::general(format!("no {PROJECT_FILE} in {}", display_dir(root)))
@@ -260,8 +268,12 @@ impl Project {
                 files.push(f.into_inner());
             }
         }
+        let backup_dir = match raw_backup.dir {
+            Some(d) => expand_path(root, file, text, &d, "backup.dir", &mut problems),
+            None => root.join(".ferry/backups"),
+        };
         let backup = BackupSettings {
-            dir: root.join(raw_backup.dir.unwrap_or_else(|| ".ferry/backups".to_owned())),
+            dir: backup_dir,
             files,
             level,
             retention,
@@ -298,8 +310,12 @@ impl Project {
                 ));
                 root.join("migrations")
             }
-            Some(d) => root.join(d.get_ref()),
+            Some(d) => expand_path(root, file, text, &d, "migrations.dir", &mut problems),
             None => root.join("migrations"),
+        };
+        let releases_dir = match raw.releases.and_then(|r| r.dir) {
+            Some(d) => expand_path(root, file, text, &d, "releases.dir", &mut problems),
+            None => root.join("releases"),
         };
         let mut hooks = Vec::new();
         for h in raw.hooks {
@@ -321,11 +337,7 @@ impl Project {
             release_table,
             lock_timeout,
             migrations_dir,
-            releases_dir: root.join(
-                raw.releases
-                    .and_then(|r| r.dir)
-                    .unwrap_or_else(|| "releases".to_owned()),
-            ),
+            releases_dir,
             policy,
             backup,
             checks,
@@ -392,9 +404,21 @@ impl Project {
         &self.migrations_dir
     }
 
-    /// Loads the migrations.
+    /// Loads the migrations; a missing folder is an error naming it.
     pub fn migrations(&self) -> Result<MigrationSet> {
-        MigrationSet::load(&self.migrations_dir)
+        MigrationSet::load(&self.migrations_dir).map_err(|e| match e {
+            Error::Config(Problems(mut p)) if p.len() == 1 && p[0].message.ends_with("does not exist") => {
+                p[0].file = Some(self.file.clone());
+                Error::Config(Problems(p))
+            }
+            other => other,
+        })
+    }
+
+    /// Loads the migrations, an empty set when the folder does not exist
+    /// (for `ferry new`, which creates it).
+    pub fn migrations_or_empty(&self) -> Result<MigrationSet> {
+        Ok(MigrationSet::load_or_empty(&self.migrations_dir)?.unwrap_or_default())
     }
 
     /// Migrator settings from the file, with `lock_timeout` overridden if given.
@@ -481,6 +505,42 @@ impl Project {
 }
 
 type Report<'a> = dyn FnMut(std::ops::Range<usize>, String, &str) + 'a;
+
+/// A folder setting, `${VAR}` expanded (the process environment, then a
+/// `.env` beside ferry.toml, read only when the setting names a variable),
+/// relative to the project.
+fn expand_path(
+    root: &Path,
+    file: &Path,
+    text: &str,
+    value: &Spanned<String>,
+    key: &str,
+    problems: &mut Vec<Problem>,
+) -> PathBuf {
+    let raw = value.get_ref();
+    if !raw.contains('$') {
+        return root.join(raw);
+    }
+    let line = line_of(text, value.span().start);
+    let expanded = match Env::load(root) {
+        Ok(env) => expand(raw, |name| env.get(name)),
+        Err(p) => {
+            problems.push(p);
+            return root.join(raw);
+        }
+    };
+    match expanded {
+        Ok(p) => root.join(p),
+        Err(var) => {
+            problems.push(
+                Problem::in_file(file, format!("`${{{var}}}` in {key} is not set"))
+                    .at_line(line)
+                    .help(format!("set {var}, or give a default: ${{{var}:-path}}")),
+            );
+            root.join(raw)
+        }
+    }
+}
 
 fn parse_policy(raw: RawPolicy, support: RawSupport, report: &mut Report<'_>) -> Policy {
     let mut policy = Policy::default();

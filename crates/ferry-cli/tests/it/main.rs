@@ -3,6 +3,7 @@
 mod commands;
 mod concurrency;
 mod config;
+mod defects;
 mod errors;
 mod interrupt;
 mod openwatch;

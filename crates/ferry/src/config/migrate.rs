@@ -106,7 +106,13 @@ impl Prepared {
 }
 
 fn display_relative(dir: &Path, path: &Path) -> String {
-    path.strip_prefix(dir).unwrap_or(path).display().to_string()
+    // Without `.` components: `./././config.yaml` reads as `config.yaml`.
+    let rel = path.strip_prefix(dir).unwrap_or(path);
+    let clean: PathBuf = rel
+        .components()
+        .filter(|c| !matches!(c, std::path::Component::CurDir))
+        .collect();
+    clean.display().to_string()
 }
 
 /// The files `pattern` names in `dir`: one path, or the matches of a glob.
@@ -666,4 +672,50 @@ pub fn redactor_for(dir: &Path, manifest: &crate::release::Manifest) -> Redactor
         }
     }
     Redactor::for_models(models.iter())
+}
+
+/// The release the config files under `dir` show they are at: the release
+/// before the oldest one whose changes would still change them (every
+/// release up to it is already in the files), or the newest release with
+/// config changes when none would. `None` when no release declares config
+/// changes, or when the oldest one's changes are not in the files yet (the
+/// files are older than every release that changes them: the caller's
+/// starting point stands).
+pub fn files_version(dir: &Path, manifest: &crate::release::Manifest) -> Option<Version> {
+    // Only changes whose result stays in the file tell: a `set` value the
+    // user changed since, or a `require`, says nothing of the version.
+    let telling = |c: &&Change| {
+        !matches!(
+            c.action,
+            super::change::Action::Set { .. } | super::change::Action::Require { .. }
+        )
+    };
+    let with_changes: Vec<(&crate::release::Release, Vec<Change>)> = manifest
+        .releases()
+        .iter()
+        .map(|r| (r, r.config.iter().filter(telling).cloned().collect::<Vec<_>>()))
+        .filter(|(_, c)| !c.is_empty())
+        .collect();
+    let mut shown: Option<Version> = None;
+    for (r, changes) in &with_changes {
+        let step = Step {
+            version: &r.version,
+            changes,
+        };
+        // A change that cannot apply (a required key missing) is not in the files.
+        let applied = prepare(dir, &[step]).is_ok_and(|p| p.is_noop());
+        if !applied {
+            return shown.or_else(|| {
+                // Before the oldest: the release before it, if there is one.
+                manifest
+                    .releases()
+                    .iter()
+                    .rev()
+                    .find(|x| x.version < r.version)
+                    .map(|x| x.version.clone())
+            });
+        }
+        shown = Some(r.version.clone());
+    }
+    shown
 }

@@ -189,11 +189,34 @@ impl Editor for YamlEditor {
 
     fn rename(&mut self, path: &[String], new_key: &str) -> Result<(), String> {
         let (leaf, parent) = path.split_last().ok_or("empty key")?;
-        if self.mapping_at(parent)?.rename_key(leaf.as_str(), new_key) {
-            Ok(())
-        } else {
-            Err("the YAML editor did not find the key".into())
+        if !self.mapping_at(parent)?.rename_key(leaf.as_str(), new_key) {
+            return Err("the YAML editor did not find the key".into());
         }
+        // yaml-edit quotes keys that YAML 1.1 would read as booleans (`no`,
+        // `on`): YAML 1.2 reads them as strings, so a plain name stays plain,
+        // as the user wrote such keys (the result is checked by an
+        // independent parser in any case).
+        let plain = new_key
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && new_key.chars().all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
+            && !["true", "false", "null"].contains(&new_key.to_ascii_lowercase().as_str());
+        if plain {
+            let mut new_path = parent.to_vec();
+            new_path.push(new_key.to_owned());
+            let start = self.span(&new_path)?.start;
+            let text = self.render();
+            for q in ['\'', '"'] {
+                let quoted = format!("{q}{new_key}{q}");
+                if text[start..].starts_with(&quoted) {
+                    let mut t = text.clone();
+                    t.replace_range(start..start + quoted.len(), new_key);
+                    return self.reload(&t);
+                }
+            }
+        }
+        Ok(())
     }
 
     fn span(&self, path: &[String]) -> Result<Range<usize>, String> {
@@ -345,6 +368,22 @@ mod tests {
                 out
             })
             .boxed()
+    }
+
+    /// A regression test (found by the property test below): a key YAML 1.1
+    /// reads as a boolean came back quoted after a rename and its reverse.
+    #[test]
+    fn boolean_looking_keys_stay_plain() {
+        let text = "no:\n  - aa\non: 1\n";
+        let mut d = Document::parse(std::path::Path::new("config.yaml"), Format::Yaml, text).unwrap();
+        for key in ["no", "on"] {
+            let old = KeyPath::parse(key, Format::Yaml).unwrap();
+            let new = KeyPath::parse("zzaaaaaa", Format::Yaml).unwrap();
+            assert!(d.rename(&old, &new).unwrap());
+            d.verify().unwrap();
+            assert!(d.rename(&new, &old).unwrap());
+            assert_eq!(d.render(), text, "{key}");
+        }
     }
 
     proptest! {

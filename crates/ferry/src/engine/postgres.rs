@@ -141,6 +141,35 @@ impl PostgresEngine {
     }
 }
 
+impl PostgresEngine {
+    /// Finds which statement of a script that failed in one round trip
+    /// fails, by running its statements one at a time in a transaction that
+    /// is then rolled back. Only after a failure: a run that succeeds keeps
+    /// its one round trip. The offset of the failing statement in `sql`
+    /// (plus the server's position in it, when it gives one).
+    fn locate_failure(&mut self, sql: &str) -> Option<usize> {
+        let statements = crate::migration::split(sql, crate::migration::Dialect::Postgres).ok()?;
+        self.client.batch_execute("BEGIN").ok()?;
+        let mut found = None;
+        for st in &statements {
+            if let Err(e) = self.client.batch_execute(&st.text) {
+                let inner = e.as_db_error().and_then(|db| match db.position() {
+                    Some(ErrorPosition::Original(chars)) => st
+                        .text
+                        .char_indices()
+                        .nth((*chars as usize).saturating_sub(1))
+                        .map(|(b, _)| b),
+                    _ => None,
+                });
+                found = Some(st.span.start + inner.unwrap_or(0));
+                break;
+            }
+        }
+        let _ = self.client.batch_execute("ROLLBACK");
+        found
+    }
+}
+
 /// The application name of a ferry session that holds the migration lock:
 /// one that still runs when the lock is free again was left by a ferry that
 /// died (PostgreSQL finishes a statement whose client is gone).
@@ -156,27 +185,25 @@ impl PostgresEngine {
     /// orphan commits, and the two would disagree.
     fn end_orphans(&mut self, timeout: Duration) -> Result<()> {
         let fail = |e: postgres::Error| Error::db("cannot end the sessions of an earlier ferry", driver_message(&e));
-        let mine = Self::scalar(&mut self.client, "SELECT pg_backend_pid()")
-            .map_err(fail)?
-            .unwrap_or_default();
+        // One round trip when there is none (behind a pooler each round trip
+        // may wait for a pooled connection). Only sessions at work count: an
+        // idle pooled connection may still carry the name of its last client.
         let orphans = format!(
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = current_database() AND application_name = '{MIGRATING}' AND pid <> {mine}"
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = current_database() AND application_name = '{MIGRATING}' AND state <> 'idle' AND pid <> pg_backend_pid()"
         );
+        let first = format!("SET application_name = '{MIGRATING}'; {orphans}");
         let start = Instant::now();
-        while Self::scalar(&mut self.client, &orphans)
-            .map_err(fail)?
-            .is_some_and(|n| n != "0")
-        {
+        let mut found = Self::scalar(&mut self.client, &first).map_err(fail)?;
+        while found.as_deref().is_some_and(|n| n != "0") {
             if start.elapsed() > timeout.max(Duration::from_secs(5)) {
                 return Err(Error::LockTimeout {
                     waited: start.elapsed(),
                 });
             }
             std::thread::sleep(Duration::from_millis(20));
+            found = Self::scalar(&mut self.client, &orphans).map_err(fail)?;
         }
-        self.client
-            .batch_execute(&format!("SET application_name = '{MIGRATING}'"))
-            .map_err(fail)
+        Ok(())
     }
 }
 
@@ -335,6 +362,7 @@ impl Engine for PostgresEngine {
                     }
                     _ => None,
                 });
+                let position = position.or_else(|| self.locate_failure(sql));
                 Err(StatementError {
                     message: driver_message(&e),
                     position,

@@ -91,25 +91,62 @@ impl SqliteEngine {
     }
 
     fn run_script(&self, sql: &str) -> Result<(), StatementError> {
-        // SQLite's own parser walks the statements, so we know which one fails.
+        // SQLite's own parser walks the statements. Each prepared statement's
+        // text (sqlite3_sql) is exactly the input from the end of the one
+        // before to its own semicolon, comments and blank lines included, so
+        // adding up their lengths gives where each starts; errors are placed
+        // from there, never by searching the script for the statement's text
+        // (which finds an identical earlier one).
         let mut batch = rusqlite::Batch::new(&self.conn, sql);
+        let mut cursor = 0;
         loop {
             let mut stmt = match batch.next() {
                 Ok(Some(stmt)) => stmt,
                 Ok(None) => return Ok(()),
-                Err(e) => return Err(to_statement_error(&e, sql, None)),
+                // Offsets of a statement that does not prepare count from
+                // where it starts.
+                Err(e) => return Err(to_statement_error(&e, sql, cursor)),
             };
-            let text = stmt.expanded_sql();
+            let start = cursor;
+            // No statement of a migration has bound parameters, so the
+            // expanded text is the original one.
+            cursor += stmt.expanded_sql().map_or(0, |t| t.len());
             let mut rows = stmt.raw_query();
             loop {
                 match rows.next() {
                     Ok(Some(_)) => {}
                     Ok(None) => break,
-                    Err(e) => return Err(to_statement_error(&e, sql, text.as_deref())),
+                    Err(e) => {
+                        let mut err = to_statement_error(&e, sql, start);
+                        err.position = Some(first_token(sql, start));
+                        return Err(err);
+                    }
                 }
             }
         }
     }
+}
+
+/// The offset of the first character at or after `from` that is not
+/// whitespace, a comment or a stray semicolon: where a statement starts.
+fn first_token(sql: &str, from: usize) -> usize {
+    let b = sql.as_bytes();
+    let mut i = from;
+    while i < b.len() {
+        match b[i] {
+            c if c.is_ascii_whitespace() || c == b';' => i += 1,
+            b'-' if b.get(i + 1) == Some(&b'-') => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'/' if b.get(i + 1) == Some(&b'*') => {
+                i = sql[i + 2..].find("*/").map_or(b.len(), |e| i + 2 + e + 2);
+            }
+            _ => break,
+        }
+    }
+    i.min(b.len())
 }
 
 fn open_file(path: &std::path::Path, mode: SqliteMode) -> rusqlite::Result<Connection> {
@@ -121,10 +158,13 @@ fn open_file(path: &std::path::Path, mode: SqliteMode) -> rusqlite::Result<Conne
     Connection::open_with_flags(path, access | OpenFlags::SQLITE_OPEN_NO_MUTEX)
 }
 
-fn to_statement_error(e: &rusqlite::Error, sql: &str, statement: Option<&str>) -> StatementError {
+/// `e` as a statement error, placed in `sql`: prepare errors carry an offset
+/// from `base`, the start of the statement being prepared; others are placed
+/// at the first token after `base`.
+fn to_statement_error(e: &rusqlite::Error, sql: &str, base: usize) -> StatementError {
     let position = match e {
-        rusqlite::Error::SqlInputError { offset, .. } if *offset >= 0 => Some(*offset as usize),
-        _ => statement.and_then(|s| sql.find(s.trim())),
+        rusqlite::Error::SqlInputError { offset, .. } if *offset >= 0 => Some(base + *offset as usize),
+        _ => Some(first_token(sql, base)),
     };
     let message = match e {
         rusqlite::Error::SqlInputError { msg, .. } => msg.clone(),
@@ -289,7 +329,7 @@ impl Engine for SqliteEngine {
     }
 
     fn query(&mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>, StatementError> {
-        let err = |e: rusqlite::Error| to_statement_error(&e, sql, None);
+        let err = |e: rusqlite::Error| to_statement_error(&e, sql, 0);
         let mut stmt = self.conn.prepare(sql).map_err(err)?;
         let columns = stmt.column_count();
         let rows = stmt

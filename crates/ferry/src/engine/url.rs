@@ -177,8 +177,20 @@ impl DatabaseUrl {
                     sqlite_mode = sqlite_params(rest, &safe)?;
                     (EngineKind::Sqlite, Some(sqlite_location(rest, base)?))
                 }
-                "postgres" | "postgresql" => (EngineKind::Postgres, None),
-                "mysql" | "mariadb" => (EngineKind::MySql, None),
+                "postgres" | "postgresql" | "mysql" | "mariadb" => {
+                    // A URL the drivers cannot read is a mistake in the
+                    // settings, not a server that cannot be reached.
+                    if let Err(e) = url::Url::parse(raw) {
+                        return Err(Problem::general(format!("{safe} is not a valid URL: {e}"))
+                            .help("write scheme://USER:PASSWORD@HOST:PORT/DATABASE, with a port from 1 to 65535"));
+                    }
+                    let kind = if scheme.to_ascii_lowercase().starts_with("postgres") {
+                        EngineKind::Postgres
+                    } else {
+                        EngineKind::MySql
+                    };
+                    (kind, None)
+                }
                 other => {
                     return Err(Problem::general(format!(
                         "unsupported database URL scheme `{other}:` in {safe}"

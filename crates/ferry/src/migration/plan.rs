@@ -196,15 +196,41 @@ pub fn plan_down<'a>(set: &'a MigrationSet, status: &Status, target: RevertTarge
             .help(format!("revert at most to {base}")),
         );
     }
+    let mut no_down: Vec<&str> = Vec::new();
     for m in &in_range {
         match m.state {
             State::Missing => problems.push(missing_problem(&m.name)),
             State::Modified => problems.push(modified_problem(&m.name)),
-            _ if !m.reversible => problems.push(
-                Problem::general(format!("migration {} has no down file", m.name))
-                    .help(format!("write {}.down.sql, or revert to a version after it", m.name)),
-            ),
+            _ if !m.reversible => no_down.push(&m.name),
             _ => {}
+        }
+    }
+    // One problem for all of them: a long history must not print a pair of
+    // lines per migration.
+    match no_down.as_slice() {
+        [] => {}
+        [one] => problems.push(
+            Problem::general(format!("migration {one} has no down file"))
+                .help(format!("write {one}.down.sql, or revert to a version after it")),
+        ),
+        many => {
+            let newest = many.first().copied().unwrap_or_default();
+            let shown: Vec<&str> = many.iter().take(5).copied().collect();
+            let more = if many.len() > 5 {
+                format!(" and {} more", many.len() - 5)
+            } else {
+                String::new()
+            };
+            problems.push(
+                Problem::general(format!(
+                    "{} migrations in range have no down file: {}{more}",
+                    many.len(),
+                    shown.join(", ")
+                ))
+                .help(format!(
+                    "write their .down.sql files, or revert to a version after {newest}; `ferry db status --json` lists which migrations are reversible"
+                )),
+            );
         }
     }
     if !problems.is_empty() {

@@ -152,9 +152,24 @@ fn parse_file_name(file_name: &str) -> Result<Option<FileName<'_>>, String> {
     } else if let Some(s) = stem.strip_suffix(".down") {
         (s, Half::Down)
     } else {
-        return Err(format!(
-            "rename it to `{stem}.up.sql` (and its undo to `{stem}.down.sql`)"
-        ));
+        // Only names ferry accepts are suggested.
+        let has_version = stem
+            .split_once('_')
+            .is_some_and(|(v, n)| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) && !n.is_empty());
+        let example = |s: &str| if has_version { s.to_owned() } else { format!("0001_{s}") };
+        return Err(match (stem.strip_suffix("_down"), stem.strip_suffix("_up")) {
+            (Some(base), _) => format!(
+                "rename it to `{}.down.sql`: it is the down half of its pair",
+                example(base)
+            ),
+            (_, Some(base)) => format!("rename it to `{}.up.sql`", example(base)),
+            _ if has_version => format!("rename it to `{stem}.up.sql` (and its undo to `{stem}.down.sql`)"),
+            _ => format!(
+                "start its name with a version: for example `{}.up.sql` (and its undo `{}.down.sql`)",
+                example(stem),
+                example(stem)
+            ),
+        });
     };
     let Some((version_text, name)) = stem.split_once('_') else {
         return Err("name it `<version>_<name>.up.sql`, for example `0001_create_users.up.sql`".into());
@@ -183,36 +198,70 @@ fn parse_file_name(file_name: &str) -> Result<Option<FileName<'_>>, String> {
 }
 
 impl MigrationSet {
-    /// Loads every migration in `dir`. A missing folder is an empty set.
+    /// Loads every migration in `dir`. A folder that does not exist is an
+    /// error naming it (a misspelt folder must not look like "no
+    /// migrations", or like every applied migration having lost its file).
     /// Up scripts are read at once (in parallel); down scripts on first use.
     pub fn load(dir: &Path) -> Result<Self, Error> {
+        match Self::load_or_empty(dir)? {
+            Some(set) => Ok(set),
+            None => Err(Error::Config(Problems(vec![
+                Problem::general(format!("the migrations folder {} does not exist", dir.display())).help(
+                    "create it (`ferry new NAME` writes the first migration there), or fix `dir` under [migrations] in ferry.toml",
+                ),
+            ]))),
+        }
+    }
+
+    /// [`MigrationSet::load`], with `None` for a folder that does not exist.
+    pub fn load_or_empty(dir: &Path) -> Result<Option<Self>, Error> {
         let mut files = Vec::new();
+        let mut subfolders = Vec::new();
         let entries = match std::fs::read_dir(dir) {
             Ok(entries) => entries,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Ok(MigrationSet {
-                    migrations: Vec::new(),
-                    origin: dir.to_owned(),
-                });
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => {
+                // A folder that cannot be read (a loop of symbolic links, no
+                // permission) is a problem with the project's files.
+                return Err(Error::Config(Problems(vec![
+                    Problem::general(format!(
+                        "cannot read the migrations folder {}: {}",
+                        dir.display(),
+                        crate::error::io_reason(&e)
+                    ))
+                    .help("point `dir` under [migrations] in ferry.toml at a readable folder"),
+                ])));
             }
-            Err(e) => return Err(Error::io("cannot read folder", dir, e)),
         };
         for entry in entries {
             let entry = entry.map_err(|e| Error::io("cannot read folder", dir, e))?;
             // The entry's type comes with the listing: no stat per file.
-            let is_file = match entry.file_type() {
-                Ok(t) if t.is_symlink() => entry.path().is_file(),
-                Ok(t) => t.is_file(),
-                Err(_) => false,
+            let (is_file, is_dir) = match entry.file_type() {
+                Ok(t) if t.is_symlink() => (entry.path().is_file(), entry.path().is_dir()),
+                Ok(t) => (t.is_file(), t.is_dir()),
+                Err(_) => (false, false),
             };
             let Ok(name) = entry.file_name().into_string() else {
                 continue;
             };
             if is_file && name.ends_with(".sql") {
                 files.push((name, entry.path(), None));
+            } else if is_dir && entry.path().join("up.sql").is_file() {
+                subfolders.push(name);
             }
         }
-        Self::build(dir, files)
+        if files.is_empty() && !subfolders.is_empty() {
+            subfolders.sort();
+            return Err(Error::Config(Problems(vec![
+                Problem::general(format!(
+                    "{} holds one folder per migration ({}/up.sql...), as diesel lays them out; ferry reads files named <version>_<name>.up.sql",
+                    dir.display(),
+                    subfolders[0]
+                ))
+                .help("rename each `V_NAME/up.sql` to `V_NAME.up.sql` (and its down.sql to `V_NAME.down.sql`), with V a whole number"),
+            ])));
+        }
+        Self::build(dir, files).map(Some)
     }
 
     /// Builds a set from `(file name, contents)` pairs, as embedded by

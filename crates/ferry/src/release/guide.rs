@@ -141,6 +141,24 @@ pub fn guide(manifest: &Manifest, migrations: &MigrationSet, name: &str, today: 
         }
     }
 
+    // Pre-releases' changes come with their final release.
+    let with_config: Vec<_> = manifest
+        .releases()
+        .iter()
+        .filter(|r| !r.config.is_empty() && !r.version.is_prerelease())
+        .rev()
+        .collect();
+    if !with_config.is_empty() {
+        md.push_str("## Config changes by version\n\n`ferry config migrate` (and `ferry upgrade`) make these changes, keeping every comment; `ferry config diff` says what your files still lack.\n\n");
+        for r in with_config {
+            let _ = writeln!(md, "### {}\n", r.version);
+            for c in &r.config {
+                let _ = writeln!(md, "- {}", c.describe());
+            }
+            md.push('\n');
+        }
+    }
+
     let with_requires: Vec<_> = manifest.releases().iter().filter(|r| !r.requires.is_empty()).collect();
     if !with_requires.is_empty() {
         md.push_str(
@@ -197,11 +215,12 @@ pub fn guide(manifest: &Manifest, migrations: &MigrationSet, name: &str, today: 
             p.backup,
             p.staging
         );
+        md.push_str("`ferry upgrade` does all of this in one journaled run, and rolls back by itself if a step fails. By hand:\n\n");
         let mut steps: Vec<String> =
             vec!["See where you are and what comes next: `ferry status`, then `ferry plan`.".into()];
         if p.backup != crate::release::BackupRule::None {
             steps.push(format!(
-                "Back up the database and the configuration files ({}).",
+                "Back up the database and the configuration files ({}): `ferry backup create`, then `ferry backup verify ID` (and `ferry backup drill ID` to see it restore).",
                 p.backup
             ));
         }
@@ -216,6 +235,7 @@ pub fn guide(manifest: &Manifest, migrations: &MigrationSet, name: &str, today: 
             steps.push("Stop the application.".into());
         }
         steps.push("Install the new release of the application.".into());
+        steps.push("Migrate its config files: `ferry config migrate --to VERSION`.".into());
         steps.push("Apply its migrations: `ferry db migrate --to VERSION` (the plan names VERSION).".into());
         steps.push("Record the release: `ferry adopt VERSION`.".into());
         steps.push(if stops {
@@ -230,9 +250,9 @@ pub fn guide(manifest: &Manifest, migrations: &MigrationSet, name: &str, today: 
         md.push('\n');
     }
 
-    md.push_str("## Rollback procedure\n\nChoose the lightest level that undoes the problem.\n\n");
+    md.push_str("## Rollback procedure\n\nAfter `ferry upgrade`, `ferry rollback` takes the installation back, choosing the lightest way that restores it exactly (`--restore` forces the backup). By hand, choose the lightest level that undoes the problem.\n\n");
     md.push_str("1. **Code only.** The new release misbehaves but its migrations are compatible with the previous one: reinstall the previous release and record it with `ferry adopt VERSION`.\n");
     md.push_str("2. **Migrations down.** Revert the hop's migrations with `ferry db revert --to VERSION` (the runbook names the version for each hop), reinstall the previous release and `ferry adopt` it.\n");
-    md.push_str("3. **Restore the backup.** When a migration cannot be reverted or data is damaged: stop the application, restore the backup taken before the upgrade, reinstall the previous release and start it.\n");
+    md.push_str("3. **Restore the backup.** When a migration cannot be reverted or data is damaged: stop the application, restore the backup taken before the upgrade (`ferry backup list`, then `ferry backup restore ID`), reinstall the previous release and start it.\n");
     md
 }

@@ -63,7 +63,7 @@ pub struct Hop {
     pub to: Version,
     /// Patch, minor or major (none for a fresh install).
     pub kind: Option<UpgradeKind>,
-    /// Risk: the policy's for the kind, raised by any release in the hop.
+    /// Risk: the policy's for the kind, or the highest a release of the hop states.
     pub risk: Risk,
     /// Expected downtime, when known.
     pub downtime: Option<Downtime>,
@@ -89,6 +89,12 @@ pub struct Hop {
     pub config: Vec<ConfigRef>,
     /// Release notes files of the releases in the hop.
     pub notes: Vec<String>,
+    /// The commit a development build of the target was made from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
+    /// When that build was made.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub built: Option<jiff::civil::Date>,
 }
 
 /// The whole plan.
@@ -156,7 +162,7 @@ pub fn plan(
         if &target < from {
             return Err(Error::refusal(
                 format!(
-                    "the target {target} is older than the installed release {from}: that is a rollback, not an upgrade"
+                    "the target {target} is older than {from}, where the plan starts: that is a rollback, not an upgrade"
                 ),
                 "to go back, revert the migrations (`ferry db revert --to VERSION`) or restore the backup taken before the upgrade",
             ));
@@ -297,10 +303,10 @@ fn make_hop(
         }
         None => (Risk::Low, Some(Downtime::NONE), BackupRule::None, StagingRule::None),
     };
-    for r in &in_hop {
-        if let Some(rr) = r.risk {
-            risk = risk.max(rr);
-        }
+    // A release that states its risk overrides the policy, either way
+    // (the highest stated when several releases of the hop state one).
+    if let Some(stated) = in_hop.iter().filter_map(|r| r.risk).max() {
+        risk = stated;
     }
     if let Some(d) = to_release.and_then(|r| r.downtime) {
         downtime = Some(d);
@@ -387,6 +393,8 @@ fn make_hop(
             })
             .collect(),
         notes: in_hop.iter().filter_map(|r| r.notes.clone()).collect(),
+        commit: to_release.and_then(|r| r.commit.clone()),
+        built: to_release.and_then(|r| r.built),
     }
 }
 
@@ -538,6 +546,22 @@ mod tests {
         assert_eq!(p.hops[0].migrations.len(), 5);
         assert_eq!(p.hops[0].kind, None);
         assert!(p.hops[0].breaking.is_empty(), "a fresh install has nothing to break");
+    }
+
+    /// A regression test: `risk = "low"` in a release could not lower the
+    /// policy's "high", though the README says it overrides.
+    #[test]
+    fn a_release_risk_overrides_the_policy_both_ways() {
+        let mut low = rel("2.0.0", Some(2), None, None);
+        low.risk = Some(Risk::Low);
+        let m = manifest(vec![rel("1.0.0", Some(1), None, None), low]);
+        let p = go(&m, "1.0.0", None).unwrap();
+        assert_eq!(p.hops[0].kind, Some(UpgradeKind::Major));
+        assert_eq!(p.hops[0].risk, Risk::Low, "lowered");
+        let mut high = rel("1.1.0", Some(2), None, None);
+        high.risk = Some(Risk::High);
+        let m = manifest(vec![rel("1.0.0", Some(1), None, None), high]);
+        assert_eq!(go(&m, "1.0.0", None).unwrap().hops[0].risk, Risk::High, "raised");
     }
 
     #[test]

@@ -39,6 +39,11 @@ pub fn runbook(plan: &UpgradePlan, name: &str) -> String {
         or_unknown(plan.downtime),
         plan.backup.map_or("none".into(), |b| b.to_string()),
     );
+    let _ = writeln!(
+        md,
+        "`ferry upgrade --to {}` runs every step below in one journaled run, resumes it after a kill (`ferry upgrade --resume`), rolls it back by itself when a step fails, and `ferry rollback` takes it back afterwards. This runbook is the same, by hand.\n",
+        plan.to
+    );
     if plan.hops.len() > 1 {
         let _ = writeln!(
             md,
@@ -51,7 +56,8 @@ pub fn runbook(plan: &UpgradePlan, name: &str) -> String {
     if backup != BackupRule::None {
         let _ = writeln!(
             md,
-            "- [ ] Back up the database and the configuration files ({backup}), and check that the backup restores"
+            "- [ ] Back up the database and the configuration files ({backup}): `ferry backup create --label before-{}`; check it with `ferry backup verify ID` and that it restores with `ferry backup drill ID`",
+            plan.to
         );
     }
     let staging = plan.hops.iter().map(|h| h.staging).max().unwrap_or(StagingRule::None);
@@ -60,6 +66,12 @@ pub fn runbook(plan: &UpgradePlan, name: &str) -> String {
     }
     if plan.hops.iter().any(|h| !h.breaking.is_empty()) {
         md.push_str("- [ ] Read the breaking changes below and prepare their steps\n");
+    }
+    if plan.hops.iter().any(|h| !h.config.is_empty()) {
+        md.push_str("- [ ] See what the config files lack or still use: `ferry config diff` (and `ferry config diff --example FILE` against a shipped example such as .env.example)\n");
+    }
+    for n in plan.hops.iter().flat_map(|h| &h.notes) {
+        let _ = writeln!(md, "- [ ] Read the release notes: {n}");
     }
     let _ = writeln!(md, "- [ ] Plan for downtime: {}", or_unknown(plan.downtime));
     for hop in &plan.hops {
@@ -91,6 +103,9 @@ pub fn runbook(plan: &UpgradePlan, name: &str) -> String {
         let mut last = None;
         for b in breaking {
             if last != Some(&b.version) {
+                if last.is_some() {
+                    md.push('\n');
+                }
                 let _ = writeln!(md, "### {}\n", b.version);
                 last = Some(&b.version);
             }
@@ -124,8 +139,8 @@ pub fn runbook(plan: &UpgradePlan, name: &str) -> String {
         };
         if hop.backup != BackupRule::None {
             step(format!(
-                "Back up the database and the configuration files ({}).",
-                hop.backup
+                "Back up the database and the configuration files ({}): `ferry backup create --label before-{}`, then `ferry backup verify ID`.",
+                hop.backup, hop.to
             ));
         }
         if hop.downtime.is_none_or(|d| !d.is_none()) {
@@ -169,7 +184,7 @@ pub fn runbook(plan: &UpgradePlan, name: &str) -> String {
             };
             let _ = writeln!(
                 md,
-                "\nTo undo this hop: `ferry db revert --to {}`{back}, or restore the backup taken before it.",
+                "\nTo undo this hop: `ferry db revert --to {}`{back}, or restore the backup taken before it: `ferry backup restore ID`.",
                 hop.schema_before
             );
         }
@@ -185,10 +200,11 @@ pub fn runbook(plan: &UpgradePlan, name: &str) -> String {
     md.push_str("- `ferry db validate` finds no problem\n");
     md.push_str("- The application starts and its health checks pass\n\n");
 
-    md.push_str("## Rollback\n\nIf a hop fails, stop and undo that hop only; earlier hops stay done.\n\n");
+    md.push_str("## Rollback\n\nAfter `ferry upgrade`, `ferry rollback` undoes the run (or `ferry rollback --to VERSION`, a release it passed through), choosing down migrations or the run's backup. By hand, if a hop fails, stop and undo that hop only; earlier hops stay done.\n\n");
     md.push_str("1. Stop the application.\n");
-    md.push_str("2. Revert the hop's migrations with `ferry db revert --to VERSION` (the migration the hop started from), or restore the backup taken before the hop.\n");
-    md.push_str("3. Record the previous release with `ferry adopt VERSION`, reinstall it, and start it.\n");
-    md.push_str("4. Run the verification above against the previous release.\n");
+    md.push_str("2. Undo the hop's config changes: `ferry config revert`.\n");
+    md.push_str("3. Revert the hop's migrations with `ferry db revert --to VERSION` (the migration the hop started from), or restore the backup taken before the hop: `ferry backup list`, then `ferry backup restore ID` (the database and the config files it holds).\n");
+    md.push_str("4. Record the previous release with `ferry adopt VERSION`, reinstall it, and start it.\n");
+    md.push_str("5. Run the verification above against the previous release.\n");
     md
 }

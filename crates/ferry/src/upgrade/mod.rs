@@ -323,6 +323,8 @@ fn bare_hops(info: &RunInfo) -> Vec<Hop> {
                 breaking: Vec::new(),
                 config: Vec::new(),
                 notes: Vec::new(),
+                commit: None,
+                built: None,
             })
         })
         .collect()
