@@ -18,7 +18,7 @@ use serde_json::json;
 use crate::cli::{Cli, Command, Db, Format, Global};
 use crate::output::{self, Out};
 use crate::progress::Progress;
-use crate::{backups, configs, releases, render, upgrades};
+use crate::{backups, checks, configs, releases, render, upgrades};
 
 /// What a command concluded.
 pub enum Outcome {
@@ -139,6 +139,13 @@ fn dispatch(cli: &Cli, out: &mut Out) -> Result<Outcome> {
             releases::plan(g, to.as_ref(), from.as_ref(), format, out)
         }
         Command::Upgrade(u) => upgrades::upgrade(g, u, out),
+        Command::Check {
+            pre,
+            post,
+            to,
+            skips,
+            json,
+        } => checks::check(g, *pre, *post, to.as_ref(), skips, json.json, out),
         Command::Rollback { to, restore, yes, json } => {
             upgrades::rollback(g, to.as_ref(), *restore, *yes, json.json, out)
         }

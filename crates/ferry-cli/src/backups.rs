@@ -296,9 +296,18 @@ pub fn run(g: &Global, cmd: &Backup, out: &mut Out) -> Result<Outcome> {
             let url = project.database_url(g.database_url.as_deref())?;
             let mut migrator = ferry::Migrator::connect(&url, project.settings(g.lock_timeout))?;
             let bar = spinner(&format!("drilling {}", entry.id));
-            let results = backup::drill(&store, &entry, &url, &mut migrator, project.checks())?;
+            // ferry.toml's checks, and those of the release the backup holds.
+            let mut checks = project.checks().to_vec();
+            if let (Ok(inst), Some(release)) = (Installation::load(&g.project), &entry.sidecar.manifest.release)
+                && let Some(r) = ferry::release::Version::parse(release)
+                    .ok()
+                    .and_then(|v| inst.manifest.get(&v).cloned())
+            {
+                checks.extend(r.checks);
+            }
+            let results = backup::drill(&store, &entry, &url, &mut migrator, &checks)?;
             drop(bar);
-            let ok = results.iter().all(|r| r.ok);
+            let ok = !results.iter().any(|r| r.blocks());
             if json.json {
                 out.json(&json!({ "id": entry.id, "ok": ok, "checks": results }))?;
             } else {
@@ -316,12 +325,7 @@ pub fn run(g: &Global, cmd: &Backup, out: &mut Out) -> Result<Outcome> {
                     ))?;
                 }
                 for r in &results {
-                    out.line(format!(
-                        "  {} {}: {}",
-                        if r.ok { "ok  " } else { "FAIL" },
-                        r.name,
-                        r.detail
-                    ))?;
+                    out.line(format!("  {} {}: {}", crate::checks::mark(r), r.name, r.detail))?;
                 }
                 out.line(if ok {
                     "drill passed; the scratch database is dropped"

@@ -108,6 +108,23 @@ pub enum Command {
     /// policy asks for, config files, migrations, the release recorded,
     /// post-upgrade checks; journaled, resumable, rolled back on failure.
     Upgrade(Upgrade),
+    /// Run the checks: the installed release's post-upgrade checks and
+    /// component requirements, and the next hop's pre-flight checks.
+    Check {
+        /// Only the next hop's pre-flight checks.
+        #[arg(long, conflicts_with = "post")]
+        pre: bool,
+        /// Only the installed release's post-upgrade checks.
+        #[arg(long)]
+        post: bool,
+        /// The target whose first hop the pre-flight checks are for (default: the newest release).
+        #[arg(long, value_name = "VERSION", value_parser = parse_version)]
+        to: Option<Version>,
+        #[command(flatten)]
+        skips: SkipArgs,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
     /// Take the installation back to what it was before the last upgrade run.
     Rollback {
         /// Go back only to this release, which the last run passed through.
@@ -176,7 +193,19 @@ pub struct Upgrade {
     #[arg(long)]
     pub rollback: bool,
     #[command(flatten)]
+    pub skips: SkipArgs,
+    #[command(flatten)]
     pub json: JsonFlag,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct SkipArgs {
+    /// Skip this warning check (repeatable).
+    #[arg(long = "skip", value_name = "NAME")]
+    pub warnings: Vec<String>,
+    /// Skip this error check too (repeatable); the run's journal says so.
+    #[arg(long = "skip-errors", value_name = "NAME")]
+    pub errors: Vec<String>,
 }
 
 #[derive(Debug, Subcommand)]

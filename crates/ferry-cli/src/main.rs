@@ -2,6 +2,7 @@
 
 mod app;
 mod backups;
+mod checks;
 mod cli;
 mod configs;
 mod output;

@@ -182,18 +182,49 @@ pub fn plan(
     out: &mut Out,
 ) -> Result<Outcome> {
     let inst = Installation::load(&g.project)?;
+    let mut connection = None;
     let (start, status) = match from {
         Some(f) => (Start::Installed(f.clone()), None),
         None => {
-            let (mut migrator, _) = inst.connect(&access(g))?;
+            let (mut migrator, url) = inst.connect(&access(g))?;
             let observed = inst.observe(&mut migrator)?;
             let (start, _) = observed
                 .start
                 .map_err(|e| ferry::Error::refusal(e, "record the installed release with `ferry adopt VERSION`"))?;
+            connection = Some((migrator, url));
             (start, Some(observed.status))
         }
     };
     let plan = release::plan(&inst.manifest, &inst.set, &start, status.as_ref(), to)?;
+    // With a database at hand, what the hops require of it is known now.
+    if let Some((migrator, url)) = &mut connection {
+        let redact = |s: &str| ferry::engine::redact_url(s);
+        let skips = ferry::check::Skips::default();
+        let mut ctx = ferry::check::Context {
+            migrator,
+            url,
+            root: inst.project.root(),
+            redact: &redact,
+            probes: inst.project.probes(),
+            skips: &skips,
+        };
+        for hop in &plan.hops {
+            let builtin: Vec<ferry::release::Component> = hop
+                .requires
+                .iter()
+                .filter(|c| {
+                    ["postgresql", "postgres", "mysql", "mariadb", "sqlite"]
+                        .contains(&c.name.to_ascii_lowercase().as_str())
+                })
+                .cloned()
+                .collect();
+            for v in ferry::check::requirements(&builtin, &mut ctx) {
+                if v.status == ferry::check::Status::Failed {
+                    crate::output::warn(&format!("{} needs {}: {}", hop.to, v.name, v.detail));
+                }
+            }
+        }
+    }
     match format {
         Format::Json => out.json(&plan)?,
         Format::Markdown => out.text(&release::runbook(&plan, &name(&inst.project)))?,

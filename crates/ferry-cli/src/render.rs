@@ -297,6 +297,27 @@ pub fn plan(plan: &ferry::release::UpgradePlan, name: &str, previews: &[Result<S
                 None => {}
             }
         }
+        for c in &hop.checks {
+            let when: Vec<&str> = c
+                .when
+                .iter()
+                .map(|p| match p {
+                    ferry::check::Phase::Pre => "before",
+                    ferry::check::Phase::Post => "after",
+                })
+                .collect();
+            out.push_str(&format!(
+                "   check ({}{}): {}: {}\n",
+                when.join(" and "),
+                if c.severity == ferry::check::Severity::Warning {
+                    ", warning"
+                } else {
+                    ""
+                },
+                c.name,
+                c.what
+            ));
+        }
         for n in &hop.notes {
             out.push_str(&format!("   release notes: {n}\n"));
         }

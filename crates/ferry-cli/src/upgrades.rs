@@ -107,10 +107,11 @@ pub fn upgrade(g: &Global, u: &Upgrade, out: &mut Out) -> Result<Outcome> {
     let options = RunOptions {
         no_backup: u.no_backup,
         no_rollback: u.no_rollback,
+        skips: crate::checks::skips(&u.skips),
     };
     let json = u.json.json;
     if u.dry_run {
-        let dry = upgrade::dry_run(&inst, &access, u.to.as_ref(), options)?;
+        let dry = upgrade::dry_run(&inst, &access, u.to.as_ref(), options.clone())?;
         if json {
             out.json(&dry)?;
         } else {

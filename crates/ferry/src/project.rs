@@ -6,7 +6,10 @@ use std::time::Duration;
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::backup::{BackupSettings, Check, Retention};
+use std::collections::BTreeMap;
+
+use crate::backup::{BackupSettings, Retention};
+use crate::check::{Check, Probe};
 use crate::engine::{DatabaseUrl, HistoryTable};
 use crate::env::{Env, expand};
 use crate::error::{Error, Problem, Problems, Result};
@@ -32,9 +35,11 @@ struct RawFile {
     backup: Option<RawBackup>,
     config: Option<RawConfig>,
     #[serde(default)]
-    checks: Vec<RawCheck>,
+    checks: Vec<Spanned<crate::check::RawCheck>>,
     #[serde(default)]
     hooks: Vec<Spanned<crate::hooks::RawHook>>,
+    #[serde(default)]
+    components: BTreeMap<String, Spanned<crate::check::RawProbe>>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -60,14 +65,6 @@ struct RawRetention {
     keep_within: Option<Spanned<String>>,
     keep_daily: Option<usize>,
     keep_weekly: Option<usize>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawCheck {
-    name: String,
-    sql: String,
-    expect: Option<toml::Value>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -151,6 +148,7 @@ pub struct Project {
     backup: BackupSettings,
     checks: Vec<Check>,
     hooks: Vec<Hook>,
+    probes: BTreeMap<String, Probe>,
     config_dir: Option<(String, usize)>,
 }
 
@@ -278,18 +276,23 @@ impl Project {
             level,
             retention,
         };
-        let checks = raw
-            .checks
-            .into_iter()
-            .map(|c| Check {
-                name: c.name,
-                sql: c.sql,
-                expect: c.expect.map(|v| match v {
-                    toml::Value::String(s) => s,
-                    other => other.to_string(),
-                }),
-            })
-            .collect();
+        let mut checks = Vec::new();
+        for c in raw.checks {
+            match crate::check::parse(file, text, c) {
+                Ok(c) => checks.push(c),
+                Err(p) => problems.push(p),
+            }
+        }
+        let mut probes = BTreeMap::new();
+        for (name, raw_probe) in raw.components {
+            let line = line_of(text, raw_probe.span().start);
+            match crate::check::parse_probe(file, line, &name, raw_probe.into_inner()) {
+                Ok(p) => {
+                    probes.insert(name, p);
+                }
+                Err(p) => problems.push(p),
+            }
+        }
         let lock_timeout = match &db.lock_timeout {
             Some(t) => humantime::parse_duration(t.get_ref()).unwrap_or_else(|e| {
                 problems.push(problem(
@@ -342,6 +345,7 @@ impl Project {
             backup,
             checks,
             hooks,
+            probes,
             config_dir: raw
                 .config
                 .and_then(|c| c.dir)
@@ -357,6 +361,11 @@ impl Project {
     /// The `[[checks]]`.
     pub fn checks(&self) -> &[Check] {
         &self.checks
+    }
+
+    /// `[components]`: how to ask each component its version.
+    pub fn probes(&self) -> &BTreeMap<String, Probe> {
+        &self.probes
     }
 
     /// The `[[hooks]]`, which run for every hop of an upgrade.
@@ -381,7 +390,9 @@ impl Project {
 
     /// Reads the releases and checks them against `migrations`.
     pub fn manifest(&self, migrations: &MigrationSet) -> Result<Manifest> {
-        Manifest::load(&self.releases_dir, self.policy.clone(), migrations)
+        let mut m = Manifest::load(&self.releases_dir, self.policy.clone(), migrations)?;
+        m.checks = self.checks.clone();
+        Ok(m)
     }
 
     /// The project folder.

@@ -3,36 +3,27 @@
 
 use std::path::Path;
 
-use serde::Serialize;
-
 use super::verify::usable;
 use super::work::Work;
-use super::{Check, Entry, Store, dump, now_text};
+use super::{Entry, Store, dump, now_text};
+use crate::check::{self, Check, Kind, Phase, Verdict};
 use crate::engine::{DatabaseUrl, EngineKind};
 use crate::error::{Error, Problems, Result};
 use crate::migrator::{Migrator, Settings};
+use crate::release::Version;
 
-/// The outcome of one check in a drill.
-#[derive(Debug, Clone, Serialize)]
-pub struct CheckResult {
-    /// The check's name.
-    pub name: String,
-    /// Whether it passed.
-    pub ok: bool,
-    /// What it found.
-    pub detail: String,
-}
-
-/// Restores a backup into a scratch database, runs the checks there, and
-/// drops the scratch database. A drill that restores counts as a
-/// verification of the backup.
+/// Restores a backup into a scratch database, runs there the post checks
+/// that apply to the backup's release and look at the database (SQL
+/// checks: an endpoint or a disk says nothing of a scratch copy), and drops
+/// the scratch database. A drill that restores counts as a verification of
+/// the backup.
 pub fn drill(
     store: &Store,
     entry: &Entry,
     url: &DatabaseUrl,
     migrator: &mut Migrator,
     checks: &[Check],
-) -> Result<Vec<CheckResult>> {
+) -> Result<Vec<Verdict>> {
     let work = Work::new(store)?;
     let manifest = usable(store, entry, work.path(), url, "drilled")?;
     let scratch_name = format!("ferry_drill_{}", std::process::id());
@@ -73,28 +64,24 @@ pub fn drill(
         }
         // A fresh connection: a SQLite restore swaps the file under the old one.
         let mut scratch_migrator = Migrator::connect(&scratch_url, Settings::default())?;
-        let mut results = Vec::new();
-        for check in checks {
-            let (ok, detail) = match scratch_migrator.engine().query(&check.sql) {
-                Ok(rows) => {
-                    let first = rows.first().and_then(|r| r.first().cloned().flatten());
-                    match (&check.expect, &first) {
-                        (Some(want), got) if got.as_deref() != Some(want.as_str()) => (
-                            false,
-                            format!("expected {want}, got {}", got.as_deref().unwrap_or("no row")),
-                        ),
-                        _ => (true, first.map_or("ran".to_owned(), |v| format!("returned {v}"))),
-                    }
-                }
-                Err(e) => (false, e.message),
-            };
-            results.push(CheckResult {
-                name: check.name.clone(),
-                ok,
-                detail,
-            });
-        }
-        Ok(results)
+        let sql: Vec<Check> = checks
+            .iter()
+            .filter(|c| matches!(c.kind, Kind::Sql { .. }))
+            .cloned()
+            .collect();
+        let release = manifest.release.as_deref().and_then(|r| Version::parse(r).ok());
+        let probes = Default::default();
+        let skips = Default::default();
+        let redact = |s: &str| crate::engine::redact_url(s);
+        let mut ctx = check::Context {
+            migrator: &mut scratch_migrator,
+            url: &scratch_url,
+            root: work.path(),
+            redact: &redact,
+            probes: &probes,
+            skips: &skips,
+        };
+        Ok(check::run(&sql, Phase::Post, release.as_ref(), &mut ctx, &[]))
     })();
     if create.is_some() {
         let drop = match url.kind() {

@@ -18,14 +18,14 @@ mod work;
 
 pub use self::archive::{BackupManifest, Contents, Damage, DumpFormat, Member};
 pub use self::create::{Context, create};
-pub use self::drill::{CheckResult, drill};
+pub use self::drill::drill;
 pub use self::files::{Files, config_files};
 #[cfg(feature = "mysql")]
 pub(crate) use self::mysql_restore::{MARKER as RESTORE_MARKER, unfinished as unfinished_restore};
 pub use self::prune::{Pruned, prune};
 pub use self::restore::{RestoreOptions, RestorePlan, restore};
 pub use self::retention::{Candidate, Retention, keep};
-pub use self::settings::{BackupSettings, Check};
+pub use self::settings::BackupSettings;
 pub use self::store::{Entry, Sidecar, Store};
 pub use self::verify::{Verification, verify};
 

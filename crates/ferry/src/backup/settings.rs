@@ -1,8 +1,6 @@
-//! The `[backup]` settings of ferry.toml, and the SQL checks a drill runs.
+//! The `[backup]` settings of ferry.toml.
 
 use std::path::PathBuf;
-
-use serde::Serialize;
 
 use super::Retention;
 
@@ -18,15 +16,4 @@ pub struct BackupSettings {
     pub level: i32,
     /// How long backups are kept.
     pub retention: Retention,
-}
-
-/// A SQL check run by `ferry backup drill` (and by upgrades).
-#[derive(Debug, Clone, Serialize)]
-pub struct Check {
-    /// What it checks.
-    pub name: String,
-    /// The query.
-    pub sql: String,
-    /// When set, the first column of the first row must equal it.
-    pub expect: Option<String>,
 }

@@ -128,6 +128,9 @@ pub struct Release {
     /// Hooks that run for the hop that brings this release.
     #[serde(skip)]
     pub hooks: Vec<crate::hooks::Hook>,
+    /// Checks of the hop that brings this release.
+    #[serde(skip)]
+    pub checks: Vec<crate::check::Check>,
     #[serde(skip)]
     pub(crate) lines: Lines,
 }
@@ -168,6 +171,8 @@ struct RawRelease {
     config: Vec<Spanned<crate::config::change::RawChange>>,
     #[serde(default)]
     hooks: Vec<Spanned<crate::hooks::RawHook>>,
+    #[serde(default)]
+    checks: Vec<Spanned<crate::check::RawCheck>>,
 }
 
 #[derive(Deserialize)]
@@ -247,6 +252,13 @@ impl Release {
                 Err(p) => problems.push(p),
             }
         }
+        let mut checks = Vec::new();
+        for raw in raw.checks {
+            match crate::check::parse(file, text, raw) {
+                Ok(c) => checks.push(c),
+                Err(p) => problems.push(p),
+            }
+        }
         let (Ok(version), true) = (version, problems.is_empty()) else {
             return Err(problems);
         };
@@ -283,6 +295,7 @@ impl Release {
                 .collect(),
             config,
             hooks,
+            checks,
             lines: Lines {
                 version: version_line,
                 schema: raw.schema.as_ref().map(|s| at(s.span())),

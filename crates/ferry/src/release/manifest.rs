@@ -15,6 +15,8 @@ pub struct Manifest {
     releases: Vec<Release>,
     /// The upgrade policy from ferry.toml.
     pub policy: Policy,
+    /// ferry.toml's `[[checks]]`, which every hop runs.
+    pub checks: Vec<crate::check::Check>,
     dir: PathBuf,
 }
 
@@ -152,6 +154,7 @@ impl Manifest {
         Ok(Manifest {
             releases,
             policy,
+            checks: Vec::new(),
             dir: dir.to_owned(),
         })
     }

@@ -16,7 +16,7 @@ pub use self::file::{BreakingChange, Category, Component, Release};
 pub use self::guide::guide;
 pub use self::manifest::{Inference, Manifest};
 pub use self::observe::{Known, starting_point};
-pub use self::plan::{Breaking, ConfigRef, Hop, MigrationRef, Start, UpgradePlan, plan};
+pub use self::plan::{Breaking, CheckRef, ConfigRef, Hop, MigrationRef, Start, UpgradePlan, plan};
 pub use self::policy::{BackupRule, Downtime, KindPolicy, Policy, Risk, Series, StagingRule, SupportState, parse_date};
 pub use self::runbook::runbook;
 pub use self::state::{InstalledRecord, forget_since, installed_seq, read_installed, record_installed};

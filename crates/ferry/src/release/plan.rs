@@ -54,6 +54,19 @@ pub struct ConfigRef {
     pub change: String,
 }
 
+/// A check a hop runs, as shown in a plan.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckRef {
+    /// Its name.
+    pub name: String,
+    /// `pre`, `post` or both.
+    pub when: Vec<crate::check::Phase>,
+    /// Error or warning.
+    pub severity: crate::check::Severity,
+    /// What it looks at.
+    pub what: String,
+}
+
 /// One upgrade: from one installed release directly to another.
 #[derive(Debug, Clone, Serialize)]
 pub struct Hop {
@@ -89,6 +102,8 @@ pub struct Hop {
     pub config: Vec<ConfigRef>,
     /// Release notes files of the releases in the hop.
     pub notes: Vec<String>,
+    /// The checks it runs: ferry.toml's and its releases', those that apply.
+    pub checks: Vec<CheckRef>,
     /// The commit a development build of the target was made from.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub commit: Option<String>,
@@ -393,6 +408,25 @@ fn make_hop(
             })
             .collect(),
         notes: in_hop.iter().filter_map(|r| r.notes.clone()).collect(),
+        checks: manifest
+            .checks
+            .iter()
+            .chain(in_hop.iter().flat_map(|r| &r.checks))
+            .filter_map(|c| {
+                use crate::check::Phase;
+                let when: Vec<Phase> = [(Phase::Pre, from), (Phase::Post, Some(to))]
+                    .into_iter()
+                    .filter(|(p, v)| c.applies(*p, *v))
+                    .map(|(p, _)| p)
+                    .collect();
+                (!when.is_empty()).then(|| CheckRef {
+                    name: c.name.clone(),
+                    when,
+                    severity: c.severity,
+                    what: c.describe(),
+                })
+            })
+            .collect(),
         commit: to_release.and_then(|r| r.commit.clone()),
         built: to_release.and_then(|r| r.built),
     }

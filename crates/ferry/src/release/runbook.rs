@@ -132,6 +132,25 @@ pub fn runbook(plan: &UpgradePlan, name: &str) -> String {
             let _ = writeln!(md, "{} is a required stop: {reason}", hop.to);
         }
         md.push('\n');
+        let pre_checks: Vec<&str> = hop
+            .checks
+            .iter()
+            .filter(|c| c.when.contains(&crate::check::Phase::Pre))
+            .map(|c| c.name.as_str())
+            .collect();
+        if !pre_checks.is_empty() || !hop.requires.is_empty() {
+            let _ = writeln!(
+                md,
+                "Before it: `ferry check --pre --to {}` ({}).\n",
+                hop.to,
+                hop.requires
+                    .iter()
+                    .map(|c| format!("{} >= {}", c.name, c.min.as_deref().unwrap_or("any")))
+                    .chain(pre_checks.iter().map(|s| s.to_string()))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            );
+        }
         let mut n = 0;
         let mut step = |text: String| {
             n += 1;
@@ -169,6 +188,18 @@ pub fn runbook(plan: &UpgradePlan, name: &str) -> String {
         step(format!("Record the release: `ferry adopt {}`", hop.to));
         if hop.downtime.is_none_or(|d| !d.is_none()) {
             step("Start the application.".to_owned());
+        }
+        let post: Vec<&str> = hop
+            .checks
+            .iter()
+            .filter(|c| c.when.contains(&crate::check::Phase::Post))
+            .map(|c| c.name.as_str())
+            .collect();
+        if !post.is_empty() {
+            step(format!(
+                "Run the post-upgrade checks ({}): `ferry check --post`.",
+                post.join("; ")
+            ));
         }
         step("Verify (below) before going on.".to_owned());
         if !hop.config.is_empty() {

@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use super::journal::RunOptions;
 use super::state::{STEPS, StepKind};
+use crate::check::Phase;
 use crate::error::{Error, Result};
 use crate::hooks::When;
 use crate::installation::{Access, Installation};
@@ -42,6 +43,17 @@ pub struct DryRun {
     pub plan: UpgradePlan,
     /// Each hop's steps.
     pub hops: Vec<DryHop>,
+}
+
+/// The checks of a hop: ferry.toml's, then its releases'.
+pub(crate) fn checks_of(inst: &Installation, hop: &release::Hop) -> Vec<crate::check::Check> {
+    let mut out = inst.project.checks().to_vec();
+    for v in &hop.releases {
+        if let Some(r) = inst.manifest.get(v) {
+            out.extend(r.checks.iter().cloned());
+        }
+    }
+    out
 }
 
 /// Plans the upgrade to `to` and says what each step would do.
@@ -83,17 +95,37 @@ pub fn dry_run(inst: &Installation, access: &Access, to: Option<&Version>, optio
         let mut steps = Vec::new();
         for step in STEPS {
             let (what, detail) = match step {
-                StepKind::Preflight => (
-                    "check the database is clean (no failed, edited, missing or out-of-order migrations) and no config migration is unfinished".to_owned(),
-                    None,
-                ),
+                StepKind::Preflight => {
+                    let mut lines: Vec<String> = hop
+                        .requires
+                        .iter()
+                        .map(|c| format!("{} >= {}", c.name, c.min.as_deref().unwrap_or("any")))
+                        .collect();
+                    lines.extend(
+                        checks_of(inst, hop)
+                            .iter()
+                            .filter(|c| c.applies(Phase::Pre, hop.from.as_ref()))
+                            .map(|c| format!("{}: {}", c.name, c.describe())),
+                    );
+                    (
+                        "check the database is clean (no failed, edited, missing or out-of-order migrations), no config migration is unfinished, and the hop's requirements and checks".to_owned(),
+                        (!lines.is_empty()).then(|| lines.join("\n")),
+                    )
+                }
                 StepKind::HooksBefore | StepKind::HooksAfter => {
-                    let when = if step == StepKind::HooksBefore { When::Before } else { When::After };
+                    let when = if step == StepKind::HooksBefore {
+                        When::Before
+                    } else {
+                        When::After
+                    };
                     let lines = hook_lines(hop, when);
                     if lines.is_empty() {
                         ("no hooks".to_owned(), None)
                     } else {
-                        (format!("run {} hook{}", lines.len(), super::run::plural(lines.len())), Some(lines.join("\n")))
+                        (
+                            format!("run {} hook{}", lines.len(), super::run::plural(lines.len())),
+                            Some(lines.join("\n")),
+                        )
                     }
                 }
                 StepKind::Backup => {
@@ -148,13 +180,17 @@ pub fn dry_run(inst: &Installation, access: &Access, to: Option<&Version>, optio
                 }
                 StepKind::Record => (format!("record {} as the installed release", hop.to), None),
                 StepKind::Verify => {
-                    let checks = inst.project.checks();
+                    let checks: Vec<String> = checks_of(inst, hop)
+                        .iter()
+                        .filter(|c| c.applies(Phase::Post, Some(&hop.to)))
+                        .map(|c| format!("{}: {}", c.name, c.describe()))
+                        .collect();
                     if checks.is_empty() {
                         ("no checks".to_owned(), None)
                     } else {
                         (
                             format!("run {} check{}", checks.len(), super::run::plural(checks.len())),
-                            Some(checks.iter().map(|c| format!("{}: {}", c.name, c.sql)).collect::<Vec<_>>().join("\n")),
+                            Some(checks.join("\n")),
                         )
                     }
                 }

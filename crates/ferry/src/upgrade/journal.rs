@@ -52,12 +52,16 @@ pub struct HopInfo {
 }
 
 /// Options that change what a run does.
-#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct RunOptions {
     /// Skip backups the policy only recommends.
     pub no_backup: bool,
     /// Stop at a failure instead of rolling back.
     pub no_rollback: bool,
+    /// Checks skipped on the operator's word (written here, so the journal
+    /// says which errors were waved through).
+    #[serde(default)]
+    pub skips: crate::check::Skips,
 }
 
 /// A run's journal, open for appending.

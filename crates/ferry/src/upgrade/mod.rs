@@ -14,7 +14,7 @@ pub use self::journal::{HopInfo, RunInfo, RunOptions};
 pub use self::report::{
     HopReport, RunReport, StepReport, StepStatus, failure_message, last, report, unfinished, unfinished_error,
 };
-pub use self::state::{Before, CheckRun, End, Event, Outcome, Record, RunState, STEPS, StepKind};
+pub use self::state::{Before, End, Event, Outcome, Record, RunState, STEPS, StepKind};
 
 use self::journal::{Journal, RunLock};
 use self::report::unfinished_while_locked;
@@ -323,6 +323,7 @@ fn bare_hops(info: &RunInfo) -> Vec<Hop> {
                 breaking: Vec::new(),
                 config: Vec::new(),
                 notes: Vec::new(),
+                checks: Vec::new(),
                 commit: None,
                 built: None,
             })

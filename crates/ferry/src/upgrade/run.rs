@@ -7,9 +7,10 @@
 use std::time::Instant;
 
 use super::journal::{Journal, RunInfo, RunLock};
-use super::state::{Before, CheckRun, Event, Outcome, Record, STEPS, StepKind};
+use super::state::{Before, Event, Outcome, Record, STEPS, StepKind};
 use super::{Notice, Progress};
 use crate::backup;
+use crate::check::{self, Check, Phase, Verdict};
 use crate::config::Redactor;
 use crate::config::migrate as config_migrate;
 use crate::engine::DatabaseUrl;
@@ -230,20 +231,94 @@ impl Ctx<'_> {
         }
     }
 
+    /// The checks of hop `hop`: ferry.toml's, then each of its releases'.
+    fn checks_for(&self, hop: usize) -> Vec<Check> {
+        let mut out: Vec<Check> = self.inst.project.checks().to_vec();
+        if let Some(h) = self.hops.get(hop) {
+            for v in &h.releases {
+                if let Some(r) = self.inst.manifest.get(v) {
+                    out.extend(r.checks.iter().cloned());
+                }
+            }
+        }
+        out
+    }
+
+    /// Runs `checks` (with `requires` in the pre phase) and turns the
+    /// verdicts into the step's outcome: a failure when any blocks.
+    fn run_checks(&mut self, hop: usize, phase: Phase, extra: Vec<Verdict>) -> StepResult {
+        let checks = self.checks_for(hop);
+        let h = &self.hops[hop];
+        let (version, requires) = match phase {
+            Phase::Pre => (h.from.clone(), h.requires.clone()),
+            Phase::Post => (Some(h.to.clone()), Vec::new()),
+        };
+        // The values the pre-flight of this hop measured, for compare checks.
+        let before: Vec<Verdict> = self
+            .records
+            .iter()
+            .filter_map(|r| match &r.event {
+                Event::StepDone {
+                    hop: h,
+                    step: StepKind::Preflight,
+                    outcome,
+                } if *h == hop => Some(outcome.checks.clone()),
+                _ => None,
+            })
+            .next_back()
+            .unwrap_or_default();
+        let redactor = self.redactor.clone();
+        let redact = move |s: &str| crate::engine::redact_url(&redactor.text(s));
+        let skips = self.info.options.skips.clone();
+        let probes = self.inst.project.probes().clone();
+        let root = self.inst.project.root().to_owned();
+        let mut ctx = check::Context {
+            migrator: &mut self.migrator,
+            url: &self.url,
+            root: &root,
+            redact: &redact,
+            probes: &probes,
+            skips: &skips,
+        };
+        let mut verdicts = extra;
+        verdicts.extend(check::requirements(&requires, &mut ctx));
+        verdicts.extend(check::run(&checks, phase, version.as_ref(), &mut ctx, &before));
+        let failed: Vec<&Verdict> = verdicts.iter().filter(|v| v.blocks()).collect();
+        let warned = verdicts
+            .iter()
+            .filter(|v| v.status == check::Status::Failed && !v.blocks())
+            .count();
+        let skipped = verdicts.iter().filter(|v| v.status == check::Status::Skipped).count();
+        let mut detail = format!(
+            "{} of {} checks passed",
+            verdicts.iter().filter(|v| v.status == check::Status::Passed).count(),
+            verdicts.len()
+        );
+        if warned > 0 {
+            detail.push_str(&format!(", {warned} warned"));
+        }
+        if skipped > 0 {
+            detail.push_str(&format!(", {skipped} skipped"));
+        }
+        let error = failed
+            .iter()
+            .map(|c| format!("check `{}` failed: {}", c.name, c.detail))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let outcome = Outcome {
+            detail,
+            checks: verdicts,
+            ..Outcome::default()
+        };
+        if error.is_empty() {
+            Ok(outcome)
+        } else {
+            Err(Box::new(Failure { error, outcome }))
+        }
+    }
+
     fn preflight(&mut self, hop: usize) -> StepResult {
         let status = self.migrator.status(&self.inst.set)?;
-        let mut checks = Vec::new();
-        let mut check = |name: &str, problems: Vec<String>, fix: &str| {
-            checks.push(CheckRun {
-                name: name.to_owned(),
-                ok: problems.is_empty(),
-                detail: if problems.is_empty() {
-                    "ok".to_owned()
-                } else {
-                    format!("{}; {fix}", problems.join(", "))
-                },
-            });
-        };
         let named = |s: State| -> Vec<String> {
             status
                 .migrations
@@ -252,26 +327,28 @@ impl Ctx<'_> {
                 .map(|m| m.name.clone())
                 .collect()
         };
-        check(
-            "no migration failed part-way",
-            named(State::Failed),
-            "fix the database by hand, then `ferry db repair`",
-        );
-        check(
-            "applied migrations are unchanged",
-            named(State::Modified),
-            "restore the files as they were applied, or `ferry db repair`",
-        );
-        check(
-            "applied migrations still have their files",
-            named(State::Missing),
-            "restore the files, or `ferry db repair` to forget them",
-        );
-        check(
-            "no pending migration is older than the applied ones",
-            named(State::OutOfOrder),
-            "apply them by hand with `ferry db migrate --allow-out-of-order`",
-        );
+        let mut builtin = vec![
+            Verdict::builtin(
+                "no migration failed part-way",
+                &named(State::Failed),
+                "fix the database by hand, then `ferry db repair`",
+            ),
+            Verdict::builtin(
+                "applied migrations are unchanged",
+                &named(State::Modified),
+                "restore the files as they were applied, or `ferry db repair`",
+            ),
+            Verdict::builtin(
+                "applied migrations still have their files",
+                &named(State::Missing),
+                "restore the files, or `ferry db repair` to forget them",
+            ),
+            Verdict::builtin(
+                "no pending migration is older than the applied ones",
+                &named(State::OutOfOrder),
+                "apply them by hand with `ferry db migrate --allow-out-of-order`",
+            ),
+        ];
         if hop == 0
             && let Some(from) = &self.hops[0].from
         {
@@ -282,40 +359,23 @@ impl Ctx<'_> {
                 .filter(|m| m.version <= head && m.state == State::Pending)
                 .map(|m| m.name.clone())
                 .collect();
-            check(
+            builtin.push(Verdict::builtin(
                 &format!("the database has every migration of {from}"),
-                behind,
+                &behind,
                 &format!("apply them with `ferry db migrate --to {head}` first"),
-            );
+            ));
         }
         let writing: Vec<String> = config_migrate::records(self.config.state())?
             .last()
             .filter(|r| !r.is_applied())
             .map(|r| vec![format!("the config migration to {} did not finish", r.to)])
             .unwrap_or_default();
-        check(
+        builtin.push(Verdict::builtin(
             "no config migration is unfinished",
-            writing,
+            &writing,
             "run `ferry config revert`",
-        );
-        let failed: Vec<&CheckRun> = checks.iter().filter(|c| !c.ok).collect();
-        let outcome = Outcome {
-            detail: format!("{} checks passed", checks.len() - failed.len()),
-            checks: checks.clone(),
-            ..Outcome::default()
-        };
-        if failed.is_empty() {
-            Ok(outcome)
-        } else {
-            Err(Box::new(Failure {
-                error: failed
-                    .iter()
-                    .map(|c| format!("{}: {}", c.name, c.detail))
-                    .collect::<Vec<_>>()
-                    .join("\n"),
-                outcome,
-            }))
-        }
+        ));
+        self.run_checks(hop, Phase::Pre, builtin)
     }
 
     fn hooks_step(&mut self, hop: usize, when: When) -> StepResult {
@@ -502,50 +562,12 @@ impl Ctx<'_> {
         })
     }
 
-    fn verify_step(&mut self, _hop: usize) -> StepResult {
-        let checks = self.inst.project.checks().to_vec();
-        if checks.is_empty() {
-            return Ok(skipped("no checks ([[checks]] in ferry.toml)"));
+    fn verify_step(&mut self, hop: usize) -> StepResult {
+        let outcome = self.run_checks(hop, Phase::Post, Vec::new())?;
+        if outcome.checks.is_empty() {
+            return Ok(skipped("no checks ([[checks]] in ferry.toml or the release files)"));
         }
-        let mut runs = Vec::new();
-        for c in &checks {
-            let (ok, detail) = match self.migrator.engine().query(&c.sql) {
-                Ok(rows) => {
-                    let first = rows.first().and_then(|r| r.first().cloned().flatten());
-                    match (&c.expect, &first) {
-                        (Some(want), got) if got.as_deref() != Some(want.as_str()) => (
-                            false,
-                            format!("expected {want}, got {}", got.as_deref().unwrap_or("no row")),
-                        ),
-                        _ => (true, first.map_or("ran".to_owned(), |v| format!("returned {v}"))),
-                    }
-                }
-                Err(e) => (false, e.message),
-            };
-            runs.push(CheckRun {
-                name: c.name.clone(),
-                ok,
-                detail: self.redact(&detail),
-            });
-        }
-        let failed: Vec<&CheckRun> = runs.iter().filter(|c| !c.ok).collect();
-        let outcome = Outcome {
-            detail: format!("{} of {} checks passed", runs.len() - failed.len(), runs.len()),
-            checks: runs.clone(),
-            ..Outcome::default()
-        };
-        if failed.is_empty() {
-            Ok(outcome)
-        } else {
-            Err(Box::new(Failure {
-                error: failed
-                    .iter()
-                    .map(|c| format!("check `{}` failed: {}", c.name, c.detail))
-                    .collect::<Vec<_>>()
-                    .join("\n"),
-                outcome,
-            }))
-        }
+        Ok(outcome)
     }
 }
 

@@ -118,20 +118,9 @@ pub struct Outcome {
     /// The hooks it ran.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub hooks: Vec<HookRun>,
-    /// The checks it ran: (name, passed, what it found).
+    /// The checks it ran.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub checks: Vec<CheckRun>,
-}
-
-/// One check of a step.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct CheckRun {
-    /// What it checks.
-    pub name: String,
-    /// Whether it passed.
-    pub ok: bool,
-    /// What it found.
-    pub detail: String,
+    pub checks: Vec<crate::check::Verdict>,
 }
 
 /// How a run ended.
