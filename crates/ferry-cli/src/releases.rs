@@ -198,7 +198,7 @@ pub fn plan(
     let plan = release::plan(&inst.manifest, &inst.set, &start, status.as_ref(), to)?;
     // With a database at hand, what the hops require of it is known now.
     if let Some((migrator, url)) = &mut connection {
-        let redact = |s: &str| ferry::engine::redact_url(s);
+        let redact = |s: &str| ferry::engine::redact_text(s);
         let skips = ferry::check::Skips::default();
         let mut ctx = ferry::check::Context {
             migrator,

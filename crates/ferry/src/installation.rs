@@ -217,7 +217,7 @@ impl Installation {
         let observed = self.observe(migrator)?;
         let installed = observed.installed().cloned();
         let mut report = CheckReport::default();
-        let redact = |s: &str| crate::engine::redact_url(s);
+        let redact = |s: &str| crate::engine::redact_text(s);
         let probes = self.project.probes().clone();
         let root = self.project.root().to_owned();
         if which != CheckWhich::Pre {

@@ -27,6 +27,8 @@ fn copy_dir(from: &Path, to: &Path) {
 struct Ow {
     dir: tempfile::TempDir,
     db: TestDb,
+    /// OpenWatch's health endpoint, played by a small server.
+    api: crate::support::Server,
 }
 
 impl Ow {
@@ -39,13 +41,16 @@ impl Ow {
         Ow {
             dir,
             db: TestDb::new(Kind::Postgres),
+            api: crate::support::Server::start(),
         }
     }
 
     fn ferry(&self) -> assert_cmd::Command {
         let mut c = ferry();
         // The project's own database, as ferry.toml names it (${DATABASE_URL}).
-        c.current_dir(self.dir.path()).env("DATABASE_URL", &self.db.url);
+        c.current_dir(self.dir.path())
+            .env("DATABASE_URL", &self.db.url)
+            .env("OPENWATCH_URL", self.api.url(""));
         c
     }
 
@@ -263,4 +268,57 @@ fn ferry_rollback_chooses_down_scripts_or_the_backup() {
         assert_eq!(ow.installed(), "1.0.0", "{args:?}");
         assert_eq!(ow.db.digest(), before, "{args:?}: the rows as they were");
     }
+}
+
+/// The guide's checks: Redis and disk space before, the health endpoint
+/// after; an endpoint that does not come back rolls the upgrade back.
+#[test]
+fn checks_guard_the_upgrade() {
+    let ow = Ow::new();
+    ow.set_version("1.0.0");
+    ow.ferry().args(["db", "migrate", "--to", "2"]).assert().success();
+    ow.ferry().args(["adopt", "1.0.0"]).assert().success();
+    ow.db
+        .exec("INSERT INTO hosts (hostname) VALUES ('web1'); INSERT INTO scans (host_id, status) VALUES (1, 'done')");
+    let out = ow.ferry().args(["check", "--json"]).output().unwrap();
+    assert!(out.status.success(), "{}", stdout(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let pre: Vec<String> = v["pre"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| format!("{} {}", c["name"].as_str().unwrap(), c["status"].as_str().unwrap()))
+        .collect();
+    for want in [
+        "redis >= 6.2 passed",
+        "postgresql >= 13 passed",
+        "room for the pre-upgrade backup passed",
+        "every scan belongs to a host passed",
+    ] {
+        assert!(pre.contains(&want.to_owned()), "{want}: {pre:?}");
+    }
+    assert_eq!(
+        v["post"][v["post"].as_array().unwrap().len() - 1]["name"],
+        "the API answers"
+    );
+    // The service does not come back: quick tries for the test.
+    let toml = ow
+        .read("ferry.toml")
+        .replace("retries = 10\ndelay = \"3s\"", "retries = 1\ndelay = \"100ms\"");
+    std::fs::write(ow.dir.path().join("ferry.toml"), toml).unwrap();
+    let before = ow.db.digest();
+    let out = ow
+        .ferry()
+        .env("OPENWATCH_URL", ow.api.url("/down"))
+        .args(["upgrade", "--yes"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("check `the API answers` failed") && err.contains("rolled back"),
+        "{err}"
+    );
+    assert_eq!(ow.db.digest(), before);
+    assert_eq!(ow.installed(), "1.0.0");
 }

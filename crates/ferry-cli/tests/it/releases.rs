@@ -304,10 +304,12 @@ fn osmen_copy() -> tempfile::TempDir {
 fn osmen_upgrades_through_its_required_stop_and_back() {
     let db = TestDb::new(Kind::Postgres);
     let dir = osmen_copy();
+    let api = crate::support::Server::start();
     let run = |args: &[&str]| {
         let out = ferry()
             .current_dir(dir.path())
             .env("DATABASE_URL", &db.url)
+            .env("OSMEN_URL", api.url(""))
             .env("FERRY_TODAY", "2026-11-21")
             .args(args)
             .output()
@@ -321,6 +323,7 @@ fn osmen_upgrades_through_its_required_stop_and_back() {
     };
     run(&["db", "migrate", "--to", "2"]);
     run(&["adopt", "1.0.0"]);
+    db.exec("INSERT INTO agents (name, kind) VALUES ('planner', 'llm'), ('coder', 'llm')");
     let env_before = std::fs::read(dir.path().join(".env")).unwrap();
     let report: Value = serde_json::from_str(&run(&["upgrade", "--yes", "--json"])).unwrap();
     assert_eq!(report["state"], "done");

@@ -1,6 +1,11 @@
 //! A project folder with its own database, and the ferry binary to run in it.
 
+use std::io::{Read, Write};
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use ferry_testkit::{Kind, TestDb};
 
@@ -83,4 +88,50 @@ pub fn stdout(out: &std::process::Output) -> String {
 /// stderr of a finished command as text.
 pub fn stderr(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// A small HTTP server on 127.0.0.1: `/health` answers 200 with JSON,
+/// `/down` 503, `/slow` never answers, `/flaky` 503 twice then 200.
+pub struct Server {
+    pub port: u16,
+}
+
+impl Server {
+    pub fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let flaky = Arc::new(AtomicUsize::new(0));
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut s) = stream else { continue };
+                let flaky = flaky.clone();
+                std::thread::spawn(move || {
+                    let mut buf = [0u8; 2048];
+                    let n = s.read(&mut buf).unwrap_or(0);
+                    let req = String::from_utf8_lossy(&buf[..n]).into_owned();
+                    let path = req.split_whitespace().nth(1).unwrap_or("/").to_owned();
+                    let (status, body) = match path.as_str() {
+                        "/health" => ("200 OK", r#"{"status":"ok","db":{"latency_ms":3}}"#),
+                        "/slow" => {
+                            std::thread::sleep(Duration::from_secs(30));
+                            ("200 OK", "late")
+                        }
+                        "/flaky" if flaky.fetch_add(1, Ordering::SeqCst) < 2 => ("503 Service Unavailable", "starting"),
+                        "/flaky" => ("200 OK", "ready"),
+                        _ => ("503 Service Unavailable", "down"),
+                    };
+                    let _ = write!(
+                        s,
+                        "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                });
+            }
+        });
+        Server { port }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
 }

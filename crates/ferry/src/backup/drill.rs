@@ -72,7 +72,7 @@ pub fn drill(
         let release = manifest.release.as_deref().and_then(|r| Version::parse(r).ok());
         let probes = Default::default();
         let skips = Default::default();
-        let redact = |s: &str| crate::engine::redact_url(s);
+        let redact = |s: &str| crate::engine::redact_text(s);
         let mut ctx = check::Context {
             migrator: &mut scratch_migrator,
             url: &scratch_url,

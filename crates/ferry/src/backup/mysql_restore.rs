@@ -225,7 +225,7 @@ pub(crate) fn restore(c: &Conn, engine: &mut dyn Engine, path: &Path, backup_id:
             format!(
                 "loading the dump failed ({}); the database is as it was\n  {}",
                 crate::process::describe(out.status),
-                crate::engine::redact_url(String::from_utf8_lossy(&out.stderr).trim())
+                crate::engine::redact_text(String::from_utf8_lossy(&out.stderr).trim())
             ),
             "fix the cause and restore again",
         ));

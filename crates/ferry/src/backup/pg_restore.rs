@@ -137,7 +137,7 @@ pub(crate) fn restore(c: &Conn, engine: &mut dyn Engine, path: &Path, options: R
         return Err(Error::refusal(
             format!(
                 "pg_restore could not read the dump, and the restore was rolled back: the database is as it was\n  {}",
-                crate::engine::redact_url(dumper_err.trim())
+                crate::engine::redact_text(dumper_err.trim())
             ),
             "verify the backup (`ferry backup verify ID`) or use another one",
         ));
@@ -145,7 +145,7 @@ pub(crate) fn restore(c: &Conn, engine: &mut dyn Engine, path: &Path, options: R
     if fed && status.success() {
         return Ok(());
     }
-    let message = crate::engine::redact_url(psql_err.trim());
+    let message = crate::engine::redact_text(psql_err.trim());
     let help = match missing_role(&message) {
         Some(role) => format!(
             "the backup grants privileges to role {role}, which this server does not have: create it (CREATE ROLE {role}), or restore without the backup's privileges with --no-privileges"

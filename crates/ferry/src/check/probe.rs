@@ -50,7 +50,7 @@ fn http_once(url: &str, want: &HttpWant<'_>, timeout: Duration) -> Result<String
     } else {
         agent.get(url).call()
     };
-    let mut response = response.map_err(|e| redact_url(&format!("{shown}: {e}")))?;
+    let mut response = response.map_err(|e| crate::engine::redact_text(&format!("{shown}: {e}")))?;
     let status = response.status().as_u16();
     let status_ok = match want.status {
         Some(s) => status == s,

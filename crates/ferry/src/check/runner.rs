@@ -134,6 +134,17 @@ fn database_size(ctx: &mut Context<'_>) -> Result<u64, String> {
         .map_err(|_| "cannot read the database's size".to_owned())
 }
 
+/// `${VAR}` and `${VAR:-default}` in a check's URL, address or path: the
+/// process environment, then `.env` beside ferry.toml.
+fn expand(root: &Path, text: &str) -> Result<String, String> {
+    if !text.contains('$') {
+        return Ok(text.to_owned());
+    }
+    let env = crate::env::Env::load(root).map_err(|p| p.to_string())?;
+    crate::env::expand(text, |n| env.get(n))
+        .map_err(|var| format!("`${{{var}}}` is not set: set it, or give a default (${{{var}:-...}})"))
+}
+
 /// Runs one check; `before` is its value from before the hop (compare checks).
 fn one(check: &Check, phase: Phase, ctx: &mut Context<'_>, before: Option<&str>) -> (Status, String, Option<String>) {
     let outcome = |r: Result<String, String>| match r {
@@ -194,9 +205,9 @@ fn one(check: &Check, phase: Phase, ctx: &mut Context<'_>, before: Option<&str>)
                 contains: contains.as_deref(),
                 json: json.as_ref().map(|(p, v)| (p.as_str(), v.as_str())),
             };
-            outcome(probe::http(url, &want, *retries, *delay, *timeout))
+            outcome(expand(ctx.root, url).and_then(|url| probe::http(&url, &want, *retries, *delay, *timeout)))
         }
-        Kind::Tcp { address, timeout } => outcome(probe::tcp(address, *timeout)),
+        Kind::Tcp { address, timeout } => outcome(expand(ctx.root, address).and_then(|a| probe::tcp(&a, *timeout))),
         Kind::Command { run, contains, timeout } => {
             let mut cmd = run.command();
             cmd.current_dir(ctx.root);
@@ -247,7 +258,10 @@ fn one(check: &Check, phase: Phase, ctx: &mut Context<'_>, before: Option<&str>)
             }
         }
         Kind::Disk { path, free } => {
-            let full = ctx.root.join(path);
+            let full = match expand(ctx.root, &path.to_string_lossy()) {
+                Ok(p) => ctx.root.join(p),
+                Err(e) => return (Status::Failed, e, None),
+            };
             let want = match free {
                 Free::Bytes(b) => Ok(*b),
                 Free::TimesDatabase(x) => database_size(ctx).map(|s| (s as f64 * x) as u64),

@@ -171,7 +171,7 @@ impl Check {
                 status.map_or("2xx".to_owned(), |s| s.to_string())
             ),
             Kind::Tcp { address, .. } => format!("{address} accepts connections"),
-            Kind::Command { run, .. } => format!("`{}` exits 0", crate::engine::redact_url(&run.display())),
+            Kind::Command { run, .. } => format!("`{}` exits 0", crate::engine::redact_text(&run.display())),
             Kind::Disk { path, free } => format!(
                 "free space on the volume of {}: {}",
                 path.display(),
@@ -497,7 +497,10 @@ pub(crate) struct RawProbe {
 pub(crate) fn parse_probe(file: &Path, line: usize, name: &str, raw: RawProbe) -> Result<Probe, Problem> {
     let fail = |msg: String, help: &str| Problem::in_file(file, msg).at_line(line).help(help.to_owned());
     match (raw.url, raw.command) {
-        (Some(url), None) if url.starts_with("redis://") || url.starts_with("rediss://") => Ok(Probe::Redis(url)),
+        // A `${VAR}` in it is expanded when the check runs.
+        (Some(url), None) if url.starts_with("redis://") || url.starts_with("rediss://") || url.starts_with("${") => {
+            Ok(Probe::Redis(url))
+        }
         (Some(url), None) => Err(fail(
             format!(
                 "components.{name}: ferry asks versions at redis:// URLs only, not {}",

@@ -17,7 +17,7 @@ use std::time::Duration;
 
 pub use self::admin::{create_database, is_missing_database};
 pub use self::history::{HistoryChange, HistoryTable, Record};
-pub use self::url::{DatabaseUrl, EngineKind, SafeUrl, SqliteLocation, SqliteMode, redact_url};
+pub use self::url::{DatabaseUrl, EngineKind, SafeUrl, SqliteLocation, SqliteMode, redact_text, redact_url};
 use crate::error::{Error, Result};
 use crate::migration::AppliedMigration;
 

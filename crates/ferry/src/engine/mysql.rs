@@ -38,7 +38,7 @@ impl MySqlEngine {
             message,
         };
         let opts = Opts::from_url(&url.for_driver())
-            .map_err(|e| fail(format!("the URL is not valid: {}", super::redact_url(&e.to_string()))))?;
+            .map_err(|e| fail(format!("the URL is not valid: {}", super::redact_text(&e.to_string()))))?;
         let opts =
             OptsBuilder::from_opts(opts).tcp_connect_timeout(Some(options.busy_timeout.min(Duration::from_secs(30))));
         let mut conn = Conn::new(opts).map_err(|e| fail(driver_message(&e)))?;

@@ -160,6 +160,29 @@ pub fn redact_url(raw: &str) -> String {
     raw.to_owned()
 }
 
+/// Hides secrets in free text that may quote URLs or connection strings (a
+/// tool's error output, a hook's, a check's): the password of every
+/// `scheme://user:password@`, and the value of every `password=` field.
+/// [`redact_url`] is for text that is one URL.
+pub fn redact_text(text: &str) -> String {
+    let urls = crate::config::secrets::redact_urls(text);
+    let mut out = String::with_capacity(urls.len());
+    let mut rest = urls.as_str();
+    while let Some(i) = rest.to_ascii_lowercase().find("password=") {
+        let (head, tail) = rest.split_at(i + "password=".len());
+        out.push_str(head);
+        let end = tail
+            .find(|c: char| c.is_whitespace() || "&;'\"".contains(c))
+            .unwrap_or(tail.len());
+        if end > 0 {
+            out.push_str("****");
+        }
+        rest = &tail[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
 impl DatabaseUrl {
     /// Parses a URL. Relative SQLite paths are resolved against `base`
     /// (the project folder), so `--project DIR` works from anywhere.
@@ -319,6 +342,16 @@ mod tests {
         let url = DatabaseUrl::parse("postgres://u:hunter2@h/d", Path::new(".")).unwrap();
         assert!(!format!("{url} {url:?}").contains("hunter2"));
         assert_eq!(url.expose_secret(), "postgres://u:hunter2@h/d");
+    }
+
+    #[test]
+    fn text_keeps_its_shape_and_loses_its_secrets() {
+        let t = "pg_dump: error: connection to postgres://app:s3cret@db:5432/app failed\n  host=db password=hunter2 user=app";
+        assert_eq!(
+            redact_text(t),
+            "pg_dump: error: connection to postgres://app:****@db:5432/app failed\n  host=db password=**** user=app"
+        );
+        assert_eq!(redact_text("http://h/x answered 503"), "http://h/x answered 503");
     }
 
     #[test]

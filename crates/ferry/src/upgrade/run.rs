@@ -72,7 +72,7 @@ impl Ctx<'_> {
 
     /// Text that may quote secrets, made safe to keep.
     pub fn redact(&self, text: &str) -> String {
-        crate::engine::redact_url(&self.redactor.text(text))
+        self.redactor.text(text)
     }
 
     /// The run's backup, if a step took one: (id, hop).
@@ -140,7 +140,7 @@ impl Ctx<'_> {
             env.retain(|(k, _)| k != "FERRY_HOOK");
             env.push(("FERRY_HOOK".to_owned(), hook.when.as_str().to_owned()));
             let redactor = self.redactor.clone();
-            let ran = hooks::run(hook, &env, &move |s: &str| crate::engine::redact_url(&redactor.text(s)));
+            let ran = hooks::run(hook, &env, &move |s: &str| redactor.text(s));
             let ok = ran.ok;
             runs.push(ran);
             if !ok {
@@ -268,7 +268,7 @@ impl Ctx<'_> {
             .next_back()
             .unwrap_or_default();
         let redactor = self.redactor.clone();
-        let redact = move |s: &str| crate::engine::redact_url(&redactor.text(s));
+        let redact = move |s: &str| redactor.text(s);
         let skips = self.info.options.skips.clone();
         let probes = self.inst.project.probes().clone();
         let root = self.inst.project.root().to_owned();
