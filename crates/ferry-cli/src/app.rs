@@ -260,11 +260,13 @@ fn run_db(g: &Global, db: &Db, out: &mut Out) -> Result<Outcome> {
             to,
             dry_run,
             allow_out_of_order,
+            phase,
             json,
         } => {
             let opts = MigrateOptions {
                 to: *to,
                 allow_out_of_order: *allow_out_of_order,
+                phases: (*phase).into(),
             };
             if *dry_run {
                 let steps = s.migrator.plan_migrate(&s.set, opts)?;
@@ -274,10 +276,32 @@ fn run_db(g: &Global, db: &Db, out: &mut Out) -> Result<Outcome> {
                 crate::output::warn(&advice);
             }
             let report = s.migrator.migrate(&s.set, opts, &mut Progress::new())?;
+            // Post-deploy migrations this run left for later.
+            let waiting: Vec<String> = s
+                .migrator
+                .status(&s.set)?
+                .migrations
+                .into_iter()
+                .filter(|m| {
+                    m.phase == ferry::migration::Phase::PostDeploy
+                        && matches!(m.state, State::Pending | State::OutOfOrder | State::Running)
+                        && to.is_none_or(|t| m.version <= t)
+                })
+                .map(|m| m.name)
+                .collect();
             if json.json {
-                out.json(&json!({ "applied": report.steps }))?;
+                out.json(&json!({ "applied": report.steps, "post_deploy_waiting": waiting }))?;
             } else {
                 out.text(&render::report(&report, Direction::Up))?;
+                if opts.phases == ferry::Phases::PreDeploy && !waiting.is_empty() {
+                    out.line(format!(
+                        "{} post-deploy migration{} wait{} for the new code: {}\n  once it runs and its checks pass: ferry db migrate --phase post-deploy",
+                        waiting.len(),
+                        if waiting.len() == 1 { "" } else { "s" },
+                        if waiting.len() == 1 { "s" } else { "" },
+                        waiting.join(", ")
+                    ))?;
+                }
             }
             Ok(Outcome::Ok)
         }
@@ -390,6 +414,8 @@ fn dry_run_output(s: &Session, steps: &[ferry::migration::Step<'_>], json: bool,
                     "name": st.migration.label(),
                     "direction": st.direction,
                     "no_transaction": st.no_transaction(),
+                    "batch": st.script().directives.batch,
+                    "phase": st.script().directives.phase,
                     "sql": st.script().sql,
                 })
             })

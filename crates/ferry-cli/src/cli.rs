@@ -327,6 +327,27 @@ pub enum Format {
     Markdown,
 }
 
+/// `--phase` of `ferry db migrate`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PhaseArg {
+    /// Migrations that run before the new code starts (the default).
+    PreDeploy,
+    /// Migrations marked `-- ferry:phase post-deploy`.
+    PostDeploy,
+    /// Every migration, in version order.
+    All,
+}
+
+impl From<PhaseArg> for ferry::Phases {
+    fn from(p: PhaseArg) -> Self {
+        match p {
+            PhaseArg::PreDeploy => ferry::Phases::PreDeploy,
+            PhaseArg::PostDeploy => ferry::Phases::PostDeploy,
+            PhaseArg::All => ferry::Phases::All,
+        }
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Db {
     /// Show each migration and its state.
@@ -342,6 +363,11 @@ pub enum Db {
         /// Apply pending migrations older than the newest applied one.
         #[arg(long)]
         allow_out_of_order: bool,
+        /// Which migrations run: pre-deploy ones (before the new code
+        /// starts), post-deploy ones (`-- ferry:phase post-deploy`, once the
+        /// new code runs and every pre-deploy one is applied), or all.
+        #[arg(long, value_enum, default_value = "pre-deploy")]
+        phase: PhaseArg,
         #[command(flatten)]
         json: JsonFlag,
     },

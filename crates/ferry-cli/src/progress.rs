@@ -35,6 +35,17 @@ impl Observer for Progress {
                 );
             }
             Event::StepStarted { step, .. } => bar.set_message(step.describe()),
+            Event::Batch { step, tick, .. } => {
+                let of = tick.estimate.map(|e| format!(" of ~{e}")).unwrap_or_default();
+                let eta = tick.eta.map(|d| format!(", {}s left", d.as_secs())).unwrap_or_default();
+                bar.set_message(format!(
+                    "{}: {} rows{of} in {} batches, {:.0} rows/s{eta}",
+                    step.describe(),
+                    tick.rows,
+                    tick.batches,
+                    tick.rows_per_sec
+                ));
+            }
             Event::StepFinished { .. } => bar.inc(1),
             _ => {}
         }

@@ -43,6 +43,25 @@ pub fn status(status: &Status) -> String {
             if m.baselined {
                 state.push_str(" (baseline)");
             }
+            if m.state == State::Running {
+                let dir = match m.running {
+                    Some(Direction::Down) => "down",
+                    _ => "up",
+                };
+                match &m.progress {
+                    Some(p) => state.push_str(&format!(
+                        " ({dir}, {} row{} in {} batch{})",
+                        p.rows,
+                        if p.rows == 1 { "" } else { "s" },
+                        p.batches,
+                        if p.batches == 1 { "" } else { "es" }
+                    )),
+                    None => state.push_str(&format!(" ({dir}, no batch done)")),
+                }
+            }
+            if m.phase == ferry::migration::Phase::PostDeploy {
+                state.push_str(", post-deploy");
+            }
             vec![m.name.clone(), state, m.applied_at.clone().unwrap_or_default()]
         })
         .collect();
@@ -50,6 +69,7 @@ pub fn status(status: &Status) -> String {
     let count = |s: State| status.in_state(s).count();
     let mut summary = vec![format!("{} applied", count(State::Applied))];
     for (state, n) in [
+        (State::Running, count(State::Running)),
         (State::Pending, count(State::Pending)),
         (State::OutOfOrder, count(State::OutOfOrder)),
         (State::Modified, count(State::Modified)),
@@ -61,6 +81,30 @@ pub fn status(status: &Status) -> String {
         }
     }
     out.push_str(&format!("\n{}\n", summary.join(", ")));
+    for m in status.in_state(State::Running) {
+        let (verb, cmd) = match m.running {
+            Some(Direction::Down) => (
+                "reverting",
+                format!("ferry db revert --to {}", m.version.saturating_sub(1)),
+            ),
+            _ => ("applying", format!("ferry db migrate --to {}", m.version)),
+        };
+        let at = m
+            .progress
+            .as_ref()
+            .map(|p| format!(" (last key {}, at {})", p.last_key.join(", "), p.updated_at))
+            .unwrap_or_default();
+        let why = m
+            .error
+            .as_deref()
+            .filter(|e| e.contains("batch "))
+            .map(|e| format!("; it stopped: {e}"))
+            .unwrap_or_default();
+        out.push_str(&format!(
+            "\n{} is {verb} in batches, or stopped between two{at}{why}\n  `{cmd}` continues it at the next batch\n",
+            m.name
+        ));
+    }
     for m in status.in_state(State::Failed) {
         out.push_str(&format!(
             "\n{} failed: {}\n  fix the database by hand, then run `ferry db repair`\n",

@@ -109,6 +109,15 @@ pub enum FailureState {
         /// How many of its statements succeeded before the failing one.
         applied: usize,
     },
+    /// A batched migration stopped between two batches: the failing batch
+    /// was rolled back, those before it are committed with its progress,
+    /// and running it again continues at the failing batch.
+    Stopped {
+        /// Batches committed.
+        batches: u64,
+        /// Rows in them.
+        rows: u64,
+    },
 }
 
 /// ferry's error.
@@ -237,6 +246,14 @@ fn failed_message(
             if applied == 1 { "" } else { "s" },
             if applied == 1 { "s" } else { "" }
         )),
+        FailureState::Stopped { .. } => {}
+    }
+    if let FailureState::Stopped { batches, rows } = state {
+        s.push_str(&format!(
+            "\n  {migration} runs in batches: the failing batch was rolled back; the {batches} batch{} before it ({rows} row{}) stay committed with its progress.\n  help: fix the cause, then run the migration again: it continues at the failing batch (`ferry db status` shows how far it got)",
+            if batches == 1 { "" } else { "es" },
+            if rows == 1 { "" } else { "s" },
+        ));
     }
     match progress.completed.len() {
         0 => s.push_str("\n  nothing was completed before it"),

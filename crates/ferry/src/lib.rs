@@ -26,6 +26,7 @@
 )]
 
 pub mod backup;
+mod batching;
 pub mod check;
 pub mod config;
 mod durable;
@@ -44,11 +45,12 @@ pub mod release;
 pub mod scaffold;
 pub mod upgrade;
 
+pub use crate::batching::Tick;
 pub use crate::embed::migrate_embedded;
 pub use crate::engine::{DatabaseUrl, EngineKind, SafeUrl};
 pub use crate::error::{Error, FailureState, MigrationFailure, Problem, Problems, Progress, Result};
 pub use crate::installation::{Access, CheckReport, CheckWhich, Installation, Observed};
-pub use crate::migration::{MigrateOptions, MigrationSet, RevertTarget};
+pub use crate::migration::{MigrateOptions, MigrationSet, Phases, RevertTarget};
 pub use crate::migrator::{Event, Migrator, Observer, RepairAction, Report, Settings, StepReport};
 pub use crate::project::Project;
 

@@ -55,6 +55,15 @@ pub enum Event<'a> {
         /// Number of steps.
         total: usize,
     },
+    /// A batch of a batched step committed.
+    Batch {
+        /// The step.
+        step: &'a Step<'a>,
+        /// Its 0-based position.
+        index: usize,
+        /// How far its walk got.
+        tick: crate::batching::Tick,
+    },
     /// A step finished.
     StepFinished {
         /// The step.
@@ -231,9 +240,15 @@ impl Migrator {
         self.locked(|engine| release::forget_since(engine, &table, seq))
     }
 
-    /// The status of `set` in this database. Changes nothing.
+    /// The status of `set` in this database, with the progress of batched
+    /// migrations at work. Changes nothing.
     pub fn status(&mut self, set: &MigrationSet) -> Result<Status> {
-        Ok(Status::compute(set, &self.history()?))
+        let mut status = Status::compute(set, &self.history()?);
+        if status.migrations.iter().any(|m| m.running.is_some()) {
+            let progress = engine::progress::read(&mut *self.engine, &self.settings.history_table)?;
+            status.attach_progress(&progress);
+        }
+        Ok(status)
     }
 
     /// What `migrate` would run now. Changes nothing.
@@ -268,16 +283,25 @@ impl Migrator {
         let mut out = String::new();
         for step in steps {
             let script = step.script();
-            let in_tx = transactional && !step.no_transaction();
+            let in_tx = transactional && !step.no_transaction() && !step.batched();
+            let how = match &script.directives.batch {
+                Some(b) => format!(
+                    ", once per batch of {} rows of {} in order of {} (:first, :last and :in_batch bound to each batch's keys), each batch in its own transaction with its progress",
+                    b.size,
+                    b.table,
+                    b.key.join(", ")
+                ),
+                None if in_tx => ", in one transaction".to_owned(),
+                None => ", statement by statement, no transaction".to_owned(),
+            };
+            let phase = match script.directives.phase {
+                migration::Phase::PostDeploy => ", post-deploy",
+                migration::Phase::PreDeploy => "",
+            };
             out.push_str(&format!(
-                "-- [ferry] {} from {}{}\n",
+                "-- [ferry] {}{phase} from {}{how}\n",
                 step.describe(),
                 script.path.display(),
-                if in_tx {
-                    ", in one transaction"
-                } else {
-                    ", statement by statement, no transaction"
-                }
             ));
             if in_tx {
                 out.push_str("BEGIN;\n");
@@ -319,7 +343,7 @@ impl Migrator {
                     m.name
                 ))
                 .help("give it a newer version, or migrate with --allow-out-of-order"),
-                State::Applied | State::Pending => continue,
+                State::Applied | State::Pending | State::Running => continue,
             };
             problems.push(p);
         }
@@ -524,7 +548,29 @@ fn run_each(
         let progress = || Progress {
             completed: report.steps.iter().map(|s| s.name.clone()).collect(),
         };
-        let execution_ms = if engine.transactional_ddl() && !step.no_transaction() {
+        let execution_ms = if step.batched() {
+            let mut tick = |tick| observer.event(Event::Batch { step, index, tick });
+            crate::batching::run(engine, table, step, &record, &mut tick).map_err(|stop| match stop {
+                crate::batching::Stop::Batch {
+                    error,
+                    statement,
+                    batches,
+                    rows,
+                } => {
+                    let (statement, line) = statement.unzip();
+                    Error::MigrationFailed(Box::new(MigrationFailure {
+                        migration: step.describe(),
+                        file: step.script().path.clone(),
+                        statement,
+                        line,
+                        message: error.message,
+                        state: FailureState::Stopped { batches, rows },
+                        progress: progress(),
+                    }))
+                }
+                crate::batching::Stop::Other(e) => e,
+            })?
+        } else if engine.transactional_ddl() && !step.no_transaction() {
             engine
                 .apply_in_transaction(table, &step.script().sql, &record)
                 .map_err(|e| failure(step, &e, dialect, FailureState::RolledBack, progress()))?
@@ -548,7 +594,7 @@ fn run_each(
             direction: step.direction,
             execution_ms,
             ms: began.elapsed().as_millis() as i64,
-            no_transaction: step.no_transaction() || !engine.transactional_ddl(),
+            no_transaction: step.no_transaction() || step.batched() || !engine.transactional_ddl(),
         });
     }
     Ok(report)

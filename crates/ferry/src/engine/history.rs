@@ -57,6 +57,17 @@ impl HistoryTable {
         self.schema.as_deref()
     }
 
+    /// A table of ferry's beside this one: `<name>_<suffix>` in the same
+    /// schema (cut to 63 characters).
+    pub fn sibling(&self, suffix: &str) -> HistoryTable {
+        let mut name = format!("{}_{suffix}", self.name);
+        name.truncate(63);
+        HistoryTable {
+            schema: self.schema.clone(),
+            name,
+        }
+    }
+
     /// The name quoted for `kind`.
     pub fn quoted(&self, kind: EngineKind) -> String {
         let q = |s: &str| match kind {

@@ -9,6 +9,7 @@ mod mysql;
 mod pg_tls;
 #[cfg(feature = "postgres")]
 mod postgres;
+pub mod progress;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 mod url;
@@ -28,6 +29,9 @@ pub struct StatementError {
     pub message: String,
     /// Byte offset in the SQL sent where the error was found, if reported.
     pub position: Option<usize>,
+    /// The statement could not get a lock in time, or lost a deadlock: the
+    /// same work may succeed when tried again.
+    pub transient: bool,
 }
 
 impl StatementError {
@@ -36,6 +40,7 @@ impl StatementError {
         StatementError {
             message: message.into(),
             position: None,
+            transient: false,
         }
     }
 }

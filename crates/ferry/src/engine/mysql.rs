@@ -24,6 +24,15 @@ pub(crate) struct MySqlEngine {
     lock_name: Option<String>,
 }
 
+/// Lock wait timeout (1205) or deadlock (1213): the same work may succeed
+/// when tried again.
+fn statement_error(e: &mysql::Error) -> StatementError {
+    StatementError {
+        transient: matches!(e, mysql::Error::MySqlError(se) if se.code == 1205 || se.code == 1213),
+        ..StatementError::new(driver_message(e))
+    }
+}
+
 fn driver_message(e: &mysql::Error) -> String {
     match e {
         mysql::Error::MySqlError(se) => format!("ERROR {} ({}): {}", se.code, se.state, se.message),
@@ -171,16 +180,11 @@ impl Engine for MySqlEngine {
     }
 
     fn execute(&mut self, sql: &str) -> Result<(), StatementError> {
-        self.conn
-            .query_drop(sql)
-            .map_err(|e| StatementError::new(driver_message(&e)))
+        self.conn.query_drop(sql).map_err(|e| statement_error(&e))
     }
 
     fn query(&mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>, StatementError> {
-        let rows: Vec<mysql::Row> = self
-            .conn
-            .query(sql)
-            .map_err(|e| StatementError::new(driver_message(&e)))?;
+        let rows: Vec<mysql::Row> = self.conn.query(sql).map_err(|e| statement_error(&e))?;
         Ok(rows
             .into_iter()
             .map(|r| r.unwrap().into_iter().map(mysql_text).collect())

@@ -76,6 +76,19 @@ fn driver_message(e: &postgres::Error) -> String {
     }
 }
 
+/// A lock not granted in time, a deadlock or a serialization failure: the
+/// same work may succeed when tried again.
+fn is_transient(e: &postgres::Error) -> bool {
+    e.code().is_some_and(|c| {
+        [
+            SqlState::LOCK_NOT_AVAILABLE,
+            SqlState::T_R_DEADLOCK_DETECTED,
+            SqlState::T_R_SERIALIZATION_FAILURE,
+        ]
+        .contains(c)
+    })
+}
+
 /// Connects with TLS when the URL asked for it.
 fn open(config: &Config, tls: Option<&MakeRustlsConnect>) -> Result<Client, postgres::Error> {
     match tls {
@@ -366,16 +379,17 @@ impl Engine for PostgresEngine {
                 Err(StatementError {
                     message: driver_message(&e),
                     position,
+                    transient: is_transient(&e),
                 })
             }
         }
     }
 
     fn query(&mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>, StatementError> {
-        let messages = self
-            .client
-            .simple_query(sql)
-            .map_err(|e| StatementError::new(driver_message(&e)))?;
+        let messages = self.client.simple_query(sql).map_err(|e| StatementError {
+            transient: is_transient(&e),
+            ..StatementError::new(driver_message(&e))
+        })?;
         Ok(messages
             .into_iter()
             .filter_map(|m| match m {
@@ -398,6 +412,7 @@ impl Engine for PostgresEngine {
     fn execute(&mut self, sql: &str) -> Result<(), StatementError> {
         self.client.batch_execute(sql).map_err(|e| StatementError {
             message: driver_message(&e),
+            transient: is_transient(&e),
             position: e.as_db_error().and_then(|db| match db.position() {
                 Some(ErrorPosition::Original(chars)) => sql
                     .char_indices()

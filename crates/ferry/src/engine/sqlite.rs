@@ -171,7 +171,19 @@ fn to_statement_error(e: &rusqlite::Error, sql: &str, base: usize) -> StatementE
         rusqlite::Error::SqliteFailure(_, Some(msg)) => msg.clone(),
         other => other.to_string(),
     };
-    StatementError { message, position }
+    let transient = is_busy(e);
+    StatementError {
+        message,
+        position,
+        transient,
+    }
+}
+
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
 }
 
 fn db_err(context: &str) -> impl Fn(rusqlite::Error) -> Error + '_ {
@@ -303,9 +315,10 @@ impl Engine for SqliteEngine {
         sql: &str,
         record: &Record<'_>,
     ) -> Result<i64, StatementError> {
-        self.conn
-            .execute_batch("BEGIN IMMEDIATE")
-            .map_err(|e| StatementError::new(format!("cannot start a transaction: {e}")))?;
+        self.conn.execute_batch("BEGIN IMMEDIATE").map_err(|e| StatementError {
+            transient: is_busy(&e),
+            ..StatementError::new(format!("cannot start a transaction: {e}"))
+        })?;
         let start = Instant::now();
         let result = self.run_script(sql).and_then(|()| {
             let ms = start.elapsed().as_millis() as i64;

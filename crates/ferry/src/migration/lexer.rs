@@ -50,6 +50,24 @@ pub fn split(sql: &str, dialect: Dialect) -> Result<Vec<Statement>, LexError> {
     Splitter::new(sql, dialect).run()
 }
 
+/// A `:name` placeholder in code (not in a string, identifier or comment).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Placeholder {
+    /// The name after the colon.
+    pub name: String,
+    /// Byte range of `:name` in the script.
+    pub span: Range<usize>,
+}
+
+/// The `:name` placeholders of `sql` outside strings, quoted identifiers and
+/// comments. `::type` casts and `:=` assignments are not placeholders.
+pub fn placeholders(sql: &str, dialect: Dialect) -> Result<Vec<Placeholder>, LexError> {
+    let mut splitter = Splitter::new(sql, dialect);
+    splitter.placeholders = Some(Vec::new());
+    splitter.run()?;
+    Ok(splitter.placeholders.unwrap_or_default())
+}
+
 /// Returns the 1-based line of byte `offset` in `text`.
 pub fn line_of(text: &str, offset: usize) -> usize {
     let end = offset.min(text.len());
@@ -65,6 +83,8 @@ struct Splitter<'a> {
     /// counting lines from the start for each statement made splitting
     /// quadratic in the number of statements.
     line_mark: (usize, usize),
+    /// Collects `:name` placeholders when asked for.
+    placeholders: Option<Vec<Placeholder>>,
 }
 
 /// What the splitter tracks about the statement being read.
@@ -107,6 +127,7 @@ impl<'a> Splitter<'a> {
             dialect,
             pos: 0,
             line_mark: (0, 1),
+            placeholders: None,
         }
     }
 
@@ -121,7 +142,29 @@ impl<'a> Splitter<'a> {
         }
     }
 
-    fn run(mut self) -> Result<Vec<Statement>, LexError> {
+    /// Records a `:name` placeholder at the cursor (on a `:`), if it is one.
+    fn note_placeholder(&mut self, here: usize) {
+        let Some(found) = self.placeholders.as_mut() else {
+            return;
+        };
+        let after_colon = here > 0 && self.bytes[here - 1] == b':';
+        let name_len = self.bytes[here + 1..]
+            .iter()
+            .take_while(|c| c.is_ascii_alphanumeric() || **c == b'_')
+            .count();
+        let starts_alpha = self
+            .bytes
+            .get(here + 1)
+            .is_some_and(|c| c.is_ascii_alphabetic() || *c == b'_');
+        if !after_colon && starts_alpha && self.bytes.get(here + 1) != Some(&b':') {
+            found.push(Placeholder {
+                name: self.src[here + 1..here + 1 + name_len].to_owned(),
+                span: here..here + 1 + name_len,
+            });
+        }
+    }
+
+    fn run(&mut self) -> Result<Vec<Statement>, LexError> {
         let mut out = Vec::new();
         let mut cur = Current::default();
         while let Some(b) = self.peek(0) {
@@ -171,6 +214,9 @@ impl<'a> Splitter<'a> {
                 _ => {
                     cur.start.get_or_insert(here);
                     cur.after_end = false;
+                    if b == b':' {
+                        self.note_placeholder(here);
+                    }
                     // Step over a whole UTF-8 character.
                     let len = self.src[here..].chars().next().map_or(1, char::len_utf8);
                     self.pos += len;
@@ -449,6 +495,29 @@ mod tests {
     fn tables_named_like_routines_are_not_routines() {
         let sql = "CREATE TABLE IF NOT EXISTS event (x int);\nCREATE INDEX trigger ON event (x);\nSELECT 1;";
         assert_eq!(texts(sql, Dialect::Sqlite).len(), 3);
+    }
+
+    #[test]
+    fn placeholders_are_found_in_code_only() {
+        let sql = "UPDATE t SET p = p * 2, s = ':first', \":x\" = 1 -- :last\n WHERE id::bigint BETWEEN :first AND :last /* :no */ AND a := 1 AND :_z9";
+        let names: Vec<(String, String)> = placeholders(sql, Dialect::Postgres)
+            .unwrap()
+            .into_iter()
+            .map(|p| (p.name.clone(), sql[p.span].to_owned()))
+            .collect();
+        assert_eq!(
+            names,
+            vec![
+                ("first".into(), ":first".into()),
+                ("last".into(), ":last".into()),
+                ("_z9".into(), ":_z9".into())
+            ]
+        );
+        assert!(
+            placeholders("SELECT `:first` # :last\n", Dialect::MySql)
+                .unwrap()
+                .is_empty()
+        );
     }
 
     #[test]

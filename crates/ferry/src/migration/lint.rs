@@ -43,6 +43,16 @@ pub fn lint_scripts<'a>(
                 continue;
             }
         };
+        if let Some(spec) = &script.directives.batch {
+            for p in crate::migration::batch::check_body(&script.sql, spec, dialect) {
+                let mut problem = Problem::in_file(&script.path, p.message).help(p.help);
+                if let Some(line) = p.line {
+                    problem = problem.at_line(line);
+                }
+                problems.push(problem);
+            }
+            continue;
+        }
         if !transactional || script.directives.no_transaction {
             continue;
         }

@@ -1,6 +1,7 @@
 //! Migrations: loading and validating files, their status against the
 //! history, and planning which to run. Everything here is pure.
 
+pub mod batch;
 mod lexer;
 mod lint;
 mod plan;
@@ -8,9 +9,12 @@ mod script;
 mod set;
 mod status;
 
-pub use self::lexer::{Dialect, LexError, Statement, is_transaction_control, line_of, split};
+pub use self::batch::BatchSpec;
+pub use self::lexer::{
+    Dialect, LexError, Placeholder, Statement, is_transaction_control, line_of, placeholders, split,
+};
 pub use self::lint::{lint, lint_scripts};
-pub use self::plan::{Direction, MigrateOptions, RevertTarget, Step, plan_down, plan_up};
-pub use self::script::{Checksum, Directives, KNOWN_DIRECTIVES, Script, normalise};
+pub use self::plan::{Direction, MigrateOptions, Phases, RevertTarget, Step, plan_down, plan_up};
+pub use self::script::{Checksum, Directives, KNOWN_DIRECTIVES, Phase, Script, normalise};
 pub use self::set::{Migration, MigrationSet};
-pub use self::status::{AppliedMigration, MigrationStatus, RowKind, State, Status};
+pub use self::status::{AppliedMigration, BatchProgress, MigrationStatus, RowKind, State, Status};

@@ -4,9 +4,9 @@
 use serde::Serialize;
 
 use crate::error::{Error, Problem, Problems};
-use crate::migration::script::Script;
+use crate::migration::script::{Phase, Script};
 use crate::migration::set::{Migration, MigrationSet};
-use crate::migration::status::{State, Status};
+use crate::migration::status::{MigrationStatus, State, Status};
 
 /// Up or down.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -49,6 +49,11 @@ impl<'a> Step<'a> {
         self.script().directives.no_transaction
     }
 
+    /// Whether the step runs in batches.
+    pub fn batched(&self) -> bool {
+        self.script().directives.batch.is_some()
+    }
+
     /// `0003_add_artifacts (up)`.
     pub fn describe(&self) -> String {
         let dir = match self.direction {
@@ -59,6 +64,32 @@ impl<'a> Step<'a> {
     }
 }
 
+/// Which phases `ferry db migrate` runs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Phases {
+    /// Pre-deploy migrations only (the default): what runs before the new
+    /// code starts. Post-deploy ones wait.
+    #[default]
+    PreDeploy,
+    /// Post-deploy migrations only, once every pre-deploy one is applied:
+    /// after the new code is started and its checks pass.
+    PostDeploy,
+    /// Every migration in version order (a development database).
+    All,
+}
+
+impl Phases {
+    /// Whether a migration of `phase` runs.
+    pub fn includes(self, phase: Phase) -> bool {
+        match self {
+            Phases::All => true,
+            Phases::PreDeploy => phase == Phase::PreDeploy,
+            Phases::PostDeploy => phase == Phase::PostDeploy,
+        }
+    }
+}
+
 /// Options of `ferry db migrate`.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct MigrateOptions {
@@ -66,6 +97,8 @@ pub struct MigrateOptions {
     pub to: Option<u64>,
     /// Apply pending migrations older than the newest applied one.
     pub allow_out_of_order: bool,
+    /// Which phases run.
+    pub phases: Phases,
 }
 
 /// How far `ferry db revert` goes back.
@@ -118,13 +151,36 @@ pub fn plan_up<'a>(set: &'a MigrationSet, status: &Status, opts: MigrateOptions)
     for m in status.in_state(State::Missing) {
         problems.push(missing_problem(&m.name));
     }
+    for m in status
+        .in_state(State::Running)
+        .filter(|m| m.running == Some(Direction::Down))
+    {
+        problems.push(
+            Problem::general(format!("the revert of {} stopped part-way between two batches", m.name)).help(format!(
+                "finish it with `ferry db revert --to {}`, then migrate again",
+                m.version.saturating_sub(1)
+            )),
+        );
+    }
+    let within = |v: u64| opts.to.is_none_or(|to| v <= to);
+    let waiting = |m: &&MigrationStatus| {
+        within(m.version)
+            && (matches!(m.state, State::Pending | State::OutOfOrder)
+                || (m.state == State::Running && m.running == Some(Direction::Up)))
+    };
+    let selected: Vec<&MigrationStatus> = status
+        .migrations
+        .iter()
+        .filter(waiting)
+        .filter(|m| opts.phases.includes(m.phase))
+        .collect();
     if let Some(to) = opts.to {
         if set.get(to).is_none() {
             problems.push(
                 Problem::general(format!("--to {to}: no migration has version {to}"))
                     .help("run `ferry db status` to see the versions"),
             );
-        } else if status.current.is_some_and(|c| to < c) {
+        } else if status.current.is_some_and(|c| to < c) && selected.is_empty() {
             problems.push(
                 Problem::general(format!(
                     "--to {to} is older than the database, which is at {}",
@@ -134,9 +190,28 @@ pub fn plan_up<'a>(set: &'a MigrationSet, status: &Status, opts: MigrateOptions)
             );
         }
     }
-    let within = |v: u64| opts.to.is_none_or(|to| v <= to);
+    if opts.phases == Phases::PostDeploy {
+        let before: Vec<&str> = status
+            .migrations
+            .iter()
+            .filter(waiting)
+            .filter(|m| m.phase == Phase::PreDeploy)
+            .map(|m| m.name.as_str())
+            .collect();
+        if !before.is_empty() {
+            problems.push(
+                Problem::general(format!(
+                    "pre-deploy migration{} {} {} not applied; post-deploy migrations run only after them and after the new code is started",
+                    if before.len() == 1 { "" } else { "s" },
+                    before.join(", "),
+                    if before.len() == 1 { "is" } else { "are" },
+                ))
+                .help("run `ferry db migrate` first, start the new code, then `ferry db migrate --phase post-deploy`"),
+            );
+        }
+    }
     if !opts.allow_out_of_order {
-        for m in status.in_state(State::OutOfOrder).filter(|m| within(m.version)) {
+        for m in selected.iter().filter(|m| m.state == State::OutOfOrder) {
             problems.push(
                 Problem::general(format!(
                     "migration {} is pending but older than the newest applied migration ({})",
@@ -150,10 +225,8 @@ pub fn plan_up<'a>(set: &'a MigrationSet, status: &Status, opts: MigrateOptions)
     if !problems.is_empty() {
         return Err(Error::Refused(Problems(problems)));
     }
-    Ok(status
-        .migrations
-        .iter()
-        .filter(|m| matches!(m.state, State::Pending | State::OutOfOrder) && within(m.version))
+    Ok(selected
+        .into_iter()
         .filter_map(|m| set.get(m.version))
         .map(|migration| Step {
             migration,
@@ -169,7 +242,12 @@ pub fn plan_down<'a>(set: &'a MigrationSet, status: &Status, target: RevertTarge
     let applied: Vec<_> = status
         .migrations
         .iter()
-        .filter(|m| matches!(m.state, State::Applied | State::Modified | State::Missing) && !m.baselined)
+        .filter(|m| {
+            matches!(
+                m.state,
+                State::Applied | State::Modified | State::Missing | State::Running
+            ) && !m.baselined
+        })
         .rev()
         .collect();
     let in_range: Vec<_> = match target {
@@ -237,9 +315,22 @@ pub fn plan_down<'a>(set: &'a MigrationSet, status: &Status, target: RevertTarge
         return Err(Error::Refused(Problems(problems)));
     }
     let mut steps = Vec::new();
-    for migration in in_range.into_iter().filter_map(|m| set.get(m.version)) {
+    for (m, migration) in in_range.into_iter().filter_map(|m| set.get(m.version).map(|x| (m, x))) {
         // Down scripts are read here, when a revert first needs them.
         if let Some(script) = migration.down()? {
+            if m.running == Some(Direction::Up) && !undoes_batches_of(migration, script) {
+                problems.push(
+                    Problem::general(format!(
+                        "{} stopped part-way between two batches, and its down script does not walk the same table and key in batches, so it cannot undo only the rows done",
+                        m.name
+                    ))
+                    .help(format!(
+                        "finish it with `ferry db migrate --to {}` and revert after, or give its down script the same `-- ferry:batch table=... key=...`",
+                        m.version
+                    )),
+                );
+                continue;
+            }
             steps.push(Step {
                 migration,
                 direction: Direction::Down,
@@ -247,7 +338,19 @@ pub fn plan_down<'a>(set: &'a MigrationSet, status: &Status, target: RevertTarge
             });
         }
     }
+    if !problems.is_empty() {
+        return Err(Error::Refused(Problems(problems)));
+    }
     Ok(steps)
+}
+
+/// Whether `down` undoes a part of `m`'s batches exactly: it walks the same
+/// table by the same key, so ferry can stop it where the up stopped.
+fn undoes_batches_of(m: &Migration, down: &Script) -> bool {
+    match (&m.up.directives.batch, &down.directives.batch) {
+        (Some(up), Some(down)) => up.table == down.table && up.key == down.key,
+        _ => false,
+    }
 }
 
 #[cfg(test)]
@@ -312,6 +415,77 @@ mod tests {
         let st = Status::compute(&set, &[failed]);
         let msg = refusal(plan_down(&set, &st, RevertTarget::Steps(1)).unwrap_err());
         assert!(msg.contains("dirty") && msg.contains("boom"), "{msg}");
+    }
+
+    #[test]
+    fn phases_and_running_batches() {
+        let set = MigrationSet::from_embedded(&[
+            ("0001_a.up.sql", "CREATE TABLE a (x int);"),
+            ("0002_b.up.sql", "-- ferry:phase post-deploy\nALTER TABLE a ADD y int;"),
+            ("0003_c.up.sql", "CREATE TABLE c (x int);"),
+            (
+                "0004_d.up.sql",
+                "-- ferry:batch table=a key=x\nUPDATE a SET x = x + 1 WHERE x BETWEEN :first AND :last;",
+            ),
+            (
+                "0004_d.down.sql",
+                "-- ferry:batch table=a key=x\nUPDATE a SET x = x - 1 WHERE x BETWEEN :first AND :last;",
+            ),
+            (
+                "0005_e.up.sql",
+                "-- ferry:batch table=c key=x\nUPDATE c SET x = 1 WHERE x BETWEEN :first AND :last;",
+            ),
+            ("0005_e.down.sql", "UPDATE c SET x = 0;"),
+        ])
+        .unwrap();
+        let st = Status::compute(&set, &[row(&set, 1)]);
+        assert_eq!(
+            versions(&plan_up(&set, &st, MigrateOptions::default()).unwrap()),
+            vec![3, 4, 5]
+        );
+        let post = MigrateOptions {
+            phases: Phases::PostDeploy,
+            ..Default::default()
+        };
+        let msg = refusal(plan_up(&set, &st, post).unwrap_err());
+        assert!(msg.contains("0003_c, 0004_d, 0005_e are not applied"), "{msg}");
+        let all = MigrateOptions {
+            phases: Phases::All,
+            ..Default::default()
+        };
+        assert_eq!(versions(&plan_up(&set, &st, all).unwrap()), vec![2, 3, 4, 5]);
+        // Pre-deploy ones done: post-deploy runs, even with --to below the newest.
+        let done: Vec<_> = [1, 3, 4, 5].iter().map(|v| row(&set, *v)).collect();
+        let st = Status::compute(&set, &done);
+        let post_to = MigrateOptions { to: Some(2), ..post };
+        assert_eq!(versions(&plan_up(&set, &st, post_to).unwrap()), vec![2]);
+        assert!(plan_up(&set, &st, MigrateOptions::default()).unwrap().is_empty());
+        // A batched migration stopped part-way continues on migrate, and is
+        // reverted by a down that walks the same key; not by one that does not.
+        let mut running = row(&set, 4);
+        running.success = false;
+        let st = Status::compute(&set, &[row(&set, 1), row(&set, 3), running]);
+        assert_eq!(
+            versions(&plan_up(&set, &st, MigrateOptions::default()).unwrap()),
+            vec![4, 5]
+        );
+        assert_eq!(
+            versions(&plan_down(&set, &st, RevertTarget::Steps(1)).unwrap()),
+            vec![4]
+        );
+        let mut running = row(&set, 5);
+        running.success = false;
+        let st = Status::compute(&set, &[row(&set, 1), row(&set, 3), row(&set, 4), running]);
+        let msg = refusal(plan_down(&set, &st, RevertTarget::Steps(1)).unwrap_err());
+        assert!(msg.contains("cannot undo only the rows done"), "{msg}");
+        // A revert stopped part-way is finished by revert, not by migrate.
+        let mut reverting = row(&set, 4);
+        reverting.success = false;
+        reverting.error = Some("down: started".into());
+        let st = Status::compute(&set, &[row(&set, 1), row(&set, 3), reverting]);
+        let msg = refusal(plan_up(&set, &st, MigrateOptions::default()).unwrap_err());
+        assert!(msg.contains("ferry db revert --to 3"), "{msg}");
+        assert_eq!(versions(&plan_down(&set, &st, RevertTarget::To(3)).unwrap()), vec![4]);
     }
 
     #[test]

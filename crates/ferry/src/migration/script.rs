@@ -8,6 +8,7 @@ use std::sync::OnceLock;
 use sha2::{Digest, Sha256};
 
 use crate::error::Problem;
+use crate::migration::batch::BatchSpec;
 
 /// A SHA-256 checksum, shown as 64 lowercase hex digits.
 #[derive(Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -43,16 +44,50 @@ impl fmt::Debug for Checksum {
     }
 }
 
+/// When a migration runs relative to the start of the release's code.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Phase {
+    /// Before the new code starts (the default): the old code must work
+    /// with the schema it leaves.
+    #[default]
+    PreDeploy,
+    /// After the new code is started and its checks pass: clean-ups and
+    /// constraints the old code would break.
+    PostDeploy,
+}
+
+impl Phase {
+    /// `pre-deploy` or `post-deploy`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::PreDeploy => "pre-deploy",
+            Phase::PostDeploy => "post-deploy",
+        }
+    }
+}
+
+impl fmt::Display for Phase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Directives given in a script's leading `-- ferry:` comments.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Directives {
     /// `-- ferry:no-transaction`: run statement by statement, outside a
     /// transaction (needed for `CREATE INDEX CONCURRENTLY`).
     pub no_transaction: bool,
+    /// `-- ferry:batch table=... key=...`: run the body once per range of
+    /// the key, each range in its own transaction.
+    pub batch: Option<BatchSpec>,
+    /// `-- ferry:phase post-deploy`: run after the new code is started.
+    pub phase: Phase,
 }
 
 /// The directives ferry knows, for help texts.
-pub const KNOWN_DIRECTIVES: &[&str] = &["no-transaction"];
+pub const KNOWN_DIRECTIVES: &[&str] = &["no-transaction", "batch", "phase"];
 
 /// One `.up.sql` or `.down.sql` file.
 #[derive(Debug, Clone)]
@@ -137,6 +172,41 @@ fn parse_directives(path: &Path, sql: &str) -> Result<Directives, Vec<Problem>> 
                 );
                 continue;
             }
+            let body = body.trim();
+            let (head, rest) = body.split_once(char::is_whitespace).unwrap_or((body, ""));
+            let at = |p: Problem| p.at_line(line_no);
+            match head {
+                "batch" => {
+                    if directives.batch.is_some() {
+                        problems.push(
+                            at(Problem::in_file(path, "a second `-- ferry:batch` line"))
+                                .help("give every batch setting on one line"),
+                        );
+                    }
+                    match BatchSpec::parse(rest) {
+                        Ok(spec) => {
+                            directives.batch = Some(BatchSpec { line: line_no, ..spec });
+                        }
+                        Err(e) => problems.push(
+                            at(Problem::in_file(path, format!("ferry:batch: {e}")))
+                                .help("for example: -- ferry:batch table=tasks key=id size=1000 pause=50ms"),
+                        ),
+                    }
+                    continue;
+                }
+                "phase" => {
+                    match rest.trim() {
+                        "pre-deploy" => directives.phase = Phase::PreDeploy,
+                        "post-deploy" => directives.phase = Phase::PostDeploy,
+                        other => problems.push(
+                            at(Problem::in_file(path, format!("ferry:phase: `{other}` is not a phase")))
+                                .help("write `-- ferry:phase post-deploy` (runs after the new code is started) or `-- ferry:phase pre-deploy` (the default)"),
+                        ),
+                    }
+                    continue;
+                }
+                _ => {}
+            }
             for word in body.split([',', ' ', '\t']).filter(|w| !w.is_empty()) {
                 match word {
                     "no-transaction" => directives.no_transaction = true,
@@ -157,6 +227,12 @@ fn parse_directives(path: &Path, sql: &str) -> Result<Directives, Vec<Problem>> 
             continue;
         }
         leading = false;
+    }
+    if directives.batch.is_some() && directives.no_transaction {
+        problems.push(
+            Problem::in_file(path, "`ferry:batch` and `ferry:no-transaction` together")
+                .help("a batched migration runs each batch in its own transaction; remove `-- ferry:no-transaction`"),
+        );
     }
     if problems.is_empty() {
         Ok(directives)
@@ -196,6 +272,20 @@ mod tests {
         let e = script(b"-- ferry:no-transacton\nSELECT 1;").unwrap_err();
         assert!(e[0].message.contains("no-transacton"));
         assert!(e[0].help.as_deref().unwrap().contains("no-transaction"));
+    }
+
+    #[test]
+    fn batch_and_phase_directives() {
+        let s = script(b"-- ferry:batch table=tasks key=id size=50\n-- ferry:phase post-deploy\nUPDATE tasks SET p = 1 WHERE id BETWEEN :first AND :last;").unwrap();
+        let spec = s.directives.batch.as_ref().unwrap();
+        assert_eq!((spec.table.as_str(), spec.size), ("tasks", 50));
+        assert_eq!(s.directives.phase, Phase::PostDeploy);
+        let e = script(b"-- ferry:batch table=tasks\nSELECT 1;").unwrap_err();
+        assert!(e[0].message.contains("key=COLUMN") && e[0].line == Some(1), "{e:?}");
+        let e = script(b"-- ferry:phase later\nSELECT 1;").unwrap_err();
+        assert!(e[0].help.as_deref().unwrap().contains("post-deploy"));
+        let e = script(b"-- ferry:no-transaction\n-- ferry:batch table=t key=id\nSELECT 1;").unwrap_err();
+        assert!(e[0].message.contains("together"));
     }
 
     #[test]

@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::migration::plan::Direction;
+use crate::migration::script::Phase;
 use crate::migration::set::MigrationSet;
 
 /// What kind of history row this is.
@@ -78,6 +80,10 @@ pub enum State {
     Failed,
     /// Pending, but older than the newest applied migration.
     OutOfOrder,
+    /// A batched migration that is running, or stopped between two
+    /// batches: every batch before is committed with its progress, so
+    /// running it again continues where it stopped.
+    Running,
 }
 
 impl State {
@@ -90,6 +96,7 @@ impl State {
             State::Missing => "missing",
             State::Failed => "failed",
             State::OutOfOrder => "out_of_order",
+            State::Running => "running",
         }
     }
 }
@@ -119,6 +126,33 @@ pub struct MigrationStatus {
     pub no_transaction: bool,
     /// For failed migrations, what failed.
     pub error: Option<String>,
+    /// When it runs: before or after the new code starts.
+    pub phase: Phase,
+    /// Whether it runs in batches.
+    pub batched: bool,
+    /// For a running batched migration: the direction it runs in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub running: Option<Direction>,
+    /// For a running batched migration: how far it got.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub progress: Option<BatchProgress>,
+}
+
+/// How far a batched migration got: what ferry records with each batch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BatchProgress {
+    /// The migration's version.
+    pub version: u64,
+    /// The direction it runs in.
+    pub direction: Direction,
+    /// The last key done, one value per key column, as the database shows it.
+    pub last_key: Vec<String>,
+    /// Rows in the batches done.
+    pub rows: u64,
+    /// Batches done.
+    pub batches: u64,
+    /// When the last batch committed, UTC, ISO 8601.
+    pub updated_at: String,
 }
 
 /// The status of every migration, known from files or history.
@@ -151,17 +185,44 @@ impl Status {
             .map(|r| r.version)
             .chain(baseline)
             .max();
+        // A post-deploy migration waits for the code of its release while
+        // newer pre-deploy ones are applied: it is late only behind a newer
+        // post-deploy one.
+        let newest_post = rows
+            .values()
+            .filter(|r| {
+                r.success
+                    && set
+                        .get(r.version)
+                        .is_some_and(|m| m.up.directives.phase == Phase::PostDeploy)
+            })
+            .map(|r| r.version)
+            .chain(baseline)
+            .max();
 
         let mut out = Vec::new();
         for m in set {
             let row = rows.get(&m.version);
             let covered = baseline.is_some_and(|b| m.version <= b);
+            let post = m.up.directives.phase == Phase::PostDeploy;
+            let newer = if post { newest_post } else { newest_applied };
+            let batched = m.up.directives.batch.is_some();
+            let running = row
+                .filter(|r| !r.success && batched && r.checksum == m.up.checksum().as_str())
+                .map(|r| {
+                    if r.error.as_deref().is_some_and(|e| e.starts_with("down:")) {
+                        Direction::Down
+                    } else {
+                        Direction::Up
+                    }
+                });
             let state = match row {
+                Some(_) if running.is_some() => State::Running,
                 Some(r) if !r.success => State::Failed,
                 Some(r) if r.checksum != m.up.checksum().as_str() => State::Modified,
                 Some(_) => State::Applied,
                 None if covered => State::Applied,
-                None if newest_applied.is_some_and(|n| m.version < n) => State::OutOfOrder,
+                None if newer.is_some_and(|n| m.version < n) => State::OutOfOrder,
                 None => State::Pending,
             };
             out.push(MigrationStatus {
@@ -176,6 +237,10 @@ impl Status {
                 reversible: m.has_down(),
                 no_transaction: m.up.directives.no_transaction,
                 error: row.and_then(|r| r.error.clone()),
+                phase: m.up.directives.phase,
+                batched,
+                running,
+                progress: None,
             });
         }
         for r in rows.values().filter(|r| set.get(r.version).is_none()) {
@@ -191,6 +256,10 @@ impl Status {
                 reversible: false,
                 no_transaction: false,
                 error: r.error.clone(),
+                phase: Phase::PreDeploy,
+                batched: false,
+                running: None,
+                progress: None,
             });
         }
         out.sort_by_key(|s| s.version);
@@ -198,6 +267,18 @@ impl Status {
             migrations: out,
             baseline,
             current: newest_applied,
+        }
+    }
+
+    /// Attaches what the batch table says to the running migrations.
+    pub fn attach_progress(&mut self, progress: &[BatchProgress]) {
+        for m in &mut self.migrations {
+            if let Some(dir) = m.running {
+                m.progress = progress
+                    .iter()
+                    .find(|p| p.version == m.version && p.direction == dir)
+                    .cloned();
+            }
         }
     }
 
@@ -210,7 +291,7 @@ impl Status {
     pub fn pending_count(&self) -> usize {
         self.migrations
             .iter()
-            .filter(|m| matches!(m.state, State::Pending | State::OutOfOrder))
+            .filter(|m| matches!(m.state, State::Pending | State::OutOfOrder | State::Running))
             .count()
     }
 
@@ -282,6 +363,49 @@ pub(crate) mod tests {
         assert_eq!(st.current, Some(9));
         assert_eq!(st.pending_count(), 1);
         assert!(!st.is_clean());
+    }
+
+    #[test]
+    fn post_deploy_migrations_wait_without_being_late_and_batches_run() {
+        let set = MigrationSet::from_embedded(&[
+            ("0001_a.up.sql", "CREATE TABLE a (x int);"),
+            ("0002_b.up.sql", "-- ferry:phase post-deploy\nALTER TABLE a ADD y int;"),
+            ("0003_c.up.sql", "CREATE TABLE c (x int);"),
+            (
+                "0004_d.up.sql",
+                "-- ferry:batch table=a key=x\nUPDATE a SET x = x WHERE x BETWEEN :first AND :last;",
+            ),
+            ("0005_e.up.sql", "-- ferry:phase post-deploy\nDROP TABLE c;"),
+        ])
+        .unwrap();
+        let mut running = row(&set, 4);
+        running.success = false;
+        running.error = Some("up: started and did not finish (interrupted?)".into());
+        let st = Status::compute(&set, &[row(&set, 1), row(&set, 3), running.clone()]);
+        assert_eq!(
+            states(&st),
+            vec![
+                (1, "applied"),
+                (2, "pending"),
+                (3, "applied"),
+                (4, "running"),
+                (5, "pending")
+            ]
+        );
+        assert_eq!(st.migrations[3].running, Some(Direction::Up));
+        assert_eq!(st.migrations[1].phase, Phase::PostDeploy);
+        // Behind an applied post-deploy migration, an older one is late.
+        let st = Status::compute(&set, &[row(&set, 1), row(&set, 3), row(&set, 5)]);
+        assert_eq!(st.migrations[1].state, State::OutOfOrder);
+        // A failed migration that is not batched stays failed.
+        let mut failed = row(&set, 3);
+        failed.success = false;
+        assert_eq!(Status::compute(&set, &[failed]).migrations[2].state, State::Failed);
+        running.error = Some("down: started and did not finish (interrupted?)".into());
+        assert_eq!(
+            Status::compute(&set, &[running]).migrations[3].running,
+            Some(Direction::Down)
+        );
     }
 
     #[test]

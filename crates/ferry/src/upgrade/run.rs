@@ -17,7 +17,7 @@ use crate::engine::DatabaseUrl;
 use crate::error::{Error, Result};
 use crate::hooks::{self, Hook, HookRun, When};
 use crate::installation::Installation;
-use crate::migration::{MigrateOptions, State};
+use crate::migration::{MigrateOptions, Phases, State};
 use crate::migrator::{Event as MigrationEvent, Migrator, Observer};
 use crate::release::{BackupRule, Hop, Version};
 
@@ -224,7 +224,7 @@ impl Ctx<'_> {
             StepKind::HooksBefore => self.hooks_step(hop, When::Before),
             StepKind::Backup => self.backup_step(hop),
             StepKind::Config => self.config_step(hop),
-            StepKind::Migrate => self.migrate_step(hop),
+            StepKind::Migrate => self.migrate_step(hop, Phases::PreDeploy),
             StepKind::Record => self.record_step(hop),
             StepKind::HooksAfter => self.hooks_step(hop, When::After),
             StepKind::Verify => self.verify_step(hop),
@@ -522,19 +522,23 @@ impl Ctx<'_> {
         })
     }
 
-    fn migrate_step(&mut self, hop: usize) -> StepResult {
+    fn migrate_step(&mut self, hop: usize, phases: Phases) -> StepResult {
         let head = self.hops[hop].schema_after;
-        let current = self.migrator.status(&self.inst.set)?.current.unwrap_or(0);
         if head == 0 || self.inst.set.get(head).is_none() {
             return Ok(skipped("the release needs no migration"));
-        }
-        if current >= head {
-            return Ok(skipped(&format!("the database is at migration {current} already")));
         }
         let opts = MigrateOptions {
             to: Some(head),
             allow_out_of_order: false,
+            phases,
         };
+        if self.migrator.plan_migrate(&self.inst.set, opts)?.is_empty() {
+            let current = self.migrator.status(&self.inst.set)?.current.unwrap_or(0);
+            return Ok(skipped(&match phases {
+                Phases::PostDeploy => "no post-deploy migration in this hop".to_owned(),
+                _ => format!("the database is at migration {current} already"),
+            }));
+        }
         let report = self
             .migrator
             .migrate(&self.inst.set, opts, &mut Forward(&mut *self.progress))?;

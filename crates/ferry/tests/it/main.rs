@@ -2,6 +2,7 @@
 //! temporary SQLite file, and a fresh PostgreSQL and MariaDB database per test.
 
 mod backups;
+mod batches;
 mod config;
 mod engine_scenarios;
 mod pg_tls;

@@ -1,0 +1,827 @@
+//! Runs a batched migration (`-- ferry:batch`): walks the table's key in
+//! order, a page of keys at a time (`key > last ORDER BY key LIMIT size`,
+//! never OFFSET), and runs the body once per page in a transaction of its
+//! own that also records the page's last key in the batch table. A run that
+//! is killed or fails between two batches leaves every batch before it
+//! committed with its progress, and running it again starts at the next
+//! one: every row is changed exactly once.
+//!
+//! A batch that cannot get its locks within `lock-timeout` gives up its
+//! transaction (so the application is not queued behind it), waits and is
+//! tried again, up to `retries` times in a row.
+//!
+//! A down script walks the same way. When it reverts an up that stopped
+//! part-way, it walks only up to the key the up reached.
+
+use std::time::{Duration, Instant};
+
+use crate::engine::history::{change_sql, literal};
+use crate::engine::{Engine, EngineKind, HistoryChange, HistoryTable, Record, StatementError, progress};
+use crate::error::{Error, Problem, Problems, Result};
+use crate::migration::batch::{BatchSpec, bind};
+use crate::migration::{BatchProgress, Direction, Step, split};
+
+/// How far a walk got, after each batch: for progress displays.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Tick {
+    /// Rows in the batches done, counting those of an earlier run.
+    pub rows: u64,
+    /// Batches done, counting those of an earlier run.
+    pub batches: u64,
+    /// The rows the walk is expected to cover, from the table's statistics.
+    pub estimate: Option<u64>,
+    /// Rows per second in this run.
+    pub rows_per_sec: f64,
+    /// The time left at that rate, when an estimate is known.
+    pub eta: Option<Duration>,
+}
+
+/// Why a walk stopped before its end.
+pub(crate) enum Stop {
+    /// A batch failed and was rolled back; those before it are committed.
+    Batch {
+        error: StatementError,
+        /// The statement that failed, when known, as written in the file,
+        /// and its line.
+        statement: Option<(String, usize)>,
+        batches: u64,
+        rows: u64,
+    },
+    /// Before the first batch, or ferry's own bookkeeping.
+    Other(Error),
+}
+
+impl From<Error> for Stop {
+    fn from(e: Error) -> Self {
+        Stop::Other(e)
+    }
+}
+
+/// How a key column's values are written back as SQL literals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Class {
+    /// Integers and decimals: as they are, unquoted (MySQL compares a
+    /// number column with a quoted string as floating point).
+    Number,
+    /// MySQL binary strings: as hex literals.
+    Binary,
+    /// Everything else: quoted by the database itself.
+    Quoted,
+}
+
+#[derive(Debug, Clone)]
+struct KeyColumn {
+    quoted: String,
+    class: Class,
+}
+
+/// How far a down script walks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Bound {
+    /// The whole table.
+    All,
+    /// Up to this key: where the up it reverts stopped.
+    UpTo(Vec<String>),
+    /// Nowhere: the up it reverts stopped before its first batch.
+    Nothing,
+}
+
+fn ident(kind: EngineKind, name: &str) -> String {
+    match kind {
+        EngineKind::MySql => format!("`{}`", name.replace('`', "``")),
+        _ => format!("\"{}\"", name.replace('"', "\"\"")),
+    }
+}
+
+fn table_sql(kind: EngineKind, spec: &BatchSpec) -> String {
+    match spec.table_parts() {
+        (Some(schema), t) => format!("{}.{}", ident(kind, schema), ident(kind, t)),
+        (None, t) => ident(kind, t),
+    }
+}
+
+fn problem(step: &Step<'_>, spec: &BatchSpec, message: String, help: &str) -> Stop {
+    Stop::Other(Error::Migrations(Problems(vec![
+        Problem::in_file(&step.script().path, format!("ferry:batch: {message}"))
+            .at_line(spec.line.max(1))
+            .help(help),
+    ])))
+}
+
+fn query_err(what: &str) -> impl Fn(StatementError) -> Stop + '_ {
+    move |e| Stop::Other(Error::db(what, e.message))
+}
+
+/// Finds the key's columns, refusing a table or column that is not there
+/// and a key that allows NULL (those rows would never be walked).
+fn describe(engine: &mut dyn Engine, step: &Step<'_>, spec: &BatchSpec) -> Result<Vec<KeyColumn>, Stop> {
+    let kind = engine.kind();
+    let (schema, name) = spec.table_parts();
+    // (name, type, not null) for every column of the table.
+    let sql = match kind {
+        EngineKind::Postgres => format!(
+            "SELECT a.attname, t.typname, CASE WHEN a.attnotnull THEN 1 ELSE 0 END FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid WHERE a.attrelid = to_regclass({}) AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
+            literal(kind, &table_sql(kind, spec))
+        ),
+        EngineKind::MySql => format!(
+            "SELECT column_name, data_type, CASE WHEN is_nullable = 'NO' THEN 1 ELSE 0 END FROM information_schema.columns WHERE table_schema = {} AND table_name = {} ORDER BY ordinal_position",
+            schema.map_or_else(|| "DATABASE()".to_owned(), |s| literal(kind, s)),
+            literal(kind, name)
+        ),
+        EngineKind::Sqlite => format!(
+            "SELECT name, type, CASE WHEN \"notnull\" = 1 OR pk > 0 THEN 1 ELSE 0 END FROM pragma_table_info({})",
+            literal(kind, name)
+        ),
+    };
+    let columns = engine
+        .query(&sql)
+        .map_err(query_err("cannot read the columns of the batched table"))?;
+    if columns.is_empty() {
+        return Err(problem(
+            step,
+            spec,
+            format!("the table {} does not exist", spec.table),
+            "name the table the batches walk, as the database spells it (table=NAME, or table=schema.NAME)",
+        ));
+    }
+    let text = |r: &Vec<Option<String>>, i: usize| r.get(i).cloned().flatten().unwrap_or_default();
+    let mut out = Vec::new();
+    for col in &spec.key {
+        let found = columns.iter().find(|r| {
+            let n = text(r, 0);
+            if kind == EngineKind::MySql {
+                n.eq_ignore_ascii_case(col)
+            } else {
+                n == *col
+            }
+        });
+        let Some(row) = found else {
+            let names: Vec<String> = columns.iter().map(|r| text(r, 0)).collect();
+            return Err(problem(
+                step,
+                spec,
+                format!(
+                    "the table {} has no column {col} (its columns: {})",
+                    spec.table,
+                    names.join(", ")
+                ),
+                "name the key's columns as the table spells them (key=id, or key=a,b)",
+            ));
+        };
+        if text(row, 2) != "1" {
+            return Err(problem(
+                step,
+                spec,
+                format!("the key column {col} allows NULL: rows whose key is NULL would never be changed"),
+                "walk a key that is NOT NULL, such as the primary key",
+            ));
+        }
+        let ty = text(row, 1).to_ascii_lowercase();
+        let class = match kind {
+            EngineKind::Postgres if matches!(ty.as_str(), "int2" | "int4" | "int8") => Class::Number,
+            EngineKind::MySql
+                if matches!(
+                    ty.as_str(),
+                    "tinyint" | "smallint" | "mediumint" | "int" | "integer" | "bigint" | "decimal"
+                ) =>
+            {
+                Class::Number
+            }
+            EngineKind::MySql if ty.contains("binary") || ty.contains("blob") => Class::Binary,
+            _ => Class::Quoted,
+        };
+        out.push(KeyColumn {
+            quoted: ident(kind, &text(row, 0)),
+            class,
+        });
+    }
+    Ok(out)
+}
+
+/// A column's value as a SQL literal, computed by the database.
+fn literal_expr(kind: EngineKind, col: &KeyColumn, alias: &str) -> String {
+    let c = format!("{alias}.{}", col.quoted);
+    match (kind, col.class) {
+        (EngineKind::Sqlite, _) => format!("quote({c})"),
+        (EngineKind::Postgres, Class::Number) => format!("{c}::text"),
+        (EngineKind::Postgres, _) => format!("quote_literal({c})"),
+        (EngineKind::MySql, Class::Number) => format!("CAST({c} AS CHAR)"),
+        (EngineKind::MySql, Class::Binary) => format!("CONCAT('X''', HEX({c}), '''')"),
+        (EngineKind::MySql, Class::Quoted) => format!("QUOTE({c})"),
+    }
+}
+
+/// `key op value` for a key of one or more columns, in a form the
+/// engine's index serves: row values on PostgreSQL and SQLite, the
+/// expanded comparison on MySQL and MariaDB (which scan for row values).
+/// `op` is `>` or `<=` or `>=`.
+fn compare(kind: EngineKind, key: &[KeyColumn], values: &[String], op: &str) -> String {
+    if key.len() == 1 {
+        return format!("{} {op} {}", key[0].quoted, values[0]);
+    }
+    if kind != EngineKind::MySql {
+        let cols: Vec<&str> = key.iter().map(|k| k.quoted.as_str()).collect();
+        return format!("({}) {op} ({})", cols.join(", "), values.join(", "));
+    }
+    let strict = if op.starts_with('<') { "<" } else { ">" };
+    // c1 > v1 OR (c1 = v1 AND (c2 > v2 OR (c2 = v2 AND c3 op v3)))
+    let last = key.len() - 1;
+    let mut expr = format!("{} {op} {}", key[last].quoted, values[last]);
+    for i in (0..last).rev() {
+        expr = format!(
+            "({c} {strict} {v} OR ({c} = {v} AND {expr}))",
+            c = key[i].quoted,
+            v = values[i]
+        );
+    }
+    expr
+}
+
+fn row_value(values: &[String]) -> String {
+    if values.len() == 1 {
+        values[0].clone()
+    } else {
+        format!("({})", values.join(", "))
+    }
+}
+
+/// The first and last key of the next page, and the page's size: at most
+/// two rows, each the key's literals then the count.
+fn page_sql(
+    kind: EngineKind,
+    table: &str,
+    key: &[KeyColumn],
+    after: Option<&[String]>,
+    bound: &Bound,
+    size: u64,
+) -> String {
+    let cols: Vec<&str> = key.iter().map(|k| k.quoted.as_str()).collect();
+    let cols = cols.join(", ");
+    let mut conditions = Vec::new();
+    if let Some(after) = after {
+        conditions.push(compare(kind, key, after, ">"));
+    }
+    if let Bound::UpTo(upto) = bound {
+        conditions.push(compare(kind, key, upto, "<="));
+    }
+    let filter = if conditions.is_empty() {
+        String::new()
+    } else {
+        format!(" WHERE {}", conditions.join(" AND "))
+    };
+    let literals: Vec<String> = key.iter().map(|k| literal_expr(kind, k, "ferry_ends")).collect();
+    format!(
+        "SELECT {lits}, ferry_ends.ferry_c FROM (SELECT {cols}, row_number() OVER (ORDER BY {cols}) AS ferry_n, count(*) OVER () AS ferry_c FROM (SELECT {cols} FROM {table}{filter} ORDER BY {cols} LIMIT {size}) ferry_page) ferry_ends WHERE ferry_ends.ferry_n = 1 OR ferry_ends.ferry_n = ferry_ends.ferry_c ORDER BY ferry_ends.ferry_n",
+        lits = literals.join(", ")
+    )
+}
+
+fn estimate(engine: &mut dyn Engine, spec: &BatchSpec) -> Option<u64> {
+    let kind = engine.kind();
+    let table = table_sql(kind, spec);
+    let count = format!("SELECT count(*) FROM {table}");
+    let first = |rows: Vec<Vec<Option<String>>>| -> Option<i64> {
+        rows.first()?.first()?.as_deref()?.parse::<f64>().ok().map(|f| f as i64)
+    };
+    let n = match kind {
+        EngineKind::Postgres => {
+            let stats = format!(
+                "SELECT reltuples FROM pg_class WHERE oid = to_regclass({})",
+                literal(kind, &table)
+            );
+            // Never analysed: -1 (or 0 before PostgreSQL 14); count instead.
+            match engine.query(&stats).ok().and_then(first) {
+                Some(n) if n > 0 => Some(n),
+                _ => engine.query(&count).ok().and_then(first),
+            }
+        }
+        EngineKind::MySql => {
+            let (schema, name) = spec.table_parts();
+            let stats = format!(
+                "SELECT table_rows FROM information_schema.tables WHERE table_schema = {} AND table_name = {}",
+                schema.map_or_else(|| "DATABASE()".to_owned(), |s| literal(kind, s)),
+                literal(kind, name)
+            );
+            engine.query(&stats).ok().and_then(first)
+        }
+        EngineKind::Sqlite => engine.query(&count).ok().and_then(first),
+    };
+    n.map(|n| n.max(0) as u64)
+}
+
+/// Runs statements in one transaction.
+fn in_transaction(engine: &mut dyn Engine, statements: &[String]) -> Result<(), StatementError> {
+    let begin = match engine.kind() {
+        EngineKind::Sqlite => "BEGIN IMMEDIATE",
+        EngineKind::Postgres => "BEGIN",
+        EngineKind::MySql => "START TRANSACTION",
+    };
+    let result = if engine.kind() == EngineKind::Postgres {
+        engine.execute(&format!("{begin};\n{};\nCOMMIT", statements.join(";\n")))
+    } else {
+        (|| {
+            engine.execute(begin)?;
+            for st in statements {
+                engine.execute(st)?;
+            }
+            engine.execute("COMMIT")
+        })()
+    };
+    if result.is_err() {
+        let _ = engine.execute("ROLLBACK");
+    }
+    result
+}
+
+/// Session settings changed for the walk, put back after it.
+struct Limits {
+    restore: Option<String>,
+}
+
+impl Limits {
+    fn set(engine: &mut dyn Engine, spec: &BatchSpec) -> Result<Self, Stop> {
+        let ms = spec.lock_timeout.as_millis().max(1);
+        let restore = match engine.kind() {
+            // Set per batch with SET LOCAL (safe behind a transaction pooler).
+            EngineKind::Postgres => None,
+            EngineKind::MySql => {
+                let now = engine
+                    .query("SELECT @@SESSION.innodb_lock_wait_timeout, @@SESSION.lock_wait_timeout")
+                    .map_err(query_err("cannot read the session's lock timeouts"))?;
+                let v = |i: usize| now.first().and_then(|r| r.get(i)).cloned().flatten();
+                // Whole seconds, at least one.
+                let secs = spec.lock_timeout.as_millis().div_ceil(1000).max(1);
+                engine
+                    .execute(&format!(
+                        "SET SESSION innodb_lock_wait_timeout = {secs}, lock_wait_timeout = {secs}"
+                    ))
+                    .map_err(query_err("cannot set the session's lock timeouts"))?;
+                match (v(0), v(1)) {
+                    (Some(a), Some(b)) => Some(format!(
+                        "SET SESSION innodb_lock_wait_timeout = {a}, lock_wait_timeout = {b}"
+                    )),
+                    _ => None,
+                }
+            }
+            EngineKind::Sqlite => {
+                let now = engine
+                    .query("PRAGMA busy_timeout")
+                    .map_err(query_err("cannot read the busy timeout"))?;
+                let old = now.first().and_then(|r| r.first()).cloned().flatten();
+                engine
+                    .execute(&format!("PRAGMA busy_timeout = {ms}"))
+                    .map_err(query_err("cannot set the busy timeout"))?;
+                old.map(|o| format!("PRAGMA busy_timeout = {o}"))
+            }
+        };
+        Ok(Limits { restore })
+    }
+
+    fn reset(self, engine: &mut dyn Engine) {
+        if let Some(sql) = self.restore
+            && let Err(e) = engine.execute(&sql)
+        {
+            tracing::warn!("could not put the session's lock timeout back: {}", e.message);
+        }
+    }
+}
+
+/// Waits while a PostgreSQL replica replays more than `max` behind.
+fn wait_for_replicas(engine: &mut dyn Engine, max: Duration) -> Result<(), Stop> {
+    loop {
+        let rows = engine
+            .query("SELECT coalesce(max(extract(epoch FROM replay_lag)), 0)::float8 FROM pg_stat_replication")
+            .map_err(query_err("cannot read the replicas' lag"))?;
+        let lag = rows
+            .first()
+            .and_then(|r| r.first())
+            .cloned()
+            .flatten()
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0);
+        if lag <= max.as_secs_f64() {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+/// In debug builds only: `FERRY_TEST_CRASH_IN_BATCH=N` kills the process
+/// after batch N ran and before it commits; `FERRY_TEST_CRASH_AFTER_BATCH=N`
+/// right after it commits (N counts from the migration's first batch).
+fn crash_point(var: &str, batch: u64) {
+    #[cfg(debug_assertions)]
+    if std::env::var(var).is_ok_and(|n| n.parse() == Ok(batch)) {
+        std::process::abort();
+    }
+    #[cfg(not(debug_assertions))]
+    let _ = (var, batch);
+}
+
+struct Walk<'a> {
+    kind: EngineKind,
+    spec: &'a BatchSpec,
+    step: &'a Step<'a>,
+    table: String,
+    key: Vec<KeyColumn>,
+    /// The body, split for engines that run one statement at a time.
+    statements: Vec<(String, usize)>,
+    progress_table: HistoryTable,
+    version: u64,
+    direction: Direction,
+}
+
+/// A batch that did not commit: it may succeed when tried again, or not.
+enum Failed {
+    Transient(StatementError, Option<(String, usize)>),
+    Fatal(StatementError, Option<(String, usize)>),
+}
+
+impl Walk<'_> {
+    /// Runs one batch after `after`. `None` when no key is left.
+    fn batch(
+        &self,
+        engine: &mut dyn Engine,
+        after: Option<&[String]>,
+        bound: &Bound,
+        done: (u64, u64),
+    ) -> Result<Option<(Vec<String>, u64)>, Failed> {
+        let page = page_sql(self.kind, &self.table, &self.key, after, bound, self.spec.size);
+        let fail = |e: StatementError, st: Option<(String, usize)>| {
+            if e.transient {
+                Failed::Transient(e, st)
+            } else {
+                Failed::Fatal(e, st)
+            }
+        };
+        let rows = match self.kind {
+            EngineKind::Postgres => engine.query(&format!(
+                "BEGIN; SET LOCAL lock_timeout = '{}ms'; SET LOCAL synchronous_commit = off; {page}",
+                self.spec.lock_timeout.as_millis().max(1)
+            )),
+            EngineKind::MySql => engine.execute("START TRANSACTION").and_then(|()| engine.query(&page)),
+            EngineKind::Sqlite => engine.execute("BEGIN IMMEDIATE").and_then(|()| engine.query(&page)),
+        };
+        let result = rows.map_err(|e| fail(e, None)).and_then(|rows| {
+            let n = self.key.len();
+            let (Some(first), Some(last)) = (rows.first(), rows.last()) else {
+                return Ok(None);
+            };
+            let values = |r: &Vec<Option<String>>| -> Vec<String> {
+                r[..n]
+                    .iter()
+                    .map(|v| v.clone().unwrap_or_else(|| "NULL".into()))
+                    .collect()
+            };
+            let (first_key, last_key) = (values(first), values(last));
+            let count: u64 = first
+                .get(n)
+                .cloned()
+                .flatten()
+                .and_then(|c| c.parse().ok())
+                .unwrap_or(0);
+            let in_batch = format!(
+                "({} AND {})",
+                compare(self.kind, &self.key, &first_key, ">="),
+                compare(self.kind, &self.key, &last_key, "<=")
+            );
+            let (first_sql, last_sql) = (row_value(&first_key), row_value(&last_key));
+            let dialect = self.kind.dialect();
+            let upsert = progress::upsert_sql(
+                self.kind,
+                &self.progress_table,
+                &BatchProgress {
+                    version: self.version,
+                    direction: self.direction,
+                    last_key: last_key.clone(),
+                    rows: done.0 + count,
+                    batches: done.1 + 1,
+                    updated_at: String::new(),
+                },
+            );
+            match self.kind {
+                EngineKind::MySql => {
+                    for (text, line) in &self.statements {
+                        let bound_text = bind(text, dialect, &first_sql, &last_sql, &in_batch);
+                        engine
+                            .execute(&bound_text)
+                            .map_err(|e| fail(e, Some((text.clone(), *line))))?;
+                    }
+                    engine.execute(&upsert).map_err(|e| fail(e, None))?;
+                }
+                _ => {
+                    let sql = &self.step.script().sql;
+                    let body = bind(sql, dialect, &first_sql, &last_sql, &in_batch);
+                    let one = match self.statements.as_slice() {
+                        [only] => Some(only.clone()),
+                        _ => None,
+                    };
+                    if self.kind == EngineKind::Postgres {
+                        // One round trip: the body and its progress.
+                        engine
+                            .execute(&format!("{body}\n;\n{upsert}"))
+                            .map_err(|e| fail(e, one))?;
+                    } else {
+                        engine.execute(&body).map_err(|e| fail(e, one))?;
+                        engine.execute(&upsert).map_err(|e| fail(e, None))?;
+                    }
+                }
+            }
+            crash_point("FERRY_TEST_CRASH_IN_BATCH", done.1 + 1);
+            engine.execute("COMMIT").map_err(|e| fail(e, None))?;
+            crash_point("FERRY_TEST_CRASH_AFTER_BATCH", done.1 + 1);
+            Ok(Some((last_key, count)))
+        });
+        match &result {
+            Ok(Some(_)) => {}
+            // Nothing left, or a failure: end the transaction.
+            _ => {
+                let _ = engine.execute("ROLLBACK");
+            }
+        }
+        result
+    }
+}
+
+/// Runs a batched step, continuing where an earlier run stopped. Returns
+/// the time its batches took in this run, in milliseconds.
+pub(crate) fn run(
+    engine: &mut dyn Engine,
+    history: &HistoryTable,
+    step: &Step<'_>,
+    record: &Record<'_>,
+    tick: &mut dyn FnMut(Tick),
+) -> Result<i64, Stop> {
+    let spec = step.script().directives.batch.as_ref().ok_or_else(|| {
+        Stop::Other(Error::db(
+            "batched migration",
+            "the script has no ferry:batch directive",
+        ))
+    })?;
+    let kind = engine.kind();
+    let key = describe(engine, step, spec)?;
+    let progress_table = progress::table(history);
+    engine
+        .execute(&progress::create_sql(kind, &progress_table))
+        .map_err(|e| {
+            Stop::Other(Error::db(
+                format!("cannot create the batch table {progress_table}"),
+                e.message,
+            ))
+        })?;
+    let row = engine
+        .read_history(history)?
+        .into_iter()
+        .find(|r| r.version == record.version);
+    let saved = progress::read(engine, history)?;
+    let saved_for = |d: Direction| {
+        saved
+            .iter()
+            .find(|p| p.version == record.version && p.direction == d)
+            .cloned()
+    };
+    let running = row.as_ref().filter(|r| !r.success);
+    let running_down = running.is_some_and(|r| r.error.as_deref().is_some_and(|e| e.starts_with("down:")));
+    let tx = |engine: &mut dyn Engine, statements: Vec<String>| {
+        in_transaction(engine, &statements)
+            .map_err(|e| Stop::Other(Error::db(format!("cannot write to history table {history}"), e.message)))
+    };
+    let (bound, resume) = match record.direction {
+        Direction::Up => {
+            if running.is_none() {
+                tx(
+                    engine,
+                    vec![
+                        progress::delete_sql(kind, &progress_table, record.version, Some(Direction::Up)),
+                        change_sql(kind, history, &HistoryChange::Started(*record)),
+                    ],
+                )?;
+            }
+            (Bound::All, running.and(saved_for(Direction::Up)))
+        }
+        Direction::Down => {
+            // The up's progress is there only while the up is unfinished.
+            let bound = match (saved_for(Direction::Up), running.is_some() && !running_down) {
+                (Some(up), _) => Bound::UpTo(up.last_key),
+                (None, true) => Bound::Nothing,
+                (None, false) => Bound::All,
+            };
+            if bound == Bound::Nothing {
+                // The up changed nothing: forget it at once.
+                tx(
+                    engine,
+                    vec![
+                        change_sql(kind, history, &HistoryChange::Finished(*record, 0)),
+                        progress::delete_sql(kind, &progress_table, record.version, None),
+                    ],
+                )?;
+                return Ok(0);
+            }
+            if !running_down {
+                tx(
+                    engine,
+                    vec![
+                        progress::delete_sql(kind, &progress_table, record.version, Some(Direction::Down)),
+                        change_sql(kind, history, &HistoryChange::Started(*record)),
+                    ],
+                )?;
+            }
+            (bound, running_down.then(|| saved_for(Direction::Down)).flatten())
+        }
+    };
+    let expected = match &bound {
+        Bound::UpTo(_) => saved_for(Direction::Up).map(|p| p.rows),
+        _ => estimate(engine, spec),
+    };
+    let statements = split(&step.script().sql, kind.dialect())
+        .unwrap_or_default()
+        .into_iter()
+        .map(|s| (s.text, s.line))
+        .collect();
+    let walk = Walk {
+        kind,
+        spec,
+        step,
+        table: table_sql(kind, spec),
+        key,
+        statements,
+        progress_table: progress_table.clone(),
+        version: record.version,
+        direction: record.direction,
+    };
+    let limits = Limits::set(engine, spec)?;
+    let result = walk_all(engine, &walk, bound, resume, expected, tick);
+    limits.reset(engine);
+    let ms = match result {
+        Ok(ms) => ms,
+        Err(Stop::Batch {
+            error,
+            statement,
+            batches,
+            rows,
+        }) => {
+            let detail = format!("batch {}: {}", batches + 1, error.message);
+            if let Err(e) = engine.record(history, &HistoryChange::Failed(*record, &detail)) {
+                tracing::warn!("could not record the failure: {e}");
+            }
+            return Err(Stop::Batch {
+                error,
+                statement,
+                batches,
+                rows,
+            });
+        }
+        Err(other) => return Err(other),
+    };
+    tx(
+        engine,
+        vec![
+            change_sql(kind, history, &HistoryChange::Finished(*record, ms)),
+            progress::delete_sql(kind, &progress_table, record.version, None),
+        ],
+    )?;
+    Ok(ms)
+}
+
+fn walk_all(
+    engine: &mut dyn Engine,
+    walk: &Walk<'_>,
+    bound: Bound,
+    resume: Option<BatchProgress>,
+    expected: Option<u64>,
+    tick: &mut dyn FnMut(Tick),
+) -> Result<i64, Stop> {
+    let spec = walk.spec;
+    let mut after = resume.as_ref().map(|p| p.last_key.clone());
+    let (mut rows, mut batches) = resume.map_or((0, 0), |p| (p.rows, p.batches));
+    let (start, rows_before) = (Instant::now(), rows);
+    loop {
+        if let Some(max) = spec.max_lag {
+            wait_for_replicas(engine, max)?;
+        }
+        let mut tries = 0u32;
+        let done = loop {
+            match walk.batch(engine, after.as_deref(), &bound, (rows, batches)) {
+                Ok(done) => break done,
+                Err(Failed::Transient(e, _)) if tries < spec.retries => {
+                    tries += 1;
+                    tracing::info!(
+                        "batch {} could not get its locks ({}); trying again",
+                        batches + 1,
+                        e.message
+                    );
+                    // Back off, doubling up to five seconds.
+                    let wait = spec.pause.max(Duration::from_millis(100)) * 2u32.saturating_pow(tries.min(6) - 1);
+                    std::thread::sleep(wait.min(Duration::from_secs(5)));
+                }
+                Err(Failed::Transient(mut e, statement)) => {
+                    e.message = format!(
+                        "could not get its locks in {} tr{} of {} each ({}); the batches before it are kept",
+                        tries + 1,
+                        if tries == 0 { "y" } else { "ies" },
+                        humantime::format_duration(spec.lock_timeout),
+                        e.message
+                    );
+                    return Err(Stop::Batch {
+                        error: e,
+                        statement,
+                        batches,
+                        rows,
+                    });
+                }
+                Err(Failed::Fatal(e, statement)) => {
+                    return Err(Stop::Batch {
+                        error: e,
+                        statement,
+                        batches,
+                        rows,
+                    });
+                }
+            }
+        };
+        let Some((last, count)) = done else { break };
+        after = Some(last);
+        rows += count;
+        batches += 1;
+        let secs = start.elapsed().as_secs_f64();
+        let rate = if secs > 0.0 {
+            (rows - rows_before) as f64 / secs
+        } else {
+            0.0
+        };
+        let eta = expected
+            .filter(|e| *e > rows && rate > 0.0)
+            .map(|e| Duration::from_secs_f64((e - rows) as f64 / rate));
+        tick(Tick {
+            rows,
+            batches,
+            estimate: expected,
+            rows_per_sec: rate,
+            eta,
+        });
+        if !spec.pause.is_zero() {
+            std::thread::sleep(spec.pause);
+        }
+    }
+    Ok(start.elapsed().as_millis() as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(names: &[&str], kind: EngineKind) -> Vec<KeyColumn> {
+        names
+            .iter()
+            .map(|n| KeyColumn {
+                quoted: ident(kind, n),
+                class: Class::Number,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn composite_keys_compare_in_a_form_the_index_serves() {
+        let v = vec!["1".to_owned(), "'x'".to_owned()];
+        assert_eq!(
+            compare(EngineKind::Postgres, &key(&["a", "b"], EngineKind::Postgres), &v, ">"),
+            "(\"a\", \"b\") > (1, 'x')"
+        );
+        assert_eq!(
+            compare(EngineKind::MySql, &key(&["a", "b"], EngineKind::MySql), &v, "<="),
+            "(`a` < 1 OR (`a` = 1 AND `b` <= 'x'))"
+        );
+        let three = vec!["1".to_owned(), "2".to_owned(), "3".to_owned()];
+        assert_eq!(
+            compare(
+                EngineKind::MySql,
+                &key(&["a", "b", "c"], EngineKind::MySql),
+                &three,
+                ">"
+            ),
+            "(`a` > 1 OR (`a` = 1 AND (`b` > 2 OR (`b` = 2 AND `c` > 3))))"
+        );
+        assert_eq!(
+            compare(EngineKind::Sqlite, &key(&["id"], EngineKind::Sqlite), &v[..1], ">="),
+            "\"id\" >= 1"
+        );
+    }
+
+    #[test]
+    fn pages_walk_by_key_never_by_offset() {
+        let k = key(&["id"], EngineKind::Postgres);
+        let sql = page_sql(
+            EngineKind::Postgres,
+            "\"tasks\"",
+            &k,
+            Some(&["41".to_owned()]),
+            &Bound::UpTo(vec!["90".into()]),
+            500,
+        );
+        assert!(
+            sql.contains("WHERE \"id\" > 41 AND \"id\" <= 90 ORDER BY \"id\" LIMIT 500"),
+            "{sql}"
+        );
+        assert!(!sql.contains("OFFSET"));
+    }
+}
