@@ -291,7 +291,24 @@ pub fn plan(plan: &ferry::release::UpgradePlan, name: &str, previews: &[Result<S
         if hop.migrations.is_empty() {
             out.push_str("   migrations: none\n");
         } else {
-            let names: Vec<&str> = hop.migrations.iter().map(|m| m.name.as_str()).collect();
+            let names: Vec<String> = hop
+                .migrations
+                .iter()
+                .map(|m| {
+                    let mut notes = Vec::new();
+                    if m.batched {
+                        notes.push("in batches");
+                    }
+                    if m.phase == ferry::migration::Phase::PostDeploy {
+                        notes.push("post-deploy");
+                    }
+                    if notes.is_empty() {
+                        m.name.clone()
+                    } else {
+                        format!("{} ({})", m.name, notes.join(", "))
+                    }
+                })
+                .collect();
             out.push_str(&format!("   migrations: {}\n", names.join(", ")));
         }
         for c in &hop.requires {

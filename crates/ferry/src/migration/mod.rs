@@ -14,6 +14,7 @@ pub use self::lexer::{
     Dialect, LexError, Placeholder, Statement, is_transaction_control, line_of, placeholders, split,
 };
 pub use self::lint::{lint, lint_scripts};
+pub(crate) use self::plan::undoes_batches_of;
 pub use self::plan::{Direction, MigrateOptions, Phases, RevertTarget, Step, plan_down, plan_up};
 pub use self::script::{Checksum, Directives, KNOWN_DIRECTIVES, Phase, Script, normalise};
 pub use self::set::{Migration, MigrationSet};

@@ -108,6 +108,9 @@ pub enum RevertTarget {
     Steps(usize),
     /// Revert every applied migration newer than this version (0: all).
     To(u64),
+    /// Revert the applied post-deploy migrations newer than this version,
+    /// leaving pre-deploy ones (undoing an upgrade's post-deploy step).
+    PostDeployAfter(u64),
 }
 
 fn refuse_dirty(status: &Status) -> Result<(), Error> {
@@ -252,6 +255,10 @@ pub fn plan_down<'a>(set: &'a MigrationSet, status: &Status, target: RevertTarge
         .collect();
     let in_range: Vec<_> = match target {
         RevertTarget::Steps(n) => applied.into_iter().take(n).collect(),
+        RevertTarget::PostDeployAfter(after) => applied
+            .into_iter()
+            .filter(|m| m.version > after && m.phase == Phase::PostDeploy)
+            .collect(),
         RevertTarget::To(to) => {
             let known = to == 0 || status.migrations.iter().any(|m| m.version == to);
             if !known {
@@ -346,7 +353,7 @@ pub fn plan_down<'a>(set: &'a MigrationSet, status: &Status, target: RevertTarge
 
 /// Whether `down` undoes a part of `m`'s batches exactly: it walks the same
 /// table by the same key, so ferry can stop it where the up stopped.
-fn undoes_batches_of(m: &Migration, down: &Script) -> bool {
+pub(crate) fn undoes_batches_of(m: &Migration, down: &Script) -> bool {
     match (&m.up.directives.batch, &down.directives.batch) {
         (Some(up), Some(down)) => up.table == down.table && up.key == down.key,
         _ => false,

@@ -6,7 +6,7 @@
 use serde::Serialize;
 
 use crate::error::Error;
-use crate::migration::{MigrationSet, State, Status};
+use crate::migration::{MigrationSet, Phase, State, Status};
 use crate::release::file::{BreakingChange, Component};
 use crate::release::manifest::{Manifest, direct};
 use crate::release::policy::{BackupRule, Downtime, Risk, StagingRule};
@@ -28,6 +28,10 @@ pub struct MigrationRef {
     pub version: u64,
     /// `0003_add_artifacts`.
     pub name: String,
+    /// Before or after the new code starts.
+    pub phase: Phase,
+    /// Whether it runs in batches.
+    pub batched: bool,
 }
 
 /// A breaking change with the release that makes it.
@@ -110,6 +114,13 @@ pub struct Hop {
     /// When that build was made.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub built: Option<jiff::civil::Date>,
+}
+
+impl Hop {
+    /// Whether the hop has migrations that run after the new code starts.
+    pub fn has_post_deploy(&self) -> bool {
+        self.migrations.iter().any(|m| m.phase == Phase::PostDeploy)
+    }
 }
 
 /// The whole plan.
@@ -241,10 +252,12 @@ fn pending(status: &Status) -> impl Iterator<Item = MigrationRef> + '_ {
     status
         .migrations
         .iter()
-        .filter(|m| matches!(m.state, State::Pending | State::OutOfOrder))
+        .filter(|m| matches!(m.state, State::Pending | State::OutOfOrder | State::Running))
         .map(|m| MigrationRef {
             version: m.version,
             name: m.name.clone(),
+            phase: m.phase,
+            batched: m.batched,
         })
 }
 
@@ -353,6 +366,8 @@ fn make_hop(
         .map(|m| MigrationRef {
             version: m.version,
             name: m.label(),
+            phase: m.up.directives.phase,
+            batched: m.up.directives.batch.is_some(),
         })
         .collect();
     let mut requires: Vec<Component> = Vec::new();

@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use crate::release::plan::{Hop, UpgradePlan};
+use crate::release::plan::{Hop, MigrationRef, UpgradePlan};
 use crate::release::policy::{BackupRule, StagingRule};
 
 fn hop_title(hop: &Hop) -> String {
@@ -175,30 +175,52 @@ pub fn runbook(plan: &UpgradePlan, name: &str) -> String {
                 hop.to
             ));
         }
+        let (pre, post): (Vec<&MigrationRef>, Vec<&MigrationRef>) = hop
+            .migrations
+            .iter()
+            .partition(|m| m.phase == crate::migration::Phase::PreDeploy);
+        let names = |ms: &[&MigrationRef]| {
+            ms.iter()
+                .map(|m| {
+                    if m.batched {
+                        format!("{} (in batches)", m.name)
+                    } else {
+                        m.name.clone()
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let last = hop.migrations.last().map_or(0, |m| m.version);
         if hop.migrations.is_empty() {
             step("No database migrations in this hop.".to_owned());
-        } else {
-            let names: Vec<&str> = hop.migrations.iter().map(|m| m.name.as_str()).collect();
-            let last = hop.migrations.last().map_or(0, |m| m.version);
+        } else if !pre.is_empty() {
             step(format!(
-                "Apply the migrations ({}): `ferry db migrate --to {last}`",
-                names.join(", ")
+                "Apply the {}migrations ({}): `ferry db migrate --to {last}`",
+                if post.is_empty() { "" } else { "pre-deploy " },
+                names(&pre)
             ));
         }
         step(format!("Record the release: `ferry adopt {}`", hop.to));
         if hop.downtime.is_none_or(|d| !d.is_none()) {
             step("Start the application.".to_owned());
         }
-        let post: Vec<&str> = hop
+        let post_checks: Vec<&str> = hop
             .checks
             .iter()
             .filter(|c| c.when.contains(&crate::check::Phase::Post))
             .map(|c| c.name.as_str())
             .collect();
-        if !post.is_empty() {
+        if !post_checks.is_empty() {
             step(format!(
                 "Run the post-upgrade checks ({}): `ferry check --post`.",
-                post.join("; ")
+                post_checks.join("; ")
+            ));
+        }
+        if !post.is_empty() {
+            step(format!(
+                "Once the new version runs and its checks pass, apply the post-deploy migrations ({}): `ferry db migrate --phase post-deploy --to {last}`",
+                names(&post)
             ));
         }
         step("Verify (below) before going on.".to_owned());

@@ -5,7 +5,7 @@
 use serde::Serialize;
 
 use super::journal::RunOptions;
-use super::state::{STEPS, StepKind};
+use super::state::{StepKind, steps_of_hop};
 use crate::check::Phase;
 use crate::error::{Error, Result};
 use crate::hooks::When;
@@ -93,7 +93,7 @@ pub fn dry_run(inst: &Installation, access: &Access, to: Option<&Version>, optio
     let mut hops = Vec::new();
     for (i, hop) in plan.hops.iter().enumerate() {
         let mut steps = Vec::new();
-        for step in STEPS {
+        for step in steps_of_hop(hop.has_post_deploy()) {
             let (what, detail) = match step {
                 StepKind::Preflight => {
                     let mut lines: Vec<String> = hop
@@ -157,10 +157,16 @@ pub fn dry_run(inst: &Installation, access: &Access, to: Option<&Version>, optio
                     ),
                     Err(e) => (format!("cannot migrate the config files: {e}"), None),
                 },
-                StepKind::Migrate => {
+                StepKind::Migrate | StepKind::PostDeploy => {
+                    let phase = if step == StepKind::Migrate {
+                        crate::migration::Phase::PreDeploy
+                    } else {
+                        crate::migration::Phase::PostDeploy
+                    };
                     let steps: Vec<Step<'_>> = hop
                         .migrations
                         .iter()
+                        .filter(|m| m.phase == phase)
                         .filter_map(|m| inst.set.get(m.version))
                         .map(Step::up)
                         .collect();

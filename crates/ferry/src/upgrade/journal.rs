@@ -49,6 +49,9 @@ pub struct HopInfo {
     pub to: String,
     /// The schema head the hop reaches.
     pub schema_after: u64,
+    /// Whether the hop has post-deploy migrations (and so that step).
+    #[serde(default)]
+    pub post_deploy: bool,
 }
 
 /// Options that change what a run does.

@@ -14,7 +14,7 @@ pub use self::journal::{HopInfo, RunInfo, RunOptions};
 pub use self::report::{
     HopReport, RunReport, StepReport, StepStatus, failure_message, last, report, unfinished, unfinished_error,
 };
-pub use self::state::{Before, End, Event, Outcome, Record, RunState, STEPS, StepKind};
+pub use self::state::{Before, End, Event, Outcome, Record, RunState, STEPS, StepKind, steps_of_hop};
 
 use self::journal::{Journal, RunLock};
 use self::report::unfinished_while_locked;
@@ -189,6 +189,7 @@ impl<'i> Prepared<'i> {
                     from: h.from.as_ref().map(ToString::to_string),
                     to: h.to.to_string(),
                     schema_after: h.schema_after,
+                    post_deploy: h.has_post_deploy(),
                 })
                 .collect(),
             database: self.held.url.safe().to_string(),
@@ -363,10 +364,13 @@ pub fn resume(inst: &Installation, access: &Access, progress: &mut dyn Progress)
     let start = match &state {
         RunState::Planned => (0, StepKind::Preflight),
         RunState::Running { hop, step, open: true } | RunState::Failed { hop, step, .. } => (*hop, *step),
-        RunState::Running { hop, step, open: false } => match STEPS.iter().position(|s| s == step) {
-            Some(i) if i + 1 < STEPS.len() => (*hop, STEPS[i + 1]),
-            _ => (hop + 1, StepKind::Preflight),
-        },
+        RunState::Running { hop, step, open: false } => {
+            let post_deploy = ctx.hops.get(*hop).is_some_and(Hop::has_post_deploy);
+            match steps_of_hop(post_deploy).find(|s| s > step) {
+                Some(next) => (*hop, next),
+                None => (hop + 1, StepKind::Preflight),
+            }
+        }
         RunState::RollingBack { .. } | RunState::RollbackFailed { .. } => {
             return Err(Error::refusal(
                 format!("run {} was being rolled back; it cannot go forward again", ctx.info.id),

@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use super::journal::{self, HopInfo, RunInfo};
-use super::state::{Event, Outcome, Record, RunState, STEPS, StepKind};
+use super::state::{Event, Outcome, Record, RunState, StepKind, steps_of_hop};
 use crate::error::Result;
 use crate::hooks::HookRun;
 
@@ -93,10 +93,9 @@ impl RunReport {
             .map(|h: &HopInfo| HopReport {
                 from: h.from.clone(),
                 to: h.to.clone(),
-                steps: STEPS
-                    .iter()
+                steps: steps_of_hop(h.post_deploy)
                     .map(|s| StepReport {
-                        step: *s,
+                        step: s,
                         status: StepStatus::Pending,
                         detail: String::new(),
                         outcome: None,

@@ -7,7 +7,7 @@
 use std::time::Instant;
 
 use super::journal::{Journal, RunInfo, RunLock};
-use super::state::{Before, Event, Outcome, Record, STEPS, StepKind};
+use super::state::{Before, Event, Outcome, Record, StepKind, steps_of_hop};
 use super::{Notice, Progress};
 use crate::backup;
 use crate::check::{self, Check, Phase, Verdict};
@@ -153,7 +153,7 @@ impl Ctx<'_> {
     /// What undoing `step` will need to know, read before it starts.
     fn before(&mut self, step: StepKind) -> Result<Before> {
         Ok(match step {
-            StepKind::Migrate => Before {
+            StepKind::Migrate | StepKind::PostDeploy => Before {
                 schema: Some(self.migrator.status(&self.inst.set)?.current.unwrap_or(0)),
                 ..Before::default()
             },
@@ -170,7 +170,8 @@ impl Ctx<'_> {
     /// (already journaled); `Err` is the journal itself failing.
     pub fn forward(&mut self, start: (usize, StepKind)) -> Result<std::result::Result<(), (usize, StepKind)>> {
         for hop in start.0..self.hops.len() {
-            for step in STEPS {
+            let post_deploy = self.hops[hop].has_post_deploy();
+            for step in steps_of_hop(post_deploy) {
                 if hop == start.0 && step < start.1 {
                     continue;
                 }
@@ -228,6 +229,7 @@ impl Ctx<'_> {
             StepKind::Record => self.record_step(hop),
             StepKind::HooksAfter => self.hooks_step(hop, When::After),
             StepKind::Verify => self.verify_step(hop),
+            StepKind::PostDeploy => self.migrate_step(hop, Phases::PostDeploy),
         }
     }
 

@@ -35,10 +35,13 @@ pub enum StepKind {
     HooksAfter,
     /// The post-upgrade checks.
     Verify,
+    /// The hop's post-deploy migrations, once the new code runs and its
+    /// checks pass (only in hops that have some).
+    PostDeploy,
 }
 
 /// Every step, in order.
-pub const STEPS: [StepKind; 8] = [
+pub const STEPS: [StepKind; 9] = [
     StepKind::Preflight,
     StepKind::HooksBefore,
     StepKind::Backup,
@@ -47,7 +50,15 @@ pub const STEPS: [StepKind; 8] = [
     StepKind::Record,
     StepKind::HooksAfter,
     StepKind::Verify,
+    StepKind::PostDeploy,
 ];
+
+/// The steps of a hop, in order: post-deploy migrations only in a hop that has some.
+pub fn steps_of_hop(post_deploy: bool) -> impl Iterator<Item = StepKind> {
+    STEPS
+        .into_iter()
+        .filter(move |s| post_deploy || *s != StepKind::PostDeploy)
+}
 
 impl StepKind {
     /// The word used in output and JSON.
@@ -61,6 +72,7 @@ impl StepKind {
             StepKind::Record => "record",
             StepKind::HooksAfter => "hooks_after",
             StepKind::Verify => "verify",
+            StepKind::PostDeploy => "post_deploy",
         }
     }
 
@@ -75,6 +87,7 @@ impl StepKind {
             StepKind::Record => "record the release",
             StepKind::HooksAfter => "after hooks",
             StepKind::Verify => "post-upgrade checks",
+            StepKind::PostDeploy => "post-deploy migrations",
         }
     }
 }

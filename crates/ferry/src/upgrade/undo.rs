@@ -16,7 +16,7 @@ use crate::backup;
 use crate::config::migrate as config_migrate;
 use crate::error::{Error, Result};
 use crate::hooks::When;
-use crate::migration::{RevertTarget, State};
+use crate::migration::{Direction, RevertTarget, State};
 
 /// How the database goes back.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,6 +54,18 @@ fn to_undo(records: &[Record], to_hop: usize) -> Vec<(usize, StepKind, u64)> {
 }
 
 impl Ctx<'_> {
+    /// The newest migration applied before hop `hop`'s migrate step started.
+    fn hop_base(&self, hop: usize) -> Option<u64> {
+        self.records.iter().find_map(|r| match &r.event {
+            Event::StepStarted {
+                hop: h,
+                step: StepKind::Migrate,
+                before,
+            } if *h == hop => before.schema,
+            _ => None,
+        })
+    }
+
     /// The `before` of the step started at record `seq`.
     fn before_of(&self, seq: u64) -> super::state::Before {
         self.records
@@ -76,16 +88,28 @@ impl Ctx<'_> {
         };
         let base = self.before_of(first_seq).schema.unwrap_or(0);
         let status = self.migrator.status(&self.inst.set)?;
+        // Failed part-way, or stopped between batches where its down cannot
+        // undo only the batches done.
+        let set = &self.inst.set;
         let dirty: Vec<String> = status
             .migrations
             .iter()
-            .filter(|m| m.state == State::Failed)
+            .filter(|m| match m.state {
+                State::Failed => true,
+                State::Running if m.running == Some(Direction::Up) => set.get(m.version).is_none_or(|x| {
+                    !x.down()
+                        .ok()
+                        .flatten()
+                        .is_some_and(|d| crate::migration::undoes_batches_of(x, d))
+                }),
+                _ => false,
+            })
             .map(|m| m.name.clone())
             .collect();
         let applied: Vec<&crate::migration::MigrationStatus> = status
             .migrations
             .iter()
-            .filter(|m| m.version > base && matches!(m.state, State::Applied | State::Modified))
+            .filter(|m| m.version > base && matches!(m.state, State::Applied | State::Modified | State::Running))
             .collect();
         if applied.is_empty() && dirty.is_empty() {
             return Ok(Way::Nothing);
@@ -215,6 +239,31 @@ impl Ctx<'_> {
         let before = self.before_of(seq);
         match step {
             StepKind::Preflight | StepKind::Verify => Ok("nothing to undo".into()),
+            StepKind::PostDeploy => match way {
+                Way::Downs => {
+                    // Back to where the hop's migrations started: undoing
+                    // the migrate step reverts the pre-deploy ones after.
+                    let base = self.hop_base(hop).unwrap_or(before.schema.unwrap_or(0));
+                    let target = RevertTarget::PostDeployAfter(base);
+                    if self.migrator.plan_revert(&self.inst.set, target)?.is_empty() {
+                        return Ok("no post-deploy migration to revert".into());
+                    }
+                    let report = self.migrator.revert(&self.inst.set, target, &mut ())?;
+                    Ok(format!(
+                        "reverted {} post-deploy migration{} with {} down script{}",
+                        report.steps.len(),
+                        super::run::plural(report.steps.len()),
+                        if report.steps.len() == 1 { "its" } else { "their" },
+                        super::run::plural(report.steps.len())
+                    ))
+                }
+                Way::Restore(id, _) => Ok(format!("undone by the restore of backup {id}")),
+                Way::Nothing => Ok("no migration was applied".into()),
+                Way::None(why) => Err(Error::refusal(
+                    why.clone(),
+                    "restore a backup taken before the upgrade by hand (`ferry backup list`, `ferry backup restore ID`)",
+                )),
+            },
             StepKind::HooksBefore | StepKind::HooksAfter => {
                 Ok("hooks are not undone (after_rollback hooks run at the end)".into())
             }
@@ -264,14 +313,13 @@ impl Ctx<'_> {
                     "restore a backup taken before the upgrade by hand (`ferry backup list`, `ferry backup restore ID`)",
                 )),
                 Way::Downs => {
-                    let target = before.schema.unwrap_or(0);
-                    let current = self.migrator.status(&self.inst.set)?.current.unwrap_or(0);
-                    if current <= target {
+                    let target = RevertTarget::To(before.schema.unwrap_or(0));
+                    // A batched migration stopped part-way counts: its down
+                    // reverts the batches done.
+                    if self.migrator.plan_revert(&self.inst.set, target)?.is_empty() {
                         return Ok("no migration to revert".into());
                     }
-                    let report = self
-                        .migrator
-                        .revert(&self.inst.set, RevertTarget::To(target), &mut ())?;
+                    let report = self.migrator.revert(&self.inst.set, target, &mut ())?;
                     Ok(match report.steps.len() {
                         1 => "reverted 1 migration with its down script".to_owned(),
                         n => format!("reverted {n} migrations with their down scripts"),
