@@ -384,7 +384,10 @@ fn backup_advice(project: &Project, s: &mut Session, to: Option<u64>) -> Option<
         .collect();
     let strict = crossed.iter().find(|r| {
         let prev = inst.manifest.releases().iter().rev().find(|p| p.version < r.version);
-        let kind = prev.map(|p| ferry::release::UpgradeKind::between(&p.version, &r.version));
+        let kind = prev.map(|p| {
+            r.kind
+                .unwrap_or_else(|| ferry::release::UpgradeKind::between(&p.version, &r.version))
+        });
         kind.is_some_and(|k| inst.manifest.policy.for_kind(k).backup == ferry::release::BackupRule::Required)
     })?;
     let newest_backup = inst

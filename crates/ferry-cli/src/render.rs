@@ -98,7 +98,10 @@ pub fn status(status: &Status) -> String {
             .error
             .as_deref()
             .filter(|e| e.contains("batch "))
-            .map(|e| format!("; it stopped: {e}"))
+            .map(|e| {
+                let e = e.trim_start_matches("up: ").trim_start_matches("down: ");
+                format!("; it stopped at {e}")
+            })
             .unwrap_or_default();
         out.push_str(&format!(
             "\n{} is {verb} in batches, or stopped between two{at}{why}\n  `{cmd}` continues it at the next batch\n",

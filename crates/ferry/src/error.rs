@@ -203,6 +203,8 @@ pub struct MigrationFailure {
     pub state: FailureState,
     /// What had been done before it.
     pub progress: Progress,
+    /// INVALID indexes a failed `CREATE INDEX CONCURRENTLY` left behind.
+    pub invalid_indexes: Vec<String>,
 }
 
 impl fmt::Display for MigrationFailure {
@@ -214,7 +216,14 @@ impl fmt::Display for MigrationFailure {
             &self.message,
             self.state,
             &self.progress,
-        ))
+        ))?;
+        for index in &self.invalid_indexes {
+            write!(
+                f,
+                "\n  the failed CREATE INDEX CONCURRENTLY left the index {index} behind, INVALID: it is never used yet slows every write to its table.\n  help: `ferry db repair` drops it (DROP INDEX CONCURRENTLY) and marks the migration pending again"
+            )?;
+        }
+        Ok(())
     }
 }
 

@@ -409,6 +409,27 @@ impl Migrator {
                     ),
                     _ => continue,
                 };
+                // A failed CREATE INDEX CONCURRENTLY leaves its index behind.
+                if m.state == State::Failed
+                    && !m.error.as_deref().is_some_and(|e| e.starts_with("down:"))
+                    && let Some(mig) = set.get(m.version)
+                {
+                    let statements = migration::split(&mig.up.sql, engine.kind().dialect()).unwrap_or_default();
+                    for index in invalid_indexes(engine, statements.iter().map(|s| s.text.as_str())) {
+                        if !dry_run {
+                            engine.execute(&format!("DROP INDEX CONCURRENTLY IF EXISTS {index}")).map_err(|e| {
+                                Error::db(format!("cannot drop the INVALID index {index}"), e.message)
+                            })?;
+                        }
+                        actions.push(RepairAction {
+                            version: m.version,
+                            name: m.name.clone(),
+                            action: format!(
+                                "the INVALID index {index} its failed CREATE INDEX CONCURRENTLY left is dropped"
+                            ),
+                        });
+                    }
+                }
                 if !dry_run {
                     engine.record(&table, &change)?;
                 }
@@ -498,6 +519,25 @@ fn preflight(engine: &dyn Engine, steps: &[Step<'_>]) -> Result<()> {
     }
 }
 
+/// The INVALID indexes that failed `CREATE INDEX CONCURRENTLY` statements
+/// among `statements` left behind (PostgreSQL only).
+fn invalid_indexes<'s>(engine: &mut dyn Engine, statements: impl IntoIterator<Item = &'s str>) -> Vec<String> {
+    if engine.kind() != engine::EngineKind::Postgres {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for name in statements.into_iter().filter_map(migration::concurrent_index) {
+        let sql = format!(
+            "SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE NOT i.indisvalid AND c.relname = {} AND n.nspname = ANY (current_schemas(false))",
+            engine::history::literal(engine::EngineKind::Postgres, &name)
+        );
+        if let Ok(rows) = engine.query(&sql) {
+            out.extend(rows.into_iter().filter_map(|r| r.into_iter().next().flatten()));
+        }
+    }
+    out
+}
+
 fn short(c: Option<&str>) -> &str {
     c.map_or("none", |c| &c[..c.len().min(12)])
 }
@@ -566,6 +606,7 @@ fn run_each(
                         message: error.message,
                         state: FailureState::Stopped { batches, rows },
                         progress: progress(),
+                        invalid_indexes: Vec::new(),
                     }))
                 }
                 crate::batching::Stop::Other(e) => e,
@@ -577,7 +618,13 @@ fn run_each(
         } else {
             run_without_transaction(engine, table, step, &record).map_err(|f| match f {
                 NoTxFailure::Statement(e, applied) => {
-                    failure(step, &e, dialect, FailureState::Dirty { applied }, progress())
+                    let mut err = failure(step, &e, dialect, FailureState::Dirty { applied }, progress());
+                    if let Error::MigrationFailed(f) = &mut err
+                        && let Some(st) = &f.statement
+                    {
+                        f.invalid_indexes = invalid_indexes(engine, [st.as_str()]);
+                    }
+                    err
                 }
                 NoTxFailure::Other(e) => e,
             })?
@@ -666,5 +713,6 @@ fn failure(
         message: e.message.clone(),
         state,
         progress,
+        invalid_indexes: Vec::new(),
     }))
 }

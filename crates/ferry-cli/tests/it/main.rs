@@ -1,5 +1,6 @@
 //! Tests of the `ferry` binary, run for real against each engine.
 
+mod batches;
 mod checks;
 mod commands;
 mod concurrency;

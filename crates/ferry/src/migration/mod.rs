@@ -2,6 +2,7 @@
 //! history, and planning which to run. Everything here is pure.
 
 pub mod batch;
+mod concurrently;
 mod lexer;
 mod lint;
 mod plan;
@@ -10,6 +11,7 @@ mod set;
 mod status;
 
 pub use self::batch::BatchSpec;
+pub use self::concurrently::concurrent_index;
 pub use self::lexer::{
     Dialect, LexError, Placeholder, Statement, is_transaction_control, line_of, placeholders, split,
 };

@@ -7,6 +7,7 @@
 //! upgrade_from = ">=2.0.0"       # installed versions that may upgrade directly
 //! required_stop = "why no path may jump over this release"
 //! notes = "docs/RELEASE_NOTES_v2.1.md"
+//! kind = "minor"                 # when the project's versioning is not semver's 0.x rule
 //! risk = "medium"                # overrides the policy for this release
 //! downtime = "5m-15m"
 //!
@@ -110,6 +111,9 @@ pub struct Release {
     pub required_stop: Option<String>,
     /// Its release notes file.
     pub notes: Option<String>,
+    /// The kind of upgrade to it, when the project's versioning says other
+    /// than semver's rule (a 0.x release whose minor step is a minor upgrade).
+    pub kind: Option<crate::release::UpgradeKind>,
     /// Risk, overriding the policy.
     pub risk: Option<Risk>,
     /// Downtime, overriding the policy.
@@ -159,6 +163,7 @@ struct RawRelease {
     upgrade_from: Option<Spanned<String>>,
     required_stop: Option<String>,
     notes: Option<String>,
+    kind: Option<crate::release::UpgradeKind>,
     risk: Option<Risk>,
     downtime: Option<Spanned<String>>,
     commit: Option<String>,
@@ -271,6 +276,7 @@ impl Release {
             upgrade_from_inherited: false,
             required_stop: raw.required_stop,
             notes: raw.notes,
+            kind: raw.kind,
             risk: raw.risk,
             downtime,
             commit: raw.commit,

@@ -323,7 +323,21 @@ fn make_hop(
         .filter(|r| !r.version.is_prerelease() || &r.version == to)
         .collect();
     let to_release = manifest.get(to);
-    let kind = from.map(|f| UpgradeKind::between(f, to));
+    // A release may state its kind (its project's versioning says a 0.x
+    // minor step is minor, say): then the hop is as big as its biggest
+    // step, each release's stated kind or semver's from the one before.
+    let kind = from.map(|f| {
+        if in_hop.iter().all(|r| r.kind.is_none()) {
+            return UpgradeKind::between(f, to);
+        }
+        let mut prev = f;
+        let mut kind = UpgradeKind::Patch;
+        for r in &in_hop {
+            kind = kind.max(r.kind.unwrap_or_else(|| UpgradeKind::between(prev, &r.version)));
+            prev = &r.version;
+        }
+        kind
+    });
     let (mut risk, mut downtime, mut backup, mut staging) = match kind {
         Some(k) => {
             let p = policy.for_kind(k);
@@ -559,6 +573,30 @@ mod tests {
             msg.contains("1.1.0 is a required stop (rewrites data)") && msg.contains("=1.0.0"),
             "{msg}"
         );
+    }
+
+    #[test]
+    fn a_stated_kind_overrides_the_0x_rule() {
+        let build =
+            |releases| Manifest::build(Path::new("releases"), releases, Policy::default(), &migrations(6)).unwrap();
+        let m = build(vec![
+            rel("0.1.0", Some(1), None, None),
+            rel("0.2.0", Some(2), None, None),
+        ]);
+        assert_eq!(go(&m, "0.1.0", None).unwrap().hops[0].kind, Some(UpgradeKind::Major));
+        let mut minor = rel("0.2.0", Some(2), None, None);
+        minor.kind = Some(UpgradeKind::Minor);
+        let m = build(vec![rel("0.1.0", Some(1), None, None), minor.clone()]);
+        assert_eq!(go(&m, "0.1.0", None).unwrap().hops[0].kind, Some(UpgradeKind::Minor));
+        // A hop is as big as its biggest step.
+        let m = build(vec![
+            rel("0.1.0", Some(1), None, None),
+            minor,
+            rel("1.0.0", Some(3), None, None),
+        ]);
+        let p = go(&m, "0.1.0", None).unwrap();
+        assert_eq!(p.hops.len(), 1);
+        assert_eq!(p.hops[0].kind, Some(UpgradeKind::Major));
     }
 
     #[test]

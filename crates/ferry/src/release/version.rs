@@ -99,7 +99,7 @@ impl serde::Serialize for Version {
 }
 
 /// How big a step between two versions is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum UpgradeKind {
     /// Same major and minor (pre-release steps included).

@@ -487,3 +487,46 @@ fn history_table_name_is_configurable(kind: Kind) {
             .all(|r| r.success && r.checksum.len() == 64 && r.applied_at.ends_with('Z'))
     );
 }
+
+/// A failed `CREATE INDEX CONCURRENTLY` leaves an INVALID index: the
+/// failure names it, and `repair` drops it and marks the migration pending.
+#[test]
+fn postgres_failed_concurrent_index_is_named_and_repair_drops_it() {
+    let db = TestDb::new(Kind::Postgres);
+    db.exec("CREATE TABLE t (x int); INSERT INTO t VALUES (1), (1)");
+    let files = [(
+        "0001_unique.up.sql",
+        "-- ferry:no-transaction\nCREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS t_x_unique ON t (x);\n",
+    )];
+    let set = set(&files);
+    let mut m = migrator(&db);
+    let err = m.migrate(&set, MigrateOptions::default(), &mut ()).unwrap_err();
+    let Error::MigrationFailed(f) = &err else {
+        panic!("{err}")
+    };
+    assert_eq!(f.invalid_indexes, vec!["public.t_x_unique".to_owned()]);
+    assert!(
+        err.to_string()
+            .contains("left the index public.t_x_unique behind, INVALID"),
+        "{err}"
+    );
+    let invalid = "SELECT count(*) FROM pg_index WHERE NOT indisvalid";
+    assert_eq!(db.scalar(invalid), 1);
+
+    let dry = m.repair(&set, true).unwrap();
+    assert!(
+        dry.iter().any(|a| a.action.contains("INVALID index public.t_x_unique")),
+        "{dry:?}"
+    );
+    assert_eq!(db.scalar(invalid), 1, "a dry run drops nothing");
+    m.repair(&set, false).unwrap();
+    assert_eq!(db.scalar(invalid), 0);
+    assert_eq!(m.status(&set).unwrap().migrations[0].state, State::Pending);
+    // With the duplicate gone, the migration goes through.
+    db.exec("DELETE FROM t");
+    m.migrate(&set, MigrateOptions::default(), &mut ()).unwrap();
+    assert_eq!(
+        db.scalar("SELECT count(*) FROM pg_indexes WHERE indexname = 't_x_unique'"),
+        1
+    );
+}
