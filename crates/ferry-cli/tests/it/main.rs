@@ -8,6 +8,7 @@ mod config;
 mod defects;
 mod errors;
 mod interrupt;
+mod octollm;
 mod openwatch;
 mod releases;
 mod restore;

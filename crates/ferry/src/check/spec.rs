@@ -163,7 +163,15 @@ impl Check {
                 one_line(sql),
                 expect.as_ref().map(|e| format!(" expects {e}")).unwrap_or_default()
             ),
-            Kind::Compare { sql, how, .. } => format!("sql `{}` {how:?} across the hop", one_line(sql)).to_lowercase(),
+            Kind::Compare { sql, how, .. } => format!(
+                "sql `{}` {} across the hop",
+                one_line(sql),
+                match how {
+                    Comparison::Unchanged => "unchanged",
+                    Comparison::Grows => "grows",
+                    Comparison::SameSet => "keeps its set of values (mapped)",
+                }
+            ),
             Kind::Http { url, head, status, .. } => format!(
                 "{} {} answers {}",
                 if *head { "HEAD" } else { "GET" },

@@ -1,0 +1,2 @@
+DROP TABLE task_history;
+DROP TABLE tasks;

@@ -1,0 +1,2 @@
+-- Nothing to undo: validation changes no row.
+SELECT 1;
