@@ -34,6 +34,11 @@ pub struct Tick {
     pub rows_per_sec: f64,
     /// The time left at that rate, when an estimate is known.
     pub eta: Option<Duration>,
+    /// How long the last batch's transaction took, from its start to its
+    /// commit: the longest its row locks were held.
+    pub batch_ms: u64,
+    /// The longest such time in this run.
+    pub longest_batch_ms: u64,
 }
 
 /// Why a walk stopped before its end.
@@ -446,6 +451,7 @@ impl Walk<'_> {
         bound: &Bound,
         done: (u64, u64),
     ) -> Result<Option<(Vec<String>, u64)>, Failed> {
+        let began = Instant::now();
         let page = page_sql(self.kind, &self.table, &self.key, after, bound, self.spec.size);
         let fail = |e: StatementError, st: Option<(String, usize)>| {
             if e.transient {
@@ -529,6 +535,12 @@ impl Walk<'_> {
             }
             crash_point("FERRY_TEST_CRASH_IN_BATCH", done.1 + 1);
             engine.execute("COMMIT").map_err(|e| fail(e, None))?;
+            tracing::debug!(
+                batch = done.1 + 1,
+                rows = count,
+                ms = began.elapsed().as_secs_f64() * 1000.0,
+                "batch committed"
+            );
             crash_point("FERRY_TEST_CRASH_AFTER_BATCH", done.1 + 1);
             Ok(Some((last_key, count)))
         });
@@ -695,11 +707,13 @@ fn walk_all(
     let mut after = resume.as_ref().map(|p| p.last_key.clone());
     let (mut rows, mut batches) = resume.map_or((0, 0), |p| (p.rows, p.batches));
     let (start, rows_before) = (Instant::now(), rows);
+    let mut longest = 0;
     loop {
         if let Some(max) = spec.max_lag {
             wait_for_replicas(engine, max)?;
         }
         let mut tries = 0u32;
+        let mut began = Instant::now();
         let done = loop {
             match walk.batch(engine, after.as_deref(), &bound, (rows, batches)) {
                 Ok(done) => break done,
@@ -713,6 +727,7 @@ fn walk_all(
                     // Back off, doubling up to five seconds.
                     let wait = spec.pause.max(Duration::from_millis(100)) * 2u32.saturating_pow(tries.min(6) - 1);
                     std::thread::sleep(wait.min(Duration::from_secs(5)));
+                    began = Instant::now();
                 }
                 Err(Failed::Transient(mut e, statement)) => {
                     e.message = format!(
@@ -740,6 +755,8 @@ fn walk_all(
             }
         };
         let Some((last, count)) = done else { break };
+        let batch_ms = began.elapsed().as_millis() as u64;
+        longest = longest.max(batch_ms);
         after = Some(last);
         rows += count;
         batches += 1;
@@ -758,6 +775,8 @@ fn walk_all(
             estimate: expected,
             rows_per_sec: rate,
             eta,
+            batch_ms,
+            longest_batch_ms: longest,
         });
         if !spec.pause.is_zero() {
             std::thread::sleep(spec.pause);

@@ -349,3 +349,21 @@ fn seed_again(db: &TestDb) {
     };
     db.exec(&fill);
 }
+
+/// `max-lag` reads `pg_stat_replication` before each batch (this server has
+/// no replica, so no batch waits).
+#[test]
+fn postgres_max_lag_reads_the_replicas() {
+    let db = TestDb::new(Kind::Postgres);
+    seed(&db);
+    let set = set(&[(
+        "0001_rescale.up.sql",
+        "-- ferry:batch table=tasks key=id size=25000 max-lag=1s\nUPDATE tasks SET priority = priority * 2 WHERE :in_batch;\n",
+    )]);
+    let mut ticks = Ticks(Vec::new());
+    migrator(&db)
+        .migrate(&set, MigrateOptions::default(), &mut ticks)
+        .unwrap();
+    assert_eq!(ticks.0.len(), 4);
+    assert_eq!(wrong(&db, 2, 2, 0), 0);
+}
