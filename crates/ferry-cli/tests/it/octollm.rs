@@ -8,24 +8,9 @@ use std::path::Path;
 
 use ferry_testkit::{Kind, TestDb};
 
-use crate::support::{stderr, stdout};
+use crate::support::{copy_dir, stderr, stdout};
 
 const TASKS: i64 = 200_000;
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let dest = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            if entry.file_name() != "backups" {
-                copy_dir(&entry.path(), &dest);
-            }
-        } else {
-            std::fs::copy(entry.path(), &dest).unwrap();
-        }
-    }
-}
 
 struct Octo {
     dir: tempfile::TempDir,

@@ -7,22 +7,7 @@ use std::path::Path;
 use ferry_testkit::{Kind, TestDb};
 use predicates::prelude::*;
 
-use crate::support::{ferry, stdout};
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let dest = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            if entry.file_name() != "backups" {
-                copy_dir(&entry.path(), &dest);
-            }
-        } else {
-            std::fs::copy(entry.path(), &dest).unwrap();
-        }
-    }
-}
+use crate::support::{copy_dir, ferry, stdout};
 
 struct Ow {
     dir: tempfile::TempDir,

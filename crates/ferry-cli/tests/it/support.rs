@@ -71,6 +71,22 @@ impl Proj {
     }
 }
 
+/// Copies an example folder (without its backups) for a test to change.
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let dest = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            if entry.file_name() != "backups" {
+                copy_dir(&entry.path(), &dest);
+            }
+        } else {
+            std::fs::copy(entry.path(), &dest).unwrap();
+        }
+    }
+}
+
 /// The binary, with variables that would change its behaviour removed.
 pub fn ferry() -> assert_cmd::Command {
     let mut cmd = assert_cmd::Command::cargo_bin("ferry").expect("binary");

@@ -22,7 +22,9 @@ impl Default for HistoryTable {
     }
 }
 
-fn is_identifier(s: &str) -> bool {
+/// A plain SQL identifier: letters, digits and `_`, not starting with a
+/// digit, at most 63 characters.
+pub(crate) fn is_identifier(s: &str) -> bool {
     let mut chars = s.chars();
     chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')

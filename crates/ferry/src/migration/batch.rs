@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use crate::engine::history::is_identifier;
 use crate::migration::lexer::{Dialect, placeholders, split};
 
 /// The settings of a batched migration.
@@ -74,13 +75,6 @@ pub const FIRST: &str = "first";
 pub const LAST: &str = "last";
 /// The placeholder bound to the condition that the key is in the batch.
 pub const IN_BATCH: &str = "in_batch";
-
-fn is_identifier(s: &str) -> bool {
-    let mut chars = s.chars();
-    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-        && s.len() <= 63
-}
 
 impl BatchSpec {
     /// Reads the words after `ferry:batch`: `name=value` pairs.
