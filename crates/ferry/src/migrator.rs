@@ -23,6 +23,9 @@ pub struct Settings {
     /// How long to wait for another ferry process's lock (and, on SQLite,
     /// for the application's writers).
     pub lock_timeout: Duration,
+    /// SQLite: whether foreign keys are enforced while migrations run
+    /// (`[database] sqlite_foreign_keys`, on by default).
+    pub sqlite_foreign_keys: bool,
 }
 
 impl Default for Settings {
@@ -31,6 +34,7 @@ impl Default for Settings {
             history_table: HistoryTable::default(),
             release_table: HistoryTable::parse("ferry_release").unwrap_or_default(),
             lock_timeout: Duration::from_secs(60),
+            sqlite_foreign_keys: true,
         }
     }
 }
@@ -159,6 +163,7 @@ impl Migrator {
     pub fn connect(url: &DatabaseUrl, settings: Settings) -> Result<Self> {
         let options = ConnectOptions {
             busy_timeout: settings.lock_timeout,
+            sqlite_foreign_keys: settings.sqlite_foreign_keys,
         };
         Ok(Migrator {
             engine: engine::connect(url, &options)?,
@@ -613,7 +618,12 @@ fn run_each(
             })?
         } else if engine.transactional_ddl() && !step.no_transaction() {
             engine
-                .apply_in_transaction(table, &step.script().sql, &record)
+                .apply_in_transaction(
+                    table,
+                    &step.script().sql,
+                    &record,
+                    step.script().directives.foreign_keys_off,
+                )
                 .map_err(|e| failure(step, &e, dialect, FailureState::RolledBack, progress()))?
         } else {
             run_without_transaction(engine, table, step, &record).map_err(|f| match f {

@@ -123,6 +123,7 @@ struct RawDatabase {
     history_table: Option<Spanned<String>>,
     release_table: Option<Spanned<String>>,
     lock_timeout: Option<Spanned<String>>,
+    sqlite_foreign_keys: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -142,6 +143,7 @@ pub struct Project {
     history_table: HistoryTable,
     release_table: HistoryTable,
     lock_timeout: Duration,
+    sqlite_foreign_keys: bool,
     migrations_dir: PathBuf,
     releases_dir: PathBuf,
     policy: Policy,
@@ -339,6 +341,7 @@ impl Project {
             history_table,
             release_table,
             lock_timeout,
+            sqlite_foreign_keys: db.sqlite_foreign_keys.unwrap_or(true),
             migrations_dir,
             releases_dir,
             policy,
@@ -438,6 +441,7 @@ impl Project {
             history_table: self.history_table.clone(),
             release_table: self.release_table.clone(),
             lock_timeout: lock_timeout.unwrap_or(self.lock_timeout),
+            sqlite_foreign_keys: self.sqlite_foreign_keys,
         }
     }
 

@@ -36,6 +36,10 @@ history_table = "ferry_history"
 # How long to wait for another ferry process migrating the same database.
 lock_timeout = "60s"
 
+# SQLite: enforce foreign keys while migrating. A migration that rebuilds a
+# table says `-- ferry:foreign-keys-off` instead of turning this off.
+sqlite_foreign_keys = true
+
 [migrations]
 # Folder of NNNN_name.up.sql / NNNN_name.down.sql files (`ferry new NAME`).
 dir = "migrations"

@@ -76,12 +76,15 @@ pub trait Engine: Send {
 
     /// Runs `sql` and the history change for `record` in one transaction,
     /// returning the time the script took in milliseconds. On error the
-    /// transaction is rolled back and nothing of it remains.
+    /// transaction is rolled back and nothing of it remains. With
+    /// `foreign_keys_off` (SQLite's table rebuilds), foreign keys are not
+    /// enforced while it runs and are checked once before it commits.
     fn apply_in_transaction(
         &mut self,
         table: &HistoryTable,
         sql: &str,
         record: &Record<'_>,
+        foreign_keys_off: bool,
     ) -> Result<i64, StatementError>;
 
     /// Runs one statement outside any transaction.
@@ -125,12 +128,15 @@ pub struct ConnectOptions {
     /// How long to wait for SQLite's write lock (busy timeout), and for a
     /// connection to a server.
     pub busy_timeout: Duration,
+    /// SQLite: whether foreign keys are enforced (`PRAGMA foreign_keys`).
+    pub sqlite_foreign_keys: bool,
 }
 
 impl Default for ConnectOptions {
     fn default() -> Self {
         ConnectOptions {
             busy_timeout: Duration::from_secs(60),
+            sqlite_foreign_keys: true,
         }
     }
 }

@@ -173,6 +173,7 @@ impl Engine for MySqlEngine {
         _table: &HistoryTable,
         _sql: &str,
         _record: &Record<'_>,
+        _foreign_keys_off: bool,
     ) -> Result<i64, StatementError> {
         Err(StatementError::new(
             "MySQL and MariaDB commit DDL implicitly; ferry runs their migrations statement by statement",

@@ -355,6 +355,7 @@ impl Engine for PostgresEngine {
         table: &HistoryTable,
         sql: &str,
         record: &Record<'_>,
+        _foreign_keys_off: bool,
     ) -> Result<i64, StatementError> {
         let prefix = "BEGIN;\nSET LOCAL synchronous_commit = off;\n";
         let record_sql = history::in_transaction_sql(EngineKind::Postgres, table, record, None);

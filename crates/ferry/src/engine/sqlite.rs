@@ -35,6 +35,8 @@ pub(crate) struct SqliteEngine {
     url: SafeUrl,
     lock_path: Option<PathBuf>,
     lock_file: Option<File>,
+    /// Whether foreign keys are enforced (`[database] sqlite_foreign_keys`).
+    foreign_keys: bool,
 }
 
 impl SqliteEngine {
@@ -78,7 +80,7 @@ impl SqliteEngine {
             Some(SqliteLocation::File(p)) => Some(p.clone()),
             _ => None,
         };
-        Ok(SqliteEngine {
+        let engine = SqliteEngine {
             conn,
             path,
             create_on_write,
@@ -87,7 +89,82 @@ impl SqliteEngine {
             url: url.safe().clone(),
             lock_path,
             lock_file: None,
-        })
+            foreign_keys: options.sqlite_foreign_keys,
+        };
+        engine.apply_foreign_keys().map_err(|e| fail(e.message))?;
+        Ok(engine)
+    }
+
+    /// Sets `PRAGMA foreign_keys` as the project asks.
+    fn apply_foreign_keys(&self) -> Result<(), StatementError> {
+        let on = if self.foreign_keys { "ON" } else { "OFF" };
+        self.conn
+            .execute_batch(&format!("PRAGMA foreign_keys = {on}"))
+            .map_err(|e| StatementError::new(format!("cannot set foreign_keys: {e}")))
+    }
+
+    /// Runs a migration and its history row in one `BEGIN IMMEDIATE`
+    /// transaction; with `check_keys`, fails it before the commit when
+    /// `PRAGMA foreign_key_check` finds a row whose parent is missing.
+    fn apply(
+        &mut self,
+        table: &HistoryTable,
+        sql: &str,
+        record: &Record<'_>,
+        check_keys: bool,
+    ) -> Result<i64, StatementError> {
+        self.conn.execute_batch("BEGIN IMMEDIATE").map_err(|e| StatementError {
+            transient: is_busy(&e),
+            ..StatementError::new(format!("cannot start a transaction: {e}"))
+        })?;
+        let start = Instant::now();
+        let result = self.run_script(sql).and_then(|()| {
+            if check_keys {
+                self.check_foreign_keys()?;
+            }
+            let ms = start.elapsed().as_millis() as i64;
+            let record_sql = history::in_transaction_sql(EngineKind::Sqlite, table, record, Some(ms));
+            self.conn
+                .execute_batch(&record_sql)
+                .map_err(|e| StatementError::new(format!("cannot write to history table {table}: {e}")))?;
+            self.conn
+                .execute_batch("COMMIT")
+                .map_err(|e| StatementError::new(format!("cannot commit: {e}")))?;
+            Ok(ms)
+        });
+        if result.is_err() && !self.conn.is_autocommit() {
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
+        result
+    }
+
+    /// `PRAGMA foreign_key_check`, as an error naming the first violations.
+    fn check_foreign_keys(&self) -> Result<(), StatementError> {
+        let err = |e: rusqlite::Error| StatementError::new(format!("cannot check foreign keys: {e}"));
+        let mut stmt = self.conn.prepare("PRAGMA foreign_key_check").map_err(err)?;
+        let rows: Vec<(String, Option<i64>, String)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .map_err(err)?
+            .collect::<rusqlite::Result<_>>()
+            .map_err(err)?;
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let shown: Vec<String> = rows
+            .iter()
+            .take(5)
+            .map(|(t, rowid, parent)| match rowid {
+                Some(id) => format!("{t} row {id} refers to a missing row of {parent}"),
+                None => format!("a row of {t} refers to a missing row of {parent}"),
+            })
+            .collect();
+        Err(StatementError::new(format!(
+            "with foreign keys off, the migration left {} row{} whose parent is missing ({}{}); it was rolled back",
+            rows.len(),
+            if rows.len() == 1 { "" } else { "s" },
+            shown.join("; "),
+            if rows.len() > 5 { "; …" } else { "" }
+        )))
     }
 
     fn run_script(&self, sql: &str) -> Result<(), StatementError> {
@@ -218,6 +295,10 @@ impl Engine for SqliteEngine {
                     message: e.to_string(),
                 })?;
             self.conn = conn;
+            self.apply_foreign_keys().map_err(|e| Error::Connect {
+                url: self.url.clone(),
+                message: e.message,
+            })?;
         }
         let Some(path) = &self.lock_path else {
             return Ok(()); // in-memory: private to this connection
@@ -248,6 +329,10 @@ impl Engine for SqliteEngine {
                     url: self.url.clone(),
                     message: e.to_string(),
                 })?;
+            self.apply_foreign_keys().map_err(|e| Error::Connect {
+                url: self.url.clone(),
+                message: e.message,
+            })?;
         }
         Ok(())
     }
@@ -314,25 +399,18 @@ impl Engine for SqliteEngine {
         table: &HistoryTable,
         sql: &str,
         record: &Record<'_>,
+        foreign_keys_off: bool,
     ) -> Result<i64, StatementError> {
-        self.conn.execute_batch("BEGIN IMMEDIATE").map_err(|e| StatementError {
-            transient: is_busy(&e),
-            ..StatementError::new(format!("cannot start a transaction: {e}"))
-        })?;
-        let start = Instant::now();
-        let result = self.run_script(sql).and_then(|()| {
-            let ms = start.elapsed().as_millis() as i64;
-            let record_sql = history::in_transaction_sql(EngineKind::Sqlite, table, record, Some(ms));
-            self.conn
-                .execute_batch(&record_sql)
-                .map_err(|e| StatementError::new(format!("cannot write to history table {table}: {e}")))?;
-            self.conn
-                .execute_batch("COMMIT")
-                .map_err(|e| StatementError::new(format!("cannot commit: {e}")))?;
-            Ok(ms)
-        });
-        if result.is_err() && !self.conn.is_autocommit() {
-            let _ = self.conn.execute_batch("ROLLBACK");
+        if !foreign_keys_off {
+            return self.apply(table, sql, record, false);
+        }
+        // Has no effect inside a transaction: set before it starts.
+        self.conn
+            .execute_batch("PRAGMA foreign_keys = OFF")
+            .map_err(|e| StatementError::new(format!("cannot turn foreign keys off: {e}")))?;
+        let result = self.apply(table, sql, record, true);
+        if let Err(e) = self.apply_foreign_keys() {
+            tracing::warn!("could not set foreign keys back: {}", e.message);
         }
         result
     }

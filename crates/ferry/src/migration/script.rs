@@ -84,10 +84,14 @@ pub struct Directives {
     pub batch: Option<BatchSpec>,
     /// `-- ferry:phase post-deploy`: run after the new code is started.
     pub phase: Phase,
+    /// `-- ferry:foreign-keys-off` (SQLite): run with foreign keys not
+    /// enforced, as SQLite's table rebuild needs, and check them all before
+    /// committing.
+    pub foreign_keys_off: bool,
 }
 
 /// The directives ferry knows, for help texts.
-pub const KNOWN_DIRECTIVES: &[&str] = &["no-transaction", "batch", "phase"];
+pub const KNOWN_DIRECTIVES: &[&str] = &["no-transaction", "batch", "phase", "foreign-keys-off"];
 
 /// One `.up.sql` or `.down.sql` file.
 #[derive(Debug, Clone)]
@@ -210,6 +214,7 @@ fn parse_directives(path: &Path, sql: &str) -> Result<Directives, Vec<Problem>> 
             for word in body.split([',', ' ', '\t']).filter(|w| !w.is_empty()) {
                 match word {
                     "no-transaction" => directives.no_transaction = true,
+                    "foreign-keys-off" => directives.foreign_keys_off = true,
                     other => problems.push(
                         Problem::in_file(path, format!("unknown directive `ferry:{other}`"))
                             .at_line(line_no)
@@ -227,6 +232,12 @@ fn parse_directives(path: &Path, sql: &str) -> Result<Directives, Vec<Problem>> 
             continue;
         }
         leading = false;
+    }
+    if directives.foreign_keys_off && (directives.no_transaction || directives.batch.is_some()) {
+        problems.push(
+            Problem::in_file(path, "`ferry:foreign-keys-off` on a migration that does not run in one transaction")
+                .help("foreign keys are checked at the end of the migration's transaction, so that a violation rolls it back; remove `no-transaction`/`batch`, or split the migration"),
+        );
     }
     if directives.batch.is_some() && directives.no_transaction {
         problems.push(

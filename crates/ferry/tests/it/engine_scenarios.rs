@@ -530,3 +530,67 @@ fn postgres_failed_concurrent_index_is_named_and_repair_drops_it() {
         1
     );
 }
+
+/// SQLite's table rebuild needs foreign keys off, which only works outside a
+/// transaction: `-- ferry:foreign-keys-off` does that and checks every key
+/// before the commit; `sqlite_foreign_keys = false` turns them off for all.
+#[test]
+fn sqlite_table_rebuild_with_foreign_keys_off() {
+    let db = TestDb::new(Kind::Sqlite);
+    db.exec(
+        "CREATE TABLE parent (id INTEGER PRIMARY KEY, name TEXT);
+         CREATE TABLE child (id INTEGER PRIMARY KEY, parent_id INTEGER NOT NULL REFERENCES parent (id));
+         INSERT INTO parent VALUES (1, 'a'), (2, 'b'); INSERT INTO child VALUES (10, 1), (11, 2);",
+    );
+    let rebuild = "CREATE TABLE parent_new (id INTEGER PRIMARY KEY, name TEXT NOT NULL DEFAULT '');\n\
+                   INSERT INTO parent_new SELECT id, coalesce(name, '') FROM parent;\n\
+                   DROP TABLE parent;\n\
+                   ALTER TABLE parent_new RENAME TO parent;\n";
+    // With foreign keys on (the default), dropping the parent fails.
+    let set_on = set(&[("0001_rebuild.up.sql", rebuild)]);
+    let mut m = migrator(&db);
+    let err = m.migrate(&set_on, MigrateOptions::default(), &mut ()).unwrap_err();
+    assert!(err.to_string().contains("FOREIGN KEY constraint failed"), "{err}");
+    // With the directive it goes through, and the keys still hold.
+    let with_off = format!("-- ferry:foreign-keys-off\n{rebuild}");
+    let set_off = set(&[("0001_rebuild.up.sql", with_off.as_str())]);
+    m.migrate(&set_off, MigrateOptions::default(), &mut ()).unwrap();
+    assert_eq!(
+        db.scalar("SELECT count(*) FROM child JOIN parent ON parent.id = child.parent_id"),
+        2
+    );
+    // A migration that breaks a key is rolled back, naming the row.
+    let breaks = "-- ferry:foreign-keys-off\nDELETE FROM parent WHERE id = 2;\n";
+    let set_bad = set(&[
+        ("0001_rebuild.up.sql", with_off.as_str()),
+        ("0002_breaks.up.sql", breaks),
+    ]);
+    let err = m
+        .migrate(&set_bad, MigrateOptions::default(), &mut ())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("child row 11 refers to a missing row of parent"), "{err}");
+    assert_eq!(db.scalar("SELECT count(*) FROM parent"), 2, "rolled back");
+    // Foreign keys are enforced again after it.
+    let set_ok = set(&[
+        ("0001_rebuild.up.sql", with_off.as_str()),
+        ("0002_breaks.up.sql", "DELETE FROM parent WHERE id = 2;\n"),
+    ]);
+    let err = m.migrate(&set_ok, MigrateOptions::default(), &mut ()).unwrap_err();
+    assert!(err.to_string().contains("FOREIGN KEY constraint failed"), "{err}");
+
+    // The project setting turns them off for every migration.
+    let db2 = TestDb::new(Kind::Sqlite);
+    db2.exec(
+        "CREATE TABLE parent (id INTEGER PRIMARY KEY, name TEXT);
+         CREATE TABLE child (id INTEGER PRIMARY KEY, parent_id INTEGER NOT NULL REFERENCES parent (id));
+         INSERT INTO parent VALUES (1, 'a'); INSERT INTO child VALUES (10, 1);",
+    );
+    let url = ferry::DatabaseUrl::parse(&db2.url, std::path::Path::new(".")).unwrap();
+    let settings = ferry::Settings {
+        sqlite_foreign_keys: false,
+        ..ferry::Settings::default()
+    };
+    let mut m2 = ferry::Migrator::connect(&url, settings).unwrap();
+    m2.migrate(&set_on, MigrateOptions::default(), &mut ()).unwrap();
+}
