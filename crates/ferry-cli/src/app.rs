@@ -151,6 +151,25 @@ fn dispatch(cli: &Cli, out: &mut Out) -> Result<Outcome> {
         }
         Command::Adopt { version } => releases::adopt(g, version, out),
         Command::Guide { output } => releases::guide(g, output.as_ref(), out),
+        Command::Import {
+            from,
+            src,
+            into,
+            dry_run,
+            json,
+        } => {
+            let into = match into {
+                Some(d) => d.clone(),
+                None => Project::load(&g.project)?.migrations_dir().to_owned(),
+            };
+            let report = ferry::foreign::import::import(*from, src, &into, *dry_run)?;
+            if json.json {
+                out.json(&report)?;
+            } else {
+                out.text(&render::import(&report))?;
+            }
+            Ok(Outcome::Ok)
+        }
         Command::Db(db) => run_db(g, db, out),
         Command::Backup(b) => backups::run(g, b, out),
         Command::Config(c) => configs::run(g, c, out),
@@ -222,6 +241,7 @@ fn run_db(g: &Global, db: &Db, out: &mut Out) -> Result<Outcome> {
         Db::Migrate { dry_run: false, .. }
             | Db::Revert { dry_run: false, .. }
             | Db::Baseline { .. }
+            | Db::Adopt { dry_run: false, .. }
             | Db::Repair { dry_run: false, .. }
     );
     if writes && let Some(run) = ferry::upgrade::unfinished(&project.runs_dir())? {
@@ -261,12 +281,14 @@ fn run_db(g: &Global, db: &Db, out: &mut Out) -> Result<Outcome> {
             dry_run,
             allow_out_of_order,
             phase,
+            allow_unmanaged,
             json,
         } => {
             let opts = MigrateOptions {
                 to: *to,
                 allow_out_of_order: *allow_out_of_order,
                 phases: (*phase).into(),
+                refuse_unmanaged: !*allow_unmanaged,
             };
             if *dry_run {
                 let steps = s.migrator.plan_migrate(&s.set, opts)?;
@@ -353,6 +375,39 @@ fn run_db(g: &Global, db: &Db, out: &mut Out) -> Result<Outcome> {
                 out.json(&json!({ "dry_run": dry_run, "changes": actions }))?;
             } else {
                 out.text(&render::repair(&actions, *dry_run))?;
+            }
+            Ok(Outcome::Ok)
+        }
+        Db::Adopt {
+            from,
+            table,
+            dry_run,
+            allow_gaps,
+            drop_foreign,
+            json,
+        } => {
+            let (config_table, columns) = match project.adopt_table() {
+                Some((t, c)) => (t.map(str::to_owned), Some(c.clone())),
+                None => (None, None),
+            };
+            let opts = ferry::foreign::AdoptOptions {
+                tool: *from,
+                table: table.clone().or(if *from == ferry::foreign::Tool::Table {
+                    config_table
+                } else {
+                    None
+                }),
+                columns,
+                dry_run: *dry_run,
+                allow_gaps: *allow_gaps,
+                drop_foreign: *drop_foreign,
+            };
+            let map = ferry::foreign::ImportMap::load(project.migrations_dir())?;
+            let report = ferry::foreign::adopt(&mut s.migrator, &s.set, map.as_ref(), &opts)?;
+            if json.json {
+                out.json(&report)?;
+            } else {
+                out.text(&crate::render::adopt(&report))?;
             }
             Ok(Outcome::Ok)
         }

@@ -71,6 +71,11 @@ fn parse_version(s: &str) -> Result<Version, String> {
     Version::parse(s)
 }
 
+/// Another migration tool's name.
+fn parse_tool(s: &str) -> Result<ferry::foreign::Tool, String> {
+    ferry::foreign::Tool::parse(s)
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Create ferry.toml, a migrations folder and a .gitattributes line here.
@@ -144,6 +149,23 @@ pub enum Command {
         /// The release installed now.
         #[arg(value_parser = parse_version)]
         version: Version,
+    },
+    /// Convert another tool's migration folder into ferry's layout, with an
+    /// IMPORTED.toml that says where each file came from.
+    Import {
+        /// The tool: alembic, flyway, sqlx, diesel, golang-migrate, goose, dbmate, refinery.
+        #[arg(long, value_name = "TOOL", value_parser = parse_tool)]
+        from: ferry::foreign::Tool,
+        /// The tool's migrations folder (for Alembic, its versions/ folder).
+        src: PathBuf,
+        /// Where to write (default: the project's migrations folder, which must be empty).
+        #[arg(long, value_name = "DIR")]
+        into: Option<PathBuf>,
+        /// Say what would be written; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        #[command(flatten)]
+        json: JsonFlag,
     },
     /// Write the application's UPGRADING.md from its releases and policy.
     Guide {
@@ -368,6 +390,10 @@ pub enum Db {
         /// new code runs and every pre-deploy one is applied), or all.
         #[arg(long, value_enum, default_value = "pre-deploy")]
         phase: PhaseArg,
+        /// Run every migration even on a database that has tables but no
+        /// ferry history (another tool's, or made by hand).
+        #[arg(long)]
+        allow_unmanaged: bool,
         #[command(flatten)]
         json: JsonFlag,
     },
@@ -389,6 +415,29 @@ pub enum Db {
     History(JsonFlag),
     /// Check that the migrations folder and the database agree; change nothing.
     Validate(JsonFlag),
+    /// Take over a database another tool migrated: record the migrations
+    /// its history says it applied, with their times, running nothing.
+    Adopt {
+        /// The tool: alembic, flyway, sqlx, diesel, golang-migrate, goose,
+        /// dbmate, refinery, or table (a history table of your own, its
+        /// columns named in ferry.toml's [adopt]).
+        #[arg(long, value_name = "TOOL", value_parser = parse_tool)]
+        from: ferry::foreign::Tool,
+        /// The tool's history table, when not its default.
+        #[arg(long, value_name = "NAME")]
+        table: Option<String>,
+        /// Say what would be recorded; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Record what matches even where the history and the folder disagree.
+        #[arg(long)]
+        allow_gaps: bool,
+        /// Drop the tool's history table once ferry's has its rows.
+        #[arg(long)]
+        drop_foreign: bool,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
     /// Record an existing database as being at VERSION without running anything.
     Baseline {
         /// The version the database is already at.

@@ -156,6 +156,11 @@ fn render_status(inst: &Installation, o: &Overview) -> String {
         }
     }
     let next = match (&obs.start, &o.next) {
+        (Err(_), _) if obs.unmanaged.is_some() => obs
+            .unmanaged
+            .as_ref()
+            .and_then(|u| u.problem().help)
+            .unwrap_or_default(),
         (Err(_), _) => "record the installed release first: `ferry adopt VERSION`".to_owned(),
         (_, Ok(p)) if !p.behind.is_empty() => {
             let head = p.behind.iter().map(|m| m.version).max().unwrap_or(0);

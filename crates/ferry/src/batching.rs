@@ -16,7 +16,9 @@
 use std::time::{Duration, Instant};
 
 use crate::engine::history::{change_sql, literal};
-use crate::engine::{Engine, EngineKind, HistoryChange, HistoryTable, Record, StatementError, progress};
+use crate::engine::{
+    Engine, EngineKind, HistoryChange, HistoryTable, Record, StatementError, in_transaction, progress,
+};
 use crate::error::{Error, Problem, Problems, Result};
 use crate::migration::batch::{BatchSpec, bind};
 use crate::migration::{BatchProgress, Direction, Step, split};
@@ -312,30 +314,6 @@ fn estimate(engine: &mut dyn Engine, spec: &BatchSpec) -> Option<u64> {
         EngineKind::Sqlite => engine.query(&count).ok().and_then(first),
     };
     n.map(|n| n.max(0) as u64)
-}
-
-/// Runs statements in one transaction.
-fn in_transaction(engine: &mut dyn Engine, statements: &[String]) -> Result<(), StatementError> {
-    let begin = match engine.kind() {
-        EngineKind::Sqlite => "BEGIN IMMEDIATE",
-        EngineKind::Postgres => "BEGIN",
-        EngineKind::MySql => "START TRANSACTION",
-    };
-    let result = if engine.kind() == EngineKind::Postgres {
-        engine.execute(&format!("{begin};\n{};\nCOMMIT", statements.join(";\n")))
-    } else {
-        (|| {
-            engine.execute(begin)?;
-            for st in statements {
-                engine.execute(st)?;
-            }
-            engine.execute("COMMIT")
-        })()
-    };
-    if result.is_err() {
-        let _ = engine.execute("ROLLBACK");
-    }
-    result
 }
 
 /// Session settings changed for the walk, put back after it.

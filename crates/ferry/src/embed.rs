@@ -22,5 +22,9 @@ pub fn migrate_embedded(
     let set = MigrationSet::from_embedded(files)?;
     let url = DatabaseUrl::parse(url, Path::new(".")).map_err(|p| Error::Config(Problems(vec![p])))?;
     let mut migrator = Migrator::connect(&url, settings)?;
-    migrator.migrate(&set, MigrateOptions::default(), observer)
+    let opts = MigrateOptions {
+        refuse_unmanaged: true,
+        ..MigrateOptions::default()
+    };
+    migrator.migrate(&set, opts, observer)
 }

@@ -77,6 +77,9 @@ pub struct Observed {
     pub recorded: Option<InstalledRecord>,
     /// Where a plan starts, or why that cannot be told.
     pub start: std::result::Result<(Start, Known), String>,
+    /// Tables but no ferry history: another tool's database, or one made
+    /// by hand (and so not a fresh install).
+    pub unmanaged: Option<crate::foreign::Unmanaged>,
 }
 
 impl Observed {
@@ -114,11 +117,20 @@ impl Installation {
     pub fn observe(&self, migrator: &mut Migrator) -> Result<Observed> {
         let status = migrator.status(&self.set)?;
         let recorded = migrator.installed()?;
-        let start = release::starting_point(&self.manifest, recorded.as_ref(), &status).map_err(|e| e.to_string());
+        let mut start = release::starting_point(&self.manifest, recorded.as_ref(), &status).map_err(|e| e.to_string());
+        // Nothing recorded, yet tables: not a fresh install.
+        let mut unmanaged = None;
+        if matches!(start, Ok((Start::Fresh, _)))
+            && let Some(u) = migrator.unmanaged()?
+        {
+            start = Err(u.explain());
+            unmanaged = Some(u);
+        }
         Ok(Observed {
             status,
             recorded,
             start,
+            unmanaged,
         })
     }
 

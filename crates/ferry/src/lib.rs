@@ -34,6 +34,7 @@ mod embed;
 pub mod engine;
 pub mod env;
 mod error;
+pub mod foreign;
 pub mod hooks;
 pub mod installation;
 pub mod migration;

@@ -274,7 +274,37 @@ impl Migrator {
 
     /// Applies pending migrations, under the lock.
     pub fn migrate(&mut self, set: &MigrationSet, opts: MigrateOptions, observer: &mut dyn Observer) -> Result<Report> {
+        if opts.refuse_unmanaged
+            && let Some(u) = self.unmanaged()?
+        {
+            let mut p = u.problem();
+            p.help = Some(format!(
+                "{}; or pass --allow-unmanaged to run every migration on top of what is there",
+                p.help.unwrap_or_default()
+            ));
+            return Err(Error::refused(p));
+        }
         self.run(set, observer, |status| migration::plan_up(set, status, opts))
+    }
+
+    /// The database's state when ferry has no history yet and the database
+    /// has tables anyway: another tool's history, or tables made by hand.
+    /// `None` when ferry has a history, or the database is empty.
+    pub fn unmanaged(&mut self) -> Result<Option<crate::foreign::Unmanaged>> {
+        if !self.history()?.is_empty() {
+            return Ok(None);
+        }
+        let h = &self.settings.history_table;
+        let ours: Vec<String> = [
+            h.clone(),
+            self.settings.release_table.clone(),
+            engine::progress::table(h),
+            h.sibling("adopted"),
+        ]
+        .iter()
+        .map(|t| t.name().to_owned())
+        .collect();
+        crate::foreign::unmanaged(&mut *self.engine, &ours)
     }
 
     /// Reverts applied migrations, newest first, under the lock.

@@ -106,6 +106,7 @@ impl Overview {
             .migrations
             .iter()
             .any(|m| matches!(m.state, State::Modified | State::Missing | State::Failed))
+            || self.observed.unmanaged.is_some()
             || self.upgrade.as_ref().is_some_and(|u| u.is_unfinished() && !u.live)
     }
 
@@ -122,6 +123,7 @@ impl Overview {
                 Err(e) => json!({ "version": null, "error": e }),
             },
             "schema": { "current": o.status.current, "pending": o.status.pending_count() },
+            "unmanaged": o.unmanaged,
             "newest": self.newest,
             "support": self.support.as_ref().map(|(s, state)| json!({
                 "series": s.name, "state": state, "active_until": s.active_until, "security_until": s.security_until,

@@ -34,12 +34,23 @@ struct RawFile {
     support: Option<RawSupport>,
     backup: Option<RawBackup>,
     config: Option<RawConfig>,
+    adopt: Option<RawAdopt>,
     #[serde(default)]
     checks: Vec<Spanned<crate::check::RawCheck>>,
     #[serde(default)]
     hooks: Vec<Spanned<crate::hooks::RawHook>>,
     #[serde(default)]
     components: BTreeMap<String, Spanned<crate::check::RawProbe>>,
+}
+
+/// `[adopt]`: a hand-rolled history table `ferry db adopt --from table` reads.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawAdopt {
+    table: Option<String>,
+    version: Option<String>,
+    name: Option<String>,
+    applied_at: Option<String>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -152,6 +163,7 @@ pub struct Project {
     hooks: Vec<Hook>,
     probes: BTreeMap<String, Probe>,
     config_dir: Option<(String, usize)>,
+    adopt: Option<(Option<String>, crate::foreign::TableColumns)>,
 }
 
 impl Project {
@@ -349,11 +361,26 @@ impl Project {
             checks,
             hooks,
             probes,
+            adopt: raw.adopt.map(|a| {
+                (
+                    a.table,
+                    crate::foreign::TableColumns {
+                        version: a.version.unwrap_or_else(|| "version".into()),
+                        name: a.name,
+                        applied_at: a.applied_at,
+                    },
+                )
+            }),
             config_dir: raw
                 .config
                 .and_then(|c| c.dir)
                 .map(|d| (d.get_ref().clone(), line_of(text, d.span().start))),
         })
+    }
+
+    /// `[adopt]`: the table and columns of a hand-rolled history table.
+    pub fn adopt_table(&self) -> Option<(Option<&str>, &crate::foreign::TableColumns)> {
+        self.adopt.as_ref().map(|(t, c)| (t.as_deref(), c))
     }
 
     /// The `[backup]` settings.

@@ -124,6 +124,19 @@ pub enum HistoryChange<'a> {
         /// Name shown in history.
         name: &'a str,
     },
+    /// `ferry db adopt`: a migration another tool applied.
+    Adopted {
+        /// Version.
+        version: u64,
+        /// Name shown in history.
+        name: &'a str,
+        /// SHA-256 of ferry's file.
+        checksum: &'a str,
+        /// When the other tool applied it, as a SQL literal (none: now).
+        applied_at: Option<&'a str>,
+        /// Why it counts as failed, if the other tool says it failed.
+        error: Option<&'a str>,
+    },
     /// `ferry db repair`: forget a row.
     Delete {
         /// Version.
@@ -313,6 +326,20 @@ pub(crate) fn change_sql(kind: EngineKind, table: &HistoryTable, change: &Histor
             "INSERT INTO {t} (version, name, kind, checksum, applied_at, execution_ms, success) VALUES ({version}, {}, 'baseline', '', {}, 0, {tr})",
             literal(kind, name),
             now(kind)
+        ),
+        HistoryChange::Adopted {
+            version,
+            name,
+            checksum,
+            applied_at,
+            error,
+        } => format!(
+            "INSERT INTO {t} (version, name, kind, checksum, applied_at, execution_ms, success, error) VALUES ({version}, {}, 'migration', {}, {}, 0, {}, {})",
+            literal(kind, name),
+            literal(kind, checksum),
+            applied_at.unwrap_or(now(kind)),
+            boolean(kind, error.is_none()),
+            error.map_or_else(|| "NULL".to_owned(), |e| literal(kind, e)),
         ),
         HistoryChange::Delete { version } => format!("DELETE FROM {t} WHERE version = {version}"),
         HistoryChange::Restore { version } => {

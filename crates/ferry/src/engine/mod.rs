@@ -2,6 +2,7 @@
 //! apply in a transaction, execute without one, record.
 
 mod admin;
+pub mod catalog;
 pub(crate) mod history;
 #[cfg(feature = "mysql")]
 mod mysql;
@@ -120,6 +121,32 @@ pub trait Engine: Send {
         self.execute(&sql)
             .map_err(|e| Error::db(format!("cannot write to history table {table}"), e.message))
     }
+}
+
+/// Runs statements in one transaction (ferry's own bookkeeping: rows of its
+/// tables, and DML only on MySQL, where DDL would commit by itself).
+pub(crate) fn in_transaction(engine: &mut dyn Engine, statements: &[String]) -> Result<(), StatementError> {
+    let begin = match engine.kind() {
+        EngineKind::Sqlite => "BEGIN IMMEDIATE",
+        EngineKind::Postgres => "BEGIN",
+        EngineKind::MySql => "START TRANSACTION",
+    };
+    let result = if engine.kind() == EngineKind::Postgres {
+        // One round trip.
+        engine.execute(&format!("{begin};\n{};\nCOMMIT", statements.join(";\n")))
+    } else {
+        (|| {
+            engine.execute(begin)?;
+            for st in statements {
+                engine.execute(st)?;
+            }
+            engine.execute("COMMIT")
+        })()
+    };
+    if result.is_err() {
+        let _ = engine.execute("ROLLBACK");
+    }
+    result
 }
 
 /// Options for connecting.

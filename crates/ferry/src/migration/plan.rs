@@ -99,6 +99,10 @@ pub struct MigrateOptions {
     pub allow_out_of_order: bool,
     /// Which phases run.
     pub phases: Phases,
+    /// Refuse to migrate a database that has tables but no ferry history
+    /// (another tool's, or made by hand), instead of running every migration
+    /// on top of it.
+    pub refuse_unmanaged: bool,
 }
 
 /// How far `ferry db revert` goes back.

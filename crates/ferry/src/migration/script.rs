@@ -198,6 +198,13 @@ fn parse_directives(path: &Path, sql: &str) -> Result<Directives, Vec<Problem>> 
                     }
                     continue;
                 }
+                "todo" => {
+                    problems.push(
+                        at(Problem::in_file(path, rest.trim().to_owned()))
+                            .help("write that SQL in this file, then remove this `-- ferry:todo` line"),
+                    );
+                    continue;
+                }
                 "phase" => {
                     match rest.trim() {
                         "pre-deploy" => directives.phase = Phase::PreDeploy,

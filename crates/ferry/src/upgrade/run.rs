@@ -533,6 +533,7 @@ impl Ctx<'_> {
             to: Some(head),
             allow_out_of_order: false,
             phases,
+            refuse_unmanaged: true,
         };
         if self.migrator.plan_migrate(&self.inst.set, opts)?.is_empty() {
             let current = self.migrator.status(&self.inst.set)?.current.unwrap_or(0);

@@ -5,6 +5,7 @@ mod backups;
 mod batches;
 mod config;
 mod engine_scenarios;
+mod foreign;
 mod pg_tls;
 mod release_table;
 mod support;
