@@ -7,6 +7,7 @@ mod concurrency;
 mod config;
 mod defects;
 mod errors;
+mod foreign;
 mod interrupt;
 mod octollm;
 mod openwatch;
