@@ -235,6 +235,15 @@ fn run_db(g: &Global, db: &Db, out: &mut Out) -> Result<Outcome> {
     if let Db::Validate(flag) = db {
         return validate(g, flag.json, out);
     }
+    if let Db::Verify {
+        from,
+        to,
+        scratch,
+        json,
+    } = db
+    {
+        return crate::verifies::verify(g, from.as_deref(), to.as_deref(), scratch.as_deref(), json.json, out);
+    }
     let (project, mut s) = open(g)?;
     let writes = matches!(
         db,
@@ -411,7 +420,7 @@ fn run_db(g: &Global, db: &Db, out: &mut Out) -> Result<Outcome> {
             }
             Ok(Outcome::Ok)
         }
-        Db::Validate(_) => unreachable!("handled above"),
+        Db::Validate(_) | Db::Verify { .. } => unreachable!("handled above"),
     }
 }
 

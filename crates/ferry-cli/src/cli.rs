@@ -415,6 +415,23 @@ pub enum Db {
     History(JsonFlag),
     /// Check that the migrations folder and the database agree; change nothing.
     Validate(JsonFlag),
+    /// Prove the down scripts in a scratch database: each down takes the
+    /// schema back to what it was before its up, step by step and as a
+    /// chain down to each release. The project's database is not touched.
+    Verify {
+        /// Check migrations after this one (a migration version, or a release).
+        #[arg(long, value_name = "VERSION")]
+        from: Option<String>,
+        /// Check migrations up to this one (a migration version, or a release).
+        #[arg(long, value_name = "VERSION")]
+        to: Option<String>,
+        /// An empty database to work in (default: ferry makes one beside
+        /// the project's, or a temporary SQLite file, and drops it after).
+        #[arg(long, value_name = "URL")]
+        scratch: Option<String>,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
     /// Take over a database another tool migrated: record the migrations
     /// its history says it applied, with their times, running nothing.
     Adopt {

@@ -10,6 +10,7 @@ mod progress;
 mod releases;
 mod render;
 mod upgrades;
+mod verifies;
 
 fn main() -> std::process::ExitCode {
     app::run()

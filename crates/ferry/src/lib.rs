@@ -44,7 +44,10 @@ pub mod process;
 pub mod project;
 pub mod release;
 pub mod scaffold;
+pub mod schema;
+pub mod scratch;
 pub mod upgrade;
+pub mod verify;
 
 pub use crate::batching::Tick;
 pub use crate::embed::migrate_embedded;

@@ -39,7 +39,7 @@ pub fn create_database(url: &DatabaseUrl) -> Result<()> {
 
 /// The database `url` names, and the same URL pointing at `admin_db` on the
 /// same server.
-fn server_url(url: &DatabaseUrl, admin_db: &str) -> Result<(String, DatabaseUrl)> {
+pub(crate) fn server_url(url: &DatabaseUrl, admin_db: &str) -> Result<(String, DatabaseUrl)> {
     let mut u = url::Url::parse(url.expose_secret()).map_err(|e| Error::db("the database URL", e))?;
     let name = percent_encoding::percent_decode_str(u.path().trim_start_matches('/'))
         .decode_utf8_lossy()

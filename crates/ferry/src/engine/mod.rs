@@ -1,7 +1,7 @@
 //! Database engines behind one small trait: connect, lock, read history,
 //! apply in a transaction, execute without one, record.
 
-mod admin;
+pub(crate) mod admin;
 pub mod catalog;
 pub(crate) mod history;
 #[cfg(feature = "mysql")]

@@ -15,9 +15,30 @@ pub fn lint(set: &MigrationSet, dialect: Dialect, transactional: bool) -> Vec<Pr
     for m in set {
         scripts.push(&m.up);
         match m.down() {
-            Ok(down) => scripts.extend(down),
+            Ok(down) => {
+                if let Some(d) = down {
+                    problems.extend(lint_down(&m.up, d, dialect));
+                }
+                scripts.extend(down);
+            }
             Err(crate::Error::Migrations(p)) => problems.extend(p.0),
             Err(other) => problems.push(Problem::general(other.to_string())),
+        }
+    }
+    // Another dialect's SQL: for `db validate` only, as a warning worth
+    // reading before a run fails on it.
+    for script in &scripts {
+        for st in split(&script.sql, dialect).unwrap_or_default() {
+            if let Some(what) = foreign_dialect(&st.text, dialect) {
+                problems.push(
+                    Problem::in_file(
+                        &script.path,
+                        format!("{what}, and this database is {}", dialect_name(dialect)),
+                    )
+                    .at_line(st.line)
+                    .help("write it in this database's SQL"),
+                );
+            }
         }
     }
     problems.extend(lint_scripts(scripts, dialect, transactional));
@@ -81,6 +102,70 @@ pub fn lint_scripts<'a>(
     problems
 }
 
+/// A down that cannot be right, seen without running it: empty for an up
+/// that does something, or the up itself.
+fn lint_down(up: &Script, down: &Script, dialect: Dialect) -> Vec<Problem> {
+    let (Ok(up_st), Ok(down_st)) = (split(&up.sql, dialect), split(&down.sql, dialect)) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    if down_st.is_empty() && !up_st.is_empty() {
+        out.push(
+            Problem::in_file(&down.path, "the down script is empty, and its up is not: reverting does nothing")
+                .help("write the statements that undo the up, or delete the down file if the migration cannot be undone (a rollback then restores a backup)"),
+        );
+    } else if !up_st.is_empty() && up_st.iter().map(|s| &s.text).eq(down_st.iter().map(|s| &s.text)) {
+        out.push(
+            Problem::in_file(&down.path, "the down script is a copy of its up")
+                .help("write the statements that undo the up"),
+        );
+    }
+    out
+}
+
+/// A statement of another dialect than the database's: what it is.
+fn foreign_dialect(stmt: &str, dialect: Dialect) -> Option<&'static str> {
+    let w = words(stmt, 6);
+    let w: Vec<&str> = w.iter().map(String::as_str).collect();
+    match dialect {
+        Dialect::Postgres | Dialect::Sqlite => {
+            if w.first() == Some(&"DROP") && w.get(1) == Some(&"INDEX") && w.contains(&"ON") {
+                return Some("`DROP INDEX ... ON table` is MySQL's: here it is `DROP INDEX name`");
+            }
+            if w.first() == Some(&"ALTER") && w.contains(&"MODIFY") {
+                return Some("`ALTER TABLE ... MODIFY` is MySQL's");
+            }
+            if outside_strings(stmt).contains('`') {
+                return Some("back-quoted names are MySQL's: quote names with \"double quotes\"");
+            }
+            None
+        }
+        Dialect::MySql => None,
+    }
+}
+
+/// `stmt` with the contents of its single-quoted strings left out.
+fn outside_strings(stmt: &str) -> String {
+    let mut out = String::with_capacity(stmt.len());
+    let mut quoted = false;
+    for c in stmt.chars() {
+        if c == '\'' {
+            quoted = !quoted;
+        } else if !quoted {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn dialect_name(d: Dialect) -> &'static str {
+    match d {
+        Dialect::Sqlite => "SQLite",
+        Dialect::Postgres => "PostgreSQL",
+        Dialect::MySql => "MySQL/MariaDB",
+    }
+}
+
 /// The words of a statement, upper-cased, up to `n`.
 fn words(stmt: &str, n: usize) -> Vec<String> {
     stmt.split(|c: char| c.is_whitespace() || c == '(' || c == ';')
@@ -135,6 +220,32 @@ mod tests {
         assert_eq!(p[0].line, Some(2));
         assert!(p[1].message.contains("never closed"));
         assert_eq!(lint(&set, Dialect::Postgres, false).len(), 1);
+    }
+
+    #[test]
+    fn downs_that_cannot_be_right_and_other_dialects() {
+        let set = MigrationSet::from_embedded(&[
+            ("0001_a.up.sql", "CREATE TABLE a (x int);"),
+            ("0001_a.down.sql", "-- nothing\n"),
+            ("0002_b.up.sql", "CREATE TABLE b (x int);"),
+            ("0002_b.down.sql", "CREATE TABLE b (x int);"),
+            ("0003_c.up.sql", "CREATE INDEX c_x ON b (x);"),
+            ("0003_c.down.sql", "DROP INDEX c_x ON b;"),
+        ])
+        .unwrap();
+        let p: Vec<String> = lint(&set, Dialect::Postgres, true)
+            .iter()
+            .map(|p| p.message.clone())
+            .collect();
+        assert_eq!(p.len(), 3, "{p:?}");
+        assert!(p[0].contains("down script is empty"));
+        assert!(p[1].contains("a copy of its up"));
+        assert!(p[2].contains("MySQL's") && p[2].contains("PostgreSQL"), "{p:?}");
+        let my: Vec<String> = lint(&set, Dialect::MySql, false)
+            .iter()
+            .map(|p| p.message.clone())
+            .collect();
+        assert_eq!(my.len(), 2, "MySQL's own syntax is fine there: {my:?}");
     }
 
     #[test]

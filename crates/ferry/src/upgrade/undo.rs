@@ -119,6 +119,19 @@ impl Ctx<'_> {
             .filter(|m| self.inst.set.get(m.version).is_none_or(|x| !x.has_down()))
             .map(|m| m.name.clone())
             .collect();
+        // Downs `ferry db verify` found do not take the schema back.
+        let verified = crate::verify::Verified::load(self.inst).unwrap_or_default();
+        let bad_down: Vec<String> = applied
+            .iter()
+            .filter(|m| {
+                self.inst
+                    .set
+                    .get(m.version)
+                    .and_then(|x| verified.of(x))
+                    .is_some_and(|v| v.down_is_bad())
+            })
+            .map(|m| m.name.clone())
+            .collect();
         let backup = self.backup().filter(|(_, b)| *b >= to_hop && *b <= first_hop);
         let why_not_downs = if force_restore {
             Some("a restore was asked for".to_owned())
@@ -130,10 +143,19 @@ impl Ctx<'_> {
                 no_down.join(", "),
                 if no_down.len() == 1 { "has" } else { "have" }
             ))
+        } else if !bad_down.is_empty() {
+            Some(format!(
+                "`ferry db verify` found that the down script{} of {} do{} not take the schema back",
+                if bad_down.len() == 1 { "" } else { "s" },
+                bad_down.join(", "),
+                if bad_down.len() == 1 { "es" } else { "" }
+            ))
         } else {
             None
         };
         Ok(match (why_not_downs, backup) {
+            // Known-bad downs with no backup: still the best way there is.
+            (Some(_), None) if no_down.is_empty() && dirty.is_empty() && !force_restore => Way::Downs,
             (None, _) => Way::Downs,
             (Some(_), Some((id, hop))) => Way::Restore(id, hop),
             (Some(why), None) => Way::None(format!(

@@ -9,3 +9,4 @@ mod foreign;
 mod pg_tls;
 mod release_table;
 mod support;
+mod verify;

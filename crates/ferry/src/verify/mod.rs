@@ -1,0 +1,354 @@
+//! `ferry db verify`: proves in a scratch database that each down script
+//! takes the schema back to what it was before its up.
+//!
+//! Per step: the schema before migration N, N up, N down, the schema again,
+//! compared; N up again (an up that cannot run after its own down is
+//! reported too). Then as a chain: from the head down to each release's
+//! schema head, compared with the schema met there on the way up (some
+//! histories' downs only invert together). The live database is never
+//! connected to. The outcome is kept in `.ferry/verified.json`, per
+//! migration and checksum, for `ferry plan`, the runbook and rollbacks.
+
+mod record;
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use serde::Serialize;
+
+pub use self::record::{Verified, VerifiedMigration};
+use crate::engine::{DatabaseUrl, EngineKind};
+use crate::error::{Error, Result};
+use crate::installation::{Access, Installation};
+use crate::migration::{MigrateOptions, Phases, RevertTarget};
+use crate::migrator::{Migrator, Settings};
+use crate::schema::{Difference, Snapshot};
+use crate::scratch::Scratch;
+
+/// What `ferry db verify` checks.
+#[derive(Debug, Clone, Default)]
+pub struct VerifyOptions {
+    /// Check migrations after this version (those up to it are applied first).
+    pub from: Option<u64>,
+    /// Check migrations up to this version (default: all).
+    pub to: Option<u64>,
+    /// A scratch database to use instead of one ferry makes and drops.
+    pub scratch: Option<DatabaseUrl>,
+}
+
+/// How one migration's down did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "result")]
+pub enum StepResult {
+    /// Its down takes the schema back exactly.
+    Inverts,
+    /// It has no down script.
+    NoDown,
+    /// Its down script fails.
+    DownFails {
+        /// The failure.
+        error: String,
+    },
+    /// Its down runs, and leaves the schema different.
+    Differs {
+        /// Each difference, named.
+        differences: Vec<Difference>,
+    },
+    /// Its up fails when run again after its down.
+    UpAgainFails {
+        /// The failure.
+        error: String,
+    },
+    /// Its up fails: nothing after it could be checked.
+    UpFails {
+        /// The failure.
+        error: String,
+    },
+}
+
+impl StepResult {
+    /// Whether the step's way back is good.
+    pub fn ok(&self) -> bool {
+        matches!(self, StepResult::Inverts | StepResult::NoDown)
+    }
+
+    /// The word kept in the record.
+    pub fn word(&self) -> &'static str {
+        match self {
+            StepResult::Inverts => "inverts",
+            StepResult::NoDown => "no_down",
+            StepResult::DownFails { .. } => "down_fails",
+            StepResult::Differs { .. } => "differs",
+            StepResult::UpAgainFails { .. } => "up_again_fails",
+            StepResult::UpFails { .. } => "up_fails",
+        }
+    }
+}
+
+/// One migration's check.
+#[derive(Debug, Clone, Serialize)]
+pub struct StepCheck {
+    /// Version.
+    pub version: u64,
+    /// Name.
+    pub name: String,
+    /// How it did.
+    #[serde(flatten)]
+    pub result: StepResult,
+    /// What its down drops with the data in it (tables, columns its up
+    /// added): data written after the upgrade is lost by a rollback.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub drops: Vec<String>,
+    /// Its up failing when run again after its down, besides a difference.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub up_again_error: Option<String>,
+}
+
+/// One chain check: from the head down to `to`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChainCheck {
+    /// The migration reverted to.
+    pub to: u64,
+    /// The release whose schema head that is, if any.
+    pub release: Option<String>,
+    /// The revert's failure, if it failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Differences from the schema met there on the way up.
+    pub differences: Vec<Difference>,
+}
+
+impl ChainCheck {
+    /// Whether the chain took the schema back exactly.
+    pub fn ok(&self) -> bool {
+        self.error.is_none() && self.differences.is_empty()
+    }
+}
+
+/// What `ferry db verify` found.
+#[derive(Debug, Clone, Serialize)]
+pub struct VerifyReport {
+    /// The engine it ran on.
+    pub engine: EngineKind,
+    /// The scratch database (redacted).
+    pub scratch: String,
+    /// Per-step checks, in order.
+    pub steps: Vec<StepCheck>,
+    /// Chain checks, newest release first.
+    pub chain: Vec<ChainCheck>,
+    /// Why checking stopped early, if it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stopped: Option<String>,
+    /// Every check passed.
+    pub ok: bool,
+    /// Wall time.
+    pub ms: u64,
+}
+
+/// What a verification reports as it goes.
+pub trait VerifyProgress {
+    /// A migration was checked.
+    fn step(&mut self, _check: &StepCheck, _index: usize, _total: usize) {}
+}
+
+impl VerifyProgress for () {}
+
+fn err_text(e: &Error) -> String {
+    crate::engine::redact_text(&e.to_string())
+}
+
+/// Runs the verification in a scratch database and records its outcome.
+pub fn verify(
+    inst: &Installation,
+    access: &Access,
+    opts: &VerifyOptions,
+    progress: &mut dyn VerifyProgress,
+) -> Result<VerifyReport> {
+    let started = Instant::now();
+    let live = inst.url(access)?;
+    let mut scratch = match &opts.scratch {
+        Some(u) => Scratch::given(u.clone(), &live)?,
+        None => Scratch::create(&live, "verify")?,
+    };
+    let settings = Settings {
+        lock_timeout: std::time::Duration::from_secs(30),
+        ..inst.project.settings(None)
+    };
+    let mut m = Migrator::connect(scratch.url(), settings.clone())?;
+    let skip = ferry_tables(&settings);
+    let set = &inst.set;
+    let all = MigrateOptions {
+        phases: Phases::All,
+        ..MigrateOptions::default()
+    };
+    let from = opts.from.unwrap_or(0);
+    if from > 0 {
+        m.migrate(set, MigrateOptions { to: Some(from), ..all }, &mut ())?;
+    }
+    let to = opts.to.or_else(|| set.latest().map(|x| x.version)).unwrap_or(0);
+    let checked: Vec<&crate::migration::Migration> =
+        set.iter().filter(|x| x.version > from && x.version <= to).collect();
+    let mut before = Snapshot::read(m.engine(), &skip)?;
+    let mut met: BTreeMap<u64, Snapshot> = BTreeMap::new();
+    met.insert(from, before.clone());
+    let mut steps = Vec::new();
+    let mut stopped = None;
+    let total = checked.len();
+    let given = opts.scratch.is_some();
+    for (index, mig) in checked.iter().enumerate() {
+        let up_to = MigrateOptions {
+            to: Some(mig.version),
+            ..all
+        };
+        if let Err(e) = m.migrate(set, up_to, &mut ()) {
+            let check = StepCheck {
+                version: mig.version,
+                name: mig.label(),
+                result: StepResult::UpFails { error: err_text(&e) },
+                drops: Vec::new(),
+                up_again_error: None,
+            };
+            progress.step(&check, index, total);
+            steps.push(check);
+            stopped = Some(format!("{} fails to apply; nothing after it was checked", mig.label()));
+            break;
+        }
+        let after_up = Snapshot::read(m.engine(), &skip)?;
+        // Whether the scratch database is left in a state the next step
+        // cannot start from, and must be made again.
+        let mut lost = false;
+        let mut check = StepCheck {
+            version: mig.version,
+            name: mig.label(),
+            result: StepResult::NoDown,
+            drops: Vec::new(),
+            up_again_error: None,
+        };
+        if mig.has_down() {
+            match m.revert(set, RevertTarget::Steps(1), &mut ()) {
+                Err(e) => {
+                    check.result = StepResult::DownFails { error: err_text(&e) };
+                    // PostgreSQL and SQLite rolled it back; MySQL cannot
+                    // roll DDL back, so its schema is somewhere in between.
+                    lost = m.engine().kind() == EngineKind::MySql;
+                }
+                Ok(_) => {
+                    let after_down = Snapshot::read(m.engine(), &skip)?;
+                    let differences = after_down.diff(&before);
+                    check.drops = after_up.dropped_in(&after_down);
+                    if let Err(e) = m.migrate(set, up_to, &mut ()) {
+                        check.up_again_error = Some(err_text(&e));
+                        lost = true;
+                    }
+                    // A down that leaves a difference may have changed more
+                    // than the up made (dropped what came before it): when
+                    // the up again does not bring back the schema after it,
+                    // the next step cannot start from here.
+                    if !differences.is_empty() && !lost && Snapshot::read(m.engine(), &skip)? != after_up {
+                        lost = true;
+                    }
+                    check.result = match (differences.is_empty(), &check.up_again_error) {
+                        (false, _) => StepResult::Differs { differences },
+                        (true, Some(e)) => StepResult::UpAgainFails { error: e.clone() },
+                        (true, None) => StepResult::Inverts,
+                    };
+                }
+            }
+        }
+        progress.step(&check, index, total);
+        steps.push(check);
+        if lost {
+            if given {
+                stopped = Some(format!(
+                    "after {}, the scratch database is not in a state to go on from, and ferry does not remake a database it was given",
+                    mig.label()
+                ));
+                break;
+            }
+            // Start again from an empty database, up to here in one go.
+            drop(m);
+            scratch = Scratch::create(&live, "verify")?;
+            m = Migrator::connect(scratch.url(), settings.clone())?;
+            m.migrate(set, up_to, &mut ())?;
+        }
+        met.insert(mig.version, after_up.clone());
+        before = after_up;
+    }
+    // The chain: from the head down to each release head, newest first,
+    // then to where checking started.
+    let mut chain = Vec::new();
+    if stopped.is_none() {
+        // Only over the reversible tail: a migration without a down ends it.
+        let floor = checked
+            .iter()
+            .filter(|x| !x.has_down())
+            .map(|x| x.version)
+            .max()
+            .unwrap_or(from);
+        let mut targets: Vec<(u64, Option<String>)> = inst
+            .manifest
+            .releases()
+            .iter()
+            .filter_map(|r| r.schema.map(|s| (s, Some(r.version.to_string()))))
+            .filter(|(s, _)| *s >= floor && *s < to)
+            .collect();
+        targets.push((floor, None));
+        targets.sort_by_key(|t| std::cmp::Reverse(t.0));
+        targets.dedup_by_key(|t| t.0);
+        for (target, release) in targets {
+            let result = m.revert(set, RevertTarget::To(target), &mut ());
+            let mut check = ChainCheck {
+                to: target,
+                release,
+                error: None,
+                differences: Vec::new(),
+            };
+            match result {
+                Err(e) => {
+                    check.error = Some(err_text(&e));
+                    chain.push(check);
+                    break;
+                }
+                Ok(_) => {
+                    let now = Snapshot::read(m.engine(), &skip)?;
+                    if let Some(was) = met.get(&target) {
+                        check.differences = now.diff(was);
+                    }
+                }
+            }
+            let broke = !check.ok();
+            chain.push(check);
+            if broke {
+                break;
+            }
+        }
+    }
+    let ok = stopped.is_none() && steps.iter().all(|s| s.result.ok()) && chain.iter().all(ChainCheck::ok);
+    let report = VerifyReport {
+        engine: scratch.url().kind(),
+        scratch: scratch.url().safe().to_string(),
+        steps,
+        chain,
+        stopped,
+        ok,
+        ms: started.elapsed().as_millis() as u64,
+    };
+    drop(m);
+    drop(scratch);
+    record::save(inst, &report)?;
+    Ok(report)
+}
+
+/// ferry's own tables, left out of every snapshot.
+fn ferry_tables(settings: &Settings) -> Vec<String> {
+    let h = &settings.history_table;
+    [
+        h.clone(),
+        settings.release_table.clone(),
+        crate::engine::progress::table(h),
+        h.sibling("adopted"),
+    ]
+    .iter()
+    .map(|t| t.name().to_owned())
+    .collect()
+}

@@ -1,0 +1,249 @@
+//! `ferry db verify` on each engine, on a history with a correct down, an
+//! empty down, a down that restores the wrong column type, a down that
+//! leaves an index, a pair that only inverts as a chain, and a down that
+//! fails: each reported by name and object, in a scratch database, the live
+//! one never touched.
+
+use std::path::Path;
+
+use ferry::installation::{Access, Installation};
+use ferry::verify::{StepResult, VerifyOptions, verify};
+use ferry_testkit::{Kind, TestDb, per_engine};
+
+per_engine!(each_kind_of_down_is_reported, a_correct_history_passes);
+
+fn write(dir: &Path, name: &str, text: &str) {
+    let path = dir.join(name);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+/// A project whose ferry.toml names `live`, with releases 1.0.0 (schema 4),
+/// 1.1.0 (6) and 1.2.0 (7).
+fn project(live: &TestDb) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    write(
+        p,
+        "ferry.toml",
+        &format!("[project]\nname = \"v\"\n\n[database]\nurl = \"{}\"\n", live.url),
+    );
+    write(
+        p,
+        "releases/1.0.0.toml",
+        "version = \"1.0.0\"\ndate = 2026-01-01\nschema = 4\n",
+    );
+    write(
+        p,
+        "releases/1.1.0.toml",
+        "version = \"1.1.0\"\ndate = 2026-02-01\nschema = 6\n",
+    );
+    write(
+        p,
+        "releases/1.2.0.toml",
+        "version = \"1.2.0\"\ndate = 2026-03-01\nschema = 7\n",
+    );
+    let m = |n: &str, up: &str, down: &str| {
+        write(p, &format!("migrations/{n}.up.sql"), up);
+        write(p, &format!("migrations/{n}.down.sql"), down);
+    };
+    m(
+        "0001_users",
+        "CREATE TABLE users (id INTEGER PRIMARY KEY, name VARCHAR(40) NOT NULL);\n",
+        "DROP TABLE users;\n",
+    );
+    m(
+        "0002_notes",
+        "CREATE TABLE notes (id INTEGER PRIMARY KEY);\n",
+        "-- forgot it\n",
+    );
+    let (widen, narrow) = match live.kind {
+        Kind::Postgres => (
+            "ALTER TABLE users ALTER COLUMN name TYPE VARCHAR(80);\n".to_owned(),
+            "ALTER TABLE users ALTER COLUMN name TYPE CHAR(40);\n".to_owned(),
+        ),
+        Kind::MySql => (
+            "ALTER TABLE users MODIFY name VARCHAR(80) NOT NULL;\n".to_owned(),
+            "ALTER TABLE users MODIFY name CHAR(40) NOT NULL;\n".to_owned(),
+        ),
+        Kind::Sqlite => {
+            let rebuild = |ty: &str| {
+                format!(
+                    "CREATE TABLE users_new (id INTEGER PRIMARY KEY, name {ty} NOT NULL);\nINSERT INTO users_new SELECT id, name FROM users;\nDROP TABLE users;\nALTER TABLE users_new RENAME TO users;\n"
+                )
+            };
+            (rebuild("VARCHAR(80)"), rebuild("CHAR(40)"))
+        }
+    };
+    m("0003_widen_name", &widen, &narrow);
+    m(
+        "0004_name_index",
+        "CREATE INDEX users_name_idx ON users (name);\n",
+        "SELECT 1;\n",
+    );
+    // A pair whose downs only invert together: 5's down does nothing, 6's
+    // drops what 5 made too.
+    m("0005_a", "CREATE TABLE a5 (id INTEGER PRIMARY KEY);\n", "SELECT 1;\n");
+    m(
+        "0006_b",
+        "CREATE TABLE b6 (id INTEGER PRIMARY KEY);\n",
+        "DROP TABLE b6;\nDROP TABLE a5;\n",
+    );
+    m(
+        "0007_audit",
+        "CREATE TABLE audit (id INTEGER PRIMARY KEY);\n",
+        "DROP TABLE audit_log_that_is_not_there;\n",
+    );
+    dir
+}
+
+/// The live database, with a row that must stay as it is.
+fn live(kind: Kind) -> TestDb {
+    let db = TestDb::new(kind);
+    db.exec("CREATE TABLE precious (id INTEGER PRIMARY KEY, v VARCHAR(10))");
+    db.exec("INSERT INTO precious VALUES (1, 'keep')");
+    db
+}
+
+fn sessions(db: &TestDb) -> i64 {
+    db.server_scalar(&format!(
+        "SELECT sessions FROM pg_stat_database WHERE datname = '{}'",
+        db.name()
+    ))
+}
+
+fn each_kind_of_down_is_reported(kind: Kind) {
+    let live = live(kind);
+    let dir = project(&live);
+    let inst = Installation::load(dir.path()).unwrap();
+    let before = live.digest();
+    let sessions_before = (kind == Kind::Postgres).then(|| sessions(&live));
+
+    let to_six = VerifyOptions {
+        to: Some(6),
+        ..VerifyOptions::default()
+    };
+    let r = verify(&inst, &Access::default(), &to_six, &mut ()).unwrap();
+    let said: Vec<(u64, String)> = r
+        .steps
+        .iter()
+        .map(|s| {
+            let detail = match &s.result {
+                StepResult::Differs { differences } => differences
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; "),
+                other => other.word().to_owned(),
+            };
+            (s.version, detail)
+        })
+        .collect();
+    assert_eq!(said[0], (1, "inverts".to_owned()), "{said:#?}");
+    assert_eq!(said[1], (2, "table notes left behind".to_owned()), "{said:#?}");
+    // Its up cannot run again on what the empty down left, which is said
+    // too; the check goes on from a database made again.
+    assert!(
+        r.steps[1].up_again_error.as_deref().unwrap().contains("notes"),
+        "{:?}",
+        r.steps[1]
+    );
+    let widened = &said[2].1;
+    let expect_type = match kind {
+        Kind::Postgres => "users.name is character(40) NOT NULL, was character varying(40) NOT NULL",
+        Kind::MySql => "users.name is char(40) NOT NULL, was varchar(40) NOT NULL",
+        Kind::Sqlite => "users.name is CHAR(40) NOT NULL, was VARCHAR(40) NOT NULL",
+    };
+    assert_eq!(widened, expect_type, "{said:#?}");
+    assert!(said[3].1.starts_with("index users_name_idx left behind"), "{said:#?}");
+    assert!(said[4].1.starts_with("table a5 left behind"), "{said:#?}");
+    assert!(said[5].1.starts_with("table a5 is missing"), "{said:#?}");
+    // As a chain, 6 then 5 go back to 1.0.0's schema exactly; down to the
+    // start, 2's empty down leaves its table.
+    assert_eq!(r.chain[0].to, 4);
+    assert_eq!(r.chain[0].release.as_deref(), Some("1.0.0"));
+    assert!(r.chain[0].ok(), "{:#?}", r.chain);
+    assert_eq!(r.chain[1].to, 0);
+    let chain: Vec<String> = r.chain[1].differences.iter().map(ToString::to_string).collect();
+    assert_eq!(chain, vec!["table notes left behind"], "{:#?}", r.chain);
+    assert!(!r.ok);
+    // What the downs drop: data written after an upgrade would go with it.
+    assert_eq!(r.steps[1].drops, Vec::<String>::new());
+    assert_eq!(r.steps[5].drops, vec!["table a5", "table b6"]);
+
+    // The whole history: 7's down fails.
+    let r = verify(&inst, &Access::default(), &VerifyOptions::default(), &mut ()).unwrap();
+    // Never connected to the live database (looked at from the server's
+    // administrative database, before this test reads the live one again).
+    if let Some(n) = sessions_before {
+        assert_eq!(sessions(&live), n, "verify opened a session on the live database");
+    }
+    let last = r.steps.last().unwrap();
+    assert_eq!(last.version, 7);
+    match &last.result {
+        StepResult::DownFails { error } => assert!(error.contains("audit_log_that_is_not_there"), "{error}"),
+        other => panic!("{other:?}"),
+    }
+    assert!(r.stopped.is_none(), "{:?}", r.stopped);
+    // The record keeps it for plan, runbook and rollbacks.
+    let rec = ferry::verify::Verified::load(&inst).unwrap();
+    let v2 = rec.of(inst.set.get(2).unwrap()).unwrap();
+    assert!(
+        v2.down_is_bad() && v2.detail == vec!["table notes left behind"],
+        "{v2:?}"
+    );
+    assert!(!rec.of(inst.set.get(1).unwrap()).unwrap().down_is_bad());
+
+    // The live database: as it was.
+    assert_eq!(live.digest(), before);
+    // The count does move when something connects (reading it just did).
+    if let Some(n) = sessions_before {
+        assert!(sessions(&live) > n, "pg_stat_database.sessions counts connections");
+    }
+    // No scratch database is left on the server.
+    if kind != Kind::Sqlite {
+        let left = live.server_scalar(match kind {
+            Kind::Postgres => "SELECT count(*) FROM pg_database WHERE datname LIKE 'ferry_verify_%'",
+            _ => "SELECT count(*) FROM information_schema.schemata WHERE schema_name LIKE 'ferry_verify_%'",
+        });
+        assert_eq!(left, 0);
+    }
+}
+
+fn a_correct_history_passes(kind: Kind) {
+    let live = live(kind);
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    write(
+        p,
+        "ferry.toml",
+        &format!("[project]\nname = \"v\"\n\n[database]\nurl = \"{}\"\n", live.url),
+    );
+    write(
+        p,
+        "migrations/0001_a.up.sql",
+        "CREATE TABLE a (id INTEGER PRIMARY KEY, n INTEGER NOT NULL DEFAULT 0, CONSTRAINT a_n_positive CHECK (n >= 0));\nCREATE INDEX a_n ON a (n);\nCREATE VIEW a_view AS SELECT id FROM a;\n",
+    );
+    write(p, "migrations/0001_a.down.sql", "DROP VIEW a_view;\nDROP TABLE a;\n");
+    write(
+        p,
+        "migrations/0002_b.up.sql",
+        "CREATE TABLE b (id INTEGER PRIMARY KEY, a_id INTEGER NOT NULL REFERENCES a (id));\n",
+    );
+    write(p, "migrations/0002_b.down.sql", "DROP TABLE b;\n");
+    write(
+        p,
+        "migrations/0003_c.up.sql",
+        "ALTER TABLE a ADD COLUMN c VARCHAR(10);\n",
+    );
+    write(p, "migrations/0003_c.down.sql", "ALTER TABLE a DROP COLUMN c;\n");
+    let inst = Installation::load(p).unwrap();
+    let r = verify(&inst, &Access::default(), &VerifyOptions::default(), &mut ()).unwrap();
+    assert!(r.ok, "{r:#?}");
+    assert_eq!(r.steps.len(), 3);
+    assert_eq!(
+        r.steps[2].drops,
+        vec!["column a.c"],
+        "a down that drops a column loses its data"
+    );
+}
