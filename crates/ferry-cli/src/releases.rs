@@ -200,7 +200,8 @@ pub fn plan(
             (start, Some(observed.status))
         }
     };
-    let plan = release::plan(&inst.manifest, &inst.set, &start, status.as_ref(), to)?;
+    let mut plan = release::plan(&inst.manifest, &inst.set, &start, status.as_ref(), to)?;
+    inst.annotate(&mut plan)?;
     // With a database at hand, what the hops require of it is known now.
     if let Some((migrator, url)) = &mut connection {
         let redact = |s: &str| ferry::engine::redact_text(s);

@@ -314,6 +314,14 @@ pub fn plan(plan: &ferry::release::UpgradePlan, name: &str, previews: &[Result<S
                 .collect();
             out.push_str(&format!("   migrations: {}\n", names.join(", ")));
         }
+        if let Some(w) = hop.way_back.as_ref().filter(|w| w.by != ferry::release::By::Nothing) {
+            out.push_str(&format!("   way back: {}\n", w.describe()));
+            for loss in &w.data_loss {
+                out.push_str(&format!(
+                    "   rollback loses data: {loss}: what is written there after the upgrade is lost\n"
+                ));
+            }
+        }
         for c in &hop.requires {
             let mut line = format!("   requires: {} >= {}", c.name, c.min.as_deref().unwrap_or("any"));
             if let Some(r) = &c.recommended {

@@ -285,6 +285,14 @@ impl Installation {
         Ok(report)
     }
 
+    /// Adds to `plan` what is known beyond the release files: each hop's way
+    /// back and the verification of its downs.
+    pub fn annotate(&self, plan: &mut crate::release::UpgradePlan) -> Result<()> {
+        let verified = crate::verify::Verified::load(self)?;
+        crate::release::annotate(plan, &self.set, &verified);
+        Ok(())
+    }
+
     /// Refuses when an upgrade run did not finish: until it is resumed or
     /// rolled back, changing the database or the config files by hand would
     /// leave the run's journal describing something that is no longer there.

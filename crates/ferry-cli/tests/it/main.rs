@@ -15,3 +15,4 @@ mod releases;
 mod restore;
 mod support;
 mod upgrade;
+mod verify;

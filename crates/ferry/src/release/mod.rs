@@ -2,6 +2,7 @@
 //! policy, the manifest that ties them to the migrations, and the planner.
 //! Everything here is pure apart from reading the releases folder.
 
+mod evidence;
 mod file;
 mod guide;
 mod manifest;
@@ -12,6 +13,7 @@ mod runbook;
 mod state;
 mod version;
 
+pub use self::evidence::{By, WayBack, annotate};
 pub use self::file::{BreakingChange, Category, Component, Release};
 pub use self::guide::guide;
 pub use self::manifest::{Inference, Manifest};

@@ -114,6 +114,10 @@ pub struct Hop {
     /// When that build was made.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub built: Option<jiff::civil::Date>,
+    /// How a rollback takes the hop back, and what proves it (set by
+    /// [`crate::release::annotate`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub way_back: Option<crate::release::WayBack>,
 }
 
 impl Hop {
@@ -458,6 +462,7 @@ fn make_hop(
             .collect(),
         commit: to_release.and_then(|r| r.commit.clone()),
         built: to_release.and_then(|r| r.built),
+        way_back: None,
     }
 }
 

@@ -240,6 +240,15 @@ pub fn runbook(plan: &UpgradePlan, name: &str) -> String {
                 "\nTo undo this hop: `ferry db revert --to {}`{back}, or restore the backup taken before it: `ferry backup restore ID`.",
                 hop.schema_before
             );
+            if let Some(w) = &hop.way_back {
+                let _ = writeln!(md, "`ferry rollback` uses {}.", w.describe());
+                for loss in &w.data_loss {
+                    let _ = writeln!(
+                        md,
+                        "- Rolling back loses data: {loss}; what is written there after the upgrade is lost."
+                    );
+                }
+            }
         }
         md.push('\n');
     }

@@ -72,7 +72,8 @@ pub fn dry_run(inst: &Installation, access: &Access, to: Option<&Version>, optio
             ));
         }
     };
-    let plan = release::plan(&inst.manifest, &inst.set, &start, Some(&observed.status), to)?;
+    let mut plan = release::plan(&inst.manifest, &inst.set, &start, Some(&observed.status), to)?;
+    inst.annotate(&mut plan)?;
     let previews = match inst.project.config_dir() {
         Ok(dir) => crate::config::migrate::preview(&dir, &inst.manifest, &plan.hops)
             .into_iter()

@@ -145,7 +145,8 @@ pub fn prepare<'i>(inst: &'i Installation, access: &Access, to: Option<&Version>
             ));
         }
     };
-    let plan = release::plan(&inst.manifest, &inst.set, &start, Some(&observed.status), to)?;
+    let mut plan = release::plan(&inst.manifest, &inst.set, &start, Some(&observed.status), to)?;
+    inst.annotate(&mut plan)?;
     Ok(Prepared {
         inst,
         held,
@@ -327,6 +328,7 @@ fn bare_hops(info: &RunInfo) -> Vec<Hop> {
                 checks: Vec::new(),
                 commit: None,
                 built: None,
+                way_back: None,
             })
         })
         .collect()
