@@ -113,6 +113,10 @@ pub enum Command {
     /// policy asks for, config files, migrations, the release recorded,
     /// post-upgrade checks; journaled, resumable, rolled back on failure.
     Upgrade(Upgrade),
+    /// Rehearse the upgrade on a copy: a backup restored into a scratch
+    /// database, the config files into a scratch folder; run, timed, rolled
+    /// back and compared. The live database and files are only read.
+    Rehearse(Rehearse),
     /// Run the checks: the installed release's post-upgrade checks and
     /// component requirements, and the next hop's pre-flight checks.
     Check {
@@ -216,6 +220,29 @@ pub struct Upgrade {
     pub rollback: bool,
     #[command(flatten)]
     pub skips: SkipArgs,
+    #[command(flatten)]
+    pub json: JsonFlag,
+}
+
+#[derive(Debug, Args)]
+pub struct Rehearse {
+    /// The target release (default: the newest final release).
+    #[arg(long, value_name = "VERSION", value_parser = parse_version)]
+    pub to: Option<Version>,
+    /// Make the copy from this backup (default: the newest verified one).
+    #[arg(long, value_name = "ID", conflicts_with = "from_live")]
+    pub backup: Option<String>,
+    /// Make the copy from a backup of the live database taken now (kept
+    /// with the copy, not in the project's backups).
+    #[arg(long)]
+    pub from_live: bool,
+    /// Keep the scratch folder and database afterwards (as the rollback
+    /// left them), and say where.
+    #[arg(long)]
+    pub keep: bool,
+    /// Run the hooks on the copy too (they run against whatever they name).
+    #[arg(long)]
+    pub hooks: bool,
     #[command(flatten)]
     pub json: JsonFlag,
 }

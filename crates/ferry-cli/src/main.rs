@@ -7,6 +7,7 @@ mod cli;
 mod configs;
 mod output;
 mod progress;
+mod rehearses;
 mod releases;
 mod render;
 mod upgrades;

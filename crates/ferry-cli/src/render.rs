@@ -277,6 +277,15 @@ pub fn plan(plan: &ferry::release::UpgradePlan, name: &str, previews: &[Result<S
             hop.backup,
             hop.staging
         ));
+        if let Some(m) = &hop.measured {
+            out.push_str(&format!("   measured: {m} (`ferry rehearse` {})\n", m.rehearsal));
+        }
+        if hop.rehearsal != ferry::release::StagingRule::None {
+            out.push_str(&format!(
+                "   rehearsal {}: `ferry rehearse --to {}` runs it on a copy first\n",
+                hop.rehearsal, hop.to
+            ));
+        }
         if let Some(reason) = &hop.required_stop {
             out.push_str(&format!("   required stop: {reason}\n"));
         }

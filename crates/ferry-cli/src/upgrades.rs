@@ -15,13 +15,13 @@ use crate::output::Out;
 use crate::render;
 
 /// Progress on stderr while a run works, only on a terminal.
-struct RunProgress {
-    bar: Option<indicatif::ProgressBar>,
+pub(crate) struct RunProgress {
+    pub(crate) bar: Option<indicatif::ProgressBar>,
     prefix: String,
 }
 
 impl RunProgress {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let bar = std::io::stderr().is_terminal().then(|| {
             let bar = indicatif::ProgressBar::new_spinner();
             bar.set_style(

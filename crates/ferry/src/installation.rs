@@ -286,10 +286,11 @@ impl Installation {
     }
 
     /// Adds to `plan` what is known beyond the release files: each hop's way
-    /// back and the verification of its downs.
+    /// back, the verification of its downs, and its rehearsed time.
     pub fn annotate(&self, plan: &mut crate::release::UpgradePlan) -> Result<()> {
         let verified = crate::verify::Verified::load(self)?;
-        crate::release::annotate(plan, &self.set, &verified);
+        let rehearsals = crate::rehearse::load(self)?;
+        crate::release::annotate(plan, &self.set, &verified, &rehearsals);
         Ok(())
     }
 

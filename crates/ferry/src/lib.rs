@@ -42,6 +42,7 @@ mod migrator;
 pub mod overview;
 pub mod process;
 pub mod project;
+pub mod rehearse;
 pub mod release;
 pub mod scaffold;
 pub mod schema;

@@ -99,6 +99,8 @@ struct RawKindPolicy {
     downtime: Option<Spanned<String>>,
     backup: Option<BackupRule>,
     staging: Option<StagingRule>,
+    rehearsal: Option<StagingRule>,
+    rehearsal_max_age: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -164,6 +166,8 @@ pub struct Project {
     probes: BTreeMap<String, Probe>,
     config_dir: Option<(String, usize)>,
     adopt: Option<(Option<String>, crate::foreign::TableColumns)>,
+    /// Set on the copy `ferry rehearse` works on: whether hooks run there.
+    rehearsal: Option<bool>,
 }
 
 impl Project {
@@ -375,7 +379,30 @@ impl Project {
                 .config
                 .and_then(|c| c.dir)
                 .map(|d| (d.get_ref().clone(), line_of(text, d.span().start))),
+            rehearsal: None,
         })
+    }
+
+    /// This project as a copy in `root` for a rehearsal: its config files
+    /// in `config_dir`, backups in the copy's `.ferry/backups`, hooks run
+    /// only when `hooks`.
+    pub(crate) fn rehearsal_copy(&self, root: &Path, config_dir: &Path, hooks: bool) -> Self {
+        let mut copy = self.clone();
+        copy.root = root.to_owned();
+        copy.file = root.join(PROJECT_FILE);
+        copy.backup.dir = root.join(".ferry").join("backups");
+        // `$` is the only character a config.dir template treats specially.
+        copy.config_dir = Some((config_dir.display().to_string().replace('$', "$$"), 0));
+        if !hooks {
+            copy.hooks.clear();
+        }
+        copy.rehearsal = Some(hooks);
+        copy
+    }
+
+    /// `Some(hooks run)` on a rehearsal's copy.
+    pub fn rehearsal(&self) -> Option<bool> {
+        self.rehearsal
     }
 
     /// `[adopt]`: the table and columns of a hand-rolled history table.
@@ -600,6 +627,19 @@ fn parse_policy(raw: RawPolicy, support: RawSupport, report: &mut Report<'_>) ->
         }
         if let Some(st) = k.staging {
             kind.staging = st;
+        }
+        if let Some(r) = k.rehearsal {
+            kind.rehearsal = r;
+        }
+        if let Some(age) = k.rehearsal_max_age {
+            match humantime::parse_duration(age.get_ref()) {
+                Ok(d) => kind.rehearsal_max_age = d,
+                Err(e) => report(
+                    age.span(),
+                    format!("rehearsal_max_age: `{}` is not a duration ({e})", age.get_ref()),
+                    "for example rehearsal_max_age = \"7d\"",
+                ),
+            }
         }
         if let Some(d) = k.downtime {
             match Downtime::parse(d.get_ref()) {

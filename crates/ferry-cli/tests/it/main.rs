@@ -11,6 +11,7 @@ mod foreign;
 mod interrupt;
 mod octollm;
 mod openwatch;
+mod rehearse;
 mod releases;
 mod restore;
 mod support;

@@ -5,6 +5,7 @@
 use serde::Serialize;
 
 use crate::migration::MigrationSet;
+use crate::rehearse::{Measured, Rehearsal};
 use crate::release::plan::UpgradePlan;
 use crate::verify::Verified;
 
@@ -83,9 +84,11 @@ fn date(at: &str) -> String {
     at.get(..10).unwrap_or(at).to_owned()
 }
 
-/// Sets each hop's way back from the migrations and the verification record.
-pub fn annotate(plan: &mut UpgradePlan, set: &MigrationSet, verified: &Verified) {
+/// Sets each hop's way back from the migrations and the verification
+/// record, and its measured time from the newest passed rehearsal.
+pub fn annotate(plan: &mut UpgradePlan, set: &MigrationSet, verified: &Verified, rehearsals: &[Rehearsal]) {
     for hop in &mut plan.hops {
+        hop.measured = Measured::of(rehearsals, hop.from.as_ref(), &hop.to);
         let mut w = WayBack {
             by: By::Nothing,
             no_down: Vec::new(),
@@ -193,7 +196,7 @@ mod tests {
         let start = Start::Installed(Version::parse("1.0.0").unwrap());
         let mut p = plan(&manifest, &set, &start, None, None).unwrap();
         let mut verified = Verified::default();
-        annotate(&mut p, &set, &verified);
+        annotate(&mut p, &set, &verified, &[]);
         let ways: Vec<WayBack> = p.hops.iter().map(|h| h.way_back.clone().unwrap()).collect();
         assert_eq!(ways.len(), 3);
         assert_eq!(ways[0].by, By::Downs);
@@ -221,7 +224,7 @@ mod tests {
                 &[],
             ),
         );
-        annotate(&mut p, &set, &verified);
+        annotate(&mut p, &set, &verified, &[]);
         let ways: Vec<WayBack> = p.hops.iter().map(|h| h.way_back.clone().unwrap()).collect();
         assert_eq!(ways[0].verified, Some(("postgres".into(), "2026-11-30".into())));
         assert_eq!(ways[0].data_loss, ["0002_b drops column a.y"]);
@@ -240,7 +243,7 @@ mod tests {
         let mut rec = record(&set, 2, "inverts", "2026-11-30T10:00:00Z", &[], &[]);
         rec.down = Some("0".repeat(64));
         verified.migrations.insert(2, rec);
-        annotate(&mut p, &set, &verified);
+        annotate(&mut p, &set, &verified, &[]);
         let w = p.hops[0].way_back.clone().unwrap();
         assert_eq!(w.unverified, ["0002_b"]);
         assert_eq!(w.verified, None);

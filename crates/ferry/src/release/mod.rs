@@ -8,7 +8,7 @@ mod guide;
 mod manifest;
 mod observe;
 mod plan;
-mod policy;
+pub(crate) mod policy;
 mod runbook;
 mod state;
 mod version;

@@ -88,6 +88,11 @@ pub struct Hop {
     pub backup: BackupRule,
     /// Staging recommendation.
     pub staging: StagingRule,
+    /// Whether the run needs a passed `ferry rehearse` of its plan first.
+    pub rehearsal: StagingRule,
+    /// How old the backup a required rehearsal ran on may be.
+    #[serde(serialize_with = "seconds")]
+    pub rehearsal_max_age: std::time::Duration,
     /// Why `to` is a required stop, when it is one.
     pub required_stop: Option<String>,
     /// The releases whose changes this hop brings, oldest first.
@@ -118,6 +123,13 @@ pub struct Hop {
     /// [`crate::release::annotate`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub way_back: Option<crate::release::WayBack>,
+    /// The newest passed rehearsal's times for this hop.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub measured: Option<crate::rehearse::Measured>,
+}
+
+fn seconds<S: serde::Serializer>(d: &std::time::Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u64(d.as_secs())
 }
 
 impl Hop {
@@ -349,6 +361,13 @@ fn make_hop(
         }
         None => (Risk::Low, Some(Downtime::NONE), BackupRule::None, StagingRule::None),
     };
+    let (rehearsal, rehearsal_max_age) = match kind {
+        Some(k) => {
+            let p = policy.for_kind(k);
+            (p.rehearsal, p.rehearsal_max_age)
+        }
+        None => (StagingRule::None, crate::release::policy::DEFAULT_REHEARSAL_MAX_AGE),
+    };
     // A release that states its risk overrides the policy, either way
     // (the highest stated when several releases of the hop state one).
     if let Some(stated) = in_hop.iter().filter_map(|r| r.risk).max() {
@@ -406,6 +425,8 @@ fn make_hop(
         downtime,
         backup,
         staging,
+        rehearsal,
+        rehearsal_max_age,
         required_stop: to_release.and_then(|r| r.required_stop.clone()),
         releases: in_hop.iter().map(|r| r.version.clone()).collect(),
         schema_before: if first {
@@ -463,6 +484,7 @@ fn make_hop(
         commit: to_release.and_then(|r| r.commit.clone()),
         built: to_release.and_then(|r| r.built),
         way_back: None,
+        measured: None,
     }
 }
 

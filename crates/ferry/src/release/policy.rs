@@ -167,6 +167,19 @@ pub struct KindPolicy {
     pub backup: BackupRule,
     /// Staging recommendation.
     pub staging: StagingRule,
+    /// Whether `ferry upgrade` needs a passed `ferry rehearse` of the same
+    /// plan first (`required`), or advises one.
+    pub rehearsal: StagingRule,
+    /// How old the backup that rehearsal ran on may be.
+    #[serde(serialize_with = "seconds")]
+    pub rehearsal_max_age: Duration,
+}
+
+/// A week: the default age limit of a required rehearsal's backup.
+pub const DEFAULT_REHEARSAL_MAX_AGE: Duration = Duration::from_secs(7 * 24 * 3600);
+
+fn seconds<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u64(d.as_secs())
 }
 
 /// A release series and its support dates (the LTS table).
@@ -239,18 +252,24 @@ impl Default for Policy {
                 downtime: None,
                 backup: BackupRule::Recommended,
                 staging: StagingRule::None,
+                rehearsal: StagingRule::None,
+                rehearsal_max_age: DEFAULT_REHEARSAL_MAX_AGE,
             },
             minor: KindPolicy {
                 risk: Risk::Medium,
                 downtime: None,
                 backup: BackupRule::Required,
                 staging: StagingRule::Recommended,
+                rehearsal: StagingRule::None,
+                rehearsal_max_age: DEFAULT_REHEARSAL_MAX_AGE,
             },
             major: KindPolicy {
                 risk: Risk::High,
                 downtime: None,
                 backup: BackupRule::Required,
                 staging: StagingRule::Required,
+                rehearsal: StagingRule::None,
+                rehearsal_max_age: DEFAULT_REHEARSAL_MAX_AGE,
             },
             oldest: None,
             series: Vec::new(),

@@ -147,6 +147,10 @@ pub fn prepare<'i>(inst: &'i Installation, access: &Access, to: Option<&Version>
     };
     let mut plan = release::plan(&inst.manifest, &inst.set, &start, Some(&observed.status), to)?;
     inst.annotate(&mut plan)?;
+    // A rehearsal's own run is what such a policy asks for.
+    if inst.project.rehearsal().is_none() {
+        crate::rehearse::require(inst, &plan)?;
+    }
     Ok(Prepared {
         inst,
         held,
@@ -316,6 +320,8 @@ fn bare_hops(info: &RunInfo) -> Vec<Hop> {
                 downtime: None,
                 backup: BackupRule::None,
                 staging: StagingRule::None,
+                rehearsal: StagingRule::None,
+                rehearsal_max_age: release::policy::DEFAULT_REHEARSAL_MAX_AGE,
                 required_stop: None,
                 releases: Vec::new(),
                 schema_before: 0,
@@ -329,6 +335,7 @@ fn bare_hops(info: &RunInfo) -> Vec<Hop> {
                 commit: None,
                 built: None,
                 way_back: None,
+                measured: None,
             })
         })
         .collect()

@@ -340,7 +340,7 @@ pub fn verify(
 }
 
 /// ferry's own tables, left out of every snapshot.
-fn ferry_tables(settings: &Settings) -> Vec<String> {
+pub(crate) fn ferry_tables(settings: &Settings) -> Vec<String> {
     let h = &settings.history_table;
     [
         h.clone(),

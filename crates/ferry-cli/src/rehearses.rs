@@ -1,0 +1,106 @@
+//! `ferry rehearse`: call the library's rehearsal, render what it measured
+//! and found.
+
+use anyhow::Result;
+use ferry::Installation;
+use ferry::rehearse::{self, Phase, Rehearsal, RehearseOptions, RehearseProgress, Source, count_text, ms_text};
+
+use crate::app::{Outcome, access};
+use crate::cli::{Global, Rehearse};
+use crate::output::Out;
+use crate::upgrades::RunProgress;
+
+impl RehearseProgress for RunProgress {
+    fn phase(&mut self, phase: Phase<'_>) {
+        let Some(bar) = &self.bar else { return };
+        let text = match phase {
+            Phase::Copying(id) => format!("making the copy from backup {id}"),
+            Phase::Upgrading => "upgrading the copy".to_owned(),
+            Phase::RollingBack => "rolling the copy back".to_owned(),
+            Phase::Comparing => "comparing the copy with before".to_owned(),
+        };
+        bar.set_prefix("rehearsal:");
+        bar.set_message(text);
+    }
+}
+
+pub fn rehearse(g: &Global, r: &Rehearse, out: &mut Out) -> Result<Outcome> {
+    let inst = Installation::load(&g.project)?;
+    let opts = RehearseOptions {
+        to: r.to.clone(),
+        source: match (&r.backup, r.from_live) {
+            (Some(id), _) => Source::Backup(id.clone()),
+            (None, true) => Source::Live,
+            (None, false) => Source::NewestVerified,
+        },
+        keep: r.keep,
+        hooks: r.hooks,
+    };
+    let mut progress = RunProgress::new();
+    let result = rehearse::rehearse(&inst, &access(g), &opts, &mut progress);
+    drop(progress);
+    let report = result?;
+    if r.json.json {
+        out.json(&report)?;
+    } else {
+        out.text(&render(&report))?;
+    }
+    Ok(if report.passed { Outcome::Ok } else { Outcome::Problem })
+}
+
+fn render(r: &Rehearsal) -> String {
+    let mut s = format!(
+        "Rehearsal {} of {} → {} on a copy of backup {} ({}{}, {} row{}, {})\n",
+        r.id,
+        r.from.as_deref().unwrap_or("nothing"),
+        r.to,
+        r.copy.backup,
+        r.copy.taken_at,
+        if r.copy.from_live { ", taken now" } else { "" },
+        count_text(r.copy.rows),
+        if r.copy.rows == 1 { "" } else { "s" },
+        r.engine
+    );
+    for (i, h) in r.hops.iter().enumerate() {
+        s.push_str(&format!(
+            "\n{}. {} → {}: {} ({} with the application stopped; policy: {})\n",
+            i + 1,
+            h.from.as_deref().unwrap_or("nothing"),
+            h.to,
+            ms_text(h.ms),
+            ms_text(h.downtime_ms),
+            h.expected.as_deref().unwrap_or("not stated")
+        ));
+        for st in r.steps.iter().filter(|st| st.hop == i) {
+            s.push_str(&format!("   {:<13} {:>8}  {}\n", st.step, ms_text(st.ms), st.status));
+        }
+    }
+    s.push_str(&format!(
+        "\nupgrade {} · downtime {}{}\n",
+        ms_text(r.upgrade_ms),
+        ms_text(r.downtime_ms),
+        r.rollback_ms
+            .map(|ms| format!(" · rollback {}", ms_text(ms)))
+            .unwrap_or_default()
+    ));
+    if let Some((folder, db)) = &r.kept {
+        s.push_str(&format!("kept: the copy's folder {folder}, its database {db}\n"));
+    }
+    match &r.failure {
+        None => s.push_str(
+            "passed: the upgrade ran, the rollback took the copy back to exactly what it was (schema, rows, config files)\n",
+        ),
+        Some(f) => {
+            s.push_str(&format!(
+                "FAILED at {}{}: {}\n",
+                f.hop.map(|h| format!("hop {}, ", h + 1)).unwrap_or_default(),
+                f.step,
+                f.error.replace('\n', "\n  ")
+            ));
+            for d in &r.differences {
+                s.push_str(&format!("  after the rollback: {d}\n"));
+            }
+        }
+    }
+    s
+}

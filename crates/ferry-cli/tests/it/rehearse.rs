@@ -1,0 +1,280 @@
+//! `ferry rehearse`: the OsMEN example rehearsed from 1.0.0 to 2.1.0 on a
+//! copy of a verified backup (per-step times, the live database and config
+//! files byte for byte as they were), failing when a post check fails on
+//! the copy, and a policy that requires it; and a rehearsal from the live
+//! database on every engine.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use ferry_testkit::{Kind, TestDb, per_engine};
+
+use crate::support::{Proj, Server, copy_dir, stderr, stdout};
+
+struct Osmen {
+    dir: tempfile::TempDir,
+    db: TestDb,
+    /// What OsMEN's health check asks, for the real upgrade at the end.
+    health: Server,
+}
+
+/// Every file under `dir` but ferry's own state, with its bytes.
+fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    fn walk(base: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let e = e.unwrap();
+            if e.file_name() == ".ferry" {
+                continue;
+            }
+            if e.file_type().unwrap().is_dir() {
+                walk(base, &e.path(), out);
+            } else {
+                let rel = e.path().strip_prefix(base).unwrap().display().to_string();
+                out.insert(rel, std::fs::read(e.path()).unwrap());
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(dir, dir, &mut out);
+    out
+}
+
+impl Osmen {
+    /// 1.0.0 installed with 300 agents and their conversations.
+    fn installed() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        copy_dir(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/osmen"),
+            dir.path(),
+        );
+        let o = Osmen {
+            dir,
+            db: TestDb::new(Kind::Postgres),
+            health: Server::start(),
+        };
+        o.ok(&["db", "migrate", "--to", "2"]);
+        o.ok(&["adopt", "1.0.0"]);
+        o.db.exec(
+            "INSERT INTO agents (name, kind) SELECT 'agent ' || x, 'chat' FROM generate_series(1, 300) x;
+             INSERT INTO conversations (agent_id, messages) SELECT x, '[\"hello\"]' FROM generate_series(1, 300) x;",
+        );
+        o
+    }
+
+    fn cmd(&self, args: &[&str]) -> std::process::Output {
+        std::process::Command::new(assert_cmd::cargo::cargo_bin("ferry"))
+            .args(args)
+            .current_dir(self.dir.path())
+            .env("DATABASE_URL", &self.db.url)
+            .env("OSMEN_URL", self.health.url(""))
+            .env_remove("FERRY_DATABASE_URL")
+            .output()
+            .unwrap()
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.cmd(args);
+        assert!(
+            out.status.success(),
+            "ferry {args:?}:\n{}{}",
+            stdout(&out),
+            stderr(&out)
+        );
+        stdout(&out)
+    }
+
+    fn json(&self, args: &[&str]) -> (i32, serde_json::Value) {
+        let out = self.cmd(args);
+        let v = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|_| panic!("ferry {args:?}:\n{}{}", stdout(&out), stderr(&out)));
+        (out.status.code().unwrap_or(-1), v)
+    }
+
+    fn append(&self, rel: &str, text: &str) {
+        let path = self.dir.path().join(rel);
+        let was = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(path, format!("{was}\n{text}")).unwrap();
+    }
+}
+
+#[test]
+fn osmen_rehearsed_from_a_verified_backup_leaves_the_installation_as_it_was() {
+    let o = Osmen::installed();
+    let created = o.ok(&["backup", "create", "--json"]);
+    let id = serde_json::from_str::<serde_json::Value>(&created).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let out = o.cmd(&["rehearse", "--to", "2.1.0"]);
+    assert_ne!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("no verified backup") && stderr(&out).contains("--from-live"),
+        "an unverified backup is not what a rehearsal trusts: {}",
+        stderr(&out)
+    );
+    o.ok(&["backup", "verify", &id]);
+
+    let db_before = o.db.digest();
+    let files_before = files(o.dir.path());
+    let (code, r) = o.json(&["rehearse", "--to", "2.1.0", "--json"]);
+    assert_eq!(code, 0, "{r:#}");
+    assert_eq!(r["passed"], true, "{r:#}");
+    assert_eq!(r["copy"]["backup"], id.as_str());
+    assert_eq!(r["copy"]["rows"].as_u64(), Some(600), "agents and conversations: {r:#}");
+    let hops: Vec<(String, String)> = r["hops"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| {
+            (
+                h["from"].as_str().unwrap().to_owned(),
+                h["to"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        hops,
+        [("1.0.0".into(), "2.0.0".into()), ("2.0.0".into(), "2.1.0".into())]
+    );
+    assert_eq!(r["hops"][0]["expected"], "30-60 min");
+    let steps: Vec<(u64, String, String)> = r["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["hop"].as_u64().unwrap(),
+                s["step"].as_str().unwrap().to_owned(),
+                s["status"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    for hop in [0, 1] {
+        for step in ["preflight", "config", "migrate", "record", "verify"] {
+            assert!(
+                steps.iter().any(|(h, s, st)| *h == hop && s == step && st == "done"),
+                "hop {hop} {step}: {steps:?}"
+            );
+        }
+    }
+    assert!(r["rollback_ms"].as_u64().is_some(), "{r:#}");
+    assert_eq!(r["differences"], serde_json::Value::Null, "{r:#}");
+
+    assert_eq!(o.db.digest(), db_before, "the live database is as it was");
+    assert_eq!(
+        files(o.dir.path()),
+        files_before,
+        "the project's files are byte for byte as they were"
+    );
+    assert!(
+        !o.dir.path().join(".ferry/runs").exists()
+            || std::fs::read_dir(o.dir.path().join(".ferry/runs")).unwrap().all(|e| e
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with('.')),
+        "no run was journaled in the project"
+    );
+    assert!(o.ok(&["status"]).contains("1.0.0"));
+    let plan = o.ok(&["plan", "--to", "2.1.0"]);
+    assert!(plan.contains("measured: ") && plan.contains("(rows: 600)"), "{plan}");
+}
+
+#[test]
+fn a_post_check_failing_on_the_copy_fails_the_rehearsal_and_a_policy_can_require_one() {
+    let o = Osmen::installed();
+    o.append(
+        "ferry.toml",
+        "[[checks]]\nname = \"no agent\"\nwhen = \"post\"\nsince = \"2.1.0\"\nsql = \"SELECT count(*) FROM agents\"\nexpect = 0\n",
+    );
+    o.append("ferry.toml", "");
+    let toml = std::fs::read_to_string(o.dir.path().join("ferry.toml"))
+        .unwrap()
+        .replace(
+            "staging = \"required\"",
+            "staging = \"required\"\nrehearsal = \"required\"",
+        );
+    std::fs::write(o.dir.path().join("ferry.toml"), toml).unwrap();
+
+    let out = o.cmd(&["upgrade", "--to", "2.1.0", "--yes"]);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(
+        stderr(&out).contains("requires a passed rehearsal")
+            && stderr(&out).contains("no rehearsal of this plan has run"),
+        "{}",
+        stderr(&out)
+    );
+
+    let db_before = o.db.digest();
+    let files_before = files(o.dir.path());
+    let out = o.cmd(&["rehearse", "--to", "2.1.0", "--from-live"]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}{}", stderr(&out));
+    assert!(text.contains("FAILED at hop 2, verify"), "{text}");
+    assert!(text.contains("no agent"), "{text}");
+    assert_eq!(o.db.digest(), db_before);
+    assert_eq!(files(o.dir.path()), files_before);
+    assert!(
+        !o.dir.path().join(".ferry/backups").exists(),
+        "--from-live keeps its backup with the copy"
+    );
+
+    let out = o.cmd(&["upgrade", "--to", "2.1.0", "--yes"]);
+    assert!(stderr(&out).contains("failed at verify"), "{}", stderr(&out));
+
+    // The check fixed, a passed rehearsal lets the upgrade run.
+    let toml = std::fs::read_to_string(o.dir.path().join("ferry.toml"))
+        .unwrap()
+        .replace("expect = 0", "expect = 300");
+    std::fs::write(o.dir.path().join("ferry.toml"), toml).unwrap();
+    o.ok(&["rehearse", "--to", "2.1.0", "--from-live"]);
+    o.ok(&["upgrade", "--to", "2.1.0", "--yes"]);
+    assert!(o.ok(&["status"]).contains("2.1.0"));
+}
+
+/// A project at 1.0.0, rehearsed to 1.1.0 from the live database: passes,
+/// and leaves the live database as it was.
+fn rehearsed_from_live_on_each_engine(kind: Kind) {
+    let p = Proj::new(kind);
+    p.write(
+        "migrations/0001_items.up.sql",
+        "CREATE TABLE items (id INTEGER PRIMARY KEY, priority INTEGER NOT NULL);\nINSERT INTO items (id, priority) VALUES (1, 1), (2, 2), (3, 5);\n",
+    );
+    p.write("migrations/0001_items.down.sql", "DROP TABLE items;\n");
+    p.write("releases/1.0.0.toml", "version = \"1.0.0\"\nschema = 1\n");
+    p.ferry().args(["db", "migrate"]).assert().success();
+    p.ferry().args(["adopt", "1.0.0"]).assert().success();
+    p.write(
+        "migrations/0002_note.up.sql",
+        "ALTER TABLE items ADD COLUMN note VARCHAR(40);\nUPDATE items SET priority = priority * 2;\n",
+    );
+    p.write(
+        "migrations/0002_note.down.sql",
+        "ALTER TABLE items DROP COLUMN note;\nUPDATE items SET priority = priority / 2;\n",
+    );
+    p.write("releases/1.1.0.toml", "version = \"1.1.0\"\nschema = 2\n");
+    let before = p.db.digest();
+    let out = p.ferry().args(["rehearse", "--from-live", "--json"]).output().unwrap();
+    let r: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{}{}", stdout(&out), stderr(&out)));
+    assert_eq!(r["passed"], true, "{r:#}");
+    assert_eq!(r["copy"]["from_live"], true);
+    assert_eq!(p.db.digest(), before, "the live database is as it was");
+
+    // A down that does not undo the data change is caught by the row checksums.
+    p.write("migrations/0002_note.down.sql", "ALTER TABLE items DROP COLUMN note;\n");
+    let out = p.ferry().args(["rehearse", "--from-live", "--json"]).output().unwrap();
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(1), "{r:#}");
+    assert_eq!(r["failure"]["step"], "compare", "{r:#}");
+    assert!(
+        r["differences"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("table items: the rows' contents differ"),
+        "{r:#}"
+    );
+    assert_eq!(p.db.digest(), before);
+}
+
+per_engine!(rehearsed_from_live_on_each_engine);

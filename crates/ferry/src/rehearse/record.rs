@@ -1,0 +1,239 @@
+//! `.ferry/rehearsals/<id>.json`: what each rehearsal measured and found,
+//! read back by `ferry plan` (measured times) and by `ferry upgrade` (a
+//! policy that requires a passed rehearsal of the same plan).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+use crate::installation::Installation;
+use crate::migration::MigrationSet;
+use crate::release::UpgradePlan;
+
+/// One step's measured time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepTime {
+    /// The hop, from 0.
+    pub hop: usize,
+    /// The step's word (`migrate`, `backup`…).
+    pub step: String,
+    /// How long it took.
+    pub ms: u64,
+    /// `done`, `skipped` or `failed`.
+    pub status: String,
+}
+
+/// One hop's measured times.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HopTime {
+    /// Before.
+    pub from: Option<String>,
+    /// After.
+    pub to: String,
+    /// Every step.
+    pub ms: u64,
+    /// From the before hooks to the after hooks: while the application is stopped.
+    pub downtime_ms: u64,
+    /// The policy's expected downtime, when it states one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected: Option<String>,
+}
+
+/// Where the copy came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CopyOf {
+    /// The backup restored (for `--from-live`, the one taken for it).
+    pub backup: String,
+    /// When that backup was taken (UTC): the age a policy limits.
+    pub taken_at: String,
+    /// Whether it was taken from the live database for this rehearsal.
+    pub from_live: bool,
+    /// Rows in every table of the copy before the upgrade.
+    pub rows: u64,
+}
+
+/// The first failure.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Failure {
+    /// The hop, from 0, when in a step.
+    pub hop: Option<usize>,
+    /// The step's word, or `rollback`/`compare`.
+    pub step: String,
+    /// What failed.
+    pub error: String,
+}
+
+/// A rehearsal's record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rehearsal {
+    /// Its id (a UTC time).
+    pub id: String,
+    /// When it ran (UTC).
+    pub at: String,
+    /// The engine.
+    pub engine: String,
+    /// The release the copy was at.
+    pub from: Option<String>,
+    /// The target.
+    pub to: String,
+    /// What the plan was: its hops, migrations and config changes.
+    pub fingerprint: String,
+    /// The copy.
+    pub copy: CopyOf,
+    /// Each hop.
+    pub hops: Vec<HopTime>,
+    /// Each step, in order.
+    pub steps: Vec<StepTime>,
+    /// The whole upgrade.
+    pub upgrade_ms: u64,
+    /// The whole downtime (every hop's).
+    pub downtime_ms: u64,
+    /// The rollback after it, when it ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollback_ms: Option<u64>,
+    /// How the copy differs after the rollback from before the upgrade.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub differences: Vec<String>,
+    /// The first failure.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<Failure>,
+    /// Everything passed: upgrade, rollback, comparison.
+    pub passed: bool,
+    /// The copy's folder and database, when kept (`--keep`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kept: Option<(String, String)>,
+}
+
+/// What a plan is, for telling whether a rehearsal was of it: each hop's
+/// ends, its migrations' files and its config changes.
+pub fn fingerprint(plan: &UpgradePlan, set: &MigrationSet) -> String {
+    let mut h = Sha256::new();
+    for hop in &plan.hops {
+        h.update(format!(
+            "hop {:?} {}\n",
+            hop.from.as_ref().map(ToString::to_string),
+            hop.to
+        ));
+        for m in &hop.migrations {
+            let up = set
+                .get(m.version)
+                .map(|x| x.up.checksum().to_string())
+                .unwrap_or_default();
+            h.update(format!("migration {} {up}\n", m.version));
+        }
+        for c in &hop.config {
+            h.update(format!("config {} {} {}\n", c.version, c.file, c.change));
+        }
+    }
+    format!("{:x}", h.finalize())
+}
+
+fn dir(inst: &Installation) -> PathBuf {
+    inst.project.state_dir().join("rehearsals")
+}
+
+/// Writes `r` into the project's record.
+pub(super) fn save(inst: &Installation, r: &Rehearsal) -> Result<()> {
+    let dir = dir(inst);
+    crate::durable::private_dir(&inst.project.state_dir())?;
+    crate::durable::private_dir(&dir)?;
+    let text = serde_json::to_vec_pretty(r).map_err(|e| Error::db("cannot write the rehearsal record", e))?;
+    crate::durable::write_private(&dir.join(format!("{}.json", r.id)), &text, true)
+}
+
+/// Every rehearsal of the project, oldest first. A record that cannot be
+/// read is left out (it is ferry's own, and says nothing it can trust).
+pub fn load(inst: &Installation) -> Result<Vec<Rehearsal>> {
+    let dir = dir(inst);
+    let entries = match std::fs::read_dir(&dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(Error::io("cannot read", &dir, e)),
+    };
+    let mut out = Vec::new();
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.extension().is_none_or(|x| x != "json") {
+            continue;
+        }
+        match std::fs::read(&path)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<Rehearsal>(&b).ok())
+        {
+            Some(r) => out.push(r),
+            None => tracing::warn!("cannot read the rehearsal record {}; it is ignored", path.display()),
+        }
+    }
+    out.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(out)
+}
+
+/// The age of `r`'s copy at `now`.
+pub fn copy_age(r: &Rehearsal, now: jiff::Timestamp) -> Option<Duration> {
+    let taken: jiff::Timestamp = r.copy.taken_at.parse().ok()?;
+    Duration::try_from(now.duration_since(taken)).ok()
+}
+
+/// Refuses `plan` when its policy requires a rehearsal and none passed for
+/// this same plan on a copy young enough.
+pub fn require(inst: &Installation, plan: &UpgradePlan) -> Result<()> {
+    let required: Vec<&crate::release::Hop> = plan
+        .hops
+        .iter()
+        .filter(|h| h.rehearsal == crate::release::StagingRule::Required)
+        .collect();
+    let Some(max_age) = required.iter().map(|h| h.rehearsal_max_age).min() else {
+        return Ok(());
+    };
+    let print = fingerprint(plan, &inst.set);
+    let now = jiff::Timestamp::now();
+    let all = load(inst)?;
+    let same: Vec<&Rehearsal> = all.iter().filter(|r| r.fingerprint == print).collect();
+    if same
+        .iter()
+        .any(|r| r.passed && copy_age(r, now).is_some_and(|a| a <= max_age))
+    {
+        return Ok(());
+    }
+    let hops: Vec<String> = required
+        .iter()
+        .map(|h| {
+            format!(
+                "{} → {}",
+                h.from.as_ref().map_or("nothing".into(), ToString::to_string),
+                h.to
+            )
+        })
+        .collect();
+    let why = match same.last() {
+        None => "no rehearsal of this plan has run".to_owned(),
+        Some(r) if !r.passed => format!(
+            "the last rehearsal of this plan, {}, failed{}",
+            r.id,
+            r.failure
+                .as_ref()
+                .map(|f| format!(" at {}: {}", f.step, f.error))
+                .unwrap_or_default()
+        ),
+        Some(r) => format!(
+            "the last passed rehearsal, {}, ran on a copy taken at {}, older than the {} the policy allows",
+            r.id,
+            r.copy.taken_at,
+            humantime::format_duration(max_age)
+        ),
+    };
+    Err(Error::refusal(
+        format!(
+            "the policy requires a passed rehearsal before {} ({}): {why}",
+            hops.join(", "),
+            "rehearsal = \"required\""
+        ),
+        format!(
+            "run `ferry rehearse --to {}` (it works on a copy), then upgrade again",
+            plan.to
+        ),
+    ))
+}
