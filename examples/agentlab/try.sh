@@ -26,6 +26,12 @@ echo
 echo "# Upgrade to the newest release: what will it take?"
 run plan
 echo
+echo "# Before upgrading: do the down scripts really undo their ups, and how"
+echo "# long does the upgrade take? Both on scratch copies; the live database"
+echo "# and files are only read."
+run db verify
+run rehearse --from-live
+echo
 echo "# One command does it all, journaled step by step: pre-flight checks,"
 echo "# the backup the policy requires (verified), the config files (comments"
 echo "# and layout kept), the database, the release recorded. A failure rolls"

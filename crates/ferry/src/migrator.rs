@@ -26,6 +26,9 @@ pub struct Settings {
     /// SQLite: whether foreign keys are enforced while migrations run
     /// (`[database] sqlite_foreign_keys`, on by default).
     pub sqlite_foreign_keys: bool,
+    /// Whether a run ends with its work made durable (PostgreSQL's WAL
+    /// flushed). Off only for scratch databases nobody keeps.
+    pub durable: bool,
 }
 
 impl Default for Settings {
@@ -35,6 +38,7 @@ impl Default for Settings {
             release_table: HistoryTable::parse("ferry_release").unwrap_or_default(),
             lock_timeout: Duration::from_secs(60),
             sqlite_foreign_keys: true,
+            durable: true,
         }
     }
 }
@@ -503,7 +507,8 @@ impl Migrator {
         // refusal is not trusted here: another process's no-transaction step
         // in progress looks like a failed one until it finishes.
         let mut linted = Vec::new();
-        if let Ok(steps) = plan(&self.status(set)?) {
+        let read = self.status(set)?;
+        if let Ok(steps) = plan(&read) {
             if steps.is_empty() {
                 observer.event(Event::Planned { total: 0 });
                 return Ok(Report::default());
@@ -514,11 +519,17 @@ impl Migrator {
             linted = steps.iter().map(|s| (s.migration.version, s.direction)).collect();
         }
         let table = self.settings.history_table.clone();
+        let durable = self.settings.durable;
         observer.event(Event::Locking);
+        // Holding the lock since before that read, nobody can have changed it.
+        let held = self.held.then_some(read);
         self.locked(|engine| {
             engine.ensure_history(&table)?;
             // Read again under the lock: another process may have just finished.
-            let status = Status::compute(set, &engine.read_history(&table)?);
+            let status = match held {
+                Some(status) => status,
+                None => Status::compute(set, &engine.read_history(&table)?),
+            };
             let steps = plan(&status)?;
             // Usually the same steps as before the lock: lint only new ones.
             let unlinted: Vec<Step<'_>> = steps
@@ -528,7 +539,7 @@ impl Migrator {
                 .collect();
             preflight(engine, &unlinted)?;
             observer.event(Event::Planned { total: steps.len() });
-            run_steps(engine, &table, &steps, observer)
+            run_steps(engine, &table, &steps, observer, durable)
         })
     }
 }
@@ -582,11 +593,12 @@ fn run_steps(
     table: &HistoryTable,
     steps: &[Step<'_>],
     observer: &mut dyn Observer,
+    durable: bool,
 ) -> Result<Report> {
     let start = Instant::now();
     let result = run_each(engine, table, steps, observer);
     // Nothing is reported done, or kept after a failure, before it is durable.
-    let flushed = engine.flush();
+    let flushed = if durable { engine.flush() } else { Ok(()) };
     match (result, flushed) {
         (Ok(mut report), Ok(())) => {
             report.total_ms = start.elapsed().as_millis() as i64;

@@ -496,6 +496,7 @@ impl Project {
             release_table: self.release_table.clone(),
             lock_timeout: lock_timeout.unwrap_or(self.lock_timeout),
             sqlite_foreign_keys: self.sqlite_foreign_keys,
+            durable: true,
         }
     }
 

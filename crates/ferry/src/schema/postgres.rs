@@ -68,9 +68,24 @@ fn sql() -> String {
     .join("\nUNION ALL\n")
 }
 
-/// Reads the schema in one round trip.
+/// The session's prepared snapshot statement: planning the query costs
+/// more than running it, and `ferry db verify` runs it twice per migration.
+const PREPARED: &str = "ferry_schema_snapshot";
+
+/// Reads the schema in one round trip (two more the first time in a
+/// session, to prepare the statement).
 pub fn read(engine: &mut dyn Engine) -> Result<Snapshot> {
-    let rows = engine.query(&sql()).map_err(query_err("the catalogue"))?;
+    let execute = format!("EXECUTE {PREPARED}");
+    let rows = match engine.query(&execute) {
+        Ok(rows) => rows,
+        Err(e) if e.message.contains(PREPARED) && e.message.contains("does not exist") => {
+            engine
+                .execute(&format!("PREPARE {PREPARED} AS {}", sql()))
+                .map_err(query_err("the catalogue"))?;
+            engine.query(&execute).map_err(query_err("the catalogue"))?
+        }
+        Err(e) => return Err(query_err("the catalogue")(e)),
+    };
     let mut s = Snapshot::default();
     for r in &rows {
         let (kind, a, b, c) = (cell(r, 0), cell(r, 1), cell(r, 2), cell(r, 3));

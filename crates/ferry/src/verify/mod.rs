@@ -12,7 +12,7 @@
 mod record;
 
 use std::collections::BTreeMap;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
@@ -170,11 +170,15 @@ pub fn verify(
         Some(u) => Scratch::given(u.clone(), &live)?,
         None => Scratch::create(&live, "verify")?,
     };
+    // Nobody keeps the scratch database: no WAL flush after each call.
     let settings = Settings {
         lock_timeout: std::time::Duration::from_secs(30),
+        durable: false,
         ..inst.project.settings(None)
     };
     let mut m = Migrator::connect(scratch.url(), settings.clone())?;
+    // Held from start to end: nobody else works in a scratch database.
+    m.hold_lock()?;
     let skip = ferry_tables(&settings);
     let set = &inst.set;
     let all = MigrateOptions {
@@ -189,18 +193,25 @@ pub fn verify(
     let checked: Vec<&crate::migration::Migration> =
         set.iter().filter(|x| x.version > from && x.version <= to).collect();
     let mut before = Snapshot::read(m.engine(), &skip)?;
+    let heads: std::collections::BTreeSet<u64> = inst.manifest.releases().iter().filter_map(|r| r.schema).collect();
     let mut met: BTreeMap<u64, Snapshot> = BTreeMap::new();
     met.insert(from, before.clone());
     let mut steps = Vec::new();
     let mut stopped = None;
     let total = checked.len();
     let given = opts.scratch.is_some();
+    // Where the time goes, for `FERRY_LOG=ferry=debug` and bench/verify.sh.
+    let (mut t_migrate, mut t_snapshot) = (Duration::ZERO, Duration::ZERO);
+    let timed = |total: &mut Duration, t: Instant| *total += t.elapsed();
     for (index, mig) in checked.iter().enumerate() {
         let up_to = MigrateOptions {
             to: Some(mig.version),
             ..all
         };
-        if let Err(e) = m.migrate(set, up_to, &mut ()) {
+        let t = Instant::now();
+        let applied = m.migrate(set, up_to, &mut ());
+        timed(&mut t_migrate, t);
+        if let Err(e) = applied {
             let check = StepCheck {
                 version: mig.version,
                 name: mig.label(),
@@ -213,7 +224,9 @@ pub fn verify(
             stopped = Some(format!("{} fails to apply; nothing after it was checked", mig.label()));
             break;
         }
+        let t = Instant::now();
         let after_up = Snapshot::read(m.engine(), &skip)?;
+        timed(&mut t_snapshot, t);
         // Whether the scratch database is left in a state the next step
         // cannot start from, and must be made again.
         let mut lost = false;
@@ -225,7 +238,10 @@ pub fn verify(
             up_again_error: None,
         };
         if mig.has_down() {
-            match m.revert(set, RevertTarget::Steps(1), &mut ()) {
+            let t = Instant::now();
+            let reverted = m.revert(set, RevertTarget::Steps(1), &mut ());
+            timed(&mut t_migrate, t);
+            match reverted {
                 Err(e) => {
                     check.result = StepResult::DownFails { error: err_text(&e) };
                     // PostgreSQL and SQLite rolled it back; MySQL cannot
@@ -233,10 +249,15 @@ pub fn verify(
                     lost = m.engine().kind() == EngineKind::MySql;
                 }
                 Ok(_) => {
+                    let t = Instant::now();
                     let after_down = Snapshot::read(m.engine(), &skip)?;
+                    timed(&mut t_snapshot, t);
                     let differences = after_down.diff(&before);
                     check.drops = after_up.dropped_in(&after_down);
-                    if let Err(e) = m.migrate(set, up_to, &mut ()) {
+                    let t = Instant::now();
+                    let again = m.migrate(set, up_to, &mut ());
+                    timed(&mut t_migrate, t);
+                    if let Err(e) = again {
                         check.up_again_error = Some(err_text(&e));
                         lost = true;
                     }
@@ -269,11 +290,23 @@ pub fn verify(
             drop(m);
             scratch = Scratch::create(&live, "verify")?;
             m = Migrator::connect(scratch.url(), settings.clone())?;
+            m.hold_lock()?;
             m.migrate(set, up_to, &mut ())?;
         }
-        met.insert(mig.version, after_up.clone());
+        // Only where a chain check may end: release heads, and migrations
+        // without a down (the chain stops above the newest one).
+        if heads.contains(&mig.version) || !mig.has_down() {
+            met.insert(mig.version, after_up.clone());
+        }
         before = after_up;
     }
+    tracing::debug!(
+        "verify: {} steps, migrations {} ms, snapshots {} ms, the rest {} ms",
+        steps.len(),
+        t_migrate.as_millis(),
+        t_snapshot.as_millis(),
+        started.elapsed().saturating_sub(t_migrate + t_snapshot).as_millis()
+    );
     // The chain: from the head down to each release head, newest first,
     // then to where checking started.
     let mut chain = Vec::new();
