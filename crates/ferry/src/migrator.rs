@@ -279,7 +279,8 @@ impl Migrator {
     /// Applies pending migrations, under the lock.
     pub fn migrate(&mut self, set: &MigrationSet, opts: MigrateOptions, observer: &mut dyn Observer) -> Result<Report> {
         if opts.refuse_unmanaged
-            && let Some(u) = self.unmanaged()?
+            && self.unmanaged()?.is_some()
+            && let Some(u) = self.unmanaged_under_lock()?
         {
             let mut p = u.problem();
             p.help = Some(format!(
@@ -289,6 +290,19 @@ impl Migrator {
             return Err(Error::refused(p));
         }
         self.run(set, observer, |status| migration::plan_up(set, status, opts))
+    }
+
+    /// [`Migrator::unmanaged`] asked again under the migration lock: another
+    /// process may be in the middle of the first migrations, its tables
+    /// there and its history rows not yet when the first answer was read.
+    fn unmanaged_under_lock(&mut self) -> Result<Option<crate::foreign::Unmanaged>> {
+        if self.held {
+            return self.unmanaged();
+        }
+        self.hold_lock()?;
+        let answer = self.unmanaged();
+        self.release_lock();
+        answer
     }
 
     /// The database's state when ferry has no history yet and the database
