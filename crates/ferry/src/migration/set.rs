@@ -384,6 +384,13 @@ impl MigrationSet {
         self.migrations.is_empty()
     }
 
+    /// The migrations after `after` up to and including `upto`, in order.
+    pub fn between(&self, after: u64, upto: u64) -> &[Migration] {
+        let start = self.migrations.partition_point(|m| m.version <= after);
+        let end = self.migrations.partition_point(|m| m.version <= upto).max(start);
+        &self.migrations[start..end]
+    }
+
     /// The migration with `version`.
     pub fn get(&self, version: u64) -> Option<&Migration> {
         self.migrations

@@ -381,32 +381,32 @@ fn make_hop(
         staging = staging.max(StagingRule::Recommended);
     }
     let schema_after = manifest.schema_at(to).unwrap_or(schema_before);
-    let applied_now = |v: u64| {
-        status.is_some_and(|st| {
-            st.migrations
+    // The first hop applies whatever the database lacks up to the head;
+    // later hops apply what lies between the two heads.
+    let migrations: Vec<MigrationRef> = match status.filter(|_| first) {
+        Some(st) => {
+            let applied: std::collections::HashSet<u64> = st
+                .migrations
                 .iter()
-                .any(|m| m.version == v && m.state == State::Applied)
-        })
-    };
-    let migrations: Vec<MigrationRef> = migrations
-        .iter()
-        .filter(|m| m.version <= schema_after)
-        // The first hop applies whatever the database lacks up to the head;
-        // later hops apply what lies between the two heads.
-        .filter(|m| {
-            if first && status.is_some() {
-                !applied_now(m.version)
-            } else {
-                m.version > schema_before
-            }
-        })
-        .map(|m| MigrationRef {
-            version: m.version,
-            name: m.label(),
-            phase: m.up.directives.phase,
-            batched: m.up.directives.batch.is_some(),
-        })
-        .collect();
+                .filter(|m| m.state == State::Applied)
+                .map(|m| m.version)
+                .collect();
+            migrations
+                .between(0, schema_after)
+                .iter()
+                .filter(|m| !applied.contains(&m.version))
+                .collect::<Vec<_>>()
+        }
+        None => migrations.between(schema_before, schema_after).iter().collect(),
+    }
+    .into_iter()
+    .map(|m| MigrationRef {
+        version: m.version,
+        name: m.label(),
+        phase: m.up.directives.phase,
+        batched: m.up.directives.batch.is_some(),
+    })
+    .collect();
     let mut requires: Vec<Component> = Vec::new();
     for r in &in_hop {
         for c in &r.requires {
