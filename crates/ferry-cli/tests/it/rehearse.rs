@@ -228,6 +228,18 @@ fn a_post_check_failing_on_the_copy_fails_the_rehearsal_and_a_policy_can_require
         .replace("expect = 0", "expect = 300");
     std::fs::write(o.dir.path().join("ferry.toml"), toml).unwrap();
     o.ok(&["rehearse", "--to", "2.1.0", "--from-live"]);
+    // A rehearsal on a copy older than the policy allows does not count.
+    let dir = o.dir.path().join(".ferry/rehearsals");
+    let mut records: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    records.sort();
+    let newest = records.last().unwrap().clone();
+    let fresh = std::fs::read_to_string(&newest).unwrap();
+    let mut old: serde_json::Value = serde_json::from_str(&fresh).unwrap();
+    old["copy"]["taken_at"] = "2026-01-01T00:00:00Z".into();
+    std::fs::write(&newest, old.to_string()).unwrap();
+    let out = o.cmd(&["upgrade", "--to", "2.1.0", "--yes"]);
+    assert!(stderr(&out).contains("older than the 7days"), "{}", stderr(&out));
+    std::fs::write(&newest, fresh).unwrap();
     o.ok(&["upgrade", "--to", "2.1.0", "--yes"]);
     assert!(o.ok(&["status"]).contains("2.1.0"));
 }
@@ -254,6 +266,13 @@ fn rehearsed_from_live_on_each_engine(kind: Kind) {
     );
     p.write("releases/1.1.0.toml", "version = \"1.1.0\"\nschema = 2\n");
     let before = p.db.digest();
+    let out = p
+        .ferry()
+        .args(["rehearse", "--to", "1.0.0", "--from-live"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("nothing to rehearse"), "{}", stderr(&out));
     let out = p.ferry().args(["rehearse", "--from-live", "--json"]).output().unwrap();
     let r: serde_json::Value =
         serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{}{}", stdout(&out), stderr(&out)));

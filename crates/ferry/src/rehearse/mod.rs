@@ -290,6 +290,17 @@ pub fn rehearse(
     progress.phase(Phase::Upgrading);
     let prepared = upgrade::prepare(&copy, &copy_access, opts.to.as_ref())?;
     let plan = prepared.plan().clone();
+    if plan.hops.is_empty() {
+        return Err(Error::refusal(
+            format!(
+                "nothing to rehearse: the copy (backup {}, release {}) is already at {}",
+                entry.id,
+                entry.sidecar.manifest.release.as_deref().unwrap_or("unknown"),
+                plan.to
+            ),
+            "name a newer target with --to, or rehearse on an older backup with --backup ID",
+        ));
+    }
     let mut timer = Timer {
         inner: progress,
         open: None,
