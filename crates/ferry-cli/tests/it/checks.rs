@@ -8,22 +8,11 @@ use std::time::{Duration, Instant};
 
 use ferry_testkit::{Kind, per_engine};
 
-use crate::support::{Proj, Server, stderr, stdout};
+use crate::support::{Proj, Server, items_project, stderr, stdout};
 
-/// A SQLite project at release 1.0.0 with the given checks in ferry.toml.
+/// A project at release 1.0.0 with the given checks in ferry.toml.
 fn project_with(kind: Kind, extra: &str) -> Proj {
-    let p = Proj::new(kind);
-    let toml = std::fs::read_to_string(p.path().join("ferry.toml")).unwrap();
-    p.write("ferry.toml", &format!("{toml}\n{extra}"));
-    p.write(
-        "migrations/0001_items.up.sql",
-        "CREATE TABLE items (id INTEGER PRIMARY KEY, priority INTEGER NOT NULL);\nINSERT INTO items (id, priority) VALUES (1, 1), (2, 2), (3, 5);\n",
-    );
-    p.write("migrations/0001_items.down.sql", "DROP TABLE items;\n");
-    p.write("releases/1.0.0.toml", "version = \"1.0.0\"\nschema = 1\n");
-    p.ferry().args(["db", "migrate"]).assert().success();
-    p.ferry().args(["adopt", "1.0.0"]).assert().success();
-    p
+    items_project(kind, extra)
 }
 
 fn check_json(p: &Proj, args: &[&str]) -> (i32, serde_json::Value) {

@@ -4,31 +4,17 @@
 //! last step after the new code starts), back by `ferry rollback`, and
 //! killed in the middle of the rescale then resumed or rolled back.
 
-use std::path::Path;
+use ferry_testkit::Kind;
 
-use ferry_testkit::{Kind, TestDb};
-
-use crate::support::{copy_dir, stderr, stdout};
+use crate::support::{Example as Octo, stderr, stdout};
 
 const TASKS: i64 = 200_000;
 
-struct Octo {
-    dir: tempfile::TempDir,
-    db: TestDb,
-}
-
+/// OctoLLM's helpers, on a copy of the example.
 impl Octo {
     /// 0.1.0 installed, with TASKS tasks on the 1-5 scale and their history.
     fn installed() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        copy_dir(
-            &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/octollm"),
-            dir.path(),
-        );
-        let o = Octo {
-            dir,
-            db: TestDb::new(Kind::Postgres),
-        };
+        let o = Octo::copy("octollm", Kind::Postgres);
         o.ok(&["db", "migrate", "--to", "1"]);
         o.ok(&["adopt", "0.1.0"]);
         o.db.exec(&format!(
@@ -36,26 +22,6 @@ impl Octo {
              INSERT INTO task_history (task_id, event) SELECT x, 'created' FROM generate_series(1, {TASKS}, 4) x;"
         ));
         o
-    }
-
-    fn cmd(&self, args: &[&str]) -> std::process::Command {
-        let mut c = std::process::Command::new(assert_cmd::cargo::cargo_bin("ferry"));
-        c.args(args)
-            .current_dir(self.dir.path())
-            .env("DATABASE_URL", &self.db.url)
-            .env_remove("FERRY_DATABASE_URL");
-        c
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.cmd(args).output().unwrap();
-        assert!(
-            out.status.success(),
-            "ferry {args:?}:\n{}{}",
-            stdout(&out),
-            stderr(&out)
-        );
-        stdout(&out)
     }
 
     /// A fingerprint of the application's rows (every column of tasks and

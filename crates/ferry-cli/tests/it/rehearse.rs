@@ -7,16 +7,9 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use ferry_testkit::{Kind, TestDb, per_engine};
+use ferry_testkit::{Kind, per_engine};
 
-use crate::support::{Proj, Server, copy_dir, stderr, stdout};
-
-struct Osmen {
-    dir: tempfile::TempDir,
-    db: TestDb,
-    /// What OsMEN's health check asks, for the real upgrade at the end.
-    health: Server,
-}
+use crate::support::{Example, Server, items_project, stderr, stdout};
 
 /// Every file under `dir` but ferry's own state, with its bytes.
 fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
@@ -39,73 +32,46 @@ fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     out
 }
 
-impl Osmen {
-    /// 1.0.0 installed with 300 agents and their conversations.
-    fn installed() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        copy_dir(
-            &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/osmen"),
-            dir.path(),
-        );
-        let o = Osmen {
-            dir,
-            db: TestDb::new(Kind::Postgres),
-            health: Server::start(),
-        };
-        o.ok(&["db", "migrate", "--to", "2"]);
-        o.ok(&["adopt", "1.0.0"]);
-        o.db.exec(
-            "INSERT INTO agents (name, kind) SELECT 'agent ' || x, 'chat' FROM generate_series(1, 300) x;
-             INSERT INTO conversations (agent_id, messages) SELECT x, '[\"hello\"]' FROM generate_series(1, 300) x;",
-        );
-        o
-    }
+/// OsMEN at 1.0.0 with 300 agents and their conversations; its health
+/// check (in the real upgrade at the end) answered by a test server.
+fn osmen() -> Example {
+    let health = Server::start();
+    let o = Example::copy("osmen", Kind::Postgres).with_env("OSMEN_URL", &health.url(""));
+    o.ok(&["db", "migrate", "--to", "2"]);
+    o.ok(&["adopt", "1.0.0"]);
+    o.db.exec(
+        "INSERT INTO agents (name, kind) SELECT 'agent ' || x, 'chat' FROM generate_series(1, 300) x;
+         INSERT INTO conversations (agent_id, messages) SELECT x, '[\"hello\"]' FROM generate_series(1, 300) x;",
+    );
+    o
+}
 
-    fn cmd(&self, args: &[&str]) -> std::process::Output {
-        std::process::Command::new(assert_cmd::cargo::cargo_bin("ferry"))
-            .args(args)
-            .current_dir(self.dir.path())
-            .env("DATABASE_URL", &self.db.url)
-            .env("OSMEN_URL", self.health.url(""))
-            .env_remove("FERRY_DATABASE_URL")
-            .output()
-            .unwrap()
-    }
+fn run(o: &Example, args: &[&str]) -> std::process::Output {
+    o.cmd(args).output().unwrap()
+}
 
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.cmd(args);
-        assert!(
-            out.status.success(),
-            "ferry {args:?}:\n{}{}",
-            stdout(&out),
-            stderr(&out)
-        );
-        stdout(&out)
-    }
+fn json(o: &Example, args: &[&str]) -> (i32, serde_json::Value) {
+    let out = run(o, args);
+    let v = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|_| panic!("ferry {args:?}:\n{}{}", stdout(&out), stderr(&out)));
+    (out.status.code().unwrap_or(-1), v)
+}
 
-    fn json(&self, args: &[&str]) -> (i32, serde_json::Value) {
-        let out = self.cmd(args);
-        let v = serde_json::from_slice(&out.stdout)
-            .unwrap_or_else(|_| panic!("ferry {args:?}:\n{}{}", stdout(&out), stderr(&out)));
-        (out.status.code().unwrap_or(-1), v)
-    }
-
-    fn append(&self, rel: &str, text: &str) {
-        let path = self.dir.path().join(rel);
-        let was = std::fs::read_to_string(&path).unwrap();
-        std::fs::write(path, format!("{was}\n{text}")).unwrap();
-    }
+fn append(o: &Example, rel: &str, text: &str) {
+    let path = o.dir.path().join(rel);
+    let was = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(path, format!("{was}\n{text}")).unwrap();
 }
 
 #[test]
 fn osmen_rehearsed_from_a_verified_backup_leaves_the_installation_as_it_was() {
-    let o = Osmen::installed();
+    let o = osmen();
     let created = o.ok(&["backup", "create", "--json"]);
     let id = serde_json::from_str::<serde_json::Value>(&created).unwrap()["id"]
         .as_str()
         .unwrap()
         .to_owned();
-    let out = o.cmd(&["rehearse", "--to", "2.1.0"]);
+    let out = run(&o, &["rehearse", "--to", "2.1.0"]);
     assert_ne!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("no verified backup") && stderr(&out).contains("--from-live"),
@@ -116,7 +82,7 @@ fn osmen_rehearsed_from_a_verified_backup_leaves_the_installation_as_it_was() {
 
     let db_before = o.db.digest();
     let files_before = files(o.dir.path());
-    let (code, r) = o.json(&["rehearse", "--to", "2.1.0", "--json"]);
+    let (code, r) = json(&o, &["rehearse", "--to", "2.1.0", "--json"]);
     assert_eq!(code, 0, "{r:#}");
     assert_eq!(r["passed"], true, "{r:#}");
     assert_eq!(r["copy"]["backup"], id.as_str());
@@ -182,12 +148,12 @@ fn osmen_rehearsed_from_a_verified_backup_leaves_the_installation_as_it_was() {
 
 #[test]
 fn a_post_check_failing_on_the_copy_fails_the_rehearsal_and_a_policy_can_require_one() {
-    let o = Osmen::installed();
-    o.append(
+    let o = osmen();
+    append(
+        &o,
         "ferry.toml",
         "[[checks]]\nname = \"no agent\"\nwhen = \"post\"\nsince = \"2.1.0\"\nsql = \"SELECT count(*) FROM agents\"\nexpect = 0\n",
     );
-    o.append("ferry.toml", "");
     let toml = std::fs::read_to_string(o.dir.path().join("ferry.toml"))
         .unwrap()
         .replace(
@@ -196,7 +162,7 @@ fn a_post_check_failing_on_the_copy_fails_the_rehearsal_and_a_policy_can_require
         );
     std::fs::write(o.dir.path().join("ferry.toml"), toml).unwrap();
 
-    let out = o.cmd(&["upgrade", "--to", "2.1.0", "--yes"]);
+    let out = run(&o, &["upgrade", "--to", "2.1.0", "--yes"]);
     assert_ne!(out.status.code(), Some(0));
     assert!(
         stderr(&out).contains("requires a passed rehearsal")
@@ -207,7 +173,7 @@ fn a_post_check_failing_on_the_copy_fails_the_rehearsal_and_a_policy_can_require
 
     let db_before = o.db.digest();
     let files_before = files(o.dir.path());
-    let out = o.cmd(&["rehearse", "--to", "2.1.0", "--from-live"]);
+    let out = run(&o, &["rehearse", "--to", "2.1.0", "--from-live"]);
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(1), "{text}{}", stderr(&out));
     assert!(text.contains("FAILED at hop 2, verify"), "{text}");
@@ -219,7 +185,7 @@ fn a_post_check_failing_on_the_copy_fails_the_rehearsal_and_a_policy_can_require
         "--from-live keeps its backup with the copy"
     );
 
-    let out = o.cmd(&["upgrade", "--to", "2.1.0", "--yes"]);
+    let out = run(&o, &["upgrade", "--to", "2.1.0", "--yes"]);
     assert!(stderr(&out).contains("failed at verify"), "{}", stderr(&out));
 
     // The check fixed, a passed rehearsal lets the upgrade run.
@@ -237,7 +203,7 @@ fn a_post_check_failing_on_the_copy_fails_the_rehearsal_and_a_policy_can_require
     let mut old: serde_json::Value = serde_json::from_str(&fresh).unwrap();
     old["copy"]["taken_at"] = "2026-01-01T00:00:00Z".into();
     std::fs::write(&newest, old.to_string()).unwrap();
-    let out = o.cmd(&["upgrade", "--to", "2.1.0", "--yes"]);
+    let out = run(&o, &["upgrade", "--to", "2.1.0", "--yes"]);
     assert!(stderr(&out).contains("older than the 7days"), "{}", stderr(&out));
     std::fs::write(&newest, fresh).unwrap();
     o.ok(&["upgrade", "--to", "2.1.0", "--yes"]);
@@ -247,15 +213,7 @@ fn a_post_check_failing_on_the_copy_fails_the_rehearsal_and_a_policy_can_require
 /// A project at 1.0.0, rehearsed to 1.1.0 from the live database: passes,
 /// and leaves the live database as it was.
 fn rehearsed_from_live_on_each_engine(kind: Kind) {
-    let p = Proj::new(kind);
-    p.write(
-        "migrations/0001_items.up.sql",
-        "CREATE TABLE items (id INTEGER PRIMARY KEY, priority INTEGER NOT NULL);\nINSERT INTO items (id, priority) VALUES (1, 1), (2, 2), (3, 5);\n",
-    );
-    p.write("migrations/0001_items.down.sql", "DROP TABLE items;\n");
-    p.write("releases/1.0.0.toml", "version = \"1.0.0\"\nschema = 1\n");
-    p.ferry().args(["db", "migrate"]).assert().success();
-    p.ferry().args(["adopt", "1.0.0"]).assert().success();
+    let p = items_project(kind, "");
     p.write(
         "migrations/0002_note.up.sql",
         "ALTER TABLE items ADD COLUMN note VARCHAR(40);\nUPDATE items SET priority = priority * 2;\n",

@@ -87,6 +87,74 @@ pub fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
+/// A copy of an example project (`examples/NAME`) with a database of its
+/// own, which the example's ferry.toml reads from `DATABASE_URL`.
+pub struct Example {
+    pub dir: tempfile::TempDir,
+    pub db: TestDb,
+    env: Vec<(String, String)>,
+}
+
+impl Example {
+    pub fn copy(name: &str, kind: Kind) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        copy_dir(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples").join(name),
+            dir.path(),
+        );
+        Example {
+            dir,
+            db: TestDb::new(kind),
+            env: Vec::new(),
+        }
+    }
+
+    /// Sets a variable for every command.
+    pub fn with_env(mut self, key: &str, value: &str) -> Self {
+        self.env.push((key.to_owned(), value.to_owned()));
+        self
+    }
+
+    pub fn cmd(&self, args: &[&str]) -> std::process::Command {
+        let mut c = std::process::Command::new(assert_cmd::cargo::cargo_bin("ferry"));
+        c.args(args)
+            .current_dir(self.dir.path())
+            .env("DATABASE_URL", &self.db.url)
+            .env_remove("FERRY_DATABASE_URL")
+            .envs(self.env.iter().map(|(k, v)| (k, v)));
+        c
+    }
+
+    /// Runs `ferry ARGS`, which must succeed; its standard output.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.cmd(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "ferry {args:?}:\n{}{}",
+            stdout(&out),
+            stderr(&out)
+        );
+        stdout(&out)
+    }
+}
+
+/// A project at release 1.0.0 whose one migration makes `items (id,
+/// priority)` with three rows, with `extra` appended to its ferry.toml.
+pub fn items_project(kind: Kind, extra: &str) -> Proj {
+    let p = Proj::new(kind);
+    let toml = std::fs::read_to_string(p.path().join("ferry.toml")).unwrap();
+    p.write("ferry.toml", &format!("{toml}\n{extra}"));
+    p.write(
+        "migrations/0001_items.up.sql",
+        "CREATE TABLE items (id INTEGER PRIMARY KEY, priority INTEGER NOT NULL);\nINSERT INTO items (id, priority) VALUES (1, 1), (2, 2), (3, 5);\n",
+    );
+    p.write("migrations/0001_items.down.sql", "DROP TABLE items;\n");
+    p.write("releases/1.0.0.toml", "version = \"1.0.0\"\nschema = 1\n");
+    p.ferry().args(["db", "migrate"]).assert().success();
+    p.ferry().args(["adopt", "1.0.0"]).assert().success();
+    p
+}
+
 /// The binary, with variables that would change its behaviour removed.
 pub fn ferry() -> assert_cmd::Command {
     let mut cmd = assert_cmd::Command::cargo_bin("ferry").expect("binary");

@@ -4,27 +4,15 @@
 
 use ferry_testkit::{Kind, per_engine};
 
-use crate::support::{Proj, stderr, stdout};
+use crate::support::{Proj, items_project, stderr, stdout};
 
 /// At 1.0.0, with 1.1.0 bringing an index whose down leaves it behind, and
 /// a post-upgrade check that fails.
 fn project(kind: Kind) -> Proj {
-    let p = Proj::new(kind);
-    let toml = std::fs::read_to_string(p.path().join("ferry.toml")).unwrap();
-    p.write(
-        "ferry.toml",
-        &format!(
-            "{toml}\n[[checks]]\nname = \"ninety-nine items\"\nwhen = \"post\"\nsince = \"1.1.0\"\nsql = \"SELECT count(*) FROM items\"\nexpect = 99\n"
-        ),
+    let p = items_project(
+        kind,
+        "[[checks]]\nname = \"ninety-nine items\"\nwhen = \"post\"\nsince = \"1.1.0\"\nsql = \"SELECT count(*) FROM items\"\nexpect = 99\n",
     );
-    p.write(
-        "migrations/0001_items.up.sql",
-        "CREATE TABLE items (id INTEGER PRIMARY KEY, priority INTEGER NOT NULL);\nINSERT INTO items (id, priority) VALUES (1, 1), (2, 2), (3, 5);\n",
-    );
-    p.write("migrations/0001_items.down.sql", "DROP TABLE items;\n");
-    p.write("releases/1.0.0.toml", "version = \"1.0.0\"\nschema = 1\n");
-    p.ferry().args(["db", "migrate"]).assert().success();
-    p.ferry().args(["adopt", "1.0.0"]).assert().success();
     p.write(
         "migrations/0002_priority_idx.up.sql",
         "CREATE INDEX items_priority_idx ON items (priority);\n",

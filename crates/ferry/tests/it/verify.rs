@@ -18,16 +18,22 @@ fn write(dir: &Path, name: &str, text: &str) {
     std::fs::write(path, text).unwrap();
 }
 
-/// A project whose ferry.toml names `live`, with releases 1.0.0 (schema 4),
-/// 1.1.0 (6) and 1.2.0 (7).
-fn project(live: &TestDb) -> tempfile::TempDir {
+/// A project whose ferry.toml names `live`, and nothing else yet.
+fn empty_project(live: &TestDb) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    let p = dir.path();
     write(
-        p,
+        dir.path(),
         "ferry.toml",
         &format!("[project]\nname = \"v\"\n\n[database]\nurl = \"{}\"\n", live.url),
     );
+    dir
+}
+
+/// A project whose ferry.toml names `live`, with releases 1.0.0 (schema 4),
+/// 1.1.0 (6) and 1.2.0 (7).
+fn project(live: &TestDb) -> tempfile::TempDir {
+    let dir = empty_project(live);
+    let p = dir.path();
     write(
         p,
         "releases/1.0.0.toml",
@@ -223,13 +229,8 @@ fn each_kind_of_down_is_reported(kind: Kind) {
 
 fn a_correct_history_passes(kind: Kind) {
     let live = live(kind);
-    let dir = tempfile::tempdir().unwrap();
+    let dir = empty_project(&live);
     let p = dir.path();
-    write(
-        p,
-        "ferry.toml",
-        &format!("[project]\nname = \"v\"\n\n[database]\nurl = \"{}\"\n", live.url),
-    );
     write(
         p,
         "migrations/0001_a.up.sql",
