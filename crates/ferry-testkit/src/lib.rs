@@ -154,6 +154,15 @@ impl TestDb {
             .unwrap_or_else(|| panic!("no integer from {sql}"))
     }
 
+    /// Runs `sql` on the server's administrative database (PostgreSQL, MariaDB).
+    pub fn server_exec(&self, sql: &str) {
+        match self.kind {
+            Kind::Sqlite => panic!("SQLite has no server"),
+            Kind::Postgres => pg_admin().batch_execute(sql).expect("statement"),
+            Kind::MySql => mysql_admin().query_drop(sql).expect("statement"),
+        }
+    }
+
     /// Drops the database `name` on the test server of `kind`, for tests
     /// that had ferry create one.
     pub fn drop_named(kind: Kind, name: &str) {

@@ -34,10 +34,12 @@ fn quoted(kind: EngineKind, name: &str) -> String {
 impl Scratch {
     /// A new, empty database beside `live`, named after `purpose`.
     pub fn create(live: &DatabaseUrl, purpose: &str) -> Result<Self> {
+        let now = jiff::Timestamp::now();
         let name = format!(
-            "ferry_{purpose}_{}_{}",
+            "ferry_{purpose}_{}_{}_{}",
             std::process::id(),
-            jiff::Timestamp::now().subsec_nanosecond() / 1000
+            now.as_second(),
+            now.subsec_nanosecond() / 1000
         );
         if live.kind() == EngineKind::Sqlite {
             let dir = tempfile::Builder::new()
@@ -65,6 +67,9 @@ impl Scratch {
         u.set_path(&format!("/{name}"));
         let url = DatabaseUrl::parse(u.as_str(), Path::new(".")).map_err(|p| Error::Config(Problems(vec![p])))?;
         let mut conn = engine::connect(&admin, &ConnectOptions::default())?;
+        if live.kind() == EngineKind::Postgres {
+            drop_abandoned(&mut *conn, now.as_second());
+        }
         conn.execute(&format!("CREATE DATABASE {}", quoted(live.kind(), &name)))
             .map_err(|e| Error::db(format!("cannot create the scratch database {name}"), e.message))?;
         Ok(Scratch {
@@ -110,11 +115,59 @@ impl Scratch {
 
     /// Keeps the database after the job (`--keep`): returns its URL.
     pub fn keep(mut self) -> DatabaseUrl {
-        self.server = None;
+        if let Some((admin, name)) = self.server.take()
+            && admin.kind() == EngineKind::Postgres
+            && let Ok(mut conn) = engine::connect(&admin, &ConnectOptions::default())
+        {
+            // So that no later job takes it for one a killed ferry left.
+            let _ = conn.execute(&format!(
+                "COMMENT ON DATABASE {} IS '{KEPT}'",
+                quoted(EngineKind::Postgres, &name)
+            ));
+        }
         if let Some(dir) = self.dir.take() {
             let _ = dir.keep();
         }
         self.url.clone()
+    }
+}
+
+/// The comment on a scratch database kept on purpose.
+const KEPT: &str = "ferry: kept";
+
+/// Drops the PostgreSQL scratch databases that a killed ferry left behind:
+/// named by `create`, made over an hour ago by a process this machine no
+/// longer runs, not kept on purpose, and with nobody connected (looked up
+/// first, since PostgreSQL waits 5 s before refusing to drop a database in
+/// use; and refuses it still if someone connected in between, so one that a
+/// ferry on another machine works in stays). MariaDB drops a database in use, so there this is
+/// left to the operator.
+fn drop_abandoned(conn: &mut dyn engine::Engine, now: i64) {
+    let Ok(rows) = conn.query(&format!(
+        "SELECT datname FROM pg_database d WHERE (datname LIKE 'ferry\\_verify\\_%' OR datname LIKE 'ferry\\_rehearse\\_%')
+           AND shobj_description(d.oid, 'pg_database') IS DISTINCT FROM '{KEPT}'
+           AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.datname = d.datname)"
+    )) else {
+        return;
+    };
+    for name in rows.into_iter().filter_map(|r| r.into_iter().next().flatten()) {
+        let parts: Vec<&str> = name.split('_').collect();
+        let (Some(pid), Some(made)) = (
+            parts.get(2).and_then(|p| p.parse::<u32>().ok()),
+            parts.get(3).and_then(|t| t.parse::<i64>().ok()),
+        ) else {
+            continue;
+        };
+        if now - made < 3600 || Path::new(&format!("/proc/{pid}")).exists() {
+            continue;
+        }
+        match conn.execute(&format!(
+            "DROP DATABASE IF EXISTS {}",
+            quoted(EngineKind::Postgres, &name)
+        )) {
+            Ok(()) => tracing::info!("dropped {name}, a scratch database a killed ferry left"),
+            Err(e) => tracing::debug!("left {name}: {}", e.message),
+        }
     }
 }
 

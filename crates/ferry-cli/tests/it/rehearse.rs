@@ -238,6 +238,32 @@ fn rehearsed_from_live_on_each_engine(kind: Kind) {
     assert_eq!(r["copy"]["from_live"], true);
     assert_eq!(p.db.digest(), before, "the live database is as it was");
 
+    // --keep leaves the copy where it says, marked so that no later job
+    // takes it for one a killed ferry left.
+    let out = p
+        .ferry()
+        .args(["rehearse", "--from-live", "--keep", "--json"])
+        .output()
+        .unwrap();
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let folder = std::path::PathBuf::from(r["kept"][0].as_str().unwrap());
+    assert!(folder.join("project/ferry.toml").exists(), "{r:#}");
+    let db = r["kept"][1].as_str().unwrap().rsplit('/').next().unwrap().to_owned();
+    if kind == Kind::Postgres {
+        assert_eq!(
+            p.db.server_scalar(&format!(
+                "SELECT count(*) FROM pg_database d WHERE datname = '{db}' AND shobj_description(d.oid, 'pg_database') = 'ferry: kept'"
+            )),
+            1,
+            "{r:#}"
+        );
+    }
+    std::fs::remove_dir_all(&folder).unwrap();
+    match r["kept"][1].as_str().unwrap().strip_prefix("sqlite://") {
+        Some(file) => std::fs::remove_dir_all(std::path::Path::new(file).parent().unwrap()).unwrap(),
+        None => ferry_testkit::TestDb::drop_named(kind, &db),
+    }
+
     // A down that does not undo the data change is caught by the row checksums.
     p.write("migrations/0002_note.down.sql", "ALTER TABLE items DROP COLUMN note;\n");
     let out = p.ferry().args(["rehearse", "--from-live", "--json"]).output().unwrap();

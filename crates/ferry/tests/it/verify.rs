@@ -259,3 +259,39 @@ fn a_correct_history_passes(kind: Kind) {
         "a down that drops a column loses its data"
     );
 }
+
+/// A scratch database that a killed ferry left on PostgreSQL (its process
+/// gone, made over an hour ago, nobody connected) is dropped by the next
+/// job; one kept on purpose, or one still in use, stays.
+#[test]
+fn scratch_databases_a_killed_ferry_left_are_dropped() {
+    let live = live(Kind::Postgres);
+    // Above Linux's largest process id: no such process can run here.
+    let abandoned = "ferry_verify_4194400_1000000000_1";
+    let kept = "ferry_rehearse_4194401_1000000000_1";
+    let in_use = "ferry_verify_4194402_1000000000_1";
+    for db in [abandoned, kept, in_use] {
+        live.server_exec(&format!("DROP DATABASE IF EXISTS {db}"));
+        live.server_exec(&format!("CREATE DATABASE {db}"));
+    }
+    live.server_exec(&format!("COMMENT ON DATABASE {kept} IS 'ferry: kept'"));
+    let holder_url = format!("{}/{in_use}", live.url.rsplit_once('/').unwrap().0);
+    let holder = ferry::DatabaseUrl::parse(&holder_url, Path::new(".")).unwrap();
+    let holding = ferry::Migrator::connect(&holder, ferry::Settings::default()).unwrap();
+
+    let dir = project(&live);
+    let inst = Installation::load(dir.path()).unwrap();
+    let to_one = VerifyOptions {
+        to: Some(1),
+        ..VerifyOptions::default()
+    };
+    verify(&inst, &Access::default(), &to_one, &mut ()).unwrap();
+    let exists = |db: &str| live.server_scalar(&format!("SELECT count(*) FROM pg_database WHERE datname = '{db}'"));
+    assert_eq!(exists(abandoned), 0, "abandoned");
+    assert_eq!(exists(kept), 1, "kept on purpose");
+    assert_eq!(exists(in_use), 1, "in use");
+    drop(holding);
+    for db in [kept, in_use] {
+        TestDb::drop_named(Kind::Postgres, db);
+    }
+}
