@@ -280,4 +280,53 @@ fn rehearsed_from_live_on_each_engine(kind: Kind) {
     assert_eq!(p.db.digest(), before);
 }
 
-per_engine!(rehearsed_from_live_on_each_engine);
+
+/// A rehearsal killed in the middle of the copy's migrations (a debug-build
+/// crash point in its run's journal) leaves the live database and the
+/// project's files as they were and no record; the next rehearsal passes.
+fn a_killed_rehearsal_leaves_nothing_behind_in_the_project(kind: Kind) {
+    let p = items_project(kind, "");
+    p.write(
+        "migrations/0002_note.up.sql",
+        "ALTER TABLE items ADD COLUMN note VARCHAR(40);\n",
+    );
+    p.write("migrations/0002_note.down.sql", "ALTER TABLE items DROP COLUMN note;\n");
+    p.write("releases/1.1.0.toml", "version = \"1.1.0\"\nschema = 2\n");
+    let before = p.db.digest();
+    let files_before = files(p.path());
+    // Record 6 of the copy's journal: the migrate step has started.
+    let child = p
+        .process(&["rehearse", "--from-live"])
+        .env("FERRY_TEST_CRASH_AT", "6")
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let out = child.wait_with_output().unwrap();
+    assert!(!out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    // Its scratch database stays until a later job finds its process gone
+    // (PostgreSQL, after an hour) or the operator drops it (MariaDB).
+    let left = match kind {
+        Kind::Sqlite => Vec::new(),
+        Kind::Postgres => p.db.column(&format!(
+            "SELECT datname::text FROM pg_database WHERE datname LIKE 'ferry\\_rehearse\\_{pid}\\_%'"
+        )),
+        Kind::MySql => p.db.column(&format!(
+            "SELECT schema_name FROM information_schema.schemata WHERE schema_name LIKE 'ferry\\_rehearse\\_{pid}\\_%'"
+        )),
+    };
+    assert_eq!(left.len(), usize::from(kind != Kind::Sqlite), "{left:?}");
+    for db in &left {
+        ferry_testkit::TestDb::drop_named(kind, db);
+    }
+    assert_eq!(p.db.digest(), before);
+    assert_eq!(files(p.path()), files_before);
+    assert!(!p.path().join(".ferry/rehearsals").exists());
+    let out = p.ferry().args(["rehearse", "--from-live", "--json"]).output().unwrap();
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["passed"], true, "{r:#}");
+}
+
+per_engine!(
+    rehearsed_from_live_on_each_engine,
+    a_killed_rehearsal_leaves_nothing_behind_in_the_project,
+);
