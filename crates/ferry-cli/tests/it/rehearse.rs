@@ -280,7 +280,6 @@ fn rehearsed_from_live_on_each_engine(kind: Kind) {
     assert_eq!(p.db.digest(), before);
 }
 
-
 /// A rehearsal killed in the middle of the copy's migrations (a debug-build
 /// crash point in its run's journal) leaves the live database and the
 /// project's files as they were and no record; the next rehearsal passes.

@@ -191,6 +191,98 @@ fn source_backup(
     }
 }
 
+/// Copies the project folder into `work/project`, and its config folder
+/// where it lies outside the project into `work/config`: the copy's root
+/// and config folder.
+fn copy_project(inst: &Installation, live: &DatabaseUrl, work: &Path) -> Result<(PathBuf, PathBuf)> {
+    // The folder: the project's, and its config folder where it lies outside.
+    let root = inst.project.root();
+    let root_real = std::fs::canonicalize(root).map_err(|e| Error::io("cannot read", root, e))?;
+    let copy_root = work.join("project");
+    let live_file = sqlite_file(live);
+    let skip: Vec<PathBuf> = live_file
+        .iter()
+        .flat_map(|f| {
+            ["", "-wal", "-shm", "-journal"]
+                .iter()
+                .map(move |s| PathBuf::from(format!("{}{s}", f.display())))
+        })
+        .collect();
+    copy_tree(&root_real, &copy_root, &skip)?;
+    // What config migrations recorded, so that the copy knows what its
+    // files have been through.
+    let config_state = inst.config_state();
+    if config_state.is_dir() {
+        copy_tree(&config_state, &copy_root.join(".ferry").join("config"), &[])?;
+    }
+    let config = inst.project.config_dir()?;
+    let config_real = std::fs::canonicalize(&config).unwrap_or(config);
+    let copy_config = match config_real.strip_prefix(&root_real) {
+        Ok(rel) => copy_root.join(rel),
+        Err(_) => {
+            let c = work.join("config");
+            if config_real.is_dir() {
+                copy_tree(&config_real, &c, &skip)?;
+            }
+            c
+        }
+    };
+
+    Ok((copy_root, copy_config))
+}
+
+/// The first failure of a run that did not finish.
+fn failure_of(e: Error) -> Failure {
+    let Error::Upgrade(report) = e else {
+        return Failure {
+            hop: None,
+            step: "upgrade".into(),
+            error: crate::engine::redact_text(&e.to_string()),
+        };
+    };
+    let failed = report.hops.iter().enumerate().find_map(|(i, h)| {
+        h.steps
+            .iter()
+            .find(|s| s.status == upgrade::StepStatus::Failed)
+            .map(|s| (i, s))
+    });
+    match failed {
+        Some((hop, s)) => Failure {
+            hop: Some(hop),
+            step: s.step.as_str().to_owned(),
+            error: s.detail.clone(),
+        },
+        None => Failure {
+            hop: None,
+            step: "upgrade".into(),
+            error: upgrade::failure_message(&report),
+        },
+    }
+}
+
+/// Each hop's time, and its time with the application stopped (from the
+/// before hooks to the after hooks).
+fn hop_times(plan: &crate::release::UpgradePlan, steps: &[StepTime]) -> Vec<HopTime> {
+    const STOPPED: [&str; 6] = ["hooks_before", "backup", "config", "migrate", "record", "hooks_after"];
+    plan.hops
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            let of_hop = steps.iter().filter(|s| s.hop == i);
+            HopTime {
+                from: h.from.as_ref().map(ToString::to_string),
+                to: h.to.to_string(),
+                ms: of_hop.clone().map(|s| s.ms).sum(),
+                downtime_ms: of_hop
+                    .filter(|s| STOPPED.contains(&s.step.as_str()))
+                    .map(|s| s.ms)
+                    .sum(),
+                expected: h.downtime.map(|d| d.to_string()),
+            }
+        })
+        .collect()
+}
+
 /// What the run and the rollback did, before it is written down.
 #[derive(Debug, Default)]
 struct Outcome {
@@ -218,38 +310,7 @@ pub fn rehearse(
     let (store, entry, from_live) = source_backup(inst, &live, access, opts, work.path())?;
     progress.phase(Phase::Copying(&entry.id));
 
-    // The folder: the project's, and its config folder where it lies outside.
-    let root = inst.project.root();
-    let root_real = std::fs::canonicalize(root).map_err(|e| Error::io("cannot read", root, e))?;
-    let copy_root = work.path().join("project");
-    let live_file = sqlite_file(&live);
-    let skip: Vec<PathBuf> = live_file
-        .iter()
-        .flat_map(|f| {
-            ["", "-wal", "-shm", "-journal"]
-                .iter()
-                .map(move |s| PathBuf::from(format!("{}{s}", f.display())))
-        })
-        .collect();
-    copy_tree(&root_real, &copy_root, &skip)?;
-    // What config migrations recorded, so that the copy knows what its
-    // files have been through.
-    let config_state = inst.config_state();
-    if config_state.is_dir() {
-        copy_tree(&config_state, &copy_root.join(".ferry").join("config"), &[])?;
-    }
-    let config = inst.project.config_dir()?;
-    let config_real = std::fs::canonicalize(&config).unwrap_or(config);
-    let copy_config = match config_real.strip_prefix(&root_real) {
-        Ok(rel) => copy_root.join(rel),
-        Err(_) => {
-            let c = work.path().join("config");
-            if config_real.is_dir() {
-                copy_tree(&config_real, &c, &skip)?;
-            }
-            c
-        }
-    };
+    let (copy_root, copy_config) = copy_project(inst, &live, work.path())?;
 
     // The database: the backup restored into a scratch one; its config
     // files over the copied ones, as they were when it was taken.
@@ -329,33 +390,7 @@ pub fn rehearse(
                 });
             }
         }
-        Err(Error::Upgrade(report)) => {
-            let failed = report.hops.iter().enumerate().find_map(|(i, h)| {
-                h.steps
-                    .iter()
-                    .find(|s| s.status == upgrade::StepStatus::Failed)
-                    .map(|s| (i, s))
-            });
-            out.failure = Some(match failed {
-                Some((hop, s)) => Failure {
-                    hop: Some(hop),
-                    step: s.step.as_str().to_owned(),
-                    error: s.detail.clone(),
-                },
-                None => Failure {
-                    hop: None,
-                    step: "upgrade".into(),
-                    error: upgrade::failure_message(&report),
-                },
-            });
-        }
-        Err(e) => {
-            out.failure = Some(Failure {
-                hop: None,
-                step: "upgrade".into(),
-                error: crate::engine::redact_text(&e.to_string()),
-            });
-        }
+        Err(e) => out.failure = Some(failure_of(e)),
     }
     // Whatever happened, the copy should be back where it started: the
     // run's own rollback, or the one above.
@@ -376,22 +411,7 @@ pub fn rehearse(
         });
     }
 
-    let hops: Vec<HopTime> = plan
-        .hops
-        .iter()
-        .enumerate()
-        .map(|(i, h)| {
-            let of_hop = steps.iter().filter(|s| s.hop == i);
-            let down = ["hooks_before", "backup", "config", "migrate", "record", "hooks_after"];
-            HopTime {
-                from: h.from.as_ref().map(ToString::to_string),
-                to: h.to.to_string(),
-                ms: of_hop.clone().map(|s| s.ms).sum(),
-                downtime_ms: of_hop.filter(|s| down.contains(&s.step.as_str())).map(|s| s.ms).sum(),
-                expected: h.downtime.map(|d| d.to_string()),
-            }
-        })
-        .collect();
+    let hops = hop_times(&plan, &steps);
     let kept = if opts.keep {
         let folder = work.keep();
         let db = scratch.keep();
