@@ -240,7 +240,8 @@ pub struct Rehearse {
     /// left them), and say where.
     #[arg(long)]
     pub keep: bool,
-    /// Run the hooks on the copy too (they run against whatever they name).
+    /// Run the hooks too, in the copy's folder, and every check (a hook or
+    /// check that names the live service acts on the live service).
     #[arg(long)]
     pub hooks: bool,
     #[command(flatten)]

@@ -211,11 +211,15 @@ pub struct HookRun {
     pub ms: u64,
 }
 
-/// Runs `hook` with `env` added to ferry's environment. Its output goes
-/// through `redact` before it is kept anywhere.
-pub fn run(hook: &Hook, env: &[(String, String)], redact: &dyn Fn(&str) -> String) -> HookRun {
+/// Runs `hook` with `env` added to ferry's environment, in `dir` when
+/// given (else where ferry runs). Its output goes through `redact` before
+/// it is kept anywhere.
+pub fn run(hook: &Hook, env: &[(String, String)], dir: Option<&Path>, redact: &dyn Fn(&str) -> String) -> HookRun {
     let mut cmd = hook.run.command();
     cmd.envs(env.iter().map(|(k, v)| (k, v)));
+    if let Some(d) = dir {
+        cmd.current_dir(d);
+    }
     match crate::process::run_timed(cmd, &hook.name, hook.timeout) {
         Ok(ran) => {
             let (ok, ended) = match ran.status {

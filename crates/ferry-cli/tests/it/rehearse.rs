@@ -329,3 +329,42 @@ per_engine!(
     rehearsed_from_live_on_each_engine,
     a_killed_rehearsal_leaves_nothing_behind_in_the_project,
 );
+
+/// Hooks run on a rehearsal only with --hooks, and then in the copy's
+/// folder: what they write with relative paths does not land in the project.
+#[test]
+fn hooks_run_only_when_asked_and_in_the_copy() {
+    let p = items_project(
+        Kind::Sqlite,
+        "[[hooks]]\nwhen = \"before\"\nrun = \"echo stopping >> hooks.log\"\n",
+    );
+    p.write("migrations/0002_b.up.sql", "CREATE TABLE b (id INTEGER PRIMARY KEY);\n");
+    p.write("migrations/0002_b.down.sql", "DROP TABLE b;\n");
+    p.write("releases/1.1.0.toml", "version = \"1.1.0\"\nschema = 2\n");
+    let rehearse = |args: &[&str]| -> serde_json::Value {
+        let out = p.ferry().args(args).output().unwrap();
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let hooks_step = |r: &serde_json::Value| {
+        r["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["step"] == "hooks_before")
+            .map(|s| s["status"].as_str().unwrap().to_owned())
+            .unwrap()
+    };
+    let r = rehearse(&["rehearse", "--from-live", "--json"]);
+    assert_eq!(r["passed"], true, "{r:#}");
+    assert_eq!(hooks_step(&r), "skipped");
+    // The hook writes into the copy's folder, which is the copy's config
+    // folder too: the comparison after the rollback sees the new file.
+    let r = rehearse(&["rehearse", "--from-live", "--hooks", "--json"]);
+    assert_eq!(hooks_step(&r), "done");
+    assert_eq!(
+        r["differences"],
+        serde_json::json!(["config file hooks.log is new"]),
+        "{r:#}"
+    );
+    assert!(!p.path().join("hooks.log").exists(), "the hook wrote into the project");
+}
