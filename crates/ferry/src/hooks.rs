@@ -301,7 +301,7 @@ mod tests {
         let h = hooks("[[hooks]]\nwhen = \"before\"\nrun = \"echo to=$FERRY_TO pw=hunter2; exit 4\"\n")
             .remove(0)
             .unwrap();
-        let ran = run(&h, &[("FERRY_TO".into(), "2.0.0".into())], &|s| {
+        let ran = run(&h, &[("FERRY_TO".into(), "2.0.0".into())], None, &|s| {
             s.replace("hunter2", "****")
         });
         assert!(!ran.ok);
