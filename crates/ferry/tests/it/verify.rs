@@ -118,7 +118,17 @@ fn sessions(db: &TestDb) -> i64 {
     ))
 }
 
+/// Held by the tests here that make scratch databases: the cleanup test
+/// below must not see another test's databases half set up, nor have
+/// another test's verify clean up its own half-made ones.
+static SCRATCH: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn scratch_lock() -> std::sync::MutexGuard<'static, ()> {
+    SCRATCH.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 fn each_kind_of_down_is_reported(kind: Kind) {
+    let _one_at_a_time = scratch_lock();
     let live = live(kind);
     let dir = project(&live);
     let inst = Installation::load(dir.path()).unwrap();
@@ -228,6 +238,7 @@ fn each_kind_of_down_is_reported(kind: Kind) {
 }
 
 fn a_correct_history_passes(kind: Kind) {
+    let _one_at_a_time = scratch_lock();
     let live = live(kind);
     let dir = empty_project(&live);
     let p = dir.path();
@@ -265,16 +276,22 @@ fn a_correct_history_passes(kind: Kind) {
 /// job; one kept on purpose, or one still in use, stays.
 #[test]
 fn scratch_databases_a_killed_ferry_left_are_dropped() {
+    let _one_at_a_time = scratch_lock();
     let live = live(Kind::Postgres);
     // Above Linux's largest process id: no such process can run here.
     let abandoned = "ferry_verify_4194400_1000000000_1";
     let kept = "ferry_rehearse_4194401_1000000000_1";
     let in_use = "ferry_verify_4194402_1000000000_1";
-    for db in [abandoned, kept, in_use] {
-        live.server_exec(&format!("DROP DATABASE IF EXISTS {db}"));
-        live.server_exec(&format!("CREATE DATABASE {db}"));
+    for db in [abandoned, kept, in_use, "ferry_test_kept_setup"] {
+        TestDb::drop_named(Kind::Postgres, db);
     }
-    live.server_exec(&format!("COMMENT ON DATABASE {kept} IS 'ferry: kept'"));
+    live.server_exec(&format!("CREATE DATABASE {abandoned}"));
+    // Marked before it gets its name, so that no ferry at work elsewhere
+    // ever sees it unmarked.
+    live.server_exec("CREATE DATABASE ferry_test_kept_setup");
+    live.server_exec("COMMENT ON DATABASE ferry_test_kept_setup IS 'ferry: kept'");
+    live.server_exec(&format!("ALTER DATABASE ferry_test_kept_setup RENAME TO {kept}"));
+    live.server_exec(&format!("CREATE DATABASE {in_use}"));
     let holder_url = format!("{}/{in_use}", live.url.rsplit_once('/').unwrap().0);
     let holder = ferry::DatabaseUrl::parse(&holder_url, Path::new(".")).unwrap();
     let holding = ferry::Migrator::connect(&holder, ferry::Settings::default()).unwrap();
