@@ -4,6 +4,7 @@
 #
 #   bench/verify.sh               # N=1000, RUNS=3, medians
 #   N=200 RUNS=1 bench/verify.sh  # quicker
+#   FERRY=/path/to/ferry bench/verify.sh   # a given binary, no build
 #
 # The migrations are a realistic mix, each with a correct down: a table with
 # a primary key and a default, a column added with an index, a check
@@ -17,13 +18,16 @@ N=${N:-1000}
 RUNS=${RUNS:-3}
 PG=${PG:-postgres://postgres@127.0.0.1:5432}
 HERE=$(cd "$(dirname "$0")" && pwd)
-WORK="$HERE/work/verify"
-DB=ferry_bench_verify
+DB="ferry_bench_verify_$$"
 
 cd "$HERE/.."
-cargo build -q --release -p ferry-cli
-FERRY="$PWD/target/release/ferry"
-rm -rf "$WORK"
+if [ -z "${FERRY:-}" ]; then
+    cargo build -q --release -p ferry-cli
+    FERRY="$PWD/target/release/ferry"
+fi
+mkdir -p "$HERE/work"
+WORK=$(mktemp -d "$HERE/work/verify.XXXXXX")
+trap 'for d in $(psql -tA -X "$PG/postgres" -c "SELECT datname FROM pg_database WHERE datname LIKE '"'"'${DB}_%'"'"'"); do psql -q -X "$PG/postgres" -c "DROP DATABASE IF EXISTS $d"; done; rm -rf "$WORK"' EXIT
 mkdir -p "$WORK/project/migrations"
 
 i=1
@@ -62,24 +66,48 @@ done
 ms() { date +%s%3N; }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
-bench() { # engine url-of-a-fresh-db
+# A fresh database for one timed command, made before the timer starts.
+fresh() { # engine, suffix
+    case $1 in
+    postgres)
+        psql -q -X "$PG/postgres" -c "CREATE DATABASE ${DB}_$2"
+        echo "$PG/${DB}_$2"
+        ;;
+    sqlite)
+        echo "sqlite://$WORK/bench_$2.db"
+        ;;
+    esac
+}
+
+# Dropped after the timer stopped: dropping a database of 1,000 tables
+# right before a timed run slows the run.
+gone() { # engine, suffix
+    case $1 in
+    postgres) psql -q -X "$PG/postgres" -c "DROP DATABASE IF EXISTS ${DB}_$2" ;;
+    sqlite) rm -f "$WORK/bench_$2.db"* ;;
+    esac
+}
+
+bench() { # engine
     engine=$1
     apply=""
     verify=""
     r=1
     while [ "$r" -le "$RUNS" ]; do
-        url=$(fresh "$engine")
-        printf '[database]\nurl = "%s"\n' "$url" >"$WORK/project/ferry.toml"
+        printf '[database]\nurl = "%s"\n' "$(fresh "$engine" "a$r")" >"$WORK/project/ferry.toml"
         t0=$(ms)
         "$FERRY" --project "$WORK/project" db migrate >/dev/null
         t1=$(ms)
         apply="$apply $((t1 - t0))"
-        url=$(fresh "$engine")
-        printf '[database]\nurl = "%s"\n' "$url" >"$WORK/project/ferry.toml"
+        gone "$engine" "a$r"
+        # verify makes its own scratch database; the one named here is
+        # only the project's, which it reads nothing from.
+        printf '[database]\nurl = "%s"\n' "$(fresh "$engine" "v$r")" >"$WORK/project/ferry.toml"
         t0=$(ms)
         "$FERRY" --project "$WORK/project" db verify >"$WORK/verify.out" || { cat "$WORK/verify.out"; exit 1; }
         t1=$(ms)
         verify="$verify $((t1 - t0))"
+        gone "$engine" "v$r"
         r=$((r + 1))
     done
     a=$(echo "$apply" | tr ' ' '\n' | grep . | median)
@@ -87,19 +115,5 @@ bench() { # engine url-of-a-fresh-db
     echo "$engine: N=$N apply ${a} ms, verify ${v} ms, ratio $(echo "scale=2; $v / $a" | bc)"
 }
 
-fresh() {
-    case $1 in
-    postgres)
-        psql -q -X "$PG/postgres" -c "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB"
-        echo "$PG/$DB"
-        ;;
-    sqlite)
-        rm -f "$WORK/bench.db"*
-        echo "sqlite://$WORK/bench.db"
-        ;;
-    esac
-}
-
 bench postgres
 bench sqlite
-psql -q -X "$PG/postgres" -c "DROP DATABASE IF EXISTS $DB"
