@@ -39,6 +39,15 @@ impl<'a> Step<'a> {
         }
     }
 
+    /// Reverting `migration` with its down `script`.
+    pub(crate) fn down(migration: &'a Migration, script: &'a Script) -> Self {
+        Step {
+            migration,
+            direction: Direction::Down,
+            script,
+        }
+    }
+
     /// The script this step runs.
     pub fn script(&self) -> &'a Script {
         self.script

@@ -20,7 +20,7 @@ pub use self::record::{Verified, VerifiedMigration};
 use crate::engine::{DatabaseUrl, EngineKind};
 use crate::error::{Error, Result};
 use crate::installation::{Access, Installation};
-use crate::migration::{MigrateOptions, Phases, RevertTarget};
+use crate::migration::{MigrateOptions, Phases, RevertTarget, Step};
 use crate::migrator::{Migrator, Settings};
 use crate::schema::{Difference, Snapshot};
 use crate::scratch::Scratch;
@@ -209,7 +209,7 @@ pub fn verify(
             ..all
         };
         let t = Instant::now();
-        let applied = m.migrate(set, up_to, &mut ());
+        let applied = m.run_known(&[Step::up(mig)]);
         timed(&mut t_migrate, t);
         if let Err(e) = applied {
             let check = StepCheck {
@@ -239,7 +239,11 @@ pub fn verify(
         };
         if mig.has_down() {
             let t = Instant::now();
-            let reverted = m.revert(set, RevertTarget::Steps(1), &mut ());
+            let reverted = match mig.down() {
+                Ok(Some(down)) => m.run_known(&[Step::down(mig, down)]),
+                Ok(None) => unreachable!("has_down was checked"),
+                Err(e) => Err(e),
+            };
             timed(&mut t_migrate, t);
             match reverted {
                 Err(e) => {
@@ -255,7 +259,7 @@ pub fn verify(
                     let differences = after_down.diff(&before);
                     check.drops = after_up.dropped_in(&after_down);
                     let t = Instant::now();
-                    let again = m.migrate(set, up_to, &mut ());
+                    let again = m.run_known(&[Step::up(mig)]);
                     timed(&mut t_migrate, t);
                     if let Err(e) = again {
                         check.up_again_error = Some(err_text(&e));
