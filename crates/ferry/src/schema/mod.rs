@@ -15,6 +15,12 @@ use serde::{Deserialize, Serialize};
 use crate::engine::{Engine, EngineKind};
 use crate::error::{Error, Result};
 
+/// What a snapshot read keeps for the next one of the same database.
+#[derive(Debug, Default)]
+pub struct Cache {
+    postgres: postgres::Cache,
+}
+
 /// One column.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Column {
@@ -160,9 +166,16 @@ impl Snapshot {
     /// Reads the schema of the database `engine` is connected to, leaving
     /// out the tables named in `skip` (ferry's own) and what belongs to them.
     pub fn read(engine: &mut dyn Engine, skip: &[String]) -> Result<Self> {
+        Self::read_cached(engine, skip, &mut Cache::default())
+    }
+
+    /// As [`Snapshot::read`], reading again only what changed since `cache`
+    /// last saw it (on PostgreSQL; the other engines' catalogues are read
+    /// whole). A cache belongs to one database and one session.
+    pub fn read_cached(engine: &mut dyn Engine, skip: &[String], cache: &mut Cache) -> Result<Self> {
         let mut s = match engine.kind() {
             EngineKind::Sqlite => sqlite::read(engine)?,
-            EngineKind::Postgres => postgres::read(engine)?,
+            EngineKind::Postgres => postgres::read(engine, &mut cache.postgres)?,
             EngineKind::MySql => mysql::read(engine)?,
         };
         let ours = |name: &str| skip.iter().any(|t| t.eq_ignore_ascii_case(name));

@@ -179,6 +179,9 @@ pub fn verify(
     let mut m = Migrator::connect(scratch.url(), settings.clone())?;
     // Held from start to end: nobody else works in a scratch database.
     m.hold_lock()?;
+    // One session, one database: each snapshot reads again only what the
+    // step changed.
+    let mut cache = crate::schema::Cache::default();
     let skip = ferry_tables(&settings);
     let set = &inst.set;
     let all = MigrateOptions {
@@ -192,7 +195,7 @@ pub fn verify(
     let to = opts.to.or_else(|| set.latest().map(|x| x.version)).unwrap_or(0);
     let checked: Vec<&crate::migration::Migration> =
         set.iter().filter(|x| x.version > from && x.version <= to).collect();
-    let mut before = Snapshot::read(m.engine(), &skip)?;
+    let mut before = Snapshot::read_cached(m.engine(), &skip, &mut cache)?;
     let heads: std::collections::BTreeSet<u64> = inst.manifest.releases().iter().filter_map(|r| r.schema).collect();
     let mut met: BTreeMap<u64, Snapshot> = BTreeMap::new();
     met.insert(from, before.clone());
@@ -225,7 +228,7 @@ pub fn verify(
             break;
         }
         let t = Instant::now();
-        let after_up = Snapshot::read(m.engine(), &skip)?;
+        let after_up = Snapshot::read_cached(m.engine(), &skip, &mut cache)?;
         timed(&mut t_snapshot, t);
         // Whether the scratch database is left in a state the next step
         // cannot start from, and must be made again.
@@ -254,7 +257,7 @@ pub fn verify(
                 }
                 Ok(_) => {
                     let t = Instant::now();
-                    let after_down = Snapshot::read(m.engine(), &skip)?;
+                    let after_down = Snapshot::read_cached(m.engine(), &skip, &mut cache)?;
                     timed(&mut t_snapshot, t);
                     let differences = after_down.diff(&before);
                     check.drops = after_up.dropped_in(&after_down);
@@ -269,7 +272,10 @@ pub fn verify(
                     // than the up made (dropped what came before it): when
                     // the up again does not bring back the schema after it,
                     // the next step cannot start from here.
-                    if !differences.is_empty() && !lost && Snapshot::read(m.engine(), &skip)? != after_up {
+                    if !differences.is_empty()
+                        && !lost
+                        && Snapshot::read_cached(m.engine(), &skip, &mut cache)? != after_up
+                    {
                         lost = true;
                     }
                     check.result = match (differences.is_empty(), &check.up_again_error) {
@@ -295,6 +301,7 @@ pub fn verify(
             scratch = Scratch::create(&live, "verify")?;
             m = Migrator::connect(scratch.url(), settings.clone())?;
             m.hold_lock()?;
+            cache = crate::schema::Cache::default();
             m.migrate(set, up_to, &mut ())?;
         }
         // Only where a chain check may end: release heads, and migrations
@@ -347,7 +354,7 @@ pub fn verify(
                     break;
                 }
                 Ok(_) => {
-                    let now = Snapshot::read(m.engine(), &skip)?;
+                    let now = Snapshot::read_cached(m.engine(), &skip, &mut cache)?;
                     if let Some(was) = met.get(&target) {
                         check.differences = now.diff(was);
                     }

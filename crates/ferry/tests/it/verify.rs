@@ -312,3 +312,52 @@ fn scratch_databases_a_killed_ferry_left_are_dropped() {
         TestDb::drop_named(Kind::Postgres, db);
     }
 }
+
+/// On PostgreSQL a snapshot with a cache reads again only the tables and
+/// views whose catalogue rows, or those of what they name, changed. After
+/// each change that alters another object's definition text without
+/// touching its own rows (a renamed column that an index, a view or another
+/// table's foreign key names; a renamed table, type, function or sequence),
+/// the cached read must equal a read from scratch.
+#[test]
+fn a_cached_snapshot_is_the_same_as_a_fresh_one() {
+    use ferry::schema::{Cache, Snapshot};
+    let db = TestDb::new(Kind::Postgres);
+    let url = ferry::DatabaseUrl::parse(&db.url, Path::new(".")).unwrap();
+    let mut m = ferry::Migrator::connect(&url, ferry::Settings::default()).unwrap();
+    let mut cache = Cache::default();
+    let changes = [
+        "CREATE TYPE mood AS ENUM ('ok', 'sad');
+         CREATE SEQUENCE counter;
+         CREATE TABLE parent (id INTEGER PRIMARY KEY, code TEXT UNIQUE, m mood, seq BIGINT DEFAULT nextval('counter'));
+         CREATE TABLE child (id INTEGER PRIMARY KEY, parent_code TEXT REFERENCES parent (code), n INTEGER CHECK (n > 0));
+         CREATE INDEX child_n_idx ON child (n) WHERE n > 1;
+         CREATE VIEW happy AS SELECT p.code, c.n FROM parent p JOIN child c ON c.parent_code = p.code;
+         CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
+         CREATE TRIGGER child_touch BEFORE UPDATE ON child FOR EACH ROW EXECUTE FUNCTION touch();",
+        "ALTER TABLE parent RENAME COLUMN code TO key",
+        "ALTER TABLE child RENAME COLUMN n TO amount",
+        "ALTER TABLE parent RENAME TO mother",
+        "ALTER TYPE mood RENAME TO feeling",
+        "ALTER TYPE feeling ADD VALUE 'glad'",
+        "ALTER FUNCTION touch() RENAME TO poke",
+        "ALTER SEQUENCE counter RENAME TO tally",
+        "DROP VIEW happy; CREATE VIEW happy AS SELECT key FROM mother",
+        "ALTER TABLE child ALTER COLUMN amount TYPE BIGINT",
+        "ALTER TABLE child ALTER COLUMN amount SET DEFAULT 7",
+        "ALTER INDEX child_n_idx RENAME TO child_amount_idx",
+        "ALTER TABLE child RENAME CONSTRAINT child_n_check TO child_amount_check",
+        "BEGIN; ALTER TABLE child ADD COLUMN gone INTEGER; ROLLBACK",
+        "ALTER TABLE child DROP CONSTRAINT child_amount_check",
+        "DROP TABLE child",
+        "CREATE TABLE child (id INTEGER PRIMARY KEY)",
+    ];
+    let first = Snapshot::read_cached(m.engine(), &[], &mut cache).unwrap();
+    assert_eq!(first, Snapshot::read(m.engine(), &[]).unwrap());
+    for sql in changes {
+        m.engine().execute(sql).unwrap();
+        let cached = Snapshot::read_cached(m.engine(), &[], &mut cache).unwrap();
+        let fresh = Snapshot::read(m.engine(), &[]).unwrap();
+        assert_eq!(cached, fresh, "after {sql}: {:?}", cached.diff(&fresh));
+    }
+}
