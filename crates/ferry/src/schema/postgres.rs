@@ -74,22 +74,32 @@ fn relations_list_sql() -> String {
 /// The objects with a catalogue row written by a transaction numbered `$1`
 /// or later (32-bit transaction ids): relations by their own rows or their
 /// parts', and types and functions by theirs.
+///
+/// `age(xmin)` is compared rather than `xmin` itself, which has no order
+/// and costs a cast per row. Its reference is taken when this statement
+/// first needs it, and `txid_current()` (which gives this statement's own
+/// transaction an id, never smaller than that reference) bounds it: a row
+/// is taken as changed when `age(xmin) <= id - $1`, which holds for every
+/// row written since `$1`, and at worst for a few written just before.
 fn changed_sql() -> String {
-    let since = "xmin::text::bigint >= $1";
-    [
+    let since = "age(xmin) <= (SELECT d FROM bound)";
+    let parts = [
         format!("SELECT oid FROM pg_class WHERE {since}"),
         format!("SELECT attrelid FROM pg_attribute WHERE {since}"),
         format!("SELECT adrelid FROM pg_attrdef WHERE {since}"),
         format!("SELECT conrelid FROM pg_constraint WHERE {since}"),
         format!("SELECT indrelid FROM pg_index WHERE {since}"),
-        format!("SELECT x.indrelid FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid WHERE i.{since}"),
+        "SELECT x.indrelid FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid WHERE age(i.xmin) <= (SELECT d FROM bound)".to_owned(),
         format!("SELECT tgrelid FROM pg_trigger WHERE {since}"),
         format!("SELECT ev_class FROM pg_rewrite WHERE {since}"),
         format!("SELECT oid FROM pg_type WHERE {since}"),
         format!("SELECT oid FROM pg_proc WHERE {since}"),
     ]
     .map(|q| format!("SELECT o::text FROM ({q}) AS x(o)"))
-    .join("\nUNION ALL\n")
+    .join("\nUNION ALL\n");
+    format!(
+        "WITH bound AS MATERIALIZED (SELECT (txid_current() % 4294967296 - $1 + 4294967296) % 4294967296 AS d)\n{parts}"
+    )
 }
 
 /// What belongs to no one table: sequences, functions, types.
