@@ -294,7 +294,6 @@ pub fn run(g: &Global, cmd: &Backup, out: &mut Out) -> Result<Outcome> {
         Backup::Drill { id, json } => {
             let entry = store.get(id)?;
             let url = project.database_url(g.database_url.as_deref())?;
-            let mut migrator = ferry::Migrator::connect(&url, project.settings(g.lock_timeout))?;
             let bar = spinner(&format!("drilling {}", entry.id));
             // ferry.toml's checks, and those of the release the backup holds.
             let mut checks = project.checks().to_vec();
@@ -305,7 +304,7 @@ pub fn run(g: &Global, cmd: &Backup, out: &mut Out) -> Result<Outcome> {
             {
                 checks.extend(r.checks);
             }
-            let results = backup::drill(&store, &entry, &url, &mut migrator, &checks)?;
+            let results = backup::drill(&store, &entry, &url, &checks)?;
             drop(bar);
             let ok = !results.iter().any(|r| r.blocks());
             if json.json {

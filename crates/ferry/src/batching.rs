@@ -15,6 +15,7 @@
 
 use std::time::{Duration, Instant};
 
+use crate::engine::catalog::ident;
 use crate::engine::history::{change_sql, literal};
 use crate::engine::{
     Engine, EngineKind, HistoryChange, HistoryTable, Record, StatementError, in_transaction, progress,
@@ -91,13 +92,6 @@ enum Bound {
     UpTo(Vec<String>),
     /// Nowhere: the up it reverts stopped before its first batch.
     Nothing,
-}
-
-fn ident(kind: EngineKind, name: &str) -> String {
-    match kind {
-        EngineKind::MySql => format!("`{}`", name.replace('`', "``")),
-        _ => format!("\"{}\"", name.replace('"', "\"\"")),
-    }
 }
 
 fn table_sql(kind: EngineKind, spec: &BatchSpec) -> String {

@@ -1,4 +1,4 @@
-//! A database that exists for one job (`ferry db verify`, `ferry
+//! A database that exists for one job (`ferry db verify`, `ferry backup drill`, `ferry
 //! rehearse`): a temporary SQLite file, or a new database on the server of
 //! the project's own, created through the server's administrative database
 //! (so that the project's database sees no connection) and dropped when the
@@ -6,6 +6,7 @@
 
 use std::path::Path;
 
+use crate::engine::catalog::ident;
 use crate::engine::{self, ConnectOptions, DatabaseUrl, EngineKind};
 use crate::error::{Error, Problem, Problems, Result};
 
@@ -21,13 +22,6 @@ pub struct Scratch {
 impl std::fmt::Debug for Scratch {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Scratch").field("url", self.url.safe()).finish()
-    }
-}
-
-fn quoted(kind: EngineKind, name: &str) -> String {
-    match kind {
-        EngineKind::MySql => format!("`{}`", name.replace('`', "``")),
-        _ => format!("\"{}\"", name.replace('"', "\"\"")),
     }
 }
 
@@ -70,7 +64,7 @@ impl Scratch {
         if live.kind() == EngineKind::Postgres {
             drop_abandoned(&mut *conn, now.as_second());
         }
-        conn.execute(&format!("CREATE DATABASE {}", quoted(live.kind(), &name)))
+        conn.execute(&format!("CREATE DATABASE {}", ident(live.kind(), &name)))
             .map_err(|e| Error::db(format!("cannot create the scratch database {name}"), e.message))?;
         Ok(Scratch {
             url,
@@ -122,7 +116,7 @@ impl Scratch {
             // So that no later job takes it for one a killed ferry left.
             let _ = conn.execute(&format!(
                 "COMMENT ON DATABASE {} IS '{KEPT}'",
-                quoted(EngineKind::Postgres, &name)
+                ident(EngineKind::Postgres, &name)
             ));
         }
         if let Some(dir) = self.dir.take() {
@@ -144,7 +138,7 @@ const KEPT: &str = "ferry: kept";
 /// left to the operator.
 fn drop_abandoned(conn: &mut dyn engine::Engine, now: i64) {
     let Ok(rows) = conn.query(&format!(
-        "SELECT datname FROM pg_database d WHERE (datname LIKE 'ferry\\_verify\\_%' OR datname LIKE 'ferry\\_rehearse\\_%')
+        "SELECT datname FROM pg_database d WHERE (datname LIKE 'ferry\\_verify\\_%' OR datname LIKE 'ferry\\_rehearse\\_%' OR datname LIKE 'ferry\\_drill\\_%')
            AND shobj_description(d.oid, 'pg_database') IS DISTINCT FROM '{KEPT}'
            AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.datname = d.datname)"
     )) else {
@@ -163,7 +157,7 @@ fn drop_abandoned(conn: &mut dyn engine::Engine, now: i64) {
         }
         match conn.execute(&format!(
             "DROP DATABASE IF EXISTS {}",
-            quoted(EngineKind::Postgres, &name)
+            ident(EngineKind::Postgres, &name)
         )) {
             Ok(()) => tracing::info!("dropped {name}, a scratch database a killed ferry left"),
             Err(e) => tracing::debug!("left {name}: {}", e.message),
@@ -178,8 +172,8 @@ impl Drop for Scratch {
         };
         let kind = admin.kind();
         let sql = match kind {
-            EngineKind::Postgres => format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", quoted(kind, &name)),
-            _ => format!("DROP DATABASE IF EXISTS {}", quoted(kind, &name)),
+            EngineKind::Postgres => format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", ident(kind, &name)),
+            _ => format!("DROP DATABASE IF EXISTS {}", ident(kind, &name)),
         };
         match engine::connect(&admin, &ConnectOptions::default()) {
             Ok(mut conn) => {

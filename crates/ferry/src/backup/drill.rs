@@ -1,60 +1,32 @@
 //! `ferry backup drill`: restore into a scratch database, run the checks,
 //! drop it. The project's database is not touched.
 
-use std::path::Path;
-
 use super::verify::usable;
 use super::work::Work;
 use super::{Entry, Store, dump, now_text};
 use crate::check::{self, Check, Kind, Phase, Verdict};
-use crate::engine::{DatabaseUrl, EngineKind};
-use crate::error::{Error, Problems, Result};
+use crate::engine::DatabaseUrl;
+use crate::error::Result;
 use crate::migrator::{Migrator, Settings};
 use crate::release::Version;
+use crate::scratch::Scratch;
 
 /// Restores a backup into a scratch database, runs there the post checks
 /// that apply to the backup's release and look at the database (SQL
 /// checks: an endpoint or a disk says nothing of a scratch copy), and drops
 /// the scratch database. A drill that restores counts as a verification of
 /// the backup.
-pub fn drill(
-    store: &Store,
-    entry: &Entry,
-    url: &DatabaseUrl,
-    migrator: &mut Migrator,
-    checks: &[Check],
-) -> Result<Vec<Verdict>> {
+pub fn drill(store: &Store, entry: &Entry, url: &DatabaseUrl, checks: &[Check]) -> Result<Vec<Verdict>> {
     let work = Work::new(store)?;
     let manifest = usable(store, entry, work.path(), url, "drilled")?;
-    let scratch_name = format!("ferry_drill_{}", std::process::id());
-    let scratch_url = match url.kind() {
-        EngineKind::Sqlite => {
-            let path = work.path().join("drill.db");
-            DatabaseUrl::parse(&format!("sqlite://{}", path.display()), Path::new("."))
-        }
-        _ => {
-            let mut u = url::Url::parse(url.expose_secret()).map_err(|e| Error::db("the database URL", e))?;
-            u.set_path(&format!("/{scratch_name}"));
-            DatabaseUrl::parse(u.as_str(), Path::new("."))
-        }
-    }
-    .map_err(|p| Error::Config(Problems(vec![p])))?;
-    let create = match url.kind() {
-        EngineKind::Sqlite => None,
-        EngineKind::Postgres => Some(format!("CREATE DATABASE \"{scratch_name}\"")),
-        EngineKind::MySql => Some(format!("CREATE DATABASE `{scratch_name}`")),
-    };
-    if let Some(sql) = &create {
-        migrator
-            .engine()
-            .execute(sql)
-            .map_err(|e| Error::db("cannot create the scratch database", e.message))?;
-    }
+    // Created beside the project's database and dropped however this ends.
+    let scratch = Scratch::create(url, "drill")?;
+    let scratch_url = scratch.url();
     let result = (|| {
         {
-            let mut restorer = Migrator::connect(&scratch_url, Settings::default())?;
+            let mut restorer = Migrator::connect(scratch_url, Settings::default())?;
             dump::restore(
-                &scratch_url,
+                scratch_url,
                 restorer.engine(),
                 manifest.dump_format,
                 &work.path().join("dump"),
@@ -63,7 +35,7 @@ pub fn drill(
             )?;
         }
         // A fresh connection: a SQLite restore swaps the file under the old one.
-        let mut scratch_migrator = Migrator::connect(&scratch_url, Settings::default())?;
+        let mut scratch_migrator = Migrator::connect(scratch_url, Settings::default())?;
         let sql: Vec<Check> = checks
             .iter()
             .filter(|c| matches!(c.kind, Kind::Sql { .. }))
@@ -75,7 +47,7 @@ pub fn drill(
         let redact = |s: &str| crate::engine::redact_text(s);
         let mut ctx = check::Context {
             migrator: &mut scratch_migrator,
-            url: &scratch_url,
+            url: scratch_url,
             root: work.path(),
             redact: &redact,
             probes: &probes,
@@ -83,15 +55,7 @@ pub fn drill(
         };
         Ok(check::run(&sql, Phase::Post, release.as_ref(), &mut ctx, &[]))
     })();
-    if create.is_some() {
-        let drop = match url.kind() {
-            EngineKind::Postgres => format!("DROP DATABASE IF EXISTS \"{scratch_name}\" WITH (FORCE)"),
-            _ => format!("DROP DATABASE IF EXISTS `{scratch_name}`"),
-        };
-        if let Err(e) = migrator.engine().execute(&drop) {
-            tracing::warn!("could not drop the scratch database {scratch_name}: {}", e.message);
-        }
-    }
+    drop(scratch);
     // The archive read back in full and restored: as good as a verify.
     if result.is_ok() {
         store.mark_verified(entry, &now_text())?;

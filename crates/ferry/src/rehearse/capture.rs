@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::engine::EngineKind;
+use crate::engine::catalog::ident;
 use crate::error::{Error, Result};
 use crate::migrator::Migrator;
 use crate::schema::Snapshot;
@@ -30,13 +30,6 @@ pub struct Capture {
     tables: BTreeMap<String, Rows>,
     files: BTreeMap<String, [u8; 32]>,
     installed: Option<String>,
-}
-
-fn quoted(kind: EngineKind, name: &str) -> String {
-    match kind {
-        EngineKind::MySql => format!("`{}`", name.replace('`', "``")),
-        _ => format!("\"{}\"", name.replace('"', "\"\"")),
-    }
 }
 
 /// Every file under `dir`, by path relative to it, leaving out ferry's
@@ -77,12 +70,12 @@ impl Capture {
         for (name, table) in &schema.tables {
             // Columns by name: a down that puts a column back at the end
             // gives the same rows.
-            let columns: Vec<String> = table.columns.keys().map(|c| quoted(kind, c)).collect();
+            let columns: Vec<String> = table.columns.keys().map(|c| ident(kind, c)).collect();
             if columns.is_empty() {
                 continue;
             }
             let rows = engine
-                .query(&format!("SELECT {} FROM {}", columns.join(", "), quoted(kind, name)))
+                .query(&format!("SELECT {} FROM {}", columns.join(", "), ident(kind, name)))
                 .map_err(|e| Error::db(format!("cannot read table {name}"), e.message))?;
             let mut checksum = 0u64;
             for row in &rows {

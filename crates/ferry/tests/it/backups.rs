@@ -386,7 +386,7 @@ fn drill_checks_a_scratch_copy(kind: Kind) {
     )
     .unwrap();
     f.db.exec("DELETE FROM a");
-    let results = backup::drill(&f.store, &entry, &f.url, &mut f.migrator(), project.checks()).unwrap();
+    let results = backup::drill(&f.store, &entry, &f.url, project.checks()).unwrap();
     let ok: Vec<(&str, bool)> = results.iter().map(|r| (r.name.as_str(), !r.blocks())).collect();
     // Only SQL checks run on a scratch copy, and only those of the backup's release (1.0.0).
     assert_eq!(

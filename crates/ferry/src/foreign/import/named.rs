@@ -30,20 +30,34 @@ pub fn sqlx(src: &Path, skipped: &mut Skipped) -> Result<Vec<Converted>> {
             continue;
         };
         let text = read_text(&path)?;
-        let entry = by_version.entry(v).or_insert_with(|| Converted {
-            tool_version: v.to_string(),
-            name: desc.to_owned(),
-            ..Converted::default()
-        });
-        if down {
-            entry.down = Some(text);
-        } else {
-            entry.no_transaction = text.lines().next().is_some_and(|l| l.trim() == "-- no-transaction");
-            entry.original = name.clone();
-            entry.up = text;
-        }
+        let no_transaction = !down && text.lines().next().is_some_and(|l| l.trim() == "-- no-transaction");
+        put_half(&mut by_version, v, desc, &name, text, down).no_transaction |= no_transaction;
     }
     Ok(finish(by_version, skipped))
+}
+
+/// Puts one half of migration `v` (named `title`, from file `name`) in
+/// `by_version`: the down, or the up with its file's name.
+fn put_half<'a>(
+    by_version: &'a mut BTreeMap<u64, Converted>,
+    v: u64,
+    title: &str,
+    name: &str,
+    text: String,
+    down: bool,
+) -> &'a mut Converted {
+    let entry = by_version.entry(v).or_insert_with(|| Converted {
+        tool_version: v.to_string(),
+        name: title.to_owned(),
+        ..Converted::default()
+    });
+    if down {
+        entry.down = Some(text);
+    } else {
+        entry.original = name.to_owned();
+        entry.up = text;
+    }
+    entry
 }
 
 /// `<version>_<title>.up.sql` and `.down.sql`.
@@ -64,17 +78,7 @@ pub fn golang_migrate(src: &Path, skipped: &mut Skipped) -> Result<Vec<Converted
             continue;
         };
         let text = read_text(&path)?;
-        let entry = by_version.entry(v).or_insert_with(|| Converted {
-            tool_version: v.to_string(),
-            name: title.to_owned(),
-            ..Converted::default()
-        });
-        if down {
-            entry.down = Some(text);
-        } else {
-            entry.original = name.clone();
-            entry.up = text;
-        }
+        put_half(&mut by_version, v, title, &name, text, down);
     }
     Ok(finish(by_version, skipped))
 }
