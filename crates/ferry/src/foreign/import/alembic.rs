@@ -125,26 +125,9 @@ fn convert(source: &str, name: &str) -> (String, Vec<String>) {
     (sql, todo)
 }
 
-/// Text with its common leading indentation removed.
+/// Text with its common leading indentation and leading blank lines removed.
 fn dedent(text: &str) -> String {
-    let indent = text
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| l.len() - l.trim_start().len())
-        .min()
-        .unwrap_or(0);
-    text.lines()
-        .map(|l| {
-            if l.len() >= indent {
-                &l[indent..]
-            } else {
-                l.trim_start()
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-        .trim_start_matches('\n')
-        .to_owned()
+    super::python::dedent(text).trim_start_matches('\n').to_owned()
 }
 
 /// Orders the revisions so that each comes after its parents; among those

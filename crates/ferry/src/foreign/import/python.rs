@@ -62,24 +62,27 @@ pub fn function_body(source: &str, name: &str) -> Option<String> {
         }
         body.push(*line);
     }
-    let indent = body
-        .iter()
+    Some(dedent(&body.join("\n")))
+}
+
+/// Text with its common leading indentation removed.
+pub fn dedent(text: &str) -> String {
+    let indent = text
+        .lines()
         .filter(|l| !l.trim().is_empty())
         .map(|l| l.len() - l.trim_start().len())
         .min()
         .unwrap_or(0);
-    Some(
-        body.iter()
-            .map(|l| {
-                if l.len() >= indent {
-                    &l[indent..]
-                } else {
-                    l.trim_start()
-                }
-            })
-            .collect::<Vec<_>>()
-            .join("\n"),
-    )
+    text.lines()
+        .map(|l| {
+            if l.len() >= indent {
+                &l[indent..]
+            } else {
+                l.trim_start()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// The logical statements of `code` that start at column `indent`: lines
