@@ -186,8 +186,20 @@ pub struct State {
 fn two_hops_forward_and_back(kind: Kind) {
     let f = Fixture::new(kind);
     let before = f.state();
-    let out = f.run(&["upgrade", "--yes"]);
+    // Started from another folder: hooks still run in the project's.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let out = ferry()
+        .current_dir(elsewhere.path())
+        .arg("--project")
+        .arg(f.path())
+        .args(["upgrade", "--yes"])
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
+    assert!(
+        !elsewhere.path().join("hooks.log").exists(),
+        "a hook ran where ferry was started"
+    );
     let text = stdout(&out);
     assert!(text.contains("1.0.0 → 1.2.0, done"), "{text}");
     assert!(text.contains("hop 2 of 2: 1.1.0 → 1.2.0"), "{text}");

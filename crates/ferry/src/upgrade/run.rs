@@ -142,9 +142,10 @@ impl Ctx<'_> {
             env.retain(|(k, _)| k != "FERRY_HOOK");
             env.push(("FERRY_HOOK".to_owned(), hook.when.as_str().to_owned()));
             let redactor = self.redactor.clone();
-            // On a rehearsal's copy, hooks run in the copy's folder, so that
-            // what they write with relative paths lands there.
-            let dir = self.inst.project.rehearsal().map(|_| self.inst.project.root());
+            // Hooks run in the project's folder (on a rehearsal, the copy's),
+            // wherever ferry was started from: `./scripts/stop.sh` and what a
+            // hook writes with a relative path mean the same with `--project`.
+            let dir = Some(self.inst.project.root());
             let ran = hooks::run(hook, &env, dir, &move |s: &str| redactor.text(s));
             let ok = ran.ok;
             runs.push(ran);
