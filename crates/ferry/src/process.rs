@@ -55,7 +55,7 @@ pub(crate) fn die_with_parent(cmd: &mut Command, own_group: bool) {
     }
 }
 
-struct Registered(u32);
+pub(crate) struct Registered(u32);
 
 impl Registered {
     fn new(child: &Child, group: bool) -> Self {
@@ -119,7 +119,7 @@ impl Drop for WorkDir {
 
 /// Spawns `cmd` (which must not have been set up already), registered so
 /// that it dies with ferry.
-pub(crate) fn spawn(mut cmd: Command, what: &str, own_group: bool) -> Result<(Child, impl Drop)> {
+pub(crate) fn spawn(mut cmd: Command, what: &str, own_group: bool) -> Result<(Child, Registered)> {
     die_with_parent(&mut cmd, own_group);
     let child = cmd.spawn().map_err(|e| Error::db(format!("cannot run {what}"), e))?;
     let reg = Registered::new(&child, own_group);

@@ -76,6 +76,36 @@ pub struct BackupManifest {
     pub missing: Vec<String>,
 }
 
+/// The largest part of a streamed member (see [`ArchiveWriter::add_stream`]).
+pub const PART: usize = 16 << 20;
+
+/// [`PART`], or in debug builds `FERRY_TEST_ARCHIVE_PART` bytes: how the
+/// tests stream small dumps in many parts. Release builds ignore it.
+fn part_size() -> usize {
+    #[cfg(debug_assertions)]
+    if let Some(n) = std::env::var("FERRY_TEST_ARCHIVE_PART")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        return n;
+    }
+    PART
+}
+
+/// The newest manifest format this ferry reads: 2 has members streamed in
+/// parts, which a reader of format 1 would take for unknown members.
+pub const FORMAT: u32 = 2;
+
+/// Which part of the streamed member `name` the member `path` is: 1 for
+/// `name` itself, n for `name.n` (n >= 2).
+pub fn part_of(name: &str, path: &str) -> Option<usize> {
+    if path == name {
+        return Some(1);
+    }
+    let n: usize = path.strip_prefix(name)?.strip_prefix('.')?.parse().ok()?;
+    (n >= 2 && path == format!("{name}.{n}")).then_some(n)
+}
+
 /// SHA-256 computed on a thread of its own, so that hashing overlaps with
 /// compression, decompression and disk writes instead of adding to them.
 /// Bytes are batched into 1 MiB chunks before they cross the channel.
@@ -136,20 +166,35 @@ impl ParallelHasher {
     }
 }
 
-/// A reader that hashes and counts what passes through it, and remembers
-/// whether reading itself failed (damage) as opposed to its consumer.
+/// A reader that hashes (or, without a hasher, only counts) what passes
+/// through it, and remembers whether reading itself failed (damage) as
+/// opposed to its consumer.
 struct Hashing<R> {
     inner: R,
-    hasher: ParallelHasher,
+    hasher: Option<ParallelHasher>,
+    size: u64,
     read_error: Option<String>,
 }
 
 impl<R> Hashing<R> {
     fn new(inner: R) -> Self {
+        Self::with(inner, true)
+    }
+
+    fn with(inner: R, hash: bool) -> Self {
         Hashing {
             inner,
-            hasher: ParallelHasher::new(),
+            hasher: hash.then(ParallelHasher::new),
+            size: 0,
             read_error: None,
+        }
+    }
+
+    /// The digest in hex (empty when not hashing), and the bytes read.
+    fn finish(&mut self) -> (String, u64) {
+        match self.hasher.take() {
+            Some(h) => h.finish(),
+            None => (String::new(), self.size),
         }
     }
 }
@@ -160,7 +205,10 @@ impl<R: Read> Read for Hashing<R> {
             .inner
             .read(buf)
             .inspect_err(|e| self.read_error = Some(e.to_string()))?;
-        self.hasher.update(&buf[..n]);
+        self.size += n as u64;
+        if let Some(h) = &mut self.hasher {
+            h.update(&buf[..n]);
+        }
         Ok(n)
     }
 }
@@ -229,7 +277,7 @@ impl ArchiveWriter {
         self.builder
             .append_data(&mut header, name, &mut reader)
             .map_err(io_err(&self.path))?;
-        let (sha256, read) = reader.hasher.finish();
+        let (sha256, read) = reader.finish();
         if read != size {
             return Err(Error::io(
                 "cannot read",
@@ -239,6 +287,83 @@ impl ArchiveWriter {
                 )),
             ));
         }
+        self.members.push(Member {
+            path: name.to_owned(),
+            mode,
+            size,
+            sha256,
+        });
+        Ok(())
+    }
+
+    /// Adds what `source` yields, of a size not known beforehand (a dump
+    /// tool's standard output), as `name`. A tar header carries its member's
+    /// size, so the stream goes in parts of at most [`PART`] bytes held in
+    /// memory: the first is `name`, the next `name.2`, `name.3`, ... (see
+    /// [`part_of`]). A thread reads the source while the previous part is
+    /// compressed, so the tool never waits on ferry. Returns the number of
+    /// parts.
+    pub fn add_stream(&mut self, name: &str, source: impl Read + Send + 'static, mode: u32) -> Result<usize> {
+        let limit = part_size();
+        let (tx, rx) = std::sync::mpsc::sync_channel::<io::Result<Vec<u8>>>(1);
+        let reader = std::thread::spawn(move || {
+            let mut source = source;
+            loop {
+                let mut part = Vec::with_capacity(limit);
+                match (&mut source).take(limit as u64).read_to_end(&mut part) {
+                    Ok(0) => break,
+                    Ok(n) => {
+                        if tx.send(Ok(part)).is_err() || n < limit {
+                            break;
+                        }
+                    }
+                    Err(e) => {
+                        let _ = tx.send(Err(e));
+                        break;
+                    }
+                }
+            }
+        });
+        let mut index = 0usize;
+        let mut failed = None;
+        for part in rx.iter() {
+            let part = match part {
+                Ok(p) => p,
+                Err(e) => {
+                    failed = Some(Error::io("cannot read the dump for", &self.path, e));
+                    break;
+                }
+            };
+            index += 1;
+            let member = if index == 1 {
+                name.to_owned()
+            } else {
+                format!("{name}.{index}")
+            };
+            if let Err(e) = self.add_bytes(&member, &part, mode) {
+                failed = Some(e);
+                break;
+            }
+        }
+        drop(rx);
+        let _ = reader.join();
+        match failed {
+            Some(e) => Err(e),
+            None if index == 0 => self.add_bytes(name, &[], mode).map(|_| 1),
+            None => Ok(index),
+        }
+    }
+
+    fn add_bytes(&mut self, name: &str, data: &[u8], mode: u32) -> Result<()> {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(data.len() as u64);
+        header.set_mode(mode);
+        header.set_entry_type(tar::EntryType::Regular);
+        let mut reader = Hashing::new(data);
+        self.builder
+            .append_data(&mut header, name, &mut reader)
+            .map_err(io_err(&self.path))?;
+        let (sha256, size) = reader.finish();
         self.members.push(Member {
             path: name.to_owned(),
             mode,
@@ -305,10 +430,19 @@ pub struct Contents {
 }
 
 /// Reads every member of the archive at `path` in order, handing each
-/// (after the safety checks) to `sink` as a reader, and checks sizes and
-/// checksums against the manifest. The archive file's own SHA-256 is taken
-/// in the same pass.
-pub fn read(path: &Path, mut sink: impl FnMut(&Member, &mut dyn Read) -> Result<()>) -> Result<Contents> {
+/// (after the safety checks) to `sink` as a reader, and checks sizes and,
+/// with `hash_members`, checksums against the manifest. The archive file's
+/// own SHA-256 is taken in the same pass.
+///
+/// Without `hash_members`, a member's content is covered by the archive's
+/// SHA-256 (compared by the caller with the one recorded when the archive
+/// was written, and its members hashed) and by zstd's frame checksum: an
+/// archive whose SHA-256 matches holds exactly the members hashed then.
+pub fn read(
+    path: &Path,
+    hash_members: bool,
+    mut sink: impl FnMut(&Member, &mut dyn Read) -> Result<()>,
+) -> Result<Contents> {
     let file = File::open(path).map_err(|e| Error::io("cannot read", path, e))?;
     let raw = io::BufReader::with_capacity(1 << 20, Hashing::new(file));
     let decoder = zstd::Decoder::with_buffer(raw).map_err(|e| Error::io("cannot read", path, e))?;
@@ -400,7 +534,7 @@ pub fn read(path: &Path, mut sink: impl FnMut(&Member, &mut dyn Read) -> Result<
             last = name;
             continue;
         }
-        let mut reader = Hashing::new(&mut entry);
+        let mut reader = Hashing::with(&mut entry, hash_members);
         let member = Member {
             path: name.clone(),
             mode,
@@ -427,7 +561,7 @@ pub fn read(path: &Path, mut sink: impl FnMut(&Member, &mut dyn Read) -> Result<
             });
             break;
         }
-        let (sha256, size) = reader.hasher.finish();
+        let (sha256, size) = reader.finish();
         seen.push(Member {
             path: name.clone(),
             mode,
@@ -457,7 +591,7 @@ pub fn read(path: &Path, mut sink: impl FnMut(&Member, &mut dyn Read) -> Result<
             problem: format!("{trailing} bytes follow the compressed stream"),
         });
     }
-    let (sha256, size) = raw.into_inner().hasher.finish();
+    let (sha256, size) = raw.into_inner().finish();
 
     match &manifest {
         None if damage.is_empty() => damage.push(Damage {
@@ -480,7 +614,7 @@ pub fn read(path: &Path, mut sink: impl FnMut(&Member, &mut dyn Read) -> Result<
                         member: want.path.clone(),
                         problem: format!("size {} differs from the manifest's {}", got.size, want.size),
                     }),
-                    Some(got) if got.sha256 != want.sha256 => damage.push(Damage {
+                    Some(got) if hash_members && got.sha256 != want.sha256 => damage.push(Damage {
                         member: want.path.clone(),
                         problem: "checksum differs from the manifest: the content is damaged".to_owned(),
                     }),

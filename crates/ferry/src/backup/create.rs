@@ -54,7 +54,7 @@ pub fn create(
     let format = dump.format;
     let partial = work.path().join("archive.tar.zst");
     let mut w = archive::ArchiveWriter::create(&partial, settings.level)?;
-    w.add_file(db_name, &dump.path, 0o600)?;
+    let parts = dump.archive_into(&mut w, db_name)?;
     for (rel, path) in &files.found {
         let mode = std::fs::metadata(path)
             .map_err(|e| Error::io("cannot read", path, e))?
@@ -64,7 +64,8 @@ pub fn create(
         w.add_file(&format!("{FILES_PREFIX}{rel}"), path, mode)?;
     }
     let (manifest, size, sha256) = w.finish(BackupManifest {
-        format: 1,
+        // Readers older than parts would miss all but the first.
+        format: if parts { archive::FORMAT } else { 1 },
         id: id.clone(),
         ferry_version: crate::VERSION.to_owned(),
         project: context.project.clone(),
@@ -79,7 +80,6 @@ pub fn create(
         members: Vec::new(),
         missing: files.unmatched.clone(),
     })?;
-    drop(dump);
     let archive = store.archive(&id);
     std::fs::rename(&partial, &archive).map_err(|e| Error::io("cannot rename to", &archive, e))?;
     let sidecar = Sidecar {

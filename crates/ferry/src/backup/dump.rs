@@ -3,10 +3,11 @@
 //! with `mariadb-dump`/`mariadb`. Passwords reach the tools through the
 //! environment (`PGPASSWORD`, `MYSQL_PWD`), never their command line.
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Child, Command, Stdio};
 
-use crate::backup::archive::DumpFormat;
+use crate::backup::archive::{ArchiveWriter, DumpFormat};
 use crate::backup::sqlite_file;
 use crate::engine::{DatabaseUrl, Engine, EngineKind, SqliteLocation};
 use crate::error::{Error, Result};
@@ -26,6 +27,33 @@ pub(crate) fn tool(names: &[&str], package: &str) -> Result<PathBuf> {
         format!("{} is not installed", names[0]),
         format!("install the Debian package {package} (apt-get install {package})"),
     ))
+}
+
+/// A PostgreSQL client tool, and its major version when known from where
+/// it is. Debian's `/usr/bin/pg_dump` and its siblings are links to
+/// pg_wrapper, a Perl script that runs the newest installed major version's
+/// binary (about 20 ms of Perl per call); where the tool on PATH is that
+/// wrapper and no cluster is chosen through `PGCLUSTER`, ferry runs the
+/// same binary directly.
+pub(crate) fn pg_tool(name: &str) -> Result<(PathBuf, Option<u32>)> {
+    let found = tool(&[name], "postgresql-client")?;
+    let wrapped = std::fs::canonicalize(&found).is_ok_and(|p| p.ends_with("pg_wrapper"));
+    if wrapped && std::env::var_os("PGCLUSTER").is_none() {
+        let newest = std::fs::read_dir("/usr/lib/postgresql")
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|d| {
+                let major: u32 = d.file_name().to_str()?.parse().ok()?;
+                let bin = d.path().join("bin").join(name);
+                bin.is_file().then_some((major, bin))
+            })
+            .max_by_key(|(major, _)| *major);
+        if let Some((major, bin)) = newest {
+            return Ok((bin, Some(major)));
+        }
+    }
+    Ok((found, None))
 }
 
 /// The connection pieces of a server URL, for the client tools.
@@ -116,10 +144,6 @@ impl Conn {
     }
 }
 
-fn run(cmd: Command, what: &str) -> Result<()> {
-    crate::process::output(cmd, what).map(|_| ())
-}
-
 fn major(version: &str) -> Option<u32> {
     version
         .split(|c: char| !c.is_ascii_digit())
@@ -128,24 +152,101 @@ fn major(version: &str) -> Option<u32> {
         .ok()
 }
 
-/// A dump ready to be archived: the file to read and, for a live SQLite
-/// database read in place, the connection whose read transaction keeps the
-/// file still until the dump is dropped.
+/// A dump ready to be archived: a file (a SQLite database, read in place
+/// under a read transaction that keeps it still until the dump is dropped,
+/// or copied), or a dump tool's standard output, streamed into the archive
+/// with no scratch copy on disk.
 pub struct Dump {
     /// The format.
     pub format: DumpFormat,
-    /// The file to archive.
-    pub path: PathBuf,
-    _hold: Option<sqlite_file::Hold>,
+    source: Source,
 }
 
-/// Dumps the database, into `dest` where a copy is needed.
+enum Source {
+    File {
+        path: PathBuf,
+        _hold: Option<sqlite_file::Hold>,
+    },
+    Tool(Tool),
+}
+
+/// A running dump or read-back tool: its standard error read on a thread so
+/// that it never blocks on a full pipe.
+pub(crate) struct Tool {
+    child: Child,
+    _reg: crate::process::Registered,
+    stderr: std::thread::JoinHandle<String>,
+    what: &'static str,
+}
+
+impl Tool {
+    fn spawn(mut cmd: Command, what: &'static str, stdin: bool) -> Result<Tool> {
+        cmd.stdin(if stdin { Stdio::piped() } else { Stdio::null() })
+            .stdout(if stdin { Stdio::null() } else { Stdio::piped() })
+            .stderr(Stdio::piped());
+        let (mut child, _reg) = crate::process::spawn(cmd, what, false)?;
+        if let Some(out) = &child.stdout {
+            widen_pipe(out);
+        }
+        let mut err = child.stderr.take().expect("piped");
+        let stderr = std::thread::spawn(move || {
+            let mut s = Vec::new();
+            let _ = err.read_to_end(&mut s);
+            String::from_utf8_lossy(&s).into_owned()
+        });
+        Ok(Tool {
+            child,
+            _reg,
+            stderr,
+            what,
+        })
+    }
+
+    /// Waits for the tool; what went wrong, in words, when it failed.
+    fn finish(mut self) -> Result<Option<String>> {
+        drop(self.child.stdin.take());
+        let status = self
+            .child
+            .wait()
+            .map_err(|e| Error::db(format!("cannot run {}", self.what), e))?;
+        let err = self.stderr.join().unwrap_or_default();
+        Ok((!status.success()).then(|| {
+            format!(
+                "{} failed ({}): {}",
+                self.what,
+                crate::process::describe(status),
+                crate::engine::redact_text(err.trim())
+            )
+        }))
+    }
+}
+
+impl Dump {
+    /// Adds the dump to the archive as `name` (in parts when streamed and
+    /// large; see [`ArchiveWriter::add_stream`]); true when it took parts.
+    pub fn archive_into(self, w: &mut ArchiveWriter, name: &str) -> Result<bool> {
+        match self.source {
+            Source::File { path, _hold } => w.add_file(name, &path, 0o600).map(|()| false),
+            Source::Tool(mut tool) => {
+                let out = tool.child.stdout.take().expect("piped");
+                let added = w.add_stream(name, out, 0o600);
+                if added.is_err() {
+                    let _ = tool.child.kill();
+                }
+                let failed = tool.finish()?;
+                let parts = added?;
+                match failed {
+                    Some(problem) => Err(Error::db("cannot dump the database", problem)),
+                    None => Ok(parts > 1),
+                }
+            }
+        }
+    }
+}
+
+/// Dumps the database: in place or into `dest` for SQLite, streamed from
+/// the dump tool for the servers.
 pub fn dump(url: &DatabaseUrl, engine: &mut dyn Engine, dest: &Path) -> Result<Dump> {
-    let staged = |format| Dump {
-        format,
-        path: dest.to_owned(),
-        _hold: None,
-    };
     match url.kind() {
         EngineKind::Sqlite => {
             let Some(SqliteLocation::File(src)) = url.sqlite_location() else {
@@ -154,28 +255,41 @@ pub fn dump(url: &DatabaseUrl, engine: &mut dyn Engine, dest: &Path) -> Result<D
                     "point the URL at a file",
                 ));
             };
-            if let Some(hold) = sqlite_file::hold(src)? {
-                return Ok(Dump {
-                    format: DumpFormat::SqliteFile,
+            let source = match sqlite_file::hold(src)? {
+                Some(hold) => Source::File {
                     path: src.clone(),
                     _hold: Some(hold),
-                });
-            }
-            sqlite_file::copy(src, dest)?;
-            Ok(staged(DumpFormat::SqliteFile))
+                },
+                None => {
+                    sqlite_file::copy(src, dest)?;
+                    Source::File {
+                        path: dest.to_owned(),
+                        _hold: None,
+                    }
+                }
+            };
+            Ok(Dump {
+                format: DumpFormat::SqliteFile,
+                source,
+            })
         }
         EngineKind::Postgres => {
-            let pg_dump = tool(&["pg_dump"], "postgresql-client")?;
+            let (pg_dump, known) = pg_tool("pg_dump")?;
             let server = engine.server_version()?;
-            let mut version = Command::new(&pg_dump);
-            version.arg("--version");
-            let version = crate::process::output(version, "pg_dump --version")?;
-            let client = String::from_utf8_lossy(&version.stdout)
-                .trim()
-                .rsplit(' ')
-                .next()
-                .unwrap_or_default()
-                .to_owned();
+            let client = match known {
+                Some(major) => major.to_string(),
+                None => {
+                    let mut version = Command::new(&pg_dump);
+                    version.arg("--version");
+                    let version = crate::process::output(version, "pg_dump --version")?;
+                    String::from_utf8_lossy(&version.stdout)
+                        .trim()
+                        .rsplit(' ')
+                        .next()
+                        .unwrap_or_default()
+                        .to_owned()
+                }
+            };
             // pg_dump refuses servers newer than itself: say so before trying.
             if let (Some(c), Some(s)) = (major(&client), major(&server))
                 && c < s
@@ -190,11 +304,13 @@ pub fn dump(url: &DatabaseUrl, engine: &mut dyn Engine, dest: &Path) -> Result<D
             let c = conn(url)?;
             let mut cmd = Command::new(pg_dump);
             c.pg_env(&mut cmd);
-            // Uncompressed: ferry's zstd compresses faster, on every core.
-            cmd.args(["--format=custom", "--compress=0", "--no-password", "--file"])
-                .arg(dest);
-            run(cmd, "pg_dump")?;
-            Ok(staged(DumpFormat::PgCustom))
+            // Uncompressed, to standard output: ferry's zstd compresses
+            // faster, on every core, as the dump arrives.
+            cmd.args(["--format=custom", "--compress=0", "--no-password"]);
+            Ok(Dump {
+                format: DumpFormat::PgCustom,
+                source: Source::Tool(Tool::spawn(cmd, "pg_dump", false)?),
+            })
         }
         EngineKind::MySql => {
             // What a killed restore left goes first.
@@ -211,29 +327,168 @@ pub fn dump(url: &DatabaseUrl, engine: &mut dyn Engine, dest: &Path) -> Result<D
                 "--hex-blob",
                 "--no-tablespaces",
             ])
-            .arg(format!("--result-file={}", dest.display()))
             .arg(&c.database);
-            run(cmd, "mariadb-dump")?;
-            Ok(staged(DumpFormat::MysqlSql))
+            Ok(Dump {
+                format: DumpFormat::MysqlSql,
+                source: Source::Tool(Tool::spawn(cmd, "mariadb-dump", false)?),
+            })
         }
     }
 }
+
+/// Asks for a 1 MiB pipe (Linux's default for an unprivileged process's
+/// maximum) instead of 64 KiB, so that decompressing the next chunk
+/// overlaps the tool's reading of the last one instead of waiting for it.
+/// Best effort: a smaller pipe is only slower.
+fn widen_pipe(fd: &impl std::os::fd::AsRawFd) {
+    // SAFETY: fcntl(2) on a descriptor this process owns; F_SETPIPE_SZ only
+    // resizes the pipe's buffer and fails harmlessly where unsupported.
+    unsafe {
+        libc::fcntl(fd.as_raw_fd(), libc::F_SETPIPE_SZ, 1 << 20);
+    }
+}
+
+/// The end a complete `mariadb-dump` script has.
+const MYSQL_END: &str = "-- Dump completed";
+
 /// Reads an extracted dump in full; returns what is wrong, if anything.
 pub fn read_back(format: DumpFormat, path: &Path) -> Result<Option<String>> {
-    match format {
-        DumpFormat::SqliteFile => sqlite_file::integrity(path),
-        DumpFormat::PgCustom => {
-            // `pg_restore --list` passes damaged dumps: only a full read finds it.
-            let mut cmd = Command::new(tool(&["pg_restore"], "postgresql-client")?);
-            cmd.args(["--file=/dev/null"]).arg(path);
-            Ok(run(cmd, "pg_restore").err().map(|e| e.to_string()))
+    let mut check = ReadBack::start(format, path)?;
+    if format != DumpFormat::SqliteFile {
+        let mut file = std::fs::File::open(path).map_err(|e| Error::io("cannot read", path, e))?;
+        std::io::copy(&mut file, &mut check).map_err(|e| Error::io("cannot read", path, e))?;
+    }
+    check.finish(true)
+}
+
+/// A full read of a dump as it streams out of an archive, without a scratch
+/// copy where the engine's tool can read a stream: PostgreSQL's into
+/// `pg_restore --file=/dev/null` (`--list` passes damaged dumps: only a
+/// full read finds them); MariaDB's by its last bytes; a SQLite database
+/// is written to `scratch` (not synced: it is only read back and removed)
+/// for `PRAGMA integrity_check`, which needs a file.
+pub(crate) enum ReadBack {
+    Pg(Tool, Feeder),
+    Mysql(Vec<u8>),
+    Sqlite(PathBuf, Option<std::io::BufWriter<std::fs::File>>),
+}
+
+impl ReadBack {
+    /// Starts a read-back; `scratch` is where a SQLite database goes (or,
+    /// when [`ReadBack::write`] is never called, where it already is).
+    pub(crate) fn start(format: DumpFormat, scratch: &Path) -> Result<ReadBack> {
+        Ok(match format {
+            DumpFormat::PgCustom => {
+                let mut cmd = Command::new(pg_tool("pg_restore")?.0);
+                cmd.args(["--file=/dev/null"]);
+                let mut tool = Tool::spawn(cmd, "pg_restore", true)?;
+                let stdin = tool.child.stdin.take().expect("piped");
+                widen_pipe(&stdin);
+                ReadBack::Pg(tool, Feeder::start(stdin))
+            }
+            DumpFormat::MysqlSql => ReadBack::Mysql(Vec::new()),
+            DumpFormat::SqliteFile => ReadBack::Sqlite(scratch.to_owned(), None),
+        })
+    }
+
+    /// What is wrong with the dump, if anything. With `judge` false (the
+    /// archive was found damaged already), the tool is only waited for.
+    pub(crate) fn finish(self, judge: bool) -> Result<Option<String>> {
+        if !judge {
+            if let ReadBack::Pg(tool, feeder) = self {
+                feeder.finish();
+                tool.finish()?;
+            }
+            return Ok(None);
         }
-        DumpFormat::MysqlSql => {
-            let text = std::fs::read(path).map_err(|e| Error::io("cannot read", path, e))?;
-            let tail = String::from_utf8_lossy(&text[text.len().saturating_sub(200)..]).into_owned();
-            Ok((!tail.contains("-- Dump completed"))
-                .then(|| "the dump does not end with `-- Dump completed`: it is truncated".to_owned()))
+        match self {
+            ReadBack::Pg(tool, feeder) => {
+                feeder.finish();
+                tool.finish()
+            }
+            ReadBack::Mysql(tail) => Ok((!String::from_utf8_lossy(&tail).contains(MYSQL_END))
+                .then(|| format!("the dump does not end with `{MYSQL_END}`: it is truncated"))),
+            ReadBack::Sqlite(path, file) => {
+                if let Some(w) = file {
+                    w.into_inner()
+                        .map_err(|e| Error::io("cannot write", &path, e.into_error()))?;
+                }
+                sqlite_file::integrity(&path)
+            }
         }
+    }
+}
+
+/// Writes into a tool's standard input from a thread of its own, so that
+/// decompressing the next chunk overlaps the tool's reading of the last.
+/// A tool that stops reading ends the thread; what it said comes from its
+/// exit status and standard error.
+pub(crate) struct Feeder {
+    tx: Option<std::sync::mpsc::SyncSender<Vec<u8>>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Feeder {
+    fn start(mut stdin: std::process::ChildStdin) -> Feeder {
+        use std::io::Write as _;
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(8);
+        let thread = std::thread::spawn(move || {
+            for chunk in rx {
+                if stdin.write_all(&chunk).is_err() {
+                    break;
+                }
+            }
+        });
+        Feeder {
+            tx: Some(tx),
+            thread: Some(thread),
+        }
+    }
+
+    fn send(&mut self, buf: &[u8]) {
+        if let Some(tx) = &self.tx
+            && tx.send(buf.to_vec()).is_err()
+        {
+            self.tx = None;
+        }
+    }
+
+    /// Closes the tool's standard input once everything sent is written.
+    fn finish(mut self) {
+        drop(self.tx.take());
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Never fails: a tool that stopped reading has said why on its standard
+/// error, which [`ReadBack::finish`] reports; the archive is read on to its
+/// end all the same, for its checksums.
+impl std::io::Write for ReadBack {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            ReadBack::Pg(_, feeder) => feeder.send(buf),
+            ReadBack::Mysql(tail) => {
+                tail.extend_from_slice(buf);
+                let keep = 200;
+                if tail.len() > 4 * keep {
+                    tail.drain(..tail.len() - keep);
+                }
+            }
+            ReadBack::Sqlite(path, file) => {
+                if file.is_none() {
+                    let f = super::store::create_private(path).map_err(|e| std::io::Error::other(e.to_string()))?;
+                    *file = Some(std::io::BufWriter::with_capacity(1 << 20, f));
+                }
+                return file.as_mut().expect("opened").write(buf);
+            }
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 

@@ -22,7 +22,7 @@ use std::io::{Read, Write};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use super::dump::{Conn, RestoreOptions, tool};
+use super::dump::{Conn, RestoreOptions, pg_tool};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 
@@ -75,7 +75,7 @@ fn drain(mut r: impl Read + Send + 'static) -> std::thread::JoinHandle<String> {
 /// replacing its whole contents in one transaction.
 pub(crate) fn restore(c: &Conn, engine: &mut dyn Engine, path: &Path, options: RestoreOptions) -> Result<()> {
     let prelude = prelude(engine)?;
-    let mut script = Command::new(tool(&["pg_restore"], "postgresql-client")?);
+    let mut script = Command::new(pg_tool("pg_restore")?.0);
     script.args(["--no-owner", "--file=-"]);
     if options.no_privileges {
         script.arg("--no-privileges");
@@ -85,7 +85,7 @@ pub(crate) fn restore(c: &Conn, engine: &mut dyn Engine, path: &Path, options: R
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    let mut psql = Command::new(tool(&["psql"], "postgresql-client")?);
+    let mut psql = Command::new(pg_tool("psql")?.0);
     c.pg_env(&mut psql);
     psql.args([
         "--no-psqlrc",

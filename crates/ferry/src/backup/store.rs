@@ -172,7 +172,7 @@ impl Store {
             }
             return Ok(None);
         }
-        let contents = super::archive::read(&archive, |_, _| Ok(()))?;
+        let contents = super::archive::read(&archive, true, |_, _| Ok(()))?;
         let Some(manifest) = contents.manifest else {
             return Ok(Some(Entry {
                 id: id.to_owned(),
