@@ -18,7 +18,7 @@ use serde_json::json;
 use crate::cli::{Cli, Command, Db, Format, Global};
 use crate::output::{self, Out};
 use crate::progress::Progress;
-use crate::{backups, checks, configs, rehearses, releases, render, upgrades};
+use crate::{backups, checks, configs, rehearses, releases, render, upgrades, watches};
 
 /// What a command concluded.
 pub enum Outcome {
@@ -139,6 +139,7 @@ fn dispatch(cli: &Cli, out: &mut Out) -> Result<Outcome> {
             releases::plan(g, to.as_ref(), from.as_ref(), format, out)
         }
         Command::Upgrade(u) => upgrades::upgrade(g, u, out),
+        Command::Watch(w) => watches::watch(g, w, out),
         Command::Rehearse(r) => rehearses::rehearse(g, r, out),
         Command::Check {
             pre,

@@ -109,6 +109,10 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Watch the metrics of `[watch]` now, as the upgrade does after its last
+    /// hop; with --rollback-on-fail, roll the last upgrade back when they
+    /// cross a rollback threshold.
+    Watch(WatchArgs),
     /// Upgrade to a release: pre-flight checks, hooks, the backup the
     /// policy asks for, config files, migrations, the release recorded,
     /// post-upgrade checks; journaled, resumable, rolled back on failure.
@@ -218,8 +222,34 @@ pub struct Upgrade {
     /// Undo the unfinished run (or continue its rollback).
     #[arg(long)]
     pub rollback: bool,
+    /// Watch the metrics for this long after the last hop instead of
+    /// `[watch] duration` (for example 30m).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, conflicts_with_all = ["no_watch", "resume", "rollback"])]
+    pub watch: Option<std::time::Duration>,
+    /// No watch window after the last hop.
+    #[arg(long, conflicts_with_all = ["resume", "rollback"])]
+    pub no_watch: bool,
+    /// Warnings in the watch window roll the upgrade back instead of asking.
+    #[arg(long, conflicts_with_all = ["resume", "rollback"])]
+    pub strict: bool,
     #[command(flatten)]
     pub skips: SkipArgs,
+    #[command(flatten)]
+    pub json: JsonFlag,
+}
+
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// How long to watch (default: `[watch] duration`).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub duration: Option<std::time::Duration>,
+    /// When a rollback threshold is crossed, roll the last upgrade back
+    /// (`ferry rollback`, without asking).
+    #[arg(long)]
+    pub rollback_on_fail: bool,
+    /// Warnings fail the watch too.
+    #[arg(long)]
+    pub strict: bool,
     #[command(flatten)]
     pub json: JsonFlag,
 }

@@ -12,6 +12,7 @@ mod releases;
 mod render;
 mod upgrades;
 mod verifies;
+mod watches;
 
 fn main() -> std::process::ExitCode {
     app::run()

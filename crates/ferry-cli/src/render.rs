@@ -403,6 +403,44 @@ pub fn plan(plan: &ferry::release::UpgradePlan, name: &str, previews: &[Result<S
             out.push_str(&format!("   release notes: {n}\n"));
         }
     }
+    if let Some(w) = &plan.watch {
+        out.push_str(&watch_plan(w));
+    }
+    out
+}
+
+/// The watch window after the last hop, for the plan.
+pub fn watch_plan(w: &ferry::watch::Watch) -> String {
+    let mut out = format!(
+        "
+then watch for {}, every {} (rolls back by itself on a rollback threshold; `--watch`, `--no-watch`):\n",
+        humantime::format_duration(w.duration),
+        humantime::format_duration(w.interval)
+    );
+    let limits = |l: &ferry::watch::Limits, key: &str| {
+        let mut v = Vec::new();
+        if let Some(a) = l.above {
+            v.push(format!("{key} above {a}"));
+        }
+        if let Some(b) = l.below {
+            v.push(format!("{key} below {b}"));
+        }
+        if let Some(f) = l.worse_than {
+            v.push(format!("{key} {:.0}% worse than before", f * 100.0));
+        }
+        v
+    };
+    for m in &w.metrics {
+        let mut all = limits(&m.rollback, "roll back");
+        all.extend(limits(&m.warn, "warn"));
+        out.push_str(&format!(
+            "   {}: {} · {} ({} in a row)\n",
+            m.name,
+            m.source.describe(),
+            all.join(", "),
+            m.failure_limit
+        ));
+    }
     out
 }
 
@@ -491,4 +529,40 @@ pub fn import(r: &ferry::foreign::import::ImportReport) -> String {
         ));
     }
     out
+}
+
+/// One round of a watch, in a line: `round 3/21  error rate 0.004 ok · p95 0.62 WARN (…)`.
+pub fn watch_round(round: &ferry::watch::Round) -> String {
+    use ferry::watch::Level;
+    let cells: Vec<String> = round
+        .readings
+        .iter()
+        .map(|r| {
+            let value = r.value.map_or("-".to_owned(), |v| {
+                let s = format!("{v:.4}");
+                s.trim_end_matches('0').trim_end_matches('.').to_owned()
+            });
+            match r.level {
+                Level::Ok => format!("{} {value} ok", r.metric),
+                Level::Warn => format!("{} {value} WARN ({})", r.metric, r.detail),
+                Level::Critical => format!("{} {value} CRITICAL ({})", r.metric, r.detail),
+                Level::NoData => format!("{} - ({})", r.metric, r.detail),
+            }
+        })
+        .collect();
+    format!("round {}/{}  {}", round.n, round.of, cells.join(" · "))
+}
+
+/// How a watch ended, in a line.
+pub fn watch_verdict(verdict: &ferry::watch::Verdict, kept: bool) -> String {
+    use ferry::watch::Verdict;
+    match verdict {
+        Verdict::Passed => "watch: passed".to_owned(),
+        Verdict::Warned { reasons } => format!(
+            "watch: warned ({}); {}",
+            reasons.join("; "),
+            if kept { "the upgrade is kept" } else { "rolling back" }
+        ),
+        Verdict::Failed { reason } => format!("watch: FAILED: {reason}"),
+    }
 }

@@ -18,6 +18,8 @@ use crate::render;
 pub(crate) struct RunProgress {
     pub(crate) bar: Option<indicatif::ProgressBar>,
     prefix: String,
+    /// Answer questions without asking (`--yes`, or no terminal).
+    pub(crate) yes: bool,
 }
 
 impl RunProgress {
@@ -34,12 +36,37 @@ impl RunProgress {
         RunProgress {
             bar,
             prefix: String::new(),
+            yes: !std::io::stdin().is_terminal(),
         }
     }
 }
 
 impl upgrade::Progress for RunProgress {
     fn notice(&mut self, notice: Notice<'_>) {
+        // The watch's rounds are a table on stderr, terminal or not: a
+        // watch is long, and its log says why it ended as it did.
+        let line = match notice {
+            Notice::WatchStarted { rounds, done, interval } => Some(if done == 0 {
+                format!(
+                    "watching: {rounds} rounds of readings, every {}",
+                    humantime::format_duration(interval)
+                )
+            } else {
+                format!("watching again: {} of {rounds} rounds left", rounds - done)
+            }),
+            Notice::WatchRound { round } => Some(render::watch_round(round)),
+            Notice::WatchEnded { verdict, kept } => Some(render::watch_verdict(verdict, kept)),
+            _ => None,
+        };
+        if let Some(line) = line {
+            match &self.bar {
+                Some(bar) => bar.println(line),
+                None => {
+                    let _ = writeln!(std::io::stderr(), "{line}");
+                }
+            }
+            return;
+        }
         let Some(bar) = &self.bar else { return };
         match notice {
             Notice::Step { hop, hops, to, step } => {
@@ -55,6 +82,29 @@ impl upgrade::Progress for RunProgress {
             Notice::Undo { step, how, .. } => bar.set_message(format!("{}: {how}", step.describe())),
             _ => {}
         }
+    }
+
+    fn keep_after_warnings(&mut self, reasons: &[String]) -> bool {
+        if let Some(bar) = &self.bar {
+            bar.suspend(|| {});
+        }
+        let question = format!(
+            "The watch window warned:\n  {}\nThe upgrade is kept unless you roll it back.",
+            reasons.join("\n  ")
+        );
+        if self.yes {
+            let _ = writeln!(std::io::stderr(), "{question}");
+            return true;
+        }
+        let mut err = std::io::stderr();
+        let _ = write!(
+            err,
+            "{question}\nType rollback to roll it back now, anything else keeps it: "
+        );
+        let _ = err.flush();
+        let mut answer = String::new();
+        let _ = std::io::stdin().lock().read_line(&mut answer);
+        answer.trim() != "rollback"
     }
 
     fn migration(&mut self, event: ferry::Event<'_>) {
@@ -108,6 +158,9 @@ pub fn upgrade(g: &Global, u: &Upgrade, out: &mut Out) -> Result<Outcome> {
         no_backup: u.no_backup,
         no_rollback: u.no_rollback,
         skips: crate::checks::skips(&u.skips),
+        watch_ms: u.watch.map(|d| d.as_millis() as u64),
+        no_watch: u.no_watch,
+        strict: u.strict,
     };
     let json = u.json.json;
     if u.dry_run {
@@ -120,6 +173,7 @@ pub fn upgrade(g: &Global, u: &Upgrade, out: &mut Out) -> Result<Outcome> {
         return Ok(Outcome::Ok);
     }
     let mut progress = RunProgress::new();
+    progress.yes |= u.yes;
     if u.resume {
         let result = upgrade::resume(&inst, &access, &mut progress);
         drop(progress);
@@ -230,7 +284,7 @@ fn finish(result: ferry::Result<RunReport>, json: bool, out: &mut Out) -> Result
     }
 }
 
-fn render_report(r: &RunReport) -> String {
+pub(crate) fn render_report(r: &RunReport) -> String {
     let mut s = format!(
         "upgrade run {}: {} → {}, {}\n",
         r.id,
@@ -292,6 +346,21 @@ fn render_report(r: &RunReport) -> String {
             h.when.as_str(),
             if h.ok { "ok".to_owned() } else { h.ended.clone() }
         ));
+    }
+    if let Some(w) = &r.watch {
+        s.push_str(&format!(
+            "watch: {} of {} rounds over {}{}\n",
+            w.done.len(),
+            w.rounds,
+            render::millis(w.duration_ms),
+            match &w.verdict {
+                Some(v) => format!(", {}", render::watch_verdict(v, w.kept).trim_start_matches("watch: ")),
+                None => ", not finished".to_owned(),
+            }
+        ));
+        if let Some(last) = w.done.last() {
+            s.push_str(&format!("  last {}\n", render::watch_round(last)));
+        }
     }
     if let Some(reason) = &r.rollback {
         s.push_str(&format!("rollback: {reason}\n"));

@@ -291,6 +291,9 @@ impl Installation {
         let verified = crate::verify::Verified::load(self)?;
         let rehearsals = crate::rehearse::load(self)?;
         crate::release::annotate(plan, &self.set, &verified, &rehearsals);
+        if !plan.hops.is_empty() {
+            plan.watch = self.project.watch().cloned();
+        }
         Ok(())
     }
 

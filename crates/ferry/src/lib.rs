@@ -49,6 +49,7 @@ pub mod schema;
 pub mod scratch;
 pub mod upgrade;
 pub mod verify;
+pub mod watch;
 
 pub use crate::batching::Tick;
 pub use crate::embed::migrate_embedded;

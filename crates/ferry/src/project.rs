@@ -41,6 +41,7 @@ struct RawFile {
     hooks: Vec<Spanned<crate::hooks::RawHook>>,
     #[serde(default)]
     components: BTreeMap<String, Spanned<crate::check::RawProbe>>,
+    watch: Option<Spanned<crate::watch::RawWatch>>,
 }
 
 /// `[adopt]`: a hand-rolled history table `ferry db adopt --from table` reads.
@@ -163,6 +164,7 @@ pub struct Project {
     backup: BackupSettings,
     checks: Vec<Check>,
     hooks: Vec<Hook>,
+    watch: Option<crate::watch::Watch>,
     probes: BTreeMap<String, Probe>,
     config_dir: Option<(String, usize)>,
     adopt: Option<(Option<String>, crate::foreign::TableColumns)>,
@@ -338,6 +340,16 @@ impl Project {
             Some(d) => expand_path(root, file, text, &d, "releases.dir", &mut problems),
             None => root.join("releases"),
         };
+        let watch = match raw.watch {
+            Some(w) => match crate::watch::parse(file, text, w) {
+                Ok(w) => Some(w),
+                Err(p) => {
+                    problems.extend(p);
+                    None
+                }
+            },
+            None => None,
+        };
         let mut hooks = Vec::new();
         for h in raw.hooks {
             match crate::hooks::parse(file, text, h) {
@@ -365,6 +377,7 @@ impl Project {
             checks,
             hooks,
             probes,
+            watch,
             adopt: raw.adopt.map(|a| {
                 (
                     a.table,
@@ -418,6 +431,11 @@ impl Project {
     /// The `[[checks]]`.
     pub fn checks(&self) -> &[Check] {
         &self.checks
+    }
+
+    /// The `[watch]` window, when there is one.
+    pub fn watch(&self) -> Option<&crate::watch::Watch> {
+        self.watch.as_ref()
     }
 
     /// `[components]`: how to ask each component its version.

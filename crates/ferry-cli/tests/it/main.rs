@@ -17,3 +17,4 @@ mod restore;
 mod support;
 mod upgrade;
 mod verify;
+mod watch;

@@ -157,6 +157,10 @@ pub struct UpgradePlan {
     /// Migrations pending in the database that belong to the installed
     /// release itself (the database is behind its own release).
     pub behind: Vec<MigrationRef>,
+    /// The watch window after the last hop (`[watch]` in ferry.toml; set
+    /// by `Installation::annotate`, planning knows only the releases).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub watch: Option<crate::watch::Watch>,
 }
 
 /// Plans the upgrade from `start` to `target` (default: the newest final
@@ -261,6 +265,7 @@ pub fn plan(
         to: target,
         hops,
         behind,
+        watch: None,
     })
 }
 

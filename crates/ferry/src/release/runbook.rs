@@ -262,6 +262,44 @@ pub fn runbook(plan: &UpgradePlan, name: &str) -> String {
     md.push_str("- `ferry db validate` finds no problem\n");
     md.push_str("- The application starts and its health checks pass\n\n");
 
+    if let Some(w) = &plan.watch {
+        let _ = writeln!(
+            md,
+            "## Watch window\n\n`ferry upgrade` watches for {} after the last hop, every {}, and rolls the run back by itself when a metric crosses a rollback threshold that many readings in a row (`ferry watch --rollback-on-fail` after an upgrade by hand):\n",
+            humantime::format_duration(w.duration),
+            humantime::format_duration(w.interval)
+        );
+        let _ = writeln!(
+            md,
+            "| metric | source | roll back | warn | in a row |\n| --- | --- | --- | --- | --- |"
+        );
+        let limits = |l: &crate::watch::Limits| {
+            let mut v = Vec::new();
+            if let Some(a) = l.above {
+                v.push(format!("above {a}"));
+            }
+            if let Some(b) = l.below {
+                v.push(format!("below {b}"));
+            }
+            if let Some(f) = l.worse_than {
+                v.push(format!("{:.0}% worse than before", f * 100.0));
+            }
+            if v.is_empty() { "-".to_owned() } else { v.join(", ") }
+        };
+        for m in &w.metrics {
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} | {} | {} |",
+                m.name,
+                m.source.describe().replace('|', "\\|"),
+                limits(&m.rollback),
+                limits(&m.warn),
+                m.failure_limit
+            );
+        }
+        md.push('\n');
+    }
+
     md.push_str("## Rollback\n\nAfter `ferry upgrade`, `ferry rollback` undoes the run (or `ferry rollback --to VERSION`, a release it passed through), choosing down migrations or the run's backup. By hand, if a hop fails, stop and undo that hop only; earlier hops stay done.\n\n");
     md.push_str("1. Stop the application.\n");
     md.push_str("2. Undo the hop's config changes: `ferry config revert`.\n");

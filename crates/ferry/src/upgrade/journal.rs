@@ -65,6 +65,17 @@ pub struct RunOptions {
     /// says which errors were waved through).
     #[serde(default)]
     pub skips: crate::check::Skips,
+    /// The watch window's duration instead of `[watch] duration`, in
+    /// milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub watch_ms: Option<u64>,
+    /// No watch window after the last hop.
+    #[serde(default)]
+    pub no_watch: bool,
+    /// Warnings in the watch window fail the run (and roll it back) instead
+    /// of asking.
+    #[serde(default)]
+    pub strict: bool,
 }
 
 /// A run's journal, open for appending.

@@ -8,13 +8,16 @@ mod report;
 mod run;
 mod state;
 mod undo;
+mod watching;
 
 pub use self::dry::{DryHop, DryRun, DryStep, dry_run};
 pub use self::journal::{HopInfo, RunInfo, RunOptions};
 pub use self::report::{
-    HopReport, RunReport, StepReport, StepStatus, failure_message, last, report, unfinished, unfinished_error,
+    HopReport, RunReport, StepReport, StepStatus, WatchReport, failure_message, last, report, unfinished,
+    unfinished_error,
 };
 pub use self::state::{Before, End, Event, Outcome, Record, RunState, STEPS, StepKind, steps_of_hop};
+pub use self::watching::{WatchOutcome, watch_now};
 
 use self::journal::{Journal, RunLock};
 use self::report::unfinished_while_locked;
@@ -64,6 +67,27 @@ pub enum Notice<'a> {
         /// Why.
         reason: &'a str,
     },
+    /// The watch window starts (or resumes).
+    WatchStarted {
+        /// How many rounds of readings it takes in all.
+        rounds: u32,
+        /// How many were taken before (a resumed watch).
+        done: u32,
+        /// Time between rounds.
+        interval: std::time::Duration,
+    },
+    /// A round of readings was taken.
+    WatchRound {
+        /// The readings.
+        round: &'a crate::watch::Round,
+    },
+    /// The watch window ended.
+    WatchEnded {
+        /// What its readings added up to.
+        verdict: &'a crate::watch::Verdict,
+        /// Whether the upgrade is kept.
+        kept: bool,
+    },
     /// A step was undone (or could not be: `how` starts with FAILED).
     Undo {
         /// The hop.
@@ -81,6 +105,11 @@ pub trait Progress {
     fn notice(&mut self, notice: Notice<'_>);
     /// Called for each event of the database migrations.
     fn migration(&mut self, _event: crate::migrator::Event<'_>) {}
+    /// Asked when the watch window ended with warnings (and no `--strict`):
+    /// true keeps the upgrade, false rolls it back. Keeps it by default.
+    fn keep_after_warnings(&mut self, _reasons: &[String]) -> bool {
+        true
+    }
 }
 
 impl Progress for () {
@@ -206,6 +235,7 @@ impl<'i> Prepared<'i> {
             pid: std::process::id(),
             resumed: false,
         })?;
+        ctx.watch_baseline()?;
         drive(&mut ctx, (0, StepKind::Preflight))
     }
 }
@@ -247,24 +277,28 @@ fn context<'a>(
 /// Runs forward from `start`; on a failure, runs the on_failure hooks and
 /// rolls back unless the run said not to.
 fn drive(ctx: &mut Ctx<'_>, start: (usize, StepKind)) -> Result<RunReport> {
-    match ctx.forward(start)? {
-        Ok(()) => {
-            ctx.append(Event::Finished { end: End::Done })?;
-            Ok(current_report(ctx))
-        }
-        Err((hop, step)) => {
-            let hooks = ctx.hooks_for(0..=hop, crate::hooks::When::OnFailure);
-            if !hooks.is_empty() {
-                let (runs, _) = ctx.run_hooks(hop, &hooks);
-                ctx.append(Event::Hooks { hooks: runs })?;
+    let (hop, reason) = match ctx.forward(start)? {
+        Ok(()) => match ctx.watch()? {
+            Ok(()) => {
+                ctx.append(Event::Finished { end: End::Done })?;
+                return Ok(current_report(ctx));
             }
-            if !ctx.info.options.no_rollback {
-                let reason = format!("hop {} ({}) failed at {}", hop + 1, ctx.hops[hop].to, step.describe());
-                ctx.rollback(&reason, 0, false, false)?;
-            }
-            Err(Error::Upgrade(Box::new(current_report(ctx))))
-        }
+            Err(reason) => (ctx.hops.len().saturating_sub(1), reason),
+        },
+        Err((hop, step)) => (
+            hop,
+            format!("hop {} ({}) failed at {}", hop + 1, ctx.hops[hop].to, step.describe()),
+        ),
+    };
+    let hooks = ctx.hooks_for(0..=hop, crate::hooks::When::OnFailure);
+    if !hooks.is_empty() {
+        let (runs, _) = ctx.run_hooks(hop, &hooks);
+        ctx.append(Event::Hooks { hooks: runs })?;
     }
+    if !ctx.info.options.no_rollback {
+        ctx.rollback(&reason, 0, false, false)?;
+    }
+    Err(Error::Upgrade(Box::new(current_report(ctx))))
 }
 
 fn current_report(ctx: &Ctx<'_>) -> RunReport {
@@ -372,6 +406,8 @@ pub fn resume(inst: &Installation, access: &Access, progress: &mut dyn Progress)
     let state = RunState::of(&ctx.records);
     let start = match &state {
         RunState::Planned => (0, StepKind::Preflight),
+        // Every hop is done: only the rest of the watch is left.
+        RunState::Watching { .. } => (ctx.hops.len(), StepKind::Preflight),
         RunState::Running { hop, step, open: true } | RunState::Failed { hop, step, .. } => (*hop, *step),
         RunState::Running { hop, step, open: false } => {
             let post_deploy = ctx.hops.get(*hop).is_some_and(Hop::has_post_deploy);

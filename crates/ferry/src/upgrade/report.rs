@@ -52,6 +52,23 @@ pub struct HopReport {
     pub steps: Vec<StepReport>,
 }
 
+/// The watch window of a run.
+#[derive(Debug, Clone, Serialize)]
+pub struct WatchReport {
+    /// How long it watches, in milliseconds.
+    pub duration_ms: u64,
+    /// How many rounds of readings it takes.
+    pub rounds: u32,
+    /// The rounds taken, in order.
+    pub done: Vec<crate::watch::Round>,
+    /// What they added up to, once it ended.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub verdict: Option<crate::watch::Verdict>,
+    /// For a warning: the upgrade was kept.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub kept: bool,
+}
+
 /// A run, from its journal.
 #[derive(Debug, Clone, Serialize)]
 pub struct RunReport {
@@ -73,6 +90,9 @@ pub struct RunReport {
     /// The on_failure and after_rollback hooks that ran.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub hooks: Vec<HookRun>,
+    /// The watch window after the last hop, when one started.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub watch: Option<WatchReport>,
     /// Why a rollback started, when one did.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rollback: Option<String>,
@@ -106,6 +126,7 @@ impl RunReport {
             .collect();
         let mut hooks = Vec::new();
         let mut rollback = None;
+        let mut watch: Option<WatchReport> = None;
         for r in records {
             match &r.event {
                 Event::StepStarted { hop, step, .. } => {
@@ -149,7 +170,30 @@ impl RunReport {
                         s.undone = Some(format!("FAILED: {error}"));
                     }
                 }
-                Event::Started { .. } | Event::UndoStarted { .. } | Event::Finished { .. } => {}
+                Event::WatchStarted { rounds, duration_ms } => {
+                    watch = Some(WatchReport {
+                        duration_ms: *duration_ms,
+                        rounds: *rounds,
+                        done: Vec::new(),
+                        verdict: None,
+                        kept: false,
+                    });
+                }
+                Event::WatchRound { round } => {
+                    if let Some(w) = &mut watch {
+                        w.done.push(round.clone());
+                    }
+                }
+                Event::WatchEnded { verdict, kept } => {
+                    if let Some(w) = &mut watch {
+                        w.verdict = Some(verdict.clone());
+                        w.kept = *kept;
+                    }
+                }
+                Event::Started { .. }
+                | Event::UndoStarted { .. }
+                | Event::Finished { .. }
+                | Event::WatchBaseline { .. } => {}
             }
         }
         let next = next_command(&state, live);
@@ -162,6 +206,7 @@ impl RunReport {
             started_at: info.started_at.clone(),
             hops,
             hooks,
+            watch,
             rollback,
             journal: dir.display().to_string(),
             next,
@@ -197,7 +242,7 @@ fn next_command(state: &RunState, live: bool) -> Option<String> {
         return None;
     }
     match state {
-        RunState::Planned | RunState::Running { .. } | RunState::Failed { .. } => {
+        RunState::Planned | RunState::Running { .. } | RunState::Watching { .. } | RunState::Failed { .. } => {
             Some("`ferry upgrade --resume` finishes it, `ferry upgrade --rollback` undoes it".into())
         }
         RunState::RollingBack { .. } | RunState::RollbackFailed { .. } => {

@@ -147,7 +147,7 @@ pub enum End {
 }
 
 /// One line of the journal.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Record {
     /// Its position, from 1.
     pub seq: u64,
@@ -159,7 +159,7 @@ pub struct Record {
 }
 
 /// What a journal records.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
     /// A process started (or resumed) the run.
@@ -242,6 +242,33 @@ pub enum Event {
         /// Why.
         error: String,
     },
+    /// The watched metrics' values before the first hop, for their limits
+    /// relative to them.
+    WatchBaseline {
+        /// One per metric with a relative limit.
+        baselines: Vec<crate::watch::Baseline>,
+    },
+    /// The watch window starts, after the last hop.
+    WatchStarted {
+        /// How long it watches, in milliseconds.
+        duration_ms: u64,
+        /// How many rounds of readings that is.
+        rounds: u32,
+    },
+    /// One round of readings.
+    WatchRound {
+        /// The readings.
+        round: crate::watch::Round,
+    },
+    /// The watch ended.
+    WatchEnded {
+        /// What the readings add up to.
+        #[serde(flatten)]
+        verdict: crate::watch::Verdict,
+        /// For a warning: whether the upgrade is kept.
+        #[serde(default)]
+        kept: bool,
+    },
     /// The run ended.
     Finished {
         /// How.
@@ -264,6 +291,13 @@ pub enum RunState {
         step: StepKind,
         /// True when the step started and did not finish.
         open: bool,
+    },
+    /// Every hop done; watching the metrics (the last step touched).
+    Watching {
+        /// The hop.
+        hop: usize,
+        /// The step.
+        step: StepKind,
     },
     /// A step failed and no rollback started yet.
     Failed {
@@ -318,7 +352,13 @@ impl RunState {
                     step: *step,
                     error: error.clone(),
                 },
-                (Event::Hooks { .. }, s) => s.clone(),
+                (Event::Hooks { .. } | Event::WatchBaseline { .. }, s) => s.clone(),
+                (Event::WatchStarted { .. } | Event::WatchRound { .. } | Event::WatchEnded { .. }, s) => {
+                    match s.position() {
+                        Some((hop, step)) => RunState::Watching { hop, step },
+                        None => s.clone(),
+                    }
+                }
                 (Event::RollbackStarted { .. }, s) => {
                     let (hop, step) = s.position().unwrap_or((0, StepKind::Preflight));
                     RunState::RollingBack { hop, step }
@@ -347,6 +387,7 @@ impl RunState {
     pub fn position(&self) -> Option<(usize, StepKind)> {
         match self {
             RunState::Running { hop, step, .. }
+            | RunState::Watching { hop, step }
             | RunState::Failed { hop, step, .. }
             | RunState::RollingBack { hop, step }
             | RunState::RollbackFailed { hop, step, .. } => Some((*hop, *step)),
@@ -359,6 +400,7 @@ impl RunState {
         match self {
             RunState::Planned => "planned",
             RunState::Running { .. } => "running",
+            RunState::Watching { .. } => "watching",
             RunState::Failed { .. } => "failed",
             RunState::RollingBack { .. } => "rolling_back",
             RunState::RollbackFailed { .. } => "rollback_failed",
