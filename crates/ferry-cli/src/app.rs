@@ -128,9 +128,21 @@ fn dispatch(cli: &Cli, out: &mut Out) -> Result<Outcome> {
         Command::New { name, timestamp } => {
             let project = Project::load(&g.project)?;
             let set = project.migrations_or_empty()?;
-            let (up, down) = ferry::scaffold::new_migration(project.migrations_dir(), &set, name, *timestamp)?;
-            out.line(format!("created {}", up.display()))?;
-            out.line(format!("created {}", down.display()))?;
+            // With migrations/${ENGINE}, the pair goes into every engine's
+            // folder that exists, under the same version.
+            let mut dirs: Vec<std::path::PathBuf> = ferry::EngineKind::ALL
+                .iter()
+                .map(|k| project.migrations_dir_for(*k))
+                .filter(|d| project.per_engine_migrations() && d.is_dir())
+                .collect();
+            if dirs.is_empty() {
+                dirs.push(project.migrations_dir());
+            }
+            for dir in dirs {
+                let (up, down) = ferry::scaffold::new_migration(&dir, &set, name, *timestamp)?;
+                out.line(format!("created {}", up.display()))?;
+                out.line(format!("created {}", down.display()))?;
+            }
             Ok(Outcome::Ok)
         }
         Command::Status(flag) => releases::status(g, flag.json, out),
@@ -219,10 +231,10 @@ fn open(g: &Global) -> Result<(Project, Session)> {
     let connect = || Migrator::connect(&url, project.settings(g.lock_timeout));
     let (set, migrator) = if url.kind() == ferry::EngineKind::Sqlite {
         // Opening a SQLite file is too quick for a thread to pay off.
-        (project.migrations(), connect())
+        (project.migrations_for(g.database_url.as_deref()), connect())
     } else {
         std::thread::scope(|s| {
-            let loading = s.spawn(|| project.migrations());
+            let loading = s.spawn(|| project.migrations_for(g.database_url.as_deref()));
             let migrator = connect();
             let set = loading.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
             (set, migrator)
@@ -413,7 +425,7 @@ fn run_db(g: &Global, db: &Db, out: &mut Out) -> Result<Outcome> {
                 allow_gaps: *allow_gaps,
                 drop_foreign: *drop_foreign,
             };
-            let map = ferry::foreign::ImportMap::load(project.migrations_dir())?;
+            let map = ferry::foreign::ImportMap::load(&project.migrations_dir())?;
             let report = ferry::foreign::adopt(&mut s.migrator, &s.set, map.as_ref(), &opts)?;
             if json.json {
                 out.json(&report)?;
@@ -501,7 +513,7 @@ fn dry_run_output(s: &Session, steps: &[ferry::migration::Step<'_>], json: bool,
 fn validate(g: &Global, json: bool, out: &mut Out) -> Result<Outcome> {
     let project = Project::load(&g.project)?;
     // Problems in the folder are findings here, not configuration errors.
-    let problems = match project.migrations() {
+    let mut problems = match project.migrations_for(g.database_url.as_deref()) {
         Ok(set) => {
             let url = project.database_url(g.database_url.as_deref())?;
             let mut migrator =
@@ -511,6 +523,11 @@ fn validate(g: &Global, json: bool, out: &mut Out) -> Result<Outcome> {
         Err(ferry::Error::Migrations(p)) => p.0,
         Err(e) => return Err(e.into()),
     };
+    match project.engine_folder_problems() {
+        Ok(p) => problems.extend(p),
+        Err(ferry::Error::Migrations(p)) => problems.extend(p.0),
+        Err(e) => return Err(e.into()),
+    }
     if json {
         out.json(&json!({ "ok": problems.is_empty(), "problems": problems }))?;
     } else if problems.is_empty() {

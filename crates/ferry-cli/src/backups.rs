@@ -7,7 +7,7 @@ use ferry::Installation;
 use ferry::backup::{self, Entry};
 use serde_json::json;
 
-use crate::app::Outcome;
+use crate::app::{Outcome, access};
 use crate::cli::{Backup, Global};
 use crate::output::{self, Out};
 use crate::render::table;
@@ -147,7 +147,7 @@ pub fn run(g: &Global, cmd: &Backup, out: &mut Out) -> Result<Outcome> {
         Backup::Create { label, json } => {
             let url = project.database_url(g.database_url.as_deref())?;
             let mut migrator = ferry::Migrator::connect(&url, project.settings(g.lock_timeout))?;
-            let ctx = match Installation::load(&g.project) {
+            let ctx = match Installation::load_for(&g.project, &access(g)) {
                 Ok(inst) => inst.backup_context(&mut migrator),
                 Err(_) => backup::Context {
                     project: project.name().map(str::to_owned),
@@ -297,10 +297,12 @@ pub fn run(g: &Global, cmd: &Backup, out: &mut Out) -> Result<Outcome> {
             let bar = spinner(&format!("drilling {}", entry.id));
             // ferry.toml's checks, and those of the release the backup holds.
             let mut checks = project.checks().to_vec();
-            if let (Ok(inst), Some(release)) = (Installation::load(&g.project), &entry.sidecar.manifest.release)
-                && let Some(r) = ferry::release::Version::parse(release)
-                    .ok()
-                    .and_then(|v| inst.manifest.get(&v).cloned())
+            if let (Ok(inst), Some(release)) = (
+                Installation::load_for(&g.project, &access(g)),
+                &entry.sidecar.manifest.release,
+            ) && let Some(r) = ferry::release::Version::parse(release)
+                .ok()
+                .and_then(|v| inst.manifest.get(&v).cloned())
             {
                 checks.extend(r.checks);
             }

@@ -58,7 +58,7 @@ pub fn check(
     json: bool,
     out: &mut Out,
 ) -> Result<Outcome> {
-    let inst = Installation::load(&g.project)?;
+    let inst = Installation::load_for(&g.project, &access(g))?;
     let (mut migrator, url) = inst.connect(&access(g))?;
     let which = match (pre, post) {
         (true, _) => CheckWhich::Pre,

@@ -77,7 +77,7 @@ fn migrate(
     json_out: bool,
     out: &mut Out,
 ) -> Result<Outcome> {
-    let inst = Installation::load(&g.project)?;
+    let inst = Installation::load_for(&g.project, &access(g))?;
     let target = target(&inst, to)?;
     // Under the lock from before the records and files are read, so that a
     // concurrent migration or revert cannot change them in between.
@@ -166,7 +166,7 @@ fn migrate(
 }
 
 fn revert(g: &Global, force: bool, json_out: bool, out: &mut Out) -> Result<Outcome> {
-    let inst = Installation::load(&g.project)?;
+    let inst = Installation::load_for(&g.project, &access(g))?;
     inst.refuse_if_unfinished()?;
     let reverted = migrate::revert(&inst.config_state(), force)?;
     match reverted {
@@ -210,7 +210,7 @@ fn diff(
     json_out: bool,
     out: &mut Out,
 ) -> Result<Outcome> {
-    let inst = Installation::load(&g.project)?;
+    let inst = Installation::load_for(&g.project, &access(g))?;
     let target = target(&inst, to).ok();
     let dir = inst.project.config_dir()?;
     let releases: Vec<(&Version, &[ferry::config::Change])> = inst

@@ -25,7 +25,7 @@ impl RehearseProgress for RunProgress {
 }
 
 pub fn rehearse(g: &Global, r: &Rehearse, out: &mut Out) -> Result<Outcome> {
-    let inst = Installation::load(&g.project)?;
+    let inst = Installation::load_for(&g.project, &access(g))?;
     let opts = RehearseOptions {
         to: r.to.clone(),
         source: match (&r.backup, r.from_live) {

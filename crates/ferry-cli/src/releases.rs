@@ -25,7 +25,7 @@ fn name(p: &Project) -> String {
 }
 
 pub fn status(g: &Global, json_out: bool, out: &mut Out) -> Result<Outcome> {
-    let inst = Installation::load(&g.project)?;
+    let inst = Installation::load_for(&g.project, &access(g))?;
     let (mut migrator, url) = inst.connect(&access(g))?;
     let overview = Overview::gather(&inst, &mut migrator, &url, today(g))?;
     if json_out {
@@ -186,7 +186,7 @@ pub fn plan(
     format: Format,
     out: &mut Out,
 ) -> Result<Outcome> {
-    let inst = Installation::load(&g.project)?;
+    let inst = Installation::load_for(&g.project, &access(g))?;
     let mut connection = None;
     let (start, status) = match from {
         Some(f) => (Start::Installed(f.clone()), None),
@@ -249,7 +249,7 @@ pub fn plan(
 }
 
 pub fn adopt(g: &Global, v: &Version, out: &mut Out) -> Result<Outcome> {
-    let inst = Installation::load(&g.project)?;
+    let inst = Installation::load_for(&g.project, &access(g))?;
     inst.refuse_if_unfinished()?;
     let (mut migrator, _) = inst.connect(&access(g))?;
     let status = migrator.status(&inst.set)?;
@@ -283,7 +283,7 @@ pub fn adopt(g: &Global, v: &Version, out: &mut Out) -> Result<Outcome> {
 }
 
 pub fn guide(g: &Global, output: Option<&PathBuf>, out: &mut Out) -> Result<Outcome> {
-    let inst = Installation::load(&g.project)?;
+    let inst = Installation::load_for(&g.project, &access(g))?;
     let text = release::guide(&inst.manifest, &inst.set, &name(&inst.project), today(g));
     match output {
         Some(p) if p.as_os_str() == "-" => out.text(&text)?,

@@ -152,7 +152,7 @@ fn need_terminal_or_yes(yes: bool, what: &str) -> Result<()> {
 }
 
 pub fn upgrade(g: &Global, u: &Upgrade, out: &mut Out) -> Result<Outcome> {
-    let inst = Installation::load(&g.project)?;
+    let inst = Installation::load_for(&g.project, &access(g))?;
     let access = access(g);
     let options = RunOptions {
         no_backup: u.no_backup,
@@ -226,7 +226,7 @@ pub fn rollback(
     json: bool,
     out: &mut Out,
 ) -> Result<Outcome> {
-    let inst = Installation::load(&g.project)?;
+    let inst = Installation::load_for(&g.project, &access(g))?;
     need_terminal_or_yes(yes, "ferry rollback")?;
     let mut progress = RunProgress::new();
     let result = upgrade::rollback_last(

@@ -41,7 +41,7 @@ pub fn verify(
     json: bool,
     out: &mut Out,
 ) -> Result<Outcome> {
-    let inst = Installation::load(&g.project)?;
+    let inst = Installation::load_for(&g.project, &access(g))?;
     let scratch = scratch
         .map(|u| DatabaseUrl::parse(u, inst.project.root()))
         .transpose()

@@ -14,7 +14,7 @@ use crate::render;
 use crate::upgrades::{RunProgress, render_report};
 
 pub fn watch(g: &Global, w: &WatchArgs, out: &mut Out) -> Result<Outcome> {
-    let inst = Installation::load(&g.project)?;
+    let inst = Installation::load_for(&g.project, &access(g))?;
     let access = access(g);
     let watched = ferry::upgrade::watch_now(&inst, &access, w.duration, &mut |round| {
         let _ = writeln!(std::io::stderr(), "{}", render::watch_round(round));

@@ -95,8 +95,14 @@ impl Observed {
 impl Installation {
     /// Reads ferry.toml, the migrations and the releases in `root`.
     pub fn load(root: &Path) -> Result<Self> {
+        Self::load_for(root, &Access::default())
+    }
+
+    /// [`Installation::load`] for the database `access` names: with
+    /// `migrations/${ENGINE}`, its engine's folder.
+    pub fn load_for(root: &Path, access: &Access) -> Result<Self> {
         let project = Project::load(root)?;
-        let set = project.migrations()?;
+        let set = project.migrations_for(access.database_url.as_deref())?;
         let manifest = project.manifest(&set)?;
         Ok(Installation { project, set, manifest })
     }

@@ -21,6 +21,10 @@ use crate::release::{BackupRule, Downtime, Manifest, Policy, Risk, Series, Stagi
 /// The project file's name.
 pub const PROJECT_FILE: &str = "ferry.toml";
 
+/// The variable of `migrations.dir` that the database URL's engine fills in.
+const ENGINE_VAR: &str = "ENGINE";
+const ENGINE_PLACEHOLDER: &str = "${ENGINE}";
+
 const DEFAULT_URL: &str = "${DATABASE_URL}";
 
 #[derive(Debug, Deserialize, Default)]
@@ -485,14 +489,140 @@ impl Project {
         self.name.as_deref()
     }
 
-    /// The migrations folder.
-    pub fn migrations_dir(&self) -> &Path {
-        &self.migrations_dir
+    /// The migrations folder (with `${ENGINE}` filled in by the engine of
+    /// the database URL, when it has one; see [`Project::migrations_dir_for`]).
+    pub fn migrations_dir(&self) -> PathBuf {
+        match self.database_url(None) {
+            Ok(url) => self.migrations_dir_for(url.kind()),
+            Err(_) => self.migrations_dir.clone(),
+        }
+    }
+
+    /// True when the migrations folder depends on the engine
+    /// (`dir = "migrations/${ENGINE}"`).
+    pub fn per_engine_migrations(&self) -> bool {
+        self.migrations_dir.to_string_lossy().contains(ENGINE_PLACEHOLDER)
+    }
+
+    /// The migrations folder for `kind`: `${ENGINE}` becomes `sqlite`,
+    /// `postgres` or `mysql`.
+    pub fn migrations_dir_for(&self, kind: crate::engine::EngineKind) -> PathBuf {
+        PathBuf::from(
+            self.migrations_dir
+                .to_string_lossy()
+                .replace(ENGINE_PLACEHOLDER, kind.key()),
+        )
+    }
+
+    /// Loads the migrations for the engine of the database URL (`url`, else
+    /// the configured one); a missing folder is an error naming it.
+    pub fn migrations_for(&self, url: Option<&str>) -> Result<MigrationSet> {
+        if !self.per_engine_migrations() {
+            return self.migrations();
+        }
+        let kind = self
+            .database_url(url)
+            .map_err(|e| {
+                Error::refusal(
+                    format!(
+                        "migrations.dir is {}, and the database URL that says which engine's folder to use is not known: {e}",
+                        self.migrations_dir.display()
+                    ),
+                    "set the database URL (database.url, DATABASE_URL or --database-url)",
+                )
+            })?
+            .kind();
+        self.load_dir(&self.migrations_dir_for(kind))
+    }
+
+    /// With `migrations/${ENGINE}`: what keeps the engines' folders from
+    /// describing the same schema history. Every folder that exists must
+    /// hold the same versions, and each release's schema head must be one
+    /// of them; at least one folder must exist. Empty without `${ENGINE}`.
+    pub fn engine_folder_problems(&self) -> Result<Vec<Problem>> {
+        if !self.per_engine_migrations() {
+            return Ok(Vec::new());
+        }
+        let mut sets = Vec::new();
+        for kind in crate::engine::EngineKind::ALL {
+            let dir = self.migrations_dir_for(kind);
+            if dir.is_dir() {
+                sets.push((kind, dir.clone(), self.load_dir(&dir)?));
+            }
+        }
+        let mut problems = Vec::new();
+        let Some((first_kind, _, first)) = sets.first() else {
+            return Ok(vec![
+                Problem::in_file(
+                    &self.file,
+                    format!(
+                        "migrations.dir is {}, and no engine has a folder there",
+                        self.migrations_dir.display()
+                    ),
+                )
+                .help("create migrations/sqlite, migrations/postgres or migrations/mysql"),
+            ]);
+        };
+        let versions = |set: &MigrationSet| {
+            set.iter()
+                .map(|m| m.version)
+                .collect::<std::collections::BTreeSet<u64>>()
+        };
+        let want = versions(first);
+        for (kind, dir, set) in &sets[1..] {
+            let have = versions(set);
+            let missing: Vec<String> = want.difference(&have).map(u64::to_string).collect();
+            let extra: Vec<String> = have.difference(&want).map(u64::to_string).collect();
+            if !missing.is_empty() || !extra.is_empty() {
+                let mut what = Vec::new();
+                if !missing.is_empty() {
+                    what.push(format!("lacks {} that {} has", missing.join(", "), first_kind.key()));
+                }
+                if !extra.is_empty() {
+                    what.push(format!("has {} that {} lacks", extra.join(", "), first_kind.key()));
+                }
+                problems.push(
+                    Problem::in_file(dir, format!("the {} migrations {}", kind.key(), what.join(", and ")))
+                        .help("each engine's folder holds the same versions: one migration per version per engine"),
+                );
+            }
+        }
+        // The releases read against a folder that has every schema head
+        // (against the others they fail, which is the finding below).
+        let Some(manifest) = sets.iter().find_map(|(_, _, set)| self.manifest(set).ok()) else {
+            return Ok(problems);
+        };
+        for r in manifest.releases() {
+            let Some(head) = r.schema else { continue };
+            for (kind, dir, set) in &sets {
+                if head > 0 && !set.iter().any(|m| m.version == head) {
+                    problems.push(
+                        Problem::in_file(
+                            &r.file,
+                            format!(
+                                "release {} has schema {head}, which the {} migrations lack",
+                                r.version,
+                                kind.key()
+                            ),
+                        )
+                        .help(format!("add the migration {head} to {}", dir.display())),
+                    );
+                }
+            }
+        }
+        Ok(problems)
     }
 
     /// Loads the migrations; a missing folder is an error naming it.
     pub fn migrations(&self) -> Result<MigrationSet> {
-        MigrationSet::load(&self.migrations_dir).map_err(|e| match e {
+        if self.per_engine_migrations() {
+            return self.migrations_for(None);
+        }
+        self.load_dir(&self.migrations_dir)
+    }
+
+    fn load_dir(&self, dir: &Path) -> Result<MigrationSet> {
+        MigrationSet::load(dir).map_err(|e| match e {
             Error::Config(Problems(mut p)) if p.len() == 1 && p[0].message.ends_with("does not exist") => {
                 p[0].file = Some(self.file.clone());
                 Error::Config(Problems(p))
@@ -504,7 +634,7 @@ impl Project {
     /// Loads the migrations, an empty set when the folder does not exist
     /// (for `ferry new`, which creates it).
     pub fn migrations_or_empty(&self) -> Result<MigrationSet> {
-        Ok(MigrationSet::load_or_empty(&self.migrations_dir)?.unwrap_or_default())
+        Ok(MigrationSet::load_or_empty(&self.migrations_dir())?.unwrap_or_default())
     }
 
     /// Migrator settings from the file, with `lock_timeout` overridden if given.
@@ -610,8 +740,16 @@ fn expand_path(
         return root.join(raw);
     }
     let line = line_of(text, value.span().start);
+    // `${ENGINE}` stays as it is: the database URL's engine fills it in
+    // when the folder is used (see `Project::migrations_dir_for`).
     let expanded = match Env::load(root) {
-        Ok(env) => expand(raw, |name| env.get(name)),
+        Ok(env) => expand(raw, |name| {
+            if name == ENGINE_VAR {
+                Some(format!("${{{ENGINE_VAR}}}"))
+            } else {
+                env.get(name)
+            }
+        }),
         Err(p) => {
             problems.push(p);
             return root.join(raw);

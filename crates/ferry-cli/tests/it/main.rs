@@ -6,6 +6,7 @@ mod commands;
 mod concurrency;
 mod config;
 mod defects;
+mod engines;
 mod errors;
 mod foreign;
 mod interrupt;

@@ -31,6 +31,19 @@ impl EngineKind {
         }
     }
 
+    /// Every engine.
+    pub const ALL: [EngineKind; 3] = [EngineKind::Sqlite, EngineKind::Postgres, EngineKind::MySql];
+
+    /// Its short name, as in JSON and in `migrations/${ENGINE}`: `sqlite`,
+    /// `postgres`, `mysql`.
+    pub fn key(self) -> &'static str {
+        match self {
+            EngineKind::Sqlite => "sqlite",
+            EngineKind::Postgres => "postgres",
+            EngineKind::MySql => "mysql",
+        }
+    }
+
     /// The SQL dialect the engine speaks.
     pub fn dialect(self) -> crate::migration::Dialect {
         match self {
