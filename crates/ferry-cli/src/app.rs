@@ -249,6 +249,15 @@ fn run_db(g: &Global, db: &Db, out: &mut Out) -> Result<Outcome> {
     if let Db::Validate(flag) = db {
         return validate(g, flag.json, out);
     }
+    if let Db::Transfer {
+        to,
+        tables,
+        dry_run,
+        json,
+    } = db
+    {
+        return crate::transfers::transfer(g, to, tables, *dry_run, json.json, out);
+    }
     if let Db::Verify {
         from,
         to,
@@ -434,7 +443,7 @@ fn run_db(g: &Global, db: &Db, out: &mut Out) -> Result<Outcome> {
             }
             Ok(Outcome::Ok)
         }
-        Db::Validate(_) | Db::Verify { .. } => unreachable!("handled above"),
+        Db::Validate(_) | Db::Verify { .. } | Db::Transfer { .. } => unreachable!("handled above"),
     }
 }
 

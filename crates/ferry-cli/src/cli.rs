@@ -473,6 +473,22 @@ pub enum Db {
     History(JsonFlag),
     /// Check that the migrations folder and the database agree; change nothing.
     Validate(JsonFlag),
+    /// Copy the database into an empty one of another engine (or server):
+    /// its schema from that engine's migrations, then every table's rows,
+    /// checked row for row; the installed release carried over.
+    Transfer {
+        /// The empty target database.
+        #[arg(long, value_name = "URL")]
+        to: String,
+        /// Only these tables (comma-separated).
+        #[arg(long, value_name = "TABLE,...", value_delimiter = ',')]
+        tables: Vec<String>,
+        /// Say what would be copied; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
     /// Prove the down scripts in a scratch database: each down takes the
     /// schema back to what it was before its up, step by step and as a
     /// chain down to each release. The project's database is not touched.

@@ -10,6 +10,7 @@ mod progress;
 mod rehearses;
 mod releases;
 mod render;
+mod transfers;
 mod upgrades;
 mod verifies;
 mod watches;

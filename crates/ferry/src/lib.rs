@@ -47,6 +47,8 @@ pub mod release;
 pub mod scaffold;
 pub mod schema;
 pub mod scratch;
+#[cfg(all(feature = "sqlite", feature = "postgres", feature = "mysql"))]
+pub mod transfer;
 pub mod upgrade;
 pub mod verify;
 pub mod watch;

@@ -125,3 +125,233 @@ fn validate_finds_folders_that_disagree_and_new_writes_into_each() {
     }
     assert!(!p.path().join("migrations/mysql").exists());
 }
+
+/// An application developed on SQLite, with each engine's dialect in its
+/// folder: booleans, timestamps, blobs, NULLs, Unicode, foreign keys (one
+/// to itself) and auto-increment keys; release 1.0.0 installed, rows in.
+fn shop_on_sqlite() -> (Proj, TestDb) {
+    let lite = TestDb::new(Kind::Sqlite);
+    let p = Proj::new(Kind::Sqlite);
+    p.write(
+        "ferry.toml",
+        &format!("[project]\nname = \"shop\"\n\n[database]\nurl = \"{}\"\n\n[migrations]\ndir = \"migrations/${{ENGINE}}\"\n", lite.url),
+    );
+    let schemas = [
+        (
+            "sqlite",
+            "CREATE TABLE users (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, admin BOOLEAN NOT NULL DEFAULT 0, created_at TIMESTAMP NOT NULL, avatar BLOB, note TEXT);\nCREATE TABLE posts (id INTEGER PRIMARY KEY AUTOINCREMENT, user_id INTEGER NOT NULL REFERENCES users (id), parent_id INTEGER REFERENCES posts (id), title TEXT NOT NULL, score REAL, published_at TIMESTAMP);\n",
+        ),
+        (
+            "postgres",
+            "CREATE TABLE users (id BIGSERIAL PRIMARY KEY, name TEXT NOT NULL, admin BOOLEAN NOT NULL DEFAULT false, created_at TIMESTAMPTZ NOT NULL, avatar BYTEA, note TEXT);\nCREATE TABLE posts (id BIGSERIAL PRIMARY KEY, user_id BIGINT NOT NULL REFERENCES users (id), parent_id BIGINT REFERENCES posts (id), title TEXT NOT NULL, score DOUBLE PRECISION, published_at TIMESTAMP);\n",
+        ),
+        (
+            "mysql",
+            "CREATE TABLE users (id BIGINT AUTO_INCREMENT PRIMARY KEY, name VARCHAR(200) NOT NULL, admin BOOLEAN NOT NULL DEFAULT false, created_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6), avatar BLOB, note TEXT) CHARACTER SET utf8mb4;\nCREATE TABLE posts (id BIGINT AUTO_INCREMENT PRIMARY KEY, user_id BIGINT NOT NULL, parent_id BIGINT, title VARCHAR(200) NOT NULL, score DOUBLE, published_at DATETIME(6), FOREIGN KEY (user_id) REFERENCES users (id), FOREIGN KEY (parent_id) REFERENCES posts (id)) CHARACTER SET utf8mb4;\n",
+        ),
+    ];
+    for (engine, up) in schemas {
+        p.write(&format!("migrations/{engine}/0001_shop.up.sql"), up);
+        p.write(
+            &format!("migrations/{engine}/0001_shop.down.sql"),
+            "DROP TABLE posts;\nDROP TABLE users;\n",
+        );
+    }
+    p.write("releases/1.0.0.toml", "version = \"1.0.0\"\nschema = 1\n");
+    p.ferry().args(["db", "migrate"]).assert().success();
+    p.ferry().args(["adopt", "1.0.0"]).assert().success();
+    lite.exec(
+        "INSERT INTO users (id, name, admin, created_at, avatar, note) VALUES
+           (1, 'Zoë Ångström', 1, '2026-11-30T10:00:00.250Z', X'00FF10', NULL),
+           (2, 'bob ''the'' builder\tand\\friends', 0, '2026-11-30 11:30:00', NULL, 'line one
+line two'),
+           (5, '日本語のテキスト 🚢', 0, 1764500000, X'', 'five')",
+    );
+    lite.exec(
+        "INSERT INTO posts (id, user_id, parent_id, title, score, published_at) VALUES
+           (1, 1, NULL, 'first', 0.1, '2026-12-01 09:00:00'),
+           (3, 5, 1, 'a reply', -2.5e10, NULL),
+           (2, 2, 3, 'a reply to the reply, stored before it', NULL, '2026-12-01T10:00:00')",
+    );
+    (p, lite)
+}
+
+fn transfers_every_row(kind: Kind) {
+    let (p, _lite) = shop_on_sqlite();
+    let target = TestDb::new(kind);
+    let out = p
+        .ferry()
+        .args(["db", "transfer", "--to", &target.url, "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
+    let r: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(r["release"], "1.0.0");
+    assert_eq!(r["schema"], 1);
+    let tables: Vec<(String, u64)> = r["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (t["table"].as_str().unwrap().to_owned(), t["rows"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(
+        tables,
+        [("users".to_owned(), 3), ("posts".to_owned(), 3)],
+        "users before posts"
+    );
+    // Row for row, as the target's own engine shows it.
+    let (users, posts) = match kind {
+        Kind::Postgres => (
+            "SELECT id, name, admin::text, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.MS'), encode(avatar, 'hex'), note FROM users ORDER BY id",
+            "SELECT id, user_id, parent_id, title, score, published_at::text FROM posts ORDER BY id",
+        ),
+        _ => (
+            "SELECT id, name, CAST(admin AS CHAR), DATE_FORMAT(CONVERT_TZ(created_at, @@session.time_zone, '+00:00'), '%Y-%m-%d %H:%i:%s.%f'), HEX(avatar), note FROM users ORDER BY id",
+            "SELECT id, user_id, parent_id, title, score, CAST(published_at AS CHAR) FROM posts ORDER BY id",
+        ),
+    };
+    let got = target.rows(users);
+    let t = |s: &str| s.to_owned();
+    let ts = |s: &str| {
+        if kind == Kind::Postgres {
+            s[..23].to_owned()
+        } else {
+            format!("{s}000")
+        }
+    };
+    let (yes, no) = if kind == Kind::Postgres {
+        ("true", "false")
+    } else {
+        ("1", "0")
+    };
+    assert_eq!(
+        got[0],
+        [
+            t("1"),
+            t("Zoë Ångström"),
+            t(yes),
+            ts("2026-11-30 10:00:00.250"),
+            t(if kind == Kind::Postgres { "00ff10" } else { "00FF10" }),
+            t("NULL")
+        ]
+    );
+    assert_eq!(
+        got[1],
+        [
+            t("2"),
+            t("bob 'the' builder\tand\\friends"),
+            t(no),
+            ts("2026-11-30 11:30:00.000"),
+            t("NULL"),
+            t("line one\nline two")
+        ]
+    );
+    assert_eq!(got[2][1], "日本語のテキスト 🚢");
+    assert_eq!(
+        got[2][3],
+        ts("2025-11-30 10:53:20.000"),
+        "Unix seconds become a timestamp"
+    );
+    assert_eq!(got[2][4], "", "an empty blob stays empty, not NULL");
+    let posts = target.rows(posts);
+    assert_eq!(posts.len(), 3);
+    assert_eq!(posts[1][2], "3", "a row that references a later one");
+    assert_eq!(posts[2][4], "-25000000000");
+    // The next key follows the copied ones.
+    target.exec("INSERT INTO users (name, admin, created_at) VALUES ('next', false, '2026-12-02 00:00:00')");
+    assert_eq!(target.rows("SELECT max(id) FROM users"), vec![vec!["6"]]);
+    // The target's history is its own engine's, and the release came along.
+    let status = stdout(
+        &p.ferry()
+            .args(["--database-url", &target.url, "status", "--json"])
+            .output()
+            .unwrap(),
+    );
+    let status: serde_json::Value = serde_json::from_str(&status).unwrap();
+    assert_eq!(status["installed"]["version"], "1.0.0", "{status}");
+    assert_eq!(status["schema"]["current"], 1);
+}
+
+#[test]
+fn sqlite_to_postgres_transfers_every_row() {
+    transfers_every_row(Kind::Postgres);
+}
+
+#[test]
+fn sqlite_to_mariadb_transfers_every_row() {
+    transfers_every_row(Kind::MySql);
+}
+
+#[test]
+fn a_value_that_does_not_fit_fails_with_its_place_and_leaves_the_target_empty() {
+    let (p, lite) = shop_on_sqlite();
+    lite.exec("INSERT INTO users (id, name, admin, created_at) VALUES (7, 'seven', 7, '2026-11-30 10:00:00')");
+    let before = lite.rows("SELECT count(*) FROM users");
+    for kind in [Kind::Postgres, Kind::MySql] {
+        let target = TestDb::new(kind);
+        let out = p
+            .ferry()
+            .args(["db", "transfer", "--to", &target.url])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+        let err = stderr(&out);
+        assert!(
+            err.contains("table users, row id=7, column admin: 7 is not a boolean, which its bool column cannot hold"),
+            "{err}"
+        );
+        assert!(err.contains("the target was emptied again"), "{err}");
+        assert!(target.tables().is_empty(), "{:?}", target.tables());
+    }
+    assert_eq!(
+        lite.rows("SELECT count(*) FROM users"),
+        before,
+        "the source is only read"
+    );
+}
+
+#[test]
+fn postgres_to_another_postgres_database_and_refusals() {
+    let p = Proj::new(Kind::Postgres);
+    p.write(
+        "migrations/0001_items.up.sql",
+        "CREATE TYPE mood AS ENUM ('ok', 'sad');\nCREATE TABLE items (id INTEGER GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY, name TEXT, price NUMERIC(10, 2), feel mood, tags JSONB, at TIMESTAMPTZ DEFAULT now());\n",
+    );
+    p.write("migrations/0001_items.down.sql", "DROP TABLE items;\nDROP TYPE mood;\n");
+    p.ferry().args(["db", "migrate"]).assert().success();
+    p.db.exec("INSERT INTO items (name, price, feel, tags) SELECT 'item ' || g, g * 1.5, CASE WHEN g % 2 = 0 THEN 'ok' ELSE 'sad' END::mood, jsonb_build_object('n', g) FROM generate_series(1, 2500) g");
+    p.db.exec("INSERT INTO items (name) VALUES (NULL)");
+    let target = TestDb::new(Kind::Postgres);
+    let dry = p
+        .ferry()
+        .args(["db", "transfer", "--to", &target.url, "--dry-run"])
+        .output()
+        .unwrap();
+    assert!(dry.status.success(), "{}", stderr(&dry));
+    assert!(stdout(&dry).contains("items"), "{}", stdout(&dry));
+    assert!(target.tables().is_empty(), "a dry run changes nothing");
+    let out = p
+        .ferry()
+        .args(["db", "transfer", "--to", &target.url])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
+    let same = "SELECT count(*), sum(price), count(name), string_agg(feel::text, '' ORDER BY id), sum((tags->>'n')::int) FROM items";
+    assert_eq!(target.rows(same), p.db.rows(same));
+    target.exec("INSERT INTO items (name) VALUES ('next')");
+    assert_eq!(target.rows("SELECT max(id) FROM items"), vec![vec!["2502"]]);
+    // Not into a database that holds something, nor into the project's own.
+    let out = p
+        .ferry()
+        .args(["db", "transfer", "--to", &target.url])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("the target database is not empty"),
+        "{}",
+        stderr(&out)
+    );
+    let out = p.ferry().args(["db", "transfer", "--to", &p.db.url]).output().unwrap();
+    assert!(stderr(&out).contains("the project's own database"), "{}", stderr(&out));
+}

@@ -5,11 +5,11 @@ pub(crate) mod admin;
 pub mod catalog;
 pub(crate) mod history;
 #[cfg(feature = "mysql")]
-mod mysql;
+pub(crate) mod mysql;
 #[cfg(feature = "postgres")]
 mod pg_tls;
 #[cfg(feature = "postgres")]
-mod postgres;
+pub(crate) mod postgres;
 pub mod progress;
 #[cfg(feature = "sqlite")]
 mod sqlite;

@@ -71,6 +71,14 @@ impl MySqlEngine {
     }
 }
 
+impl MySqlEngine {
+    /// The driver's connection, for bulk data where the trait's text rows
+    /// would not do.
+    pub(crate) fn conn_mut(&mut self) -> &mut Conn {
+        &mut self.conn
+    }
+}
+
 impl Engine for MySqlEngine {
     fn kind(&self) -> EngineKind {
         EngineKind::MySql

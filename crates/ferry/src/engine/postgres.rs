@@ -131,6 +131,12 @@ impl PostgresEngine {
         })
     }
 
+    /// The driver's client, for bulk data (`COPY`) where the trait's text
+    /// rows would not do.
+    pub(crate) fn client_mut(&mut self) -> &mut Client {
+        &mut self.client
+    }
+
     /// The first column of the first row of `sql`, run with the simple protocol.
     fn scalar(client: &mut Client, sql: &str) -> Result<Option<String>, postgres::Error> {
         Ok(client
