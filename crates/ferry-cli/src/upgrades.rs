@@ -48,7 +48,8 @@ impl upgrade::Progress for RunProgress {
         let line = match notice {
             Notice::WatchStarted { rounds, done, interval } => Some(if done == 0 {
                 format!(
-                    "watching: {rounds} rounds of readings, every {}",
+                    "watching: {rounds} round{} of readings, every {}",
+                    if rounds == 1 { "" } else { "s" },
                     humantime::format_duration(interval)
                 )
             } else {

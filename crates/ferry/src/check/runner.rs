@@ -136,7 +136,7 @@ fn database_size(ctx: &mut Context<'_>) -> Result<u64, String> {
 
 /// `${VAR}` and `${VAR:-default}` in a check's URL, address or path: the
 /// process environment, then `.env` beside ferry.toml.
-fn expand(root: &Path, text: &str) -> Result<String, String> {
+pub(crate) fn expand(root: &Path, text: &str) -> Result<String, String> {
     if !text.contains('$') {
         return Ok(text.to_owned());
     }

@@ -74,6 +74,10 @@ impl MySqlEngine {
 impl MySqlEngine {
     /// The driver's connection, for bulk data where the trait's text rows
     /// would not do.
+    #[cfg_attr(
+        not(all(feature = "sqlite", feature = "mysql", feature = "postgres")),
+        allow(dead_code)
+    )]
     pub(crate) fn conn_mut(&mut self) -> &mut Conn {
         &mut self.conn
     }

@@ -133,6 +133,10 @@ impl PostgresEngine {
 
     /// The driver's client, for bulk data (`COPY`) where the trait's text
     /// rows would not do.
+    #[cfg_attr(
+        not(all(feature = "sqlite", feature = "mysql", feature = "postgres")),
+        allow(dead_code)
+    )]
     pub(crate) fn client_mut(&mut self) -> &mut Client {
         &mut self.client
     }

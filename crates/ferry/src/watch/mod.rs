@@ -20,24 +20,34 @@ pub(crate) use self::spec::{RawWatch, parse};
 use crate::error::Result;
 use crate::migrator::Migrator;
 
+/// The project's folder (where ferry.toml and `.env` are).
+fn root(watch: &Watch) -> &std::path::Path {
+    match watch.source.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => std::path::Path::new("."),
+    }
+}
+
 /// Reads every metric that has a relative limit, for the baseline.
 pub fn baseline(watch: &Watch, migrator: &mut Migrator, redact: &dyn Fn(&str) -> String) -> Vec<Baseline> {
     watch
         .metrics
         .iter()
         .filter(|m| m.needs_baseline())
-        .map(|m| match source::read(m, watch.prometheus.as_deref(), migrator) {
-            Ok(v) => Baseline {
-                metric: m.name.clone(),
-                value: Some(v),
-                detail: String::new(),
+        .map(
+            |m| match source::read(m, watch.prometheus.as_deref(), root(watch), migrator) {
+                Ok(v) => Baseline {
+                    metric: m.name.clone(),
+                    value: Some(v),
+                    detail: String::new(),
+                },
+                Err(why) => Baseline {
+                    metric: m.name.clone(),
+                    value: None,
+                    detail: redact(&why),
+                },
             },
-            Err(why) => Baseline {
-                metric: m.name.clone(),
-                value: None,
-                detail: redact(&why),
-            },
-        })
+        )
         .collect()
 }
 
@@ -54,7 +64,7 @@ pub fn round(
         .metrics
         .iter()
         .map(|m| {
-            let value = source::read(m, watch.prometheus.as_deref(), migrator);
+            let value = source::read(m, watch.prometheus.as_deref(), root(watch), migrator);
             let base = baselines.iter().find(|b| b.metric == m.name).and_then(|b| b.value);
             let (value, why) = match value {
                 Ok(v) => (Some(v), String::new()),

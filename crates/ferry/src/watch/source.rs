@@ -12,14 +12,15 @@ use crate::migrator::Migrator;
 /// A value, or why there is none.
 pub type Value = Result<f64, String>;
 
-/// Reads `metric` once. `prometheus` is `[watch] prometheus`.
-pub fn read(metric: &Metric, prometheus: Option<&str>, migrator: &mut Migrator) -> Value {
+/// Reads `metric` once. `prometheus` is `[watch] prometheus`; `${VAR}` in
+/// URLs comes from the environment, then `.env` in `root`.
+pub fn read(metric: &Metric, prometheus: Option<&str>, root: &std::path::Path, migrator: &mut Migrator) -> Value {
     match &metric.source {
         Source::Promql { query } => {
             let base = prometheus.ok_or("no prometheus server is configured")?;
-            promql(base, query, metric.timeout)
+            promql(&crate::check::expand(root, base)?, query, metric.timeout)
         }
-        Source::Http { url, pointer } => http(url, pointer, metric.timeout),
+        Source::Http { url, pointer } => http(&crate::check::expand(root, url)?, pointer, metric.timeout),
         Source::Sql { sql } => sql_value(migrator, sql),
     }
 }

@@ -273,7 +273,7 @@ pub(crate) fn parse(file: &Path, text: &str, raw: Spanned<RawWatch>) -> Result<W
         );
     }
     let prometheus = match &raw.prometheus {
-        Some(p) if url::Url::parse(p.get_ref()).is_err() => {
+        Some(p) if !p.get_ref().contains('$') && url::Url::parse(p.get_ref()).is_err() => {
             problems.push(
                 Problem::in_file(file, format!("watch.prometheus: `{}` is not a URL", p.get_ref()))
                     .at_line(line_of(text, p.span().start))
@@ -338,7 +338,7 @@ fn metric(file: &Path, text: &str, line: usize, raw: RawMetric, has_prometheus: 
             Source::Promql { query: q.clone() }
         }
         (None, Some(url), None) => {
-            if url::Url::parse(url).is_err() {
+            if !url.contains('$') && url::Url::parse(url).is_err() {
                 return Err(fail(
                     line,
                     format!(

@@ -1,0 +1,1 @@
+UPDATE tasks SET tenant_id = NULL;
