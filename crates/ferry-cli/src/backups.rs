@@ -198,6 +198,7 @@ pub fn run(g: &Global, cmd: &Backup, out: &mut Out) -> Result<Outcome> {
             with_files,
             no_privileges,
             create,
+            transfer,
             json,
         } => {
             if let Some(run) = ferry::upgrade::unfinished(&project.runs_dir())? {
@@ -205,6 +206,23 @@ pub fn run(g: &Global, cmd: &Backup, out: &mut Out) -> Result<Outcome> {
             }
             let entry = store.get(id)?;
             let url = project.database_url(g.database_url.as_deref())?;
+            if *transfer {
+                if *create {
+                    ferry::engine::create_database(&url)?;
+                }
+                let access = access(g);
+                let inst = Installation::load_for(&g.project, &access)?;
+                let report = ferry::transfer::from_backup(
+                    &inst,
+                    &access,
+                    &store,
+                    &entry,
+                    url.expose_secret(),
+                    &ferry::transfer::TransferOptions::default(),
+                    &mut crate::transfers::show_step,
+                )?;
+                return crate::transfers::render(&report, json.json, out);
+            }
             // Into another database than ferry.toml's, the project's own
             // config files are left alone unless asked for.
             let elsewhere = g.database_url.is_some()

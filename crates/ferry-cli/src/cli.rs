@@ -377,6 +377,11 @@ pub enum Backup {
         /// Create the database first when it does not exist.
         #[arg(long)]
         create: bool,
+        /// Move a backup of a SQLite database into the (empty) database of
+        /// another engine, as `ferry db transfer` does: schema from that
+        /// engine's migrations, every row converted and checked.
+        #[arg(long, conflicts_with_all = ["files_only", "with_files", "no_privileges"])]
+        transfer: bool,
         #[command(flatten)]
         json: JsonFlag,
     },

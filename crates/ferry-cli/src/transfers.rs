@@ -19,15 +19,23 @@ pub fn transfer(g: &Global, to: &str, tables: &[String], dry_run: bool, json: bo
         tables: tables.to_vec(),
         dry_run,
     };
-    let report = transfer::transfer(&inst, &access, to, &options, &mut |step| {
-        let line = match step {
-            Step::Migrating(n) => format!("applying the target's {n} migrations"),
-            Step::Copying(t) => format!("copying {t}"),
-            Step::Checking(t) => format!("checking {t} on the target"),
-            _ => return,
-        };
-        let _ = writeln!(std::io::stderr(), "{line}");
-    })?;
+    let report = transfer::transfer(&inst, &access, to, &options, &mut show_step)?;
+    render(&report, json, out)
+}
+
+/// A transfer's step, on stderr.
+pub(crate) fn show_step(step: Step<'_>) {
+    let line = match step {
+        Step::Migrating(n) => format!("applying the target's {n} migrations"),
+        Step::Copying(t) => format!("copying {t}"),
+        Step::Checking(t) => format!("checking {t} on the target"),
+        _ => return,
+    };
+    let _ = writeln!(std::io::stderr(), "{line}");
+}
+
+/// What a transfer did, as text or JSON.
+pub(crate) fn render(report: &ferry::transfer::TransferReport, json: bool, out: &mut Out) -> Result<Outcome> {
     if json {
         out.json(&report)?;
         return Ok(Outcome::Ok);

@@ -355,3 +355,52 @@ fn postgres_to_another_postgres_database_and_refusals() {
     let out = p.ferry().args(["db", "transfer", "--to", &p.db.url]).output().unwrap();
     assert!(stderr(&out).contains("the project's own database"), "{}", stderr(&out));
 }
+
+#[test]
+fn a_sqlite_backup_restores_into_postgres_with_transfer() {
+    let (p, lite) = shop_on_sqlite();
+    let out = p.ferry().args(["backup", "create", "--json"]).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let id = serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Rows written after the backup are not in it.
+    lite.exec("INSERT INTO users (id, name, admin, created_at) VALUES (9, 'later', 0, '2026-12-01 00:00:00')");
+    let target = TestDb::new(Kind::Postgres);
+    // Without --transfer, the engines' mismatch names the way.
+    let out = p
+        .ferry()
+        .args(["--database-url", &target.url, "backup", "restore", &id, "--yes"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("move it into this one with --transfer"),
+        "{}",
+        stderr(&out)
+    );
+    let out = p
+        .ferry()
+        .args([
+            "--database-url",
+            &target.url,
+            "backup",
+            "restore",
+            &id,
+            "--yes",
+            "--transfer",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
+    let r: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(r["from"], format!("backup {id}"));
+    assert_eq!(r["release"], "1.0.0");
+    assert_eq!(target.rows("SELECT count(*), max(id) FROM users"), vec![vec!["3", "5"]]);
+    assert_eq!(
+        target.rows("SELECT title FROM posts WHERE id = 3"),
+        vec![vec!["a reply"]]
+    );
+}

@@ -27,7 +27,9 @@ pub use self::restore::{RestoreOptions, RestorePlan, restore};
 pub use self::retention::{Candidate, Retention, keep};
 pub use self::settings::BackupSettings;
 pub use self::store::{Entry, Sidecar, Store};
+pub(crate) use self::verify::extracted;
 pub use self::verify::{Verification, verify};
+pub(crate) use self::work::Work;
 
 /// Where config files live inside an archive.
 const FILES_PREFIX: &str = "files/";

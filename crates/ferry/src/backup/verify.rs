@@ -228,6 +228,24 @@ pub(crate) fn usable(
     url: &DatabaseUrl,
     done: &str,
 ) -> Result<BackupManifest> {
+    let manifest = extracted(store, entry, work, done)?;
+    if manifest.engine != url.kind() {
+        return Err(Error::refusal(
+            format!(
+                "backup {} holds a {} database, but the target database is {}; nothing was {done}",
+                entry.id,
+                manifest.engine.name(),
+                url.kind().name()
+            ),
+            "use it with a database of the same engine, or move it into this one with --transfer",
+        ));
+    }
+    Ok(manifest)
+}
+
+/// Unpacks `entry` into `work` (the dump at `work/dump`) and returns its
+/// manifest, refusing a damaged backup; `done` says what did not happen.
+pub(crate) fn extracted(store: &Store, entry: &Entry, work: &Path, done: &str) -> Result<BackupManifest> {
     let (manifest, damage) = unpack(store, entry, work, Unpack::Extract)?;
     let manifest = match manifest {
         Some(m) if damage.is_empty() => m,
@@ -243,16 +261,5 @@ pub(crate) fn usable(
             ));
         }
     };
-    if manifest.engine != url.kind() {
-        return Err(Error::refusal(
-            format!(
-                "backup {} holds a {} database, but the target database is {}; nothing was {done}",
-                entry.id,
-                manifest.engine.name(),
-                url.kind().name()
-            ),
-            "use it with a database of the same engine",
-        ));
-    }
     Ok(manifest)
 }

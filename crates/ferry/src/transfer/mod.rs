@@ -104,7 +104,9 @@ pub fn transfer(
             "give --to the URL of another, empty database",
         ));
     }
-    let status = source_migrator.status(&inst.set)?;
+    // The source's history read against its own engine's folder.
+    let source_set = inst.project.migrations_for(Some(source_url.expose_secret()))?;
+    let status = source_migrator.status(&source_set)?;
     if let Some(m) = status
         .migrations
         .iter()
@@ -465,4 +467,39 @@ fn reset_sequences(dst: &mut Db) -> Result<()> {
         ))?;
     }
     Ok(())
+}
+
+/// `ferry backup restore ID --transfer`: a backup of a SQLite database
+/// moved into the empty database at `to` (of another engine), through the
+/// same path as [`transfer`]: the backup is verified and its database
+/// extracted into a work folder, which is the transfer's source.
+pub fn from_backup(
+    inst: &Installation,
+    access: &Access,
+    store: &crate::backup::Store,
+    entry: &crate::backup::Entry,
+    to: &str,
+    options: &TransferOptions,
+    progress: &mut dyn FnMut(Step<'_>),
+) -> Result<TransferReport> {
+    let work = crate::backup::Work::new(store)?;
+    let manifest = crate::backup::extracted(store, entry, work.path(), "transferred")?;
+    if manifest.dump_format != crate::backup::DumpFormat::SqliteFile {
+        return Err(Error::refusal(
+            format!(
+                "backup {} holds a {} dump, which ferry moves to another engine only from a database",
+                entry.id,
+                manifest.engine.name()
+            ),
+            "restore it into a scratch database of its own engine (`ferry backup restore ID --database-url URL --create`), then `ferry --database-url URL db transfer --to TARGET`",
+        ));
+    }
+    let source = format!("sqlite://{}", work.path().join("dump").display());
+    let access = Access {
+        database_url: Some(source),
+        ..access.clone()
+    };
+    let mut report = transfer(inst, &access, to, options, progress)?;
+    report.from = format!("backup {}", entry.id);
+    Ok(report)
 }
