@@ -120,7 +120,15 @@ pub fn transfer(
     let head = status.current;
     let release = source_migrator.installed()?.map(|r| r.version);
     let settings = inst.project.settings(access.lock_timeout);
-    let own: Vec<String> = vec![settings.history_table.to_string(), settings.release_table.to_string()];
+    // ferry's own tables: the target's migrations and the release record
+    // make the target's, never a copy of the source's.
+    let own: Vec<String> = vec![
+        settings.history_table.name().to_owned(),
+        settings.release_table.name().to_owned(),
+        crate::engine::progress::table(&settings.history_table)
+            .name()
+            .to_owned(),
+    ];
     let target_set = inst.project.migrations_for(Some(to))?;
     if let Some(h) = head
         && !target_set.iter().any(|m| m.version == h)
