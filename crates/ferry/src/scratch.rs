@@ -1,5 +1,5 @@
 //! A database that exists for one job (`ferry db verify`, `ferry backup drill`, `ferry
-//! rehearse`): a temporary SQLite file, or a new database on the server of
+//! rehearse`, a backup on its way to another engine): a temporary SQLite file, or a new database on the server of
 //! the project's own, created through the server's administrative database
 //! (so that the project's database sees no connection) and dropped when the
 //! job ends, whatever way it ends.
@@ -138,7 +138,7 @@ const KEPT: &str = "ferry: kept";
 /// left to the operator.
 fn drop_abandoned(conn: &mut dyn engine::Engine, now: i64) {
     let Ok(rows) = conn.query(&format!(
-        "SELECT datname FROM pg_database d WHERE (datname LIKE 'ferry\\_verify\\_%' OR datname LIKE 'ferry\\_rehearse\\_%' OR datname LIKE 'ferry\\_drill\\_%')
+        "SELECT datname FROM pg_database d WHERE (datname LIKE 'ferry\\_verify\\_%' OR datname LIKE 'ferry\\_rehearse\\_%' OR datname LIKE 'ferry\\_drill\\_%' OR datname LIKE 'ferry\\_transfer\\_%')
            AND shobj_description(d.oid, 'pg_database') IS DISTINCT FROM '{KEPT}'
            AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.datname = d.datname)"
     )) else {

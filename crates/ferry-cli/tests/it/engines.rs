@@ -415,3 +415,52 @@ fn a_sqlite_backup_restores_into_postgres_with_transfer() {
         vec![vec!["a reply"]]
     );
 }
+
+#[test]
+fn a_postgres_backup_moves_into_mariadb_through_a_scratch_copy() {
+    let (p, _lite) = shop_on_sqlite();
+    let pg = TestDb::new(Kind::Postgres);
+    p.ferry().args(["db", "transfer", "--to", &pg.url]).assert().success();
+    // Production now runs on PostgreSQL: its backup is a pg_dump.
+    let toml = std::fs::read_to_string(p.path().join("ferry.toml")).unwrap();
+    let sqlite_url = toml.lines().find(|l| l.starts_with("url = ")).unwrap().to_owned();
+    p.write(
+        "ferry.toml",
+        &toml.replace(&sqlite_url, &format!("url = \"{}\"", pg.url)),
+    );
+    let out = p.ferry().args(["backup", "create", "--json"]).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let id = serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let maria = TestDb::new(Kind::MySql);
+    let out = p
+        .ferry()
+        .args([
+            "--database-url",
+            &maria.url,
+            "backup",
+            "restore",
+            &id,
+            "--yes",
+            "--transfer",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
+    assert!(
+        stdout(&out).contains(&format!("transferred backup {id} →")),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(maria.rows("SELECT count(*), sum(id) FROM users"), vec![vec!["3", "8"]]);
+    assert_eq!(
+        maria.rows("SELECT count(*) FROM posts WHERE parent_id IS NOT NULL"),
+        vec![vec!["2"]]
+    );
+    // The scratch copy is gone; the project's database was only read.
+    let left = pg.rows("SELECT count(*) FROM pg_database WHERE datname LIKE 'ferry_transfer_%'");
+    assert_eq!(left, vec![vec!["0"]]);
+    assert_eq!(pg.rows("SELECT count(*) FROM users"), vec![vec!["3"]]);
+}

@@ -23,6 +23,7 @@ pub use self::files::{Files, config_files};
 #[cfg(feature = "mysql")]
 pub(crate) use self::mysql_restore::{MARKER as RESTORE_MARKER, unfinished as unfinished_restore};
 pub use self::prune::{Pruned, prune};
+pub(crate) use self::restore::restore_dump;
 pub use self::restore::{RestoreOptions, RestorePlan, restore};
 pub use self::retention::{Candidate, Retention, keep};
 pub use self::settings::BackupSettings;

@@ -492,22 +492,39 @@ pub fn from_backup(
 ) -> Result<TransferReport> {
     let work = crate::backup::Work::new(store)?;
     let manifest = crate::backup::extracted(store, entry, work.path(), "transferred")?;
-    if manifest.dump_format != crate::backup::DumpFormat::SqliteFile {
-        return Err(Error::refusal(
-            format!(
-                "backup {} holds a {} dump, which ferry moves to another engine only from a database",
-                entry.id,
-                manifest.engine.name()
-            ),
-            "restore it into a scratch database of its own engine (`ferry backup restore ID --database-url URL --create`), then `ferry --database-url URL db transfer --to TARGET`",
-        ));
-    }
-    let source = format!("sqlite://{}", work.path().join("dump").display());
+    // A SQLite backup is a database file: the transfer reads it where it
+    // was extracted. A server's dump is restored into a scratch database
+    // beside the project's own (of the backup's engine) first.
+    let mut scratch = None;
+    let source = if manifest.dump_format == crate::backup::DumpFormat::SqliteFile {
+        format!("sqlite://{}", work.path().join("dump").display())
+    } else {
+        let live = inst.url(&Access::default())?;
+        if live.kind() != manifest.engine {
+            return Err(Error::refusal(
+                format!(
+                    "backup {} holds a {} dump, and ferry.toml's database, where a scratch copy would be restored, is {}",
+                    entry.id,
+                    manifest.engine.name(),
+                    live.kind().name()
+                ),
+                "restore it into a database of its own engine (`ferry --database-url URL backup restore ID --create`), then `ferry --database-url URL db transfer --to TARGET`",
+            ));
+        }
+        let s = crate::scratch::Scratch::create(&live, "transfer")?;
+        crate::backup::restore_dump(s.url(), &manifest, work.path(), &entry.id)?;
+        let url = s.url().expose_secret().to_owned();
+        scratch = Some(s);
+        url
+    };
     let access = Access {
         database_url: Some(source),
         ..access.clone()
     };
-    let mut report = transfer(inst, &access, to, options, progress)?;
+    let result = transfer(inst, &access, to, options, progress);
+    // The scratch copy goes whatever happened.
+    drop(scratch);
+    let mut report = result?;
     report.from = format!("backup {}", entry.id);
     Ok(report)
 }
