@@ -7,6 +7,7 @@
 #
 #   bench/migrate.sh                 # N=1000, 5 runs, medians
 #   N=200 RUNS=3 bench/migrate.sh
+#   FERRY=/path/to/ferry bench/migrate.sh   # no build
 #
 # Peers: dbmate from npm (`npm install -g dbmate`; the Go binary it ships is
 # called directly, the `dbmate` command is a slow Node wrapper); diesel from
@@ -18,16 +19,23 @@ cd "$(dirname "$0")/.."
 N=${N:-1000}
 RUNS=${RUNS:-5}
 PG=${PG:-postgres://postgres@127.0.0.1:5432}
-WORK=$PWD/bench/work
-FERRY=$PWD/target/release/ferry
+WORK=$PWD/bench/work/migrate-$$
 DBMATE=${DBMATE:-$(npm root -g 2>/dev/null)/dbmate/node_modules/@dbmate/linux-x64/bin/dbmate}
 DIESEL=${DIESEL:-$(command -v diesel || true)}
-
-cargo build -q --release -p ferry-cli
+if [ -z "${FERRY:-}" ]; then
+    cargo build -q --release -p ferry-cli
+    FERRY=$PWD/target/release/ferry
+fi
 [ -x "$DBMATE" ] || { echo "dbmate not found (npm install -g dbmate); leaving it out" >&2; DBMATE=; }
 [ -n "$DIESEL" ] && [ -x "$DIESEL" ] || { echo "diesel not found; leaving it out" >&2; DIESEL=; }
 
-rm -rf "$WORK" && mkdir -p "$WORK"/{ferry/migrations,dbmate,diesel}
+PGDB=ferry_bench_migrate_$$
+cleanup() {
+    psql -q "$PG/postgres" -c "DROP DATABASE IF EXISTS $PGDB WITH (FORCE)" 2>/dev/null || true
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+mkdir -p "$WORK"/{ferry/migrations,dbmate,diesel}
 sql_up() { printf 'CREATE TABLE t%d (id INTEGER PRIMARY KEY, name VARCHAR(100) NOT NULL, created_at VARCHAR(40));\nCREATE INDEX t%d_name ON t%d (name);\n' "$1" "$1" "$1"; }
 sql_down() { printf 'DROP TABLE t%d;\n' "$1"; }
 for i in $(seq 1 "$N"); do
@@ -52,8 +60,12 @@ timed() { # key, command...
     "$@" > "$WORK/last.log" 2>&1 || { echo "FAILED: $key: $*" >&2; cat "$WORK/last.log" >&2; exit 1; }
     record "$key" $(( ($(now) - s) / 1000000 ))
 }
-fresh_pg() { psql -q "$PG/postgres" -c "DROP DATABASE IF EXISTS ferry_bench" -c "CREATE DATABASE ferry_bench" > /dev/null; }
-pg="$PG/ferry_bench"
+# A fresh database for each tool's run, made before its timer; the one
+# before it is dropped first (outside any timing).
+# The server's checkpoint after the drop writes its pages out before the next
+# timer starts, not during it.
+fresh_pg() { psql -q "$PG/postgres" -c "DROP DATABASE IF EXISTS $PGDB WITH (FORCE)" -c "CHECKPOINT" -c "CREATE DATABASE $PGDB" > /dev/null; }
+pg="$PG/$PGDB"
 
 sqlite_ferry() {
     rm -f "$WORK"/ferry.db*
