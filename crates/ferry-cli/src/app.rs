@@ -330,19 +330,27 @@ fn run_db(g: &Global, db: &Db, out: &mut Out) -> Result<Outcome> {
                 crate::output::warn(&advice);
             }
             let report = s.migrator.migrate(&s.set, opts, &mut Progress::new())?;
-            // Post-deploy migrations this run left for later.
-            let waiting: Vec<String> = s
-                .migrator
-                .status(&s.set)?
-                .migrations
-                .into_iter()
-                .filter(|m| {
-                    m.phase == ferry::migration::Phase::PostDeploy
-                        && matches!(m.state, State::Pending | State::OutOfOrder | State::Running)
-                        && to.is_none_or(|t| m.version <= t)
-                })
-                .map(|m| m.name)
-                .collect();
+            // Post-deploy migrations this run left for later (read only
+            // when the folder has any).
+            let any_post_deploy = s
+                .set
+                .iter()
+                .any(|m| m.up.directives.phase == ferry::migration::Phase::PostDeploy);
+            let waiting: Vec<String> = if any_post_deploy {
+                s.migrator
+                    .status(&s.set)?
+                    .migrations
+                    .into_iter()
+                    .filter(|m| {
+                        m.phase == ferry::migration::Phase::PostDeploy
+                            && matches!(m.state, State::Pending | State::OutOfOrder | State::Running)
+                            && to.is_none_or(|t| m.version <= t)
+                    })
+                    .map(|m| m.name)
+                    .collect()
+            } else {
+                Vec::new()
+            };
             if json.json {
                 out.json(&json!({ "applied": report.steps, "post_deploy_waiting": waiting }))?;
             } else {
