@@ -1,44 +1,48 @@
-#!/bin/sh
-# Config migrations at scale: the AgentLab example with N profiles (every one
-# renamed by the 2.0.0 release), timing a dry run, the migration (each file
-# written beside its original, synced, renamed; originals recorded) and the
-# revert. Release build; RUNS runs; medians.
+#!/usr/bin/env bash
+# Config migrations at scale: the AgentLab example with N more profiles
+# (every one renamed twice by the 2.0.0 release), `ferry config migrate
+# --from 1.0.0` against a durable floor doing the same renames
+# (bench/config_floor.py: read, rename as text, record the original and
+# write the new file with an fsync each, rename, fsync each folder), in
+# PAIRS interleaved pairs; between runs the files are put back (not timed).
+# The dry run and the revert are timed too, for the record.
 #
-#   bench/config.sh               # N=1000 profiles, 5 runs
-#   N=100 RUNS=3 bench/config.sh
-set -eu
+#   bench/config.sh                        # N=1000, PAIRS=11
+#   N=100 PAIRS=5 bench/config.sh
+#   FERRY=/path/to/ferry bench/config.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
 N=${N:-1000}
-RUNS=${RUNS:-5}
-root=$(cd "$(dirname "$0")/.." && pwd)
-cargo build -q --release -p ferry-cli --manifest-path "$root/Cargo.toml"
-ferry="$root/target/release/ferry"
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cp -R "$root/examples/agentlab/." "$work"
-rm -rf "$work"/agentlab.db* "$work/.ferry"
-i=0
-while [ "$i" -lt "$N" ]; do
-    cp "$work/profiles/gpu.yaml" "$work/profiles/p$i.yaml"
-    i=$((i + 1))
-done
+PAIRS=${PAIRS:-11}
+WORK=$PWD/bench/work/config-$$
+if [ -z "${FERRY:-}" ]; then
+    cargo build -q --release -p ferry-cli
+    FERRY=$PWD/target/release/ferry
+fi
+. bench/lib.sh
+trap 'rm -rf "$WORK"' EXIT
+mkdir -p "$WORK"
+cp -R examples/agentlab/. "$WORK/ferry"
+rm -rf "$WORK/ferry"/agentlab.db* "$WORK/ferry/.ferry" "$WORK/ferry/try.sh"
+for i in $(seq 1 "$N"); do cp "$WORK/ferry/profiles/gpu.yaml" "$WORK/ferry/profiles/p$i.yaml"; done
+cp -R "$WORK/ferry" "$WORK/floor"
+floor="python3 bench/config_floor.py"
 
-ms() { # milliseconds a command takes
-    start=$(date +%s%N)
-    "$@" >/dev/null
-    end=$(date +%s%N)
-    echo $(((end - start) / 1000000))
+ferry_side() {
+    timed ferry.migrate "$FERRY" --project "$WORK/ferry" config migrate --from 1.0.0
+    timed ferry.revert "$FERRY" --project "$WORK/ferry" config revert
 }
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-
-dry="" mig="" rev=""
-r=0
-while [ "$r" -lt "$RUNS" ]; do
-    dry="$dry $(ms "$ferry" --project "$work" config migrate --from 1.0.0 --dry-run)"
-    mig="$mig $(ms "$ferry" --project "$work" config migrate --from 1.0.0)"
-    rev="$rev $(ms "$ferry" --project "$work" config revert)"
-    r=$((r + 1))
+floor_side() {
+    timed floor.migrate $floor "$WORK/floor" "$WORK/floor-record" template_vm=template_vmid cpu=cores
+    $floor --restore "$WORK/floor" "$WORK/floor-record"
+    rm -rf "$WORK/floor-record"
+}
+for pair in $(seq 1 "$PAIRS"); do
+    echo "pair $pair/$PAIRS" >&2
+    timed ferry.dry "$FERRY" --project "$WORK/ferry" config migrate --from 1.0.0 --dry-run
+    if [ $((pair % 2)) -eq 1 ]; then ferry_side; floor_side; else floor_side; ferry_side; fi
 done
-echo "N=$((N + 3)) config files ($N profiles), $RUNS runs, medians:"
-echo "  dry run (read, edit, check, diff): $(echo $dry | tr ' ' '\n' | median) ms"
-echo "  migrate (and record originals):    $(echo $mig | tr ' ' '\n' | median) ms"
-echo "  revert:                            $(echo $rev | tr ' ' '\n' | median) ms"
+printf '\n%s config files (%s more profiles), %s pairs, ms (median, then every run)\n\n' "$((N + 3))" "$N" "$PAIRS"
+table
+echo
+pairs "config migrate, ferry / durable floor" ferry.migrate floor.migrate 1.1

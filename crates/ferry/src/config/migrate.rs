@@ -149,10 +149,18 @@ pub fn prepare_over(dir: &Path, steps: &[Step<'_>], overlay: &[(PathBuf, String)
             ),
         ])));
     }
-    // (shown name, real path, document, what changed by release)
-    type Open = (String, PathBuf, Document, Vec<(Version, String)>);
-    let mut docs: Vec<Open> = Vec::new();
-    let mut broken: Vec<PathBuf> = Vec::new();
+    // Every file the changes touch, in the order first touched, with the
+    // changes that apply to it in order. Looked up by real path through a
+    // map: a glob over 1,000 files and a few changes must not compare every
+    // path with every other.
+    struct Touched<'c> {
+        path: PathBuf,
+        real: PathBuf,
+        format: Option<super::Format>,
+        changes: Vec<(&'c Version, &'c super::Change)>,
+    }
+    let mut touched: Vec<Touched<'_>> = Vec::new();
+    let mut index: std::collections::HashMap<PathBuf, usize> = std::collections::HashMap::new();
     let mut problems = Vec::new();
     let mut notes = Vec::new();
     for step in steps {
@@ -182,70 +190,71 @@ pub fn prepare_over(dir: &Path, steps: &[Step<'_>], overlay: &[(PathBuf, String)
             }
             for path in paths {
                 let real = fs::canonicalize(&path).unwrap_or(path.clone());
-                if broken.contains(&real) {
-                    continue;
-                }
-                let index = match docs.iter().position(|(_, r, _, _)| *r == real) {
-                    Some(i) => i,
-                    None => {
-                        let Some(format) = change.format_for(&path) else {
-                            problems.push(
-                                Problem::in_file(&path, "cannot tell the file's format from its name").help(format!(
-                                    "add format = \"yaml\" (or env, toml, json) at {}:{}",
-                                    change.source.display(),
-                                    change.line
-                                )),
-                            );
-                            broken.push(real);
-                            continue;
-                        };
-                        let bytes = match overlay.iter().find(|(p, _)| *p == real) {
-                            Some((_, t)) => Ok(t.clone().into_bytes()),
-                            None => fs::read(&real),
-                        };
-                        let text = match bytes.map(String::from_utf8) {
-                            Ok(Ok(t)) => t,
-                            Ok(Err(_)) => {
-                                problems.push(
-                                    Problem::in_file(&path, "the file is not UTF-8 text")
-                                        .help("save it as UTF-8; it was left as it was"),
-                                );
-                                broken.push(real);
-                                continue;
-                            }
-                            Err(e) => return Err(Error::io("cannot read", &path, e)),
-                        };
-                        match Document::parse(&path, format, &text) {
-                            Ok(d) => {
-                                docs.push((display_relative(dir, &path), real, d, Vec::new()));
-                                docs.len() - 1
-                            }
-                            Err(p) => {
-                                problems.push(p);
-                                broken.push(real);
-                                continue;
-                            }
-                        }
-                    }
-                };
-                let (shown, _, doc, effects) = &mut docs[index];
-                match change.apply(&step.version.to_string(), doc) {
-                    Ok(Effect::Changed(what)) => effects.push((step.version.clone(), what)),
-                    Ok(Effect::Nothing) => {}
-                    Ok(Effect::Skipped(why)) => notes.push(format!("{shown}: {why}")),
-                    Err(p) => problems.push(p),
-                }
+                let i = *index.entry(real.clone()).or_insert_with(|| {
+                    touched.push(Touched {
+                        format: change.format_for(&path),
+                        path: path.clone(),
+                        real,
+                        changes: Vec::new(),
+                    });
+                    touched.len() - 1
+                });
+                touched[i].changes.push((step.version, change));
             }
         }
     }
-    let mut files = Vec::new();
-    for (shown, real, doc, effects) in docs {
+    // Each file read, parsed, changed, checked and rendered on its own: on
+    // every core, files being independent of each other.
+    type Done = (Vec<Problem>, Vec<String>, Option<FileChange>);
+    let one = |t: &Touched<'_>| -> Result<Done> {
+        let mut problems = Vec::new();
+        let mut notes = Vec::new();
+        let Some(format) = t.format else {
+            let (_, change) = t.changes[0];
+            problems.push(
+                Problem::in_file(&t.path, "cannot tell the file's format from its name").help(format!(
+                    "add format = \"yaml\" (or env, toml, json) at {}:{}",
+                    change.source.display(),
+                    change.line
+                )),
+            );
+            return Ok((problems, notes, None));
+        };
+        let bytes = match overlay.iter().find(|(p, _)| *p == t.real) {
+            Some((_, text)) => Ok(text.clone().into_bytes()),
+            None => fs::read(&t.real),
+        };
+        let text = match bytes.map(String::from_utf8) {
+            Ok(Ok(text)) => text,
+            Ok(Err(_)) => {
+                problems.push(
+                    Problem::in_file(&t.path, "the file is not UTF-8 text")
+                        .help("save it as UTF-8; it was left as it was"),
+                );
+                return Ok((problems, notes, None));
+            }
+            Err(e) => return Err(Error::io("cannot read", &t.path, e)),
+        };
+        let mut doc = match Document::parse(&t.path, format, &text) {
+            Ok(d) => d,
+            Err(p) => return Ok((vec![p], notes, None)),
+        };
+        let shown = display_relative(dir, &t.path);
+        let mut effects = Vec::new();
+        for (version, change) in &t.changes {
+            match change.apply(&version.to_string(), &mut doc) {
+                Ok(Effect::Changed(what)) => effects.push(((*version).clone(), what)),
+                Ok(Effect::Nothing) => {}
+                Ok(Effect::Skipped(why)) => notes.push(format!("{shown}: {why}")),
+                Err(p) => problems.push(p),
+            }
+        }
         if let Err(p) = doc.verify() {
             problems.push(p);
-            continue;
+            return Ok((problems, notes, None));
         }
-        files.push(FileChange {
-            path: real,
+        let file = FileChange {
+            path: t.real.clone(),
             shown,
             format: doc.format(),
             before: doc.original().to_owned(),
@@ -253,7 +262,33 @@ pub fn prepare_over(dir: &Path, steps: &[Step<'_>], overlay: &[(PathBuf, String)
             model_before: doc.original_model().clone(),
             model_after: doc.model().clone(),
             effects,
-        });
+        };
+        Ok((problems, notes, Some(file)))
+    };
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(touched.len().max(1));
+    let chunk = touched.len().div_ceil(threads).max(1);
+    let done: Vec<Result<Done>> = if threads <= 1 || touched.len() < 16 {
+        touched.iter().map(one).collect()
+    } else {
+        std::thread::scope(|scope| {
+            let workers: Vec<_> = touched
+                .chunks(chunk)
+                .map(|part| scope.spawn(|| part.iter().map(one).collect::<Vec<_>>()))
+                .collect();
+            workers
+                .into_iter()
+                .flat_map(|w| w.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                .collect()
+        })
+    };
+    let mut files = Vec::new();
+    for d in done {
+        let (p, n, f) = d?;
+        problems.extend(p);
+        notes.extend(n);
+        files.extend(f);
     }
     if !problems.is_empty() {
         return Err(Error::Config(Problems(problems)));
