@@ -43,7 +43,10 @@ def main():
     if sys.argv[1] == "--restore":
         folder, record = sys.argv[2], sys.argv[3]
         for i, path in enumerate(files(folder)):
-            with open(os.path.join(record, str(i)), "rb") as f:
+            saved = os.path.join(record, str(i))
+            if not os.path.exists(saved):
+                continue
+            with open(saved, "rb") as f:
                 data = f.read()
             with open(path, "wb") as f:
                 f.write(data)
