@@ -23,13 +23,16 @@ pub use self::files::{Files, config_files};
 #[cfg(feature = "mysql")]
 pub(crate) use self::mysql_restore::{MARKER as RESTORE_MARKER, unfinished as unfinished_restore};
 pub use self::prune::{Pruned, prune};
+#[cfg(all(feature = "sqlite", feature = "postgres", feature = "mysql"))]
 pub(crate) use self::restore::restore_dump;
 pub use self::restore::{RestoreOptions, RestorePlan, restore};
 pub use self::retention::{Candidate, Retention, keep};
 pub use self::settings::BackupSettings;
 pub use self::store::{Entry, Sidecar, Store};
+#[cfg(all(feature = "sqlite", feature = "postgres", feature = "mysql"))]
 pub(crate) use self::verify::extracted;
 pub use self::verify::{Verification, verify};
+#[cfg(all(feature = "sqlite", feature = "postgres", feature = "mysql"))]
 pub(crate) use self::work::Work;
 
 /// Where config files live inside an archive.

@@ -143,6 +143,7 @@ pub fn restore(
 /// Restores the dump extracted at `work/dump` into the (scratch) database
 /// `url`, of the backup's engine: how a backup of a server's database
 /// reaches another engine, through a scratch copy and `ferry db transfer`.
+#[cfg(all(feature = "sqlite", feature = "postgres", feature = "mysql"))]
 pub(crate) fn restore_dump(url: &DatabaseUrl, manifest: &super::BackupManifest, work: &Path, id: &str) -> Result<()> {
     let mut m = Migrator::connect(url, crate::migrator::Settings::default())?;
     dump::restore(
