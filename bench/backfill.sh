@@ -20,13 +20,15 @@ RATE=${RATE:-200}          # the writer's inserts per second
 WINDOW=${WINDOW:-20}       # seconds of writer latency measured
 PG=${PG:-postgres://postgres@127.0.0.1:5432}
 HERE=$(cd "$(dirname "$0")" && pwd)
-WORK="$HERE/work/backfill"
-DB=ferry_bench_backfill
+WORK="$HERE/work/backfill-$$"
+DB=ferry_bench_backfill_$$
 
 cd "$HERE/.."
-cargo build -q --release -p ferry-cli
-FERRY="$PWD/target/release/ferry"
-rm -rf "$WORK"
+if [ -z "${FERRY:-}" ]; then
+    cargo build -q --release -p ferry-cli
+    FERRY="$PWD/target/release/ferry"
+fi
+trap 'psql -q "$PG/postgres" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" 2>/dev/null || true; rm -rf "$WORK"' EXIT
 mkdir -p "$WORK/project/migrations"
 
 psql_admin() { psql -q -X -v ON_ERROR_STOP=1 "$PG/postgres" "$@"; }

@@ -23,8 +23,10 @@ FIX="$ROOT/crates/ferry/tests/fixtures/foreign"
 WORK="$HERE/work/real-tools"
 PG=${PG:-postgres://postgres@127.0.0.1:5432}
 cd "$ROOT"
-cargo build -q -p ferry-cli
-FERRY="$ROOT/target/debug/ferry"
+if [ -z "${FERRY:-}" ]; then
+    cargo build -q -p ferry-cli
+    FERRY="$ROOT/target/debug/ferry"
+fi
 rm -rf "$WORK"
 mkdir -p "$WORK"
 failed=0
