@@ -26,7 +26,13 @@ pub fn watch(g: &Global, w: &WatchArgs, out: &mut Out) -> Result<Outcome> {
     };
     let rolled_back = if failed && w.rollback_on_fail {
         let mut progress = RunProgress::new();
-        let result = ferry::upgrade::rollback_last(&inst, &access, None, false, |_| true, &mut progress);
+        let why = match &watched.verdict {
+            Verdict::Failed { reason } => format!("ferry watch --rollback-on-fail: {reason}"),
+            Verdict::Warned { reasons } => format!("ferry watch --rollback-on-fail --strict: {}", reasons.join("; ")),
+            Verdict::Passed => "ferry watch --rollback-on-fail".to_owned(),
+        };
+        let result =
+            ferry::upgrade::rollback_last_because(&inst, &access, None, false, Some(&why), |_| true, &mut progress);
         drop(progress);
         Some(result)
     } else {

@@ -343,6 +343,10 @@ fn ferry_watch_after_a_manual_upgrade_rolls_it_back_on_failure() {
         "failure_limit 1 acts at once"
     );
     assert_eq!(r["rollback"]["state"], "rolled_back", "{r}");
+    assert_eq!(
+        r["rollback"]["rollback"], "ferry watch --rollback-on-fail: error rate: 0.4 above rollback_above 0.05",
+        "the journal says why"
+    );
     assert_eq!(f.status_json()["installed"]["version"], "1.0.0");
 }
 

@@ -483,6 +483,21 @@ pub fn rollback_last(
     confirm: impl FnOnce(&RollbackPlan) -> bool,
     progress: &mut dyn Progress,
 ) -> Result<Option<RunReport>> {
+    rollback_last_because(inst, access, to, restore, None, confirm, progress)
+}
+
+/// [`rollback_last`] with the reason the journal records (default: the
+/// command, `ferry rollback [--to VERSION]`): `ferry watch
+/// --rollback-on-fail` says which metric crossed which limit.
+pub fn rollback_last_because(
+    inst: &Installation,
+    access: &Access,
+    to: Option<&Version>,
+    restore: bool,
+    because: Option<&str>,
+    confirm: impl FnOnce(&RollbackPlan) -> bool,
+    progress: &mut dyn Progress,
+) -> Result<Option<RunReport>> {
     let mut held = hold(inst, access)?;
     if let Some(run) = unfinished_while_locked(&inst.runs_dir())? {
         return Err(unfinished_error(&run));
@@ -566,9 +581,10 @@ pub fn rollback_last(
         pid: std::process::id(),
         resumed: true,
     })?;
-    let reason = match to {
-        Some(v) => format!("ferry rollback --to {v}"),
-        None => "ferry rollback".to_owned(),
+    let reason = match (because, to) {
+        (Some(why), _) => why.to_owned(),
+        (None, Some(v)) => format!("ferry rollback --to {v}"),
+        (None, None) => "ferry rollback".to_owned(),
     };
     if ctx.rollback(&reason, to_hop, restore, true)? {
         Ok(Some(current_report(&ctx)))
