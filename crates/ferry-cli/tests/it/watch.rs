@@ -386,4 +386,10 @@ fn the_plan_shows_the_watch_without_secrets() {
     assert!(markdown.contains("## Watch window"), "{markdown}");
     let plan: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(plan["watch"]["metrics"][1]["rollback"]["worse_than"], 0.2);
+    // The dry run shows the watch as the run would keep it.
+    assert!(
+        f.ok(&["upgrade", "--dry-run", "--watch", "2m"])
+            .contains("then watch for 2m, every 100ms")
+    );
+    assert!(!f.ok(&["upgrade", "--dry-run", "--no-watch"]).contains("then watch"));
 }

@@ -74,6 +74,12 @@ pub fn dry_run(inst: &Installation, access: &Access, to: Option<&Version>, optio
     };
     let mut plan = release::plan(&inst.manifest, &inst.set, &start, Some(&observed.status), to)?;
     inst.annotate(&mut plan)?;
+    // The watch as this run would keep it.
+    if options.no_watch {
+        plan.watch = None;
+    } else if let (Some(w), Some(ms)) = (plan.watch.as_mut(), options.watch_ms) {
+        w.duration = std::time::Duration::from_millis(ms);
+    }
     let previews = match inst.project.config_dir() {
         Ok(dir) => crate::config::migrate::preview(&dir, &inst.manifest, &plan.hops)
             .into_iter()
