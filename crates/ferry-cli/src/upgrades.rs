@@ -86,9 +86,27 @@ impl upgrade::Progress for RunProgress {
     }
 
     fn keep_after_warnings(&mut self, reasons: &[String]) -> bool {
-        if let Some(bar) = &self.bar {
-            bar.suspend(|| {});
+        // The spinner stays out of the question's way while it is asked.
+        match self.bar.clone() {
+            Some(bar) => bar.suspend(|| self.ask_keep(reasons)),
+            None => self.ask_keep(reasons),
         }
+    }
+
+    fn migration(&mut self, event: ferry::Event<'_>) {
+        let Some(bar) = &self.bar else { return };
+        if let ferry::Event::StepStarted { step, index, total } = event {
+            bar.set_message(format!(
+                "database migrations [{}/{total}] {}",
+                index + 1,
+                step.describe()
+            ));
+        }
+    }
+}
+
+impl RunProgress {
+    fn ask_keep(&self, reasons: &[String]) -> bool {
         let question = format!(
             "The watch window warned:\n  {}\nThe upgrade is kept unless you roll it back.",
             reasons.join("\n  ")
@@ -106,17 +124,6 @@ impl upgrade::Progress for RunProgress {
         let mut answer = String::new();
         let _ = std::io::stdin().lock().read_line(&mut answer);
         answer.trim() != "rollback"
-    }
-
-    fn migration(&mut self, event: ferry::Event<'_>) {
-        let Some(bar) = &self.bar else { return };
-        if let ferry::Event::StepStarted { step, index, total } = event {
-            bar.set_message(format!(
-                "database migrations [{}/{total}] {}",
-                index + 1,
-                step.describe()
-            ));
-        }
     }
 }
 

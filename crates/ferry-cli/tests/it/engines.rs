@@ -464,3 +464,45 @@ fn a_postgres_backup_moves_into_mariadb_through_a_scratch_copy() {
     assert_eq!(left, vec![vec!["0"]]);
     assert_eq!(pg.rows("SELECT count(*) FROM users"), vec![vec!["3"]]);
 }
+
+/// A transfer killed part-way (`kill -9` after its first table) cannot
+/// empty its target: what is left is the target engine's schema with at most
+/// the tables loaded before the kill (none on PostgreSQL, whose load is one
+/// transaction), the source is as it was, and a new transfer into that
+/// target refuses and says how to start again.
+#[test]
+fn a_transfer_killed_part_way_leaves_the_source_and_says_how_to_start_again() {
+    let (p, lite) = shop_on_sqlite();
+    let source = lite.rows("SELECT count(*) FROM users");
+    for kind in [Kind::Postgres, Kind::MySql] {
+        let target = TestDb::new(kind);
+        let out = p
+            .ferry()
+            .args(["db", "transfer", "--to", &target.url])
+            .env("FERRY_TEST_CRASH_TRANSFER", "users")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), None, "killed: {}", stderr(&out));
+        let loaded = target.rows("SELECT count(*) FROM users");
+        let expected = if kind == Kind::Postgres { "0" } else { "3" };
+        assert_eq!(loaded, vec![vec![expected]], "{kind:?}");
+        assert_eq!(target.rows("SELECT count(*) FROM posts"), vec![vec!["0"]], "{kind:?}");
+        let out = p
+            .ferry()
+            .args(["db", "transfer", "--to", &target.url])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        assert!(
+            stderr(&out).contains("the target database is not empty"),
+            "{}",
+            stderr(&out)
+        );
+        assert!(stderr(&out).contains("killed part-way"), "{}", stderr(&out));
+    }
+    assert_eq!(
+        lite.rows("SELECT count(*) FROM users"),
+        source,
+        "the source is only read"
+    );
+}

@@ -3,7 +3,6 @@
 //! with `mariadb-dump`/`mariadb`. Passwords reach the tools through the
 //! environment (`PGPASSWORD`, `MYSQL_PWD`), never their command line.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
@@ -188,12 +187,7 @@ impl Tool {
         if let Some(out) = &child.stdout {
             widen_pipe(out);
         }
-        let mut err = child.stderr.take().expect("piped");
-        let stderr = std::thread::spawn(move || {
-            let mut s = Vec::new();
-            let _ = err.read_to_end(&mut s);
-            String::from_utf8_lossy(&s).into_owned()
-        });
+        let stderr = super::pg_restore::drain(child.stderr.take().expect("piped"));
         Ok(Tool {
             child,
             _reg,
@@ -462,9 +456,10 @@ impl Feeder {
     }
 }
 
-/// Never fails: a tool that stopped reading has said why on its standard
-/// error, which [`ReadBack::finish`] reports; the archive is read on to its
-/// end all the same, for its checksums.
+/// Fails only when a SQLite scratch file cannot be written: a tool that
+/// stopped reading has said why on its standard error, which
+/// [`ReadBack::finish`] reports, and the archive is read on to its end all
+/// the same, for its checksums.
 impl std::io::Write for ReadBack {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         match self {

@@ -63,7 +63,7 @@ fn prelude(engine: &mut dyn Engine) -> Result<String> {
 
 /// Reads a pipe to its end on a thread of its own, so that a child never
 /// blocks on a full pipe while ferry writes to it.
-fn drain(mut r: impl Read + Send + 'static) -> std::thread::JoinHandle<String> {
+pub(crate) fn drain(mut r: impl Read + Send + 'static) -> std::thread::JoinHandle<String> {
     std::thread::spawn(move || {
         let mut s = Vec::new();
         let _ = r.read_to_end(&mut s);

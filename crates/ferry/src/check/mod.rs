@@ -10,6 +10,7 @@ mod runner;
 mod spec;
 
 pub use self::expect::{Comparison, Expect, Op};
+pub(crate) use self::probe::agent;
 pub(crate) use self::runner::expand;
 pub use self::runner::{Context, Skips, Status, Verdict, requirements, run};
 pub use self::spec::{Check, Free, Kind, Phase, Probe, Severity};

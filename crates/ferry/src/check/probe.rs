@@ -37,13 +37,19 @@ pub(crate) struct HttpWant<'a> {
     pub json: Option<(&'a str, &'a str)>,
 }
 
-/// One try of an HTTP request; `Ok` when the response is what is wanted.
-fn http_once(url: &str, want: &HttpWant<'_>, timeout: Duration) -> Result<String, String> {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
+/// An HTTP client whose requests end within `timeout` and whose error
+/// statuses are answers to look at, not errors: for checks and the watch.
+pub(crate) fn agent(timeout: Duration) -> ureq::Agent {
+    ureq::Agent::config_builder()
         .timeout_global(Some(timeout))
         .http_status_as_error(false)
         .build()
-        .into();
+        .into()
+}
+
+/// One try of an HTTP request; `Ok` when the response is what is wanted.
+fn http_once(url: &str, want: &HttpWant<'_>, timeout: Duration) -> Result<String, String> {
+    let agent = agent(timeout);
     let shown = redact_url(url);
     let response = if want.head {
         agent.head(url).call()

@@ -7,6 +7,7 @@
 use std::io::Write;
 
 use super::value::{Category, Value};
+use crate::engine::catalog::ident as quote;
 use crate::engine::{ConnectOptions, DatabaseUrl, EngineKind, SqliteLocation};
 use crate::error::{Error, Result};
 
@@ -38,13 +39,6 @@ pub(crate) enum Db {
 
 fn db_err(what: &str) -> impl Fn(String) -> Error + '_ {
     move |m| Error::db(what.to_owned(), crate::engine::redact_text(&m))
-}
-
-pub(crate) fn quote(kind: EngineKind, ident: &str) -> String {
-    match kind {
-        EngineKind::MySql => format!("`{}`", ident.replace('`', "``")),
-        _ => format!("\"{}\"", ident.replace('"', "\"\"")),
-    }
 }
 
 impl Db {

@@ -17,8 +17,9 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use self::io::{Db, TableDef, quote};
+use self::io::{Db, TableDef};
 use self::value::{Category, Checksum, Value, canonical, convert, shown};
+use crate::engine::catalog::ident as quote;
 use crate::engine::{DatabaseUrl, EngineKind};
 use crate::error::{Error, Result};
 use crate::installation::{Access, Installation};
@@ -159,7 +160,7 @@ pub fn transfer(
                 present.len(),
                 list(&present, 5)
             ),
-            "transfer into a new, empty database (CREATE DATABASE ...)",
+            "transfer into a new, empty database (CREATE DATABASE ...); a transfer that was killed part-way leaves its target so: drop that database and create it again",
         ));
     }
     let mut tables = src.tables(&own)?;
@@ -415,6 +416,7 @@ fn copy(
                 "fix the cause and transfer again",
             )
         })?;
+        crash_point(&t.name);
         sums.push((t.name.clone(), sum, began.elapsed()));
     }
     dst.exec(if mysql { "SET FOREIGN_KEY_CHECKS = 1" } else { "COMMIT" })?;
@@ -527,4 +529,16 @@ pub fn from_backup(
     let mut report = result?;
     report.from = format!("backup {}", entry.id);
     Ok(report)
+}
+
+/// In debug builds only: `FERRY_TEST_CRASH_TRANSFER=TABLE` kills the process
+/// (abort, as `kill -9` would) right after TABLE was loaded: how the tests
+/// interrupt a transfer at an exact place. Release builds ignore it.
+fn crash_point(table: &str) {
+    #[cfg(debug_assertions)]
+    if std::env::var("FERRY_TEST_CRASH_TRANSFER").is_ok_and(|t| t == table) {
+        std::process::abort();
+    }
+    #[cfg(not(debug_assertions))]
+    let _ = table;
 }

@@ -158,46 +158,34 @@ pub fn verdict(watch: &Watch, rounds: &[Round], complete: bool) -> Option<Verdic
     let mut warned = Vec::new();
     for m in &watch.metrics {
         let limit = m.failure_limit as usize;
-        let levels: Vec<(Level, &Reading)> = rounds
+        let readings = rounds
             .iter()
-            .filter_map(|r| r.readings.iter().find(|x| x.metric == m.name))
-            .map(|x| (x.level, x))
-            .collect();
+            .filter_map(|r| r.readings.iter().find(|x| x.metric == m.name));
         let mut critical = 0;
         let mut bad = 0;
         let mut warned_here = None;
-        for (level, reading) in &levels {
-            critical = if *level == Level::Critical { critical + 1 } else { 0 };
+        for reading in readings {
+            let level = reading.level;
+            critical = if level == Level::Critical { critical + 1 } else { 0 };
             bad = if matches!(level, Level::Critical | Level::Warn) {
                 bad + 1
             } else {
                 0
             };
+            // What crossed, and how long: `error rate: 0.3 above ..., 2 readings in a row`.
+            let why = || {
+                let row = if limit > 1 {
+                    format!(", {limit} readings in a row")
+                } else {
+                    String::new()
+                };
+                format!("{}: {}{row}", m.name, reading.detail)
+            };
             if critical >= limit {
-                return Some(Verdict::Failed {
-                    reason: format!(
-                        "{}: {}{}",
-                        m.name,
-                        reading.detail,
-                        if limit > 1 {
-                            format!(", {limit} readings in a row")
-                        } else {
-                            String::new()
-                        }
-                    ),
-                });
+                return Some(Verdict::Failed { reason: why() });
             }
             if bad >= limit && warned_here.is_none() {
-                warned_here = Some(format!(
-                    "{}: {}{}",
-                    m.name,
-                    reading.detail,
-                    if limit > 1 {
-                        format!(", {limit} readings in a row")
-                    } else {
-                        String::new()
-                    }
-                ));
+                warned_here = Some(why());
             }
         }
         warned.extend(warned_here);

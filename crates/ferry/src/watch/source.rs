@@ -26,11 +26,7 @@ pub fn read(metric: &Metric, prometheus: Option<&str>, root: &std::path::Path, m
 }
 
 fn get_json(url: &str, timeout: Duration) -> Result<serde_json::Value, String> {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_global(Some(timeout))
-        .http_status_as_error(false)
-        .build()
-        .into();
+    let agent = crate::check::agent(timeout);
     let shown = redact_url(url);
     let mut response = agent
         .get(url)
