@@ -5,6 +5,7 @@
 #   bench/verify.sh               # N=1000, RUNS=3, medians
 #   N=200 RUNS=1 bench/verify.sh  # quicker
 #   FERRY=/path/to/ferry bench/verify.sh   # a given binary, no build
+#   ENGINES=postgres bench/verify.sh       # one engine
 #
 # The migrations are a realistic mix, each with a correct down: a table with
 # a primary key and a default, a column added with an index, a check
@@ -115,5 +116,6 @@ bench() { # engine
     echo "$engine: N=$N apply ${a} ms, verify ${v} ms, ratio $(echo "scale=2; $v / $a" | bc)"
 }
 
-bench postgres
-bench sqlite
+for e in ${ENGINES:-postgres sqlite}; do
+    bench "$e"
+done

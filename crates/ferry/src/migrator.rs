@@ -140,6 +140,9 @@ pub struct Migrator {
     settings: Settings,
     /// True while [`Migrator::hold_lock`] keeps the migration lock.
     held: bool,
+    /// The history table is known to exist: made under the lock held since
+    /// (`run_known` asks the database once, not once per step).
+    history_ready: bool,
 }
 
 impl std::fmt::Debug for Migrator {
@@ -173,6 +176,7 @@ impl Migrator {
             engine: engine::connect(url, &options)?,
             settings,
             held: false,
+            history_ready: false,
         })
     }
 
@@ -182,6 +186,7 @@ impl Migrator {
             engine,
             settings,
             held: false,
+            history_ready: false,
         }
     }
 
@@ -199,6 +204,7 @@ impl Migrator {
 
     /// Releases a lock taken by [`Migrator::hold_lock`].
     pub fn release_lock(&mut self) {
+        self.history_ready = false;
         if std::mem::take(&mut self.held)
             && let Err(e) = self.engine.unlock()
         {
@@ -209,6 +215,7 @@ impl Migrator {
     /// Reopens the database after its file was replaced under the
     /// connection (a SQLite restore). The lock, if held, stays held.
     pub fn reopen(&mut self) -> Result<()> {
+        self.history_ready = false;
         self.engine.reopen()
     }
 
@@ -516,10 +523,17 @@ impl Migrator {
         preflight(&*self.engine, steps)?;
         let table = self.settings.history_table.clone();
         let durable = self.settings.durable;
-        self.locked(|engine| {
-            engine.ensure_history(&table)?;
+        // Under a lock held throughout, the table made once is still there.
+        let mut ready = self.history_ready;
+        let result = self.locked(|engine| {
+            if !ready {
+                engine.ensure_history(&table)?;
+                ready = true;
+            }
             run_steps(engine, &table, steps, &mut (), durable)
-        })
+        });
+        self.history_ready = ready && self.held;
+        result
     }
 
     fn locked<T>(&mut self, f: impl FnOnce(&mut dyn Engine) -> Result<T>) -> Result<T> {

@@ -28,12 +28,16 @@ impl std::fmt::Debug for Scratch {
 impl Scratch {
     /// A new, empty database beside `live`, named after `purpose`.
     pub fn create(live: &DatabaseUrl, purpose: &str) -> Result<Self> {
+        // Two made in the same microsecond (`ferry db verify` makes two at
+        // once) still differ.
+        static MADE: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         let now = jiff::Timestamp::now();
         let name = format!(
-            "ferry_{purpose}_{}_{}_{}",
+            "ferry_{purpose}_{}_{}_{}_{}",
             std::process::id(),
             now.as_second(),
-            now.subsec_nanosecond() / 1000
+            now.subsec_nanosecond() / 1000,
+            MADE.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
         );
         if live.kind() == EngineKind::Sqlite {
             let dir = tempfile::Builder::new()

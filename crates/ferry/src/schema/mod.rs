@@ -19,6 +19,20 @@ use crate::error::{Error, Result};
 #[derive(Debug, Default)]
 pub struct Cache {
     postgres: postgres::Cache,
+    sqlite: sqlite::Cache,
+}
+
+impl Cache {
+    /// On PostgreSQL, for a superuser, in a database nobody keeps: installs
+    /// event triggers that record what each command changes, so that each
+    /// later read costs what changed rather than what there is. Returns
+    /// whether it did; reads work the same either way.
+    pub fn track(&mut self, engine: &mut dyn Engine) -> Result<bool> {
+        match engine.kind() {
+            EngineKind::Postgres => postgres::track(engine, &mut self.postgres),
+            _ => Ok(false),
+        }
+    }
 }
 
 /// One column.
@@ -170,11 +184,11 @@ impl Snapshot {
     }
 
     /// As [`Snapshot::read`], reading again only what changed since `cache`
-    /// last saw it (on PostgreSQL; the other engines' catalogues are read
+    /// last saw it (on PostgreSQL and SQLite; MariaDB's catalogue is read
     /// whole). A cache belongs to one database and one session.
     pub fn read_cached(engine: &mut dyn Engine, skip: &[String], cache: &mut Cache) -> Result<Self> {
         let mut s = match engine.kind() {
-            EngineKind::Sqlite => sqlite::read(engine)?,
+            EngineKind::Sqlite => sqlite::read(engine, &mut cache.sqlite)?,
             EngineKind::Postgres => postgres::read(engine, &mut cache.postgres)?,
             EngineKind::MySql => mysql::read(engine)?,
         };
@@ -183,8 +197,10 @@ impl Snapshot {
         // Indexes, triggers and sequences of ferry's tables: `table:name` keys
         // or names that start with the table's.
         let belongs = |key: &str| {
-            skip.iter()
-                .any(|t| key.starts_with(&format!("{t}:")) || key.starts_with(&format!("{t}_")))
+            skip.iter().any(|t| {
+                key.strip_prefix(t.as_str())
+                    .is_some_and(|rest| rest.starts_with(':') || rest.starts_with('_'))
+            })
         };
         s.indexes.retain(|k, _| !belongs(k));
         s.triggers.retain(|k, _| !belongs(k));
@@ -195,6 +211,10 @@ impl Snapshot {
     /// How `self` differs from `was`, every object named.
     pub fn diff(&self, was: &Snapshot) -> Vec<Difference> {
         let mut out = Vec::new();
+        // The usual answer, without building the maps compared below.
+        if self == was {
+            return out;
+        }
         for (name, t) in &self.tables {
             let Some(w) = was.tables.get(name) else {
                 out.push(Difference {

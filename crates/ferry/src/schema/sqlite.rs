@@ -2,7 +2,7 @@
 //! a query for each kind of object over every table at once. CHECK
 //! constraints live only in a table's SQL text, and are read from it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use super::{Column, Snapshot, cell, query_err};
 use crate::engine::Engine;
@@ -65,11 +65,108 @@ fn checks(create: &str) -> Vec<(String, String)> {
     out
 }
 
-/// Reads the schema of the main database.
-pub fn read(engine: &mut dyn Engine) -> Result<Snapshot> {
+/// What a read keeps for the next one of the same database: each table's
+/// part of the snapshot, with the `sqlite_master` text it was read from.
+///
+/// Everything the `pragma_*` functions say of a table (columns, types,
+/// defaults, keys, foreign keys, indexes) comes from its own CREATE TABLE
+/// text and its indexes' rows in `sqlite_master`; while that text is the
+/// same, so is its part, and only the tables whose text changed are read
+/// again (`ferry db verify` reads twice per migration).
+#[derive(Debug, Default)]
+pub struct Cache {
+    tables: HashMap<String, (String, Snapshot)>,
+    /// Views and triggers, evened out, by their SQL text.
+    texts: HashMap<String, String>,
+}
+
+/// Reads the schema of the main database; with `cache`, only the tables
+/// whose text changed since its last read.
+pub fn read(engine: &mut dyn Engine, cache: &mut Cache) -> Result<Snapshot> {
+    let master = engine
+        .query("SELECT type, name, tbl_name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\'")
+        .map_err(query_err("tables"))?;
+    // Each table's text: its CREATE TABLE, then its indexes' rows in order.
+    let mut texts: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for r in &master {
+        match cell(r, 0).as_str() {
+            "table" => texts.entry(cell(r, 1)).or_default().insert(0, cell(r, 3)),
+            "index" => texts
+                .entry(cell(r, 2))
+                .or_default()
+                .push(format!("{}\u{0}{}", cell(r, 1), cell(r, 3))),
+            _ => {}
+        }
+    }
+    let keyed: BTreeMap<String, String> = texts
+        .into_iter()
+        .map(|(table, mut parts)| {
+            let create = parts.remove(0);
+            parts.sort();
+            (table, format!("{create}\u{1}{}", parts.join("\u{1}")))
+        })
+        .collect();
+    cache.tables.retain(|t, _| keyed.contains_key(t));
+    let stale: Vec<&String> = keyed
+        .iter()
+        .filter(|(t, key)| cache.tables.get(*t).is_none_or(|(k, _)| k != *key))
+        .map(|(t, _)| t)
+        .collect();
+    if !stale.is_empty() {
+        let part = read_tables(engine, &stale)?;
+        for table in stale {
+            let mut own = Snapshot::default();
+            if let Some(t) = part.tables.get(table) {
+                own.tables.insert(table.clone(), t.clone());
+            }
+            let prefix = format!("{table}:");
+            own.indexes.extend(
+                part.indexes
+                    .range(prefix.clone()..)
+                    .take_while(|(k, _)| k.starts_with(&prefix))
+                    .map(|(k, v)| (k.clone(), v.clone())),
+            );
+            cache.tables.insert(table.clone(), (keyed[table].clone(), own));
+        }
+    }
+    let mut s = Snapshot::default();
+    for (_, part) in cache.tables.values() {
+        s.tables.extend(part.tables.iter().map(|(k, v)| (k.clone(), v.clone())));
+        s.indexes
+            .extend(part.indexes.iter().map(|(k, v)| (k.clone(), v.clone())));
+    }
+    let mut seen = std::collections::HashSet::new();
+    for r in &master {
+        let kind = cell(r, 0);
+        if kind != "view" && kind != "trigger" {
+            continue;
+        }
+        let sql = cell(r, 3);
+        seen.insert(sql.clone());
+        let def = cache.texts.entry(sql).or_insert_with_key(|sql| normalise(sql)).clone();
+        if kind == "view" {
+            s.views.insert(cell(r, 1), def);
+        } else {
+            s.triggers.insert(format!("{}:{}", cell(r, 2), cell(r, 1)), def);
+        }
+    }
+    cache.texts.retain(|sql, _| seen.contains(sql));
+    Ok(s)
+}
+
+/// Reads the tables named in `only`: columns, keys, checks, indexes and
+/// foreign keys, a query for each kind of object over all of them at once.
+fn read_tables(engine: &mut dyn Engine, only: &[&String]) -> Result<Snapshot> {
+    let names = only
+        .iter()
+        .map(|t| crate::engine::history::literal(crate::engine::EngineKind::Sqlite, t))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let tables = format!("{TABLES} AND m.name IN ({names})");
+    let tables = tables.as_str();
     let mut s = Snapshot::default();
     for r in engine
-        .query(&format!("SELECT m.name, m.sql FROM sqlite_master m WHERE {TABLES}"))
+        .query(&format!("SELECT m.name, m.sql FROM sqlite_master m WHERE {tables}"))
         .map_err(query_err("tables"))?
     {
         let t = s.tables.entry(cell(&r, 0)).or_default();
@@ -80,7 +177,7 @@ pub fn read(engine: &mut dyn Engine) -> Result<Snapshot> {
     let mut pk: BTreeMap<String, Vec<(i64, String)>> = BTreeMap::new();
     for r in engine
         .query(&format!(
-            "SELECT m.name, p.name, p.type, p.\"notnull\", p.dflt_value, p.pk FROM sqlite_master m JOIN pragma_table_info(m.name) p WHERE {TABLES}"
+            "SELECT m.name, p.name, p.type, p.\"notnull\", p.dflt_value, p.pk FROM sqlite_master m JOIN pragma_table_info(m.name) p WHERE {tables}"
         ))
         .map_err(query_err("columns"))?
     {
@@ -110,7 +207,7 @@ pub fn read(engine: &mut dyn Engine) -> Result<Snapshot> {
     }
     for r in engine
         .query(&format!(
-            "SELECT m.name, il.name, il.\"unique\", il.origin, (SELECT group_concat(name, ', ') FROM (SELECT name FROM pragma_index_info(il.name) ORDER BY seqno)), (SELECT sql FROM sqlite_master WHERE type = 'index' AND name = il.name) FROM sqlite_master m JOIN pragma_index_list(m.name) il WHERE {TABLES}"
+            "SELECT m.name, il.name, il.\"unique\", il.origin, (SELECT group_concat(name, ', ') FROM (SELECT name FROM pragma_index_info(il.name) ORDER BY seqno)), (SELECT sql FROM sqlite_master WHERE type = 'index' AND name = il.name) FROM sqlite_master m JOIN pragma_index_list(m.name) il WHERE {tables}"
         ))
         .map_err(query_err("indexes"))?
     {
@@ -137,7 +234,7 @@ pub fn read(engine: &mut dyn Engine) -> Result<Snapshot> {
     let mut fks: BTreeMap<(String, String), Vec<FkColumn>> = BTreeMap::new();
     for r in engine
         .query(&format!(
-            "SELECT m.name, f.id, f.seq, f.\"table\", f.\"from\", f.\"to\", f.on_update, f.on_delete FROM sqlite_master m JOIN pragma_foreign_key_list(m.name) f WHERE {TABLES}"
+            "SELECT m.name, f.id, f.seq, f.\"table\", f.\"from\", f.\"to\", f.on_update, f.on_delete FROM sqlite_master m JOIN pragma_foreign_key_list(m.name) f WHERE {tables}"
         ))
         .map_err(query_err("foreign keys"))?
     {
@@ -162,17 +259,6 @@ pub fn read(engine: &mut dyn Engine) -> Result<Snapshot> {
         );
         if let Some(t) = s.tables.get_mut(&table) {
             t.constraints.insert(format!("foreign key ({})", from.join(", ")), def);
-        }
-    }
-    for r in engine
-        .query("SELECT type, tbl_name, name, sql FROM sqlite_master WHERE type IN ('view', 'trigger')")
-        .map_err(query_err("views and triggers"))?
-    {
-        let def = normalise(&cell(&r, 3));
-        if cell(&r, 0) == "view" {
-            s.views.insert(cell(&r, 2), def);
-        } else {
-            s.triggers.insert(format!("{}:{}", cell(&r, 1), cell(&r, 2)), def);
         }
     }
     Ok(s)

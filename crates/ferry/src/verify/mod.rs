@@ -165,6 +165,69 @@ pub fn verify(
     progress: &mut dyn VerifyProgress,
 ) -> Result<VerifyReport> {
     let started = Instant::now();
+    // Event triggers report what each migration changed (a scratch
+    // database ferry makes, as a superuser); the catalogue read whole at
+    // the end of each phase must agree with what they reported, or the
+    // check is made again the slow way.
+    let report = match check(inst, access, opts, progress, opts.scratch.is_none())? {
+        Some(report) => report,
+        None => {
+            tracing::warn!(
+                "the schema the event triggers followed is not the one in the catalogue; checking again by reading the catalogue"
+            );
+            check(inst, access, opts, progress, false)?.expect("an untracked check is its own reference")
+        }
+    };
+    let report = VerifyReport {
+        ms: started.elapsed().as_millis() as u64,
+        ..report
+    };
+    record::save(inst, &report)?;
+    Ok(report)
+}
+
+/// Connects to a scratch database ferry checks in, holding its lock
+/// throughout (nobody else works there). Nobody keeps it either: on SQLite,
+/// commits are not synced and the rollback journal stays in memory (a
+/// commit otherwise costs four fsyncs; the scratch file is thrown away
+/// after, and after a crash).
+fn connect_scratch(url: &DatabaseUrl, settings: &Settings) -> Result<Migrator> {
+    let mut m = Migrator::connect(url, settings.clone())?;
+    m.hold_lock()?;
+    if url.kind() == EngineKind::Sqlite {
+        m.engine()
+            .execute("PRAGMA synchronous = OFF; PRAGMA journal_mode = MEMORY")
+            .map_err(|e| Error::db("cannot set up the scratch database", e.message))?;
+    }
+    Ok(m)
+}
+
+/// The schema as tracked reads see it, and as a read of the whole
+/// catalogue does: `false` when they differ.
+fn agrees(m: &mut Migrator, skip: &[String], cache: &mut crate::schema::Cache, tracked: bool) -> Result<bool> {
+    if !tracked {
+        return Ok(true);
+    }
+    let cached = Snapshot::read_cached(m.engine(), skip, cache)?;
+    Ok(cached == Snapshot::read(m.engine(), skip)?)
+}
+
+/// One verification; `None` when `track` was asked for and the schema its
+/// event triggers followed turned out different from the catalogue's.
+///
+/// In a scratch database ferry makes, the chain check runs at the same time
+/// in a second one, on its own connection and thread: every up once (as a
+/// real database got them), the schema kept where a chain may end, then
+/// down from the head. The server works on both at once; in a database
+/// given with `--database-url`, the chain follows the steps there.
+fn check(
+    inst: &Installation,
+    access: &Access,
+    opts: &VerifyOptions,
+    progress: &mut dyn VerifyProgress,
+    track: bool,
+) -> Result<Option<VerifyReport>> {
+    let started = Instant::now();
     let live = inst.url(access)?;
     let mut scratch = match &opts.scratch {
         Some(u) => Scratch::given(u.clone(), &live)?,
@@ -176,12 +239,11 @@ pub fn verify(
         durable: false,
         ..inst.project.settings(None)
     };
-    let mut m = Migrator::connect(scratch.url(), settings.clone())?;
-    // Held from start to end: nobody else works in a scratch database.
-    m.hold_lock()?;
+    let mut m = connect_scratch(scratch.url(), &settings)?;
     // One session, one database: each snapshot reads again only what the
     // step changed.
     let mut cache = crate::schema::Cache::default();
+    let tracked = track && cache.track(m.engine())?;
     let skip = ferry_tables(&settings);
     let set = &inst.set;
     let all = MigrateOptions {
@@ -195,192 +257,289 @@ pub fn verify(
     let to = opts.to.or_else(|| set.latest().map(|x| x.version)).unwrap_or(0);
     let checked: Vec<&crate::migration::Migration> =
         set.iter().filter(|x| x.version > from && x.version <= to).collect();
-    let mut before = Snapshot::read_cached(m.engine(), &skip, &mut cache)?;
-    let heads: std::collections::BTreeSet<u64> = inst.manifest.releases().iter().filter_map(|r| r.schema).collect();
-    let mut met: BTreeMap<u64, Snapshot> = BTreeMap::new();
-    met.insert(from, before.clone());
-    let mut steps = Vec::new();
-    let mut stopped = None;
-    let total = checked.len();
     let given = opts.scratch.is_some();
-    // Where the time goes, for `FERRY_LOG=ferry=debug` and bench/verify.sh.
-    let (mut t_migrate, mut t_snapshot) = (Duration::ZERO, Duration::ZERO);
-    let timed = |total: &mut Duration, t: Instant| *total += t.elapsed();
-    for (index, mig) in checked.iter().enumerate() {
-        let up_to = MigrateOptions {
-            to: Some(mig.version),
-            ..all
-        };
-        let t = Instant::now();
-        let applied = m.run_known(&[Step::up(mig)]);
-        timed(&mut t_migrate, t);
-        if let Err(e) = applied {
-            let check = StepCheck {
+    let targets = chain_targets(inst, &checked, from, to);
+    std::thread::scope(|scope| {
+        let apart = (!given).then(|| {
+            let (live, settings, skip, targets) = (&live, &settings, &skip, &targets);
+            let checked = &checked;
+            scope.spawn(move || chain_apart(live, settings, skip, set, checked, from, targets, track))
+        });
+        let mut before = Snapshot::read_cached(m.engine(), &skip, &mut cache)?;
+        let heads: std::collections::BTreeSet<u64> = inst.manifest.releases().iter().filter_map(|r| r.schema).collect();
+        let mut met: BTreeMap<u64, Snapshot> = BTreeMap::new();
+        met.insert(from, before.clone());
+        let mut steps = Vec::new();
+        let mut stopped = None;
+        let total = checked.len();
+        // Where the time goes, for `FERRY_LOG=ferry=debug` and bench/verify.sh.
+        let (mut t_migrate, mut t_snapshot) = (Duration::ZERO, Duration::ZERO);
+        let timed = |total: &mut Duration, t: Instant| *total += t.elapsed();
+        for (index, mig) in checked.iter().enumerate() {
+            let up_to = MigrateOptions {
+                to: Some(mig.version),
+                ..all
+            };
+            let t = Instant::now();
+            let applied = m.run_known(&[Step::up(mig)]);
+            timed(&mut t_migrate, t);
+            if let Err(e) = applied {
+                let check = StepCheck {
+                    version: mig.version,
+                    name: mig.label(),
+                    result: StepResult::UpFails { error: err_text(&e) },
+                    drops: Vec::new(),
+                    up_again_error: None,
+                };
+                progress.step(&check, index, total);
+                steps.push(check);
+                stopped = Some(format!("{} fails to apply; nothing after it was checked", mig.label()));
+                break;
+            }
+            let t = Instant::now();
+            let after_up = Snapshot::read_cached(m.engine(), &skip, &mut cache)?;
+            timed(&mut t_snapshot, t);
+            // Whether the scratch database is left in a state the next step
+            // cannot start from, and must be made again.
+            let mut lost = false;
+            let mut check = StepCheck {
                 version: mig.version,
                 name: mig.label(),
-                result: StepResult::UpFails { error: err_text(&e) },
+                result: StepResult::NoDown,
                 drops: Vec::new(),
                 up_again_error: None,
             };
+            if mig.has_down() {
+                let t = Instant::now();
+                let reverted = match mig.down() {
+                    Ok(Some(down)) => m.run_known(&[Step::down(mig, down)]),
+                    Ok(None) => unreachable!("has_down was checked"),
+                    Err(e) => Err(e),
+                };
+                timed(&mut t_migrate, t);
+                match reverted {
+                    Err(e) => {
+                        check.result = StepResult::DownFails { error: err_text(&e) };
+                        // PostgreSQL and SQLite rolled it back; MySQL cannot
+                        // roll DDL back, so its schema is somewhere in between.
+                        lost = m.engine().kind() == EngineKind::MySql;
+                    }
+                    Ok(_) => {
+                        let t = Instant::now();
+                        let after_down = Snapshot::read_cached(m.engine(), &skip, &mut cache)?;
+                        timed(&mut t_snapshot, t);
+                        let differences = after_down.diff(&before);
+                        check.drops = after_up.dropped_in(&after_down);
+                        let t = Instant::now();
+                        let again = m.run_known(&[Step::up(mig)]);
+                        timed(&mut t_migrate, t);
+                        if let Err(e) = again {
+                            check.up_again_error = Some(err_text(&e));
+                            lost = true;
+                        }
+                        // A down that leaves a difference may have changed more
+                        // than the up made (dropped what came before it): when
+                        // the up again does not bring back the schema after it,
+                        // the next step cannot start from here.
+                        if !differences.is_empty()
+                            && !lost
+                            && Snapshot::read_cached(m.engine(), &skip, &mut cache)? != after_up
+                        {
+                            lost = true;
+                        }
+                        check.result = match (differences.is_empty(), &check.up_again_error) {
+                            (false, _) => StepResult::Differs { differences },
+                            (true, Some(e)) => StepResult::UpAgainFails { error: e.clone() },
+                            (true, None) => StepResult::Inverts,
+                        };
+                    }
+                }
+            }
             progress.step(&check, index, total);
             steps.push(check);
-            stopped = Some(format!("{} fails to apply; nothing after it was checked", mig.label()));
-            break;
-        }
-        let t = Instant::now();
-        let after_up = Snapshot::read_cached(m.engine(), &skip, &mut cache)?;
-        timed(&mut t_snapshot, t);
-        // Whether the scratch database is left in a state the next step
-        // cannot start from, and must be made again.
-        let mut lost = false;
-        let mut check = StepCheck {
-            version: mig.version,
-            name: mig.label(),
-            result: StepResult::NoDown,
-            drops: Vec::new(),
-            up_again_error: None,
-        };
-        if mig.has_down() {
-            let t = Instant::now();
-            let reverted = match mig.down() {
-                Ok(Some(down)) => m.run_known(&[Step::down(mig, down)]),
-                Ok(None) => unreachable!("has_down was checked"),
-                Err(e) => Err(e),
-            };
-            timed(&mut t_migrate, t);
-            match reverted {
-                Err(e) => {
-                    check.result = StepResult::DownFails { error: err_text(&e) };
-                    // PostgreSQL and SQLite rolled it back; MySQL cannot
-                    // roll DDL back, so its schema is somewhere in between.
-                    lost = m.engine().kind() == EngineKind::MySql;
-                }
-                Ok(_) => {
-                    let t = Instant::now();
-                    let after_down = Snapshot::read_cached(m.engine(), &skip, &mut cache)?;
-                    timed(&mut t_snapshot, t);
-                    let differences = after_down.diff(&before);
-                    check.drops = after_up.dropped_in(&after_down);
-                    let t = Instant::now();
-                    let again = m.run_known(&[Step::up(mig)]);
-                    timed(&mut t_migrate, t);
-                    if let Err(e) = again {
-                        check.up_again_error = Some(err_text(&e));
-                        lost = true;
-                    }
-                    // A down that leaves a difference may have changed more
-                    // than the up made (dropped what came before it): when
-                    // the up again does not bring back the schema after it,
-                    // the next step cannot start from here.
-                    if !differences.is_empty()
-                        && !lost
-                        && Snapshot::read_cached(m.engine(), &skip, &mut cache)? != after_up
-                    {
-                        lost = true;
-                    }
-                    check.result = match (differences.is_empty(), &check.up_again_error) {
-                        (false, _) => StepResult::Differs { differences },
-                        (true, Some(e)) => StepResult::UpAgainFails { error: e.clone() },
-                        (true, None) => StepResult::Inverts,
-                    };
-                }
-            }
-        }
-        progress.step(&check, index, total);
-        steps.push(check);
-        if lost {
-            if given {
-                stopped = Some(format!(
-                    "after {}, the scratch database is not in a state to go on from, and ferry does not remake a database it was given",
-                    mig.label()
-                ));
-                break;
-            }
-            // Start again from an empty database, up to here in one go.
-            drop(m);
-            scratch = Scratch::create(&live, "verify")?;
-            m = Migrator::connect(scratch.url(), settings.clone())?;
-            m.hold_lock()?;
-            cache = crate::schema::Cache::default();
-            m.migrate(set, up_to, &mut ())?;
-        }
-        // Only where a chain check may end: release heads, and migrations
-        // without a down (the chain stops above the newest one).
-        if heads.contains(&mig.version) || !mig.has_down() {
-            met.insert(mig.version, after_up.clone());
-        }
-        before = after_up;
-    }
-    tracing::debug!(
-        "verify: {} steps, migrations {} ms, snapshots {} ms, the rest {} ms",
-        steps.len(),
-        t_migrate.as_millis(),
-        t_snapshot.as_millis(),
-        started.elapsed().saturating_sub(t_migrate + t_snapshot).as_millis()
-    );
-    // The chain: from the head down to each release head, newest first,
-    // then to where checking started.
-    let mut chain = Vec::new();
-    if stopped.is_none() {
-        // Only over the reversible tail: a migration without a down ends it.
-        let floor = checked
-            .iter()
-            .filter(|x| !x.has_down())
-            .map(|x| x.version)
-            .max()
-            .unwrap_or(from);
-        let mut targets: Vec<(u64, Option<String>)> = inst
-            .manifest
-            .releases()
-            .iter()
-            .filter_map(|r| r.schema.map(|s| (s, Some(r.version.to_string()))))
-            .filter(|(s, _)| *s >= floor && *s < to)
-            .collect();
-        targets.push((floor, None));
-        targets.sort_by_key(|t| std::cmp::Reverse(t.0));
-        targets.dedup_by_key(|t| t.0);
-        for (target, release) in targets {
-            let result = m.revert(set, RevertTarget::To(target), &mut ());
-            let mut check = ChainCheck {
-                to: target,
-                release,
-                error: None,
-                differences: Vec::new(),
-            };
-            match result {
-                Err(e) => {
-                    check.error = Some(err_text(&e));
-                    chain.push(check);
+            if lost {
+                if given {
+                    stopped = Some(format!(
+                        "after {}, the scratch database is not in a state to go on from, and ferry does not remake a database it was given",
+                        mig.label()
+                    ));
                     break;
                 }
-                Ok(_) => {
-                    let now = Snapshot::read_cached(m.engine(), &skip, &mut cache)?;
-                    if let Some(was) = met.get(&target) {
-                        check.differences = now.diff(was);
-                    }
+                // What the triggers followed is thrown away with the database:
+                // compare it with the catalogue first.
+                if !agrees(&mut m, &skip, &mut cache, tracked)? {
+                    return Ok(None);
+                }
+                // Start again from an empty database, up to here in one go.
+                drop(m);
+                scratch = Scratch::create(&live, "verify")?;
+                m = connect_scratch(scratch.url(), &settings)?;
+                cache = crate::schema::Cache::default();
+                if tracked {
+                    cache.track(m.engine())?;
+                }
+                m.migrate(set, up_to, &mut ())?;
+            }
+            // Only where a chain check may end: release heads, and migrations
+            // without a down (the chain stops above the newest one).
+            if heads.contains(&mig.version) || !mig.has_down() {
+                met.insert(mig.version, after_up.clone());
+            }
+            before = after_up;
+        }
+        tracing::debug!(
+            "verify: {} steps, migrations {} ms, snapshots {} ms, the rest {} ms",
+            steps.len(),
+            t_migrate.as_millis(),
+            t_snapshot.as_millis(),
+            started.elapsed().saturating_sub(t_migrate + t_snapshot).as_millis()
+        );
+        if stopped.is_none() && !agrees(&mut m, &skip, &mut cache, tracked)? {
+            return Ok(None);
+        }
+        // The chain: from the head down to each release head, newest first,
+        // then to where checking started.
+        let chain = match apart {
+            Some(handle) => match handle.join().expect("the chain check does not panic")? {
+                Some(_) if stopped.is_some() => Vec::new(),
+                Some(chain) => chain,
+                None => return Ok(None),
+            },
+            None if stopped.is_none() => descend(&mut m, set, &targets, &met, &skip, &mut cache)?,
+            None => Vec::new(),
+        };
+        if !agrees(&mut m, &skip, &mut cache, tracked)? {
+            return Ok(None);
+        }
+        let ok = stopped.is_none() && steps.iter().all(|s| s.result.ok()) && chain.iter().all(ChainCheck::ok);
+        let report = VerifyReport {
+            engine: scratch.url().kind(),
+            scratch: scratch.url().safe().to_string(),
+            steps,
+            chain,
+            stopped,
+            ok,
+            ms: started.elapsed().as_millis() as u64,
+        };
+        drop(m);
+        drop(scratch);
+        Ok(Some(report))
+    })
+}
+
+/// Where chain checks end, newest first: each release's schema head over
+/// the reversible tail (a migration without a down ends it), then the
+/// newest migration without a down, or where checking started.
+fn chain_targets(
+    inst: &Installation,
+    checked: &[&crate::migration::Migration],
+    from: u64,
+    to: u64,
+) -> Vec<(u64, Option<String>)> {
+    let floor = checked
+        .iter()
+        .filter(|x| !x.has_down())
+        .map(|x| x.version)
+        .max()
+        .unwrap_or(from);
+    let mut targets: Vec<(u64, Option<String>)> = inst
+        .manifest
+        .releases()
+        .iter()
+        .filter_map(|r| r.schema.map(|s| (s, Some(r.version.to_string()))))
+        .filter(|(s, _)| *s >= floor && *s < to)
+        .collect();
+    targets.push((floor, None));
+    targets.sort_by_key(|t| std::cmp::Reverse(t.0));
+    targets.dedup_by_key(|t| t.0);
+    targets
+}
+
+/// From the head down to each target in turn, comparing the schema with
+/// the one `met` there on the way up; stops at the first that differs.
+fn descend(
+    m: &mut Migrator,
+    set: &crate::migration::MigrationSet,
+    targets: &[(u64, Option<String>)],
+    met: &BTreeMap<u64, Snapshot>,
+    skip: &[String],
+    cache: &mut crate::schema::Cache,
+) -> Result<Vec<ChainCheck>> {
+    let mut chain = Vec::new();
+    for (target, release) in targets {
+        let mut check = ChainCheck {
+            to: *target,
+            release: release.clone(),
+            error: None,
+            differences: Vec::new(),
+        };
+        match m.revert(set, RevertTarget::To(*target), &mut ()) {
+            Err(e) => check.error = Some(err_text(&e)),
+            Ok(_) => {
+                let now = Snapshot::read_cached(m.engine(), skip, cache)?;
+                if let Some(was) = met.get(target) {
+                    check.differences = now.diff(was);
                 }
             }
-            let broke = !check.ok();
-            chain.push(check);
-            if broke {
-                break;
-            }
+        }
+        let broke = !check.ok();
+        chain.push(check);
+        if broke {
+            break;
         }
     }
-    let ok = stopped.is_none() && steps.iter().all(|s| s.result.ok()) && chain.iter().all(ChainCheck::ok);
-    let report = VerifyReport {
-        engine: scratch.url().kind(),
-        scratch: scratch.url().safe().to_string(),
-        steps,
-        chain,
-        stopped,
-        ok,
-        ms: started.elapsed().as_millis() as u64,
+    Ok(chain)
+}
+
+/// The chain check in a scratch database of its own: up to each target in
+/// turn, oldest first, keeping the schema there, then [`descend`].
+/// `Ok(None)`: tracked, the schema the event triggers followed is not the
+/// catalogue's.
+#[allow(clippy::too_many_arguments)]
+fn chain_apart(
+    live: &DatabaseUrl,
+    settings: &Settings,
+    skip: &[String],
+    set: &crate::migration::MigrationSet,
+    checked: &[&crate::migration::Migration],
+    from: u64,
+    targets: &[(u64, Option<String>)],
+    track: bool,
+) -> Result<Option<Vec<ChainCheck>>> {
+    let started = Instant::now();
+    let scratch = Scratch::create(live, "verify")?;
+    let mut m = connect_scratch(scratch.url(), settings)?;
+    let mut cache = crate::schema::Cache::default();
+    let tracked = track && cache.track(m.engine())?;
+    let all = MigrateOptions {
+        phases: Phases::All,
+        ..MigrateOptions::default()
     };
-    drop(m);
-    drop(scratch);
-    record::save(inst, &report)?;
-    Ok(report)
+    let mut met = BTreeMap::new();
+    let mut stops: Vec<u64> = targets.iter().map(|t| t.0).collect();
+    stops.sort_unstable();
+    stops.push(checked.last().map_or(from, |x| x.version));
+    for stop in stops {
+        if stop > 0
+            && let Err(e) = m.migrate(set, MigrateOptions { to: Some(stop), ..all }, &mut ())
+        {
+            // The steps meet the same failure and report it; if they do
+            // not, the chain is what failed.
+            return Ok(Some(vec![ChainCheck {
+                to: stop,
+                release: None,
+                error: Some(format!("applying the migrations up to {stop} once: {}", err_text(&e))),
+                differences: Vec::new(),
+            }]));
+        }
+        met.insert(stop, Snapshot::read_cached(m.engine(), skip, &mut cache)?);
+    }
+    let chain = descend(&mut m, set, targets, &met, skip, &mut cache)?;
+    if !agrees(&mut m, skip, &mut cache, tracked)? {
+        return Ok(None);
+    }
+    tracing::debug!("verify: the chain, apart, {} ms", started.elapsed().as_millis());
+    Ok(Some(chain))
 }
 
 /// ferry's own tables, left out of every snapshot.

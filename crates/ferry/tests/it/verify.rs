@@ -321,12 +321,29 @@ fn scratch_databases_a_killed_ferry_left_are_dropped() {
 /// the cached read must equal a read from scratch.
 #[test]
 fn a_cached_snapshot_is_the_same_as_a_fresh_one() {
+    cached_reads_match_fresh_ones(false);
+}
+
+/// The same changes, with the cache following them through event triggers
+/// instead of catalogue scans; and more that only event triggers could
+/// miss: DDL run by a function, under `session_replication_role = replica`,
+/// a sequence a serial column makes, a domain's constraint, a table moved
+/// off the search path and back.
+#[test]
+fn a_tracked_snapshot_is_the_same_as_a_fresh_one() {
+    cached_reads_match_fresh_ones(true);
+}
+
+fn cached_reads_match_fresh_ones(tracked: bool) {
     use ferry::schema::{Cache, Snapshot};
     let db = TestDb::new(Kind::Postgres);
     let url = ferry::DatabaseUrl::parse(&db.url, Path::new(".")).unwrap();
     let mut m = ferry::Migrator::connect(&url, ferry::Settings::default()).unwrap();
     let mut cache = Cache::default();
-    let changes = [
+    if tracked {
+        assert!(cache.track(m.engine()).unwrap(), "the tests connect as a superuser");
+    }
+    let mut changes = vec![
         "CREATE TYPE mood AS ENUM ('ok', 'sad');
          CREATE SEQUENCE counter;
          CREATE TABLE parent (id INTEGER PRIMARY KEY, code TEXT UNIQUE, m mood, seq BIGINT DEFAULT nextval('counter'));
@@ -352,6 +369,23 @@ fn a_cached_snapshot_is_the_same_as_a_fresh_one() {
         "DROP TABLE child",
         "CREATE TABLE child (id INTEGER PRIMARY KEY)",
     ];
+    if tracked {
+        changes.extend([
+            "DO $$ BEGIN EXECUTE 'ALTER TABLE child ADD COLUMN made_by_a_function INTEGER'; END $$",
+            "SET session_replication_role = replica; ALTER TABLE child ADD COLUMN quiet INTEGER; SET session_replication_role = origin",
+            "CREATE TABLE counted (id SERIAL PRIMARY KEY)",
+            "DROP TABLE counted",
+            "CREATE DOMAIN positive AS INTEGER; ALTER TABLE child ADD COLUMN p positive",
+            "ALTER DOMAIN positive ADD CONSTRAINT positive_check CHECK (VALUE > 0)",
+            "CREATE SCHEMA aside; ALTER TABLE child SET SCHEMA aside",
+            "ALTER TABLE aside.child SET SCHEMA public; DROP SCHEMA aside",
+            "CREATE INDEX child_p_idx ON child (p) WHERE p > 1",
+            "DROP INDEX child_p_idx",
+            "ALTER TABLE child DROP COLUMN quiet",
+            "DROP FUNCTION poke() CASCADE",
+            "DROP TYPE feeling CASCADE",
+        ]);
+    }
     let first = Snapshot::read_cached(m.engine(), &[], &mut cache).unwrap();
     assert_eq!(first, Snapshot::read(m.engine(), &[]).unwrap());
     for sql in changes {
@@ -360,4 +394,93 @@ fn a_cached_snapshot_is_the_same_as_a_fresh_one() {
         let fresh = Snapshot::read(m.engine(), &[]).unwrap();
         assert_eq!(cached, fresh, "after {sql}: {:?}", cached.diff(&fresh));
     }
+}
+
+/// When the event triggers stop reporting (here a migration drops them),
+/// the schema verify followed and the catalogue part at the end of the
+/// steps: the check is made again by reading the catalogue, and reports
+/// what the triggers did not see (an index the down leaves behind).
+#[test]
+fn a_verify_whose_event_triggers_miss_a_change_checks_again() {
+    let _one = scratch_lock();
+    let live = live(Kind::Postgres);
+    let dir = empty_project(&live);
+    let p = dir.path();
+    let m = |n: &str, up: &str, down: &str| {
+        write(p, &format!("migrations/{n}.up.sql"), up);
+        write(p, &format!("migrations/{n}.down.sql"), down);
+    };
+    m(
+        "0001_users",
+        "CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT);\n",
+        "DROP TABLE users;\n",
+    );
+    m(
+        "0002_quiet",
+        "DROP EVENT TRIGGER IF EXISTS ferry_schema_track_ended;\nDROP EVENT TRIGGER IF EXISTS ferry_schema_track_dropped;\n",
+        "SELECT 1;\n",
+    );
+    m(
+        "0003_email_idx",
+        "CREATE INDEX users_email_idx ON users (email);\n",
+        "SELECT 1;\n",
+    );
+    let inst = Installation::load(p).unwrap();
+    let report = verify(&inst, &Access::default(), &VerifyOptions::default(), &mut ()).unwrap();
+    let by = |v: u64| &report.steps.iter().find(|s| s.version == v).unwrap().result;
+    assert_eq!(by(1), &StepResult::Inverts);
+    assert_eq!(by(2), &StepResult::Inverts);
+    match by(3) {
+        StepResult::Differs { differences } => {
+            let text: Vec<String> = differences.iter().map(ToString::to_string).collect();
+            assert!(
+                text.iter().any(|d| d.contains("index users_email_idx left behind")),
+                "{text:?}"
+            );
+        }
+        other => panic!("0003 should leave its index behind: {other:?}"),
+    }
+    assert!(!report.ok);
+}
+
+/// On SQLite a snapshot with a cache reads again only the tables whose
+/// text in `sqlite_master` (their CREATE TABLE, their indexes) changed:
+/// after each change, the cached read equals a read from scratch.
+#[test]
+fn a_cached_sqlite_snapshot_is_the_same_as_a_fresh_one() {
+    use ferry::schema::{Cache, Snapshot};
+    let db = TestDb::new(Kind::Sqlite);
+    let url = ferry::DatabaseUrl::parse(&db.url, Path::new(".")).unwrap();
+    let mut m = ferry::Migrator::connect(&url, ferry::Settings::default()).unwrap();
+    let mut cache = Cache::default();
+    let changes = [
+        "CREATE TABLE parent (id INTEGER PRIMARY KEY, code TEXT UNIQUE, n INTEGER CHECK (n > 0));
+         CREATE TABLE child (id INTEGER PRIMARY KEY, parent_code TEXT REFERENCES parent (code) ON DELETE CASCADE, amount INTEGER DEFAULT 3);
+         CREATE INDEX child_amount_idx ON child (amount) WHERE amount > 1;
+         CREATE VIEW happy AS SELECT p.code, c.amount FROM parent p JOIN child c ON c.parent_code = p.code;
+         CREATE TRIGGER child_touch AFTER UPDATE ON child BEGIN SELECT 1; END;",
+        "ALTER TABLE parent RENAME COLUMN code TO key",
+        "ALTER TABLE child ADD COLUMN note TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE parent RENAME TO mother",
+        "DROP INDEX child_amount_idx",
+        "CREATE UNIQUE INDEX child_note_idx ON child (note)",
+        "DROP VIEW happy; CREATE VIEW happy AS SELECT key FROM mother",
+        "ALTER TABLE child DROP COLUMN amount",
+        "DROP TRIGGER child_touch",
+        "CREATE TABLE child_new (id INTEGER PRIMARY KEY, note TEXT);
+         INSERT INTO child_new SELECT id, note FROM child; DROP TABLE child; ALTER TABLE child_new RENAME TO child",
+        "DROP TABLE mother",
+    ];
+    let first = Snapshot::read_cached(m.engine(), &[], &mut cache).unwrap();
+    assert_eq!(first, Snapshot::read(m.engine(), &[]).unwrap());
+    for sql in changes {
+        m.engine().execute(sql).unwrap();
+        let cached = Snapshot::read_cached(m.engine(), &[], &mut cache).unwrap();
+        let fresh = Snapshot::read(m.engine(), &[]).unwrap();
+        assert_eq!(cached, fresh, "after {sql}: {:?}", cached.diff(&fresh));
+    }
+    let last = Snapshot::read_cached(m.engine(), &[], &mut cache).unwrap();
+    let columns: Vec<&String> = last.tables["child"].columns.keys().collect();
+    assert_eq!(columns, ["id", "note"]);
+    assert!(!last.tables.contains_key("mother"));
 }
