@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/bin/bash
 # `ferry db verify` on N migrations against applying them once, on
 # PostgreSQL (and SQLite for comparison).
 #
@@ -113,7 +113,10 @@ bench() { # engine
     done
     a=$(echo "$apply" | tr ' ' '\n' | grep . | median)
     v=$(echo "$verify" | tr ' ' '\n' | grep . | median)
-    echo "$engine: N=$N apply ${a} ms, verify ${v} ms, ratio $(echo "scale=2; $v / $a" | bc)"
+    # Each pair's ratio (verify over the apply of the same run), sorted.
+    ratios=$(paste -d' ' <(echo "$verify" | tr ' ' '\n' | grep .) <(echo "$apply" | tr ' ' '\n' | grep .) |
+        awk '{ printf "%.2f\n", $1 / $2 }' | sort -n | tr '\n' ' ')
+    echo "$engine: N=$N apply ${a} ms, verify ${v} ms, ratio of medians $(echo "scale=2; $v / $a" | bc); runs: apply$apply, verify$verify; pair ratios $ratios"
 }
 
 for e in ${ENGINES:-postgres sqlite}; do
