@@ -212,14 +212,210 @@ fn agrees(m: &mut Migrator, skip: &[String], cache: &mut crate::schema::Cache, t
     Ok(cached == Snapshot::read(m.engine(), skip)?)
 }
 
+/// What the checks of one scratch database share.
+struct Ctx<'a> {
+    live: &'a DatabaseUrl,
+    settings: &'a Settings,
+    skip: &'a [String],
+    set: &'a crate::migration::MigrationSet,
+    heads: &'a std::collections::BTreeSet<u64>,
+    /// The database was given (`--scratch`): never made again.
+    given: bool,
+    tracked: bool,
+}
+
+/// One scratch database, its connection and what its reads keep.
+struct Db {
+    scratch: Scratch,
+    m: Migrator,
+    cache: crate::schema::Cache,
+}
+
+impl Db {
+    fn make(ctx: &Ctx<'_>) -> Result<Self> {
+        let scratch = Scratch::create(ctx.live, "verify")?;
+        let m = connect_scratch(scratch.url(), ctx.settings)?;
+        let mut db = Db {
+            scratch,
+            m,
+            cache: crate::schema::Cache::default(),
+        };
+        if ctx.tracked {
+            db.cache.track(db.m.engine())?;
+        }
+        Ok(db)
+    }
+
+    fn read(&mut self, ctx: &Ctx<'_>) -> Result<Snapshot> {
+        Snapshot::read_cached(self.m.engine(), ctx.skip, &mut self.cache)
+    }
+
+    fn agrees(&mut self, ctx: &Ctx<'_>) -> Result<bool> {
+        agrees(&mut self.m, ctx.skip, &mut self.cache, ctx.tracked)
+    }
+}
+
+/// The step checks of one run of migrations, in one scratch database.
+#[derive(Default)]
+struct Half {
+    steps: Vec<StepCheck>,
+    /// The schema after each migration where a chain check may end.
+    met: BTreeMap<u64, Snapshot>,
+    stopped: Option<String>,
+}
+
+/// Checks each of `part` in turn in `db`, which holds the migrations
+/// before them: up, down, compare, up again. `Ok(None)`: tracked, the
+/// schema the event triggers followed is not the catalogue's.
+fn steps_in(
+    ctx: &Ctx<'_>,
+    db: &mut Db,
+    part: &[&crate::migration::Migration],
+    progress: &mut dyn FnMut(&StepCheck),
+) -> Result<Option<Half>> {
+    let all = MigrateOptions {
+        phases: Phases::All,
+        ..MigrateOptions::default()
+    };
+    let mut half = Half::default();
+    let mut before = db.read(ctx)?;
+    // Where the time goes, for `FERRY_LOG=ferry=debug` and bench/verify.sh.
+    let started = Instant::now();
+    let (mut t_migrate, mut t_snapshot) = (Duration::ZERO, Duration::ZERO);
+    let timed = |total: &mut Duration, t: Instant| *total += t.elapsed();
+    for mig in part {
+        let t = Instant::now();
+        let applied = db.m.run_known(&[Step::up(mig)]);
+        timed(&mut t_migrate, t);
+        if let Err(e) = applied {
+            let check = StepCheck {
+                version: mig.version,
+                name: mig.label(),
+                result: StepResult::UpFails { error: err_text(&e) },
+                drops: Vec::new(),
+                up_again_error: None,
+            };
+            progress(&check);
+            half.steps.push(check);
+            half.stopped = Some(format!("{} fails to apply; nothing after it was checked", mig.label()));
+            break;
+        }
+        let t = Instant::now();
+        let after_up = db.read(ctx)?;
+        timed(&mut t_snapshot, t);
+        // Whether the scratch database is left in a state the next step
+        // cannot start from, and must be made again.
+        let mut lost = false;
+        let mut check = StepCheck {
+            version: mig.version,
+            name: mig.label(),
+            result: StepResult::NoDown,
+            drops: Vec::new(),
+            up_again_error: None,
+        };
+        if mig.has_down() {
+            let t = Instant::now();
+            let reverted = match mig.down() {
+                Ok(Some(down)) => db.m.run_known(&[Step::down(mig, down)]),
+                Ok(None) => unreachable!("has_down was checked"),
+                Err(e) => Err(e),
+            };
+            timed(&mut t_migrate, t);
+            match reverted {
+                Err(e) => {
+                    check.result = StepResult::DownFails { error: err_text(&e) };
+                    // PostgreSQL and SQLite rolled it back; MySQL cannot
+                    // roll DDL back, so its schema is somewhere in between.
+                    lost = db.m.engine().kind() == EngineKind::MySql;
+                }
+                Ok(_) => {
+                    let t = Instant::now();
+                    let after_down = db.read(ctx)?;
+                    timed(&mut t_snapshot, t);
+                    let differences = after_down.diff(&before);
+                    check.drops = after_up.dropped_in(&after_down);
+                    let t = Instant::now();
+                    let again = db.m.run_known(&[Step::up(mig)]);
+                    timed(&mut t_migrate, t);
+                    if let Err(e) = again {
+                        check.up_again_error = Some(err_text(&e));
+                        lost = true;
+                    }
+                    // A down that leaves a difference may have changed more
+                    // than the up made (dropped what came before it): when
+                    // the up again does not bring back the schema after it,
+                    // the next step cannot start from here.
+                    if !differences.is_empty() && !lost && db.read(ctx)? != after_up {
+                        lost = true;
+                    }
+                    check.result = match (differences.is_empty(), &check.up_again_error) {
+                        (false, _) => StepResult::Differs { differences },
+                        (true, Some(e)) => StepResult::UpAgainFails { error: e.clone() },
+                        (true, None) => StepResult::Inverts,
+                    };
+                }
+            }
+        }
+        progress(&check);
+        half.steps.push(check);
+        if lost {
+            if ctx.given {
+                half.stopped = Some(format!(
+                    "after {}, the scratch database is not in a state to go on from, and ferry does not remake a database it was given",
+                    mig.label()
+                ));
+                break;
+            }
+            // What the triggers followed is thrown away with the database:
+            // compare it with the catalogue first.
+            if !db.agrees(ctx)? {
+                return Ok(None);
+            }
+            // Start again from an empty database, up to here in one go.
+            *db = Db::make(ctx)?;
+            let up_to = MigrateOptions {
+                to: Some(mig.version),
+                ..all
+            };
+            db.m.migrate(ctx.set, up_to, &mut ())?;
+        }
+        // Only where a chain check may end: release heads, and migrations
+        // without a down (the chain stops above the newest one).
+        if ctx.heads.contains(&mig.version) || !mig.has_down() {
+            half.met.insert(mig.version, after_up.clone());
+        }
+        before = after_up;
+    }
+    tracing::debug!(
+        "verify: {} steps, migrations {} ms, snapshots {} ms, the rest {} ms",
+        half.steps.len(),
+        t_migrate.as_millis(),
+        t_snapshot.as_millis(),
+        started.elapsed().saturating_sub(t_migrate + t_snapshot).as_millis()
+    );
+    if half.stopped.is_none() && !db.agrees(ctx)? {
+        return Ok(None);
+    }
+    Ok(Some(half))
+}
+
+/// How many of `n` migrations the first database checks when a second one
+/// checks the rest and then runs the chain: a step check costs about four
+/// migrations' time (three runs and two reads), the second database first
+/// applies the first part (one run each), and the chain reverts all of them
+/// (one run each). Both then end about together.
+fn first_part(n: usize) -> usize {
+    (n * 5).div_ceil(7).min(n)
+}
+
 /// One verification; `None` when `track` was asked for and the schema its
 /// event triggers followed turned out different from the catalogue's.
 ///
-/// In a scratch database ferry makes, the chain check runs at the same time
-/// in a second one, on its own connection and thread: every up once (as a
-/// real database got them), the schema kept where a chain may end, then
-/// down from the head. The server works on both at once; in a database
-/// given with `--database-url`, the chain follows the steps there.
+/// In scratch databases ferry makes, two connections share the work at
+/// once, each in its own database: the first checks the first part of the
+/// migrations; the second applies that part, checks the rest, then runs
+/// the chain from the head. In a database given with `--scratch`, one
+/// connection does it all, the chain after the steps.
 fn check(
     inst: &Installation,
     access: &Access,
@@ -229,202 +425,201 @@ fn check(
 ) -> Result<Option<VerifyReport>> {
     let started = Instant::now();
     let live = inst.url(access)?;
-    let mut scratch = match &opts.scratch {
-        Some(u) => Scratch::given(u.clone(), &live)?,
-        None => Scratch::create(&live, "verify")?,
-    };
     // Nobody keeps the scratch database: no WAL flush after each call.
     let settings = Settings {
         lock_timeout: std::time::Duration::from_secs(30),
         durable: false,
         ..inst.project.settings(None)
     };
-    let mut m = connect_scratch(scratch.url(), &settings)?;
-    // One session, one database: each snapshot reads again only what the
-    // step changed.
-    let mut cache = crate::schema::Cache::default();
-    let tracked = track && cache.track(m.engine())?;
     let skip = ferry_tables(&settings);
     let set = &inst.set;
+    let heads: std::collections::BTreeSet<u64> = inst.manifest.releases().iter().filter_map(|r| r.schema).collect();
+    let given = opts.scratch.is_some();
+    let mut ctx = Ctx {
+        live: &live,
+        settings: &settings,
+        skip: &skip,
+        set,
+        heads: &heads,
+        given,
+        tracked: false,
+    };
+    let mut first = match &opts.scratch {
+        Some(u) => {
+            let scratch = Scratch::given(u.clone(), &live)?;
+            let m = connect_scratch(scratch.url(), &settings)?;
+            Db {
+                scratch,
+                m,
+                cache: crate::schema::Cache::default(),
+            }
+        }
+        None => Db::make(&ctx)?,
+    };
+    // Only in a database ferry made: the triggers stay in it.
+    ctx.tracked = track && !given && first.cache.track(first.m.engine())?;
+    let ctx = ctx;
     let all = MigrateOptions {
         phases: Phases::All,
         ..MigrateOptions::default()
     };
     let from = opts.from.unwrap_or(0);
     if from > 0 {
-        m.migrate(set, MigrateOptions { to: Some(from), ..all }, &mut ())?;
+        first
+            .m
+            .migrate(set, MigrateOptions { to: Some(from), ..all }, &mut ())?;
     }
     let to = opts.to.or_else(|| set.latest().map(|x| x.version)).unwrap_or(0);
     let checked: Vec<&crate::migration::Migration> =
         set.iter().filter(|x| x.version > from && x.version <= to).collect();
-    let given = opts.scratch.is_some();
     let targets = chain_targets(inst, &checked, from, to);
+    let split = if given {
+        checked.len()
+    } else {
+        first_part(checked.len())
+    };
+    let (mine, theirs) = checked.split_at(split);
+    let total = checked.len();
+    let from_schema = first.read(&ctx)?;
     std::thread::scope(|scope| {
-        let apart = (!given).then(|| {
-            let (live, settings, skip, targets) = (&live, &settings, &skip, &targets);
-            let checked = &checked;
-            scope.spawn(move || chain_apart(live, settings, skip, set, checked, from, targets, track))
+        let second = (!given).then(|| {
+            let (ctx, targets) = (&ctx, &targets);
+            let after = mine.last().map_or(from, |x| x.version);
+            scope.spawn(move || second_half(ctx, after, theirs, targets))
         });
-        let mut before = Snapshot::read_cached(m.engine(), &skip, &mut cache)?;
-        let heads: std::collections::BTreeSet<u64> = inst.manifest.releases().iter().filter_map(|r| r.schema).collect();
-        let mut met: BTreeMap<u64, Snapshot> = BTreeMap::new();
-        met.insert(from, before.clone());
-        let mut steps = Vec::new();
-        let mut stopped = None;
-        let total = checked.len();
-        // Where the time goes, for `FERRY_LOG=ferry=debug` and bench/verify.sh.
-        let (mut t_migrate, mut t_snapshot) = (Duration::ZERO, Duration::ZERO);
-        let timed = |total: &mut Duration, t: Instant| *total += t.elapsed();
-        for (index, mig) in checked.iter().enumerate() {
-            let up_to = MigrateOptions {
-                to: Some(mig.version),
-                ..all
-            };
-            let t = Instant::now();
-            let applied = m.run_known(&[Step::up(mig)]);
-            timed(&mut t_migrate, t);
-            if let Err(e) = applied {
-                let check = StepCheck {
-                    version: mig.version,
-                    name: mig.label(),
-                    result: StepResult::UpFails { error: err_text(&e) },
-                    drops: Vec::new(),
-                    up_again_error: None,
+        let mut index = 0;
+        let mut report_step = |check: &StepCheck| {
+            progress.step(check, index, total);
+            index += 1;
+        };
+        let Some(mut half) = steps_in(&ctx, &mut first, mine, &mut report_step)? else {
+            return Ok(None);
+        };
+        half.met.insert(from, from_schema);
+        let chain = match second {
+            Some(handle) => {
+                let Some((rest, descended)) = handle.join().expect("the second half does not panic")? else {
+                    return Ok(None);
                 };
-                progress.step(&check, index, total);
-                steps.push(check);
-                stopped = Some(format!("{} fails to apply; nothing after it was checked", mig.label()));
-                break;
-            }
-            let t = Instant::now();
-            let after_up = Snapshot::read_cached(m.engine(), &skip, &mut cache)?;
-            timed(&mut t_snapshot, t);
-            // Whether the scratch database is left in a state the next step
-            // cannot start from, and must be made again.
-            let mut lost = false;
-            let mut check = StepCheck {
-                version: mig.version,
-                name: mig.label(),
-                result: StepResult::NoDown,
-                drops: Vec::new(),
-                up_again_error: None,
-            };
-            if mig.has_down() {
-                let t = Instant::now();
-                let reverted = match mig.down() {
-                    Ok(Some(down)) => m.run_known(&[Step::down(mig, down)]),
-                    Ok(None) => unreachable!("has_down was checked"),
-                    Err(e) => Err(e),
-                };
-                timed(&mut t_migrate, t);
-                match reverted {
-                    Err(e) => {
-                        check.result = StepResult::DownFails { error: err_text(&e) };
-                        // PostgreSQL and SQLite rolled it back; MySQL cannot
-                        // roll DDL back, so its schema is somewhere in between.
-                        lost = m.engine().kind() == EngineKind::MySql;
+                if half.stopped.is_none() {
+                    for check in &rest.steps {
+                        report_step(check);
                     }
-                    Ok(_) => {
-                        let t = Instant::now();
-                        let after_down = Snapshot::read_cached(m.engine(), &skip, &mut cache)?;
-                        timed(&mut t_snapshot, t);
-                        let differences = after_down.diff(&before);
-                        check.drops = after_up.dropped_in(&after_down);
-                        let t = Instant::now();
-                        let again = m.run_known(&[Step::up(mig)]);
-                        timed(&mut t_migrate, t);
-                        if let Err(e) = again {
-                            check.up_again_error = Some(err_text(&e));
-                            lost = true;
-                        }
-                        // A down that leaves a difference may have changed more
-                        // than the up made (dropped what came before it): when
-                        // the up again does not bring back the schema after it,
-                        // the next step cannot start from here.
-                        if !differences.is_empty()
-                            && !lost
-                            && Snapshot::read_cached(m.engine(), &skip, &mut cache)? != after_up
-                        {
-                            lost = true;
-                        }
-                        check.result = match (differences.is_empty(), &check.up_again_error) {
-                            (false, _) => StepResult::Differs { differences },
-                            (true, Some(e)) => StepResult::UpAgainFails { error: e.clone() },
-                            (true, None) => StepResult::Inverts,
-                        };
-                    }
+                    half.steps.extend(rest.steps);
+                    half.met.extend(rest.met);
+                    half.stopped = rest.stopped;
+                }
+                match half.stopped {
+                    None => compare_chain(descended, &half.met),
+                    Some(_) => Vec::new(),
                 }
             }
-            progress.step(&check, index, total);
-            steps.push(check);
-            if lost {
-                if given {
-                    stopped = Some(format!(
-                        "after {}, the scratch database is not in a state to go on from, and ferry does not remake a database it was given",
-                        mig.label()
-                    ));
-                    break;
-                }
-                // What the triggers followed is thrown away with the database:
-                // compare it with the catalogue first.
-                if !agrees(&mut m, &skip, &mut cache, tracked)? {
+            None if half.stopped.is_none() => {
+                let chain = descend(&mut first.m, set, &targets, &half.met, &skip, &mut first.cache)?;
+                if !first.agrees(&ctx)? {
                     return Ok(None);
                 }
-                // Start again from an empty database, up to here in one go.
-                drop(m);
-                scratch = Scratch::create(&live, "verify")?;
-                m = connect_scratch(scratch.url(), &settings)?;
-                cache = crate::schema::Cache::default();
-                if tracked {
-                    cache.track(m.engine())?;
-                }
-                m.migrate(set, up_to, &mut ())?;
+                chain
             }
-            // Only where a chain check may end: release heads, and migrations
-            // without a down (the chain stops above the newest one).
-            if heads.contains(&mig.version) || !mig.has_down() {
-                met.insert(mig.version, after_up.clone());
-            }
-            before = after_up;
-        }
-        tracing::debug!(
-            "verify: {} steps, migrations {} ms, snapshots {} ms, the rest {} ms",
-            steps.len(),
-            t_migrate.as_millis(),
-            t_snapshot.as_millis(),
-            started.elapsed().saturating_sub(t_migrate + t_snapshot).as_millis()
-        );
-        if stopped.is_none() && !agrees(&mut m, &skip, &mut cache, tracked)? {
-            return Ok(None);
-        }
-        // The chain: from the head down to each release head, newest first,
-        // then to where checking started.
-        let chain = match apart {
-            Some(handle) => match handle.join().expect("the chain check does not panic")? {
-                Some(_) if stopped.is_some() => Vec::new(),
-                Some(chain) => chain,
-                None => return Ok(None),
-            },
-            None if stopped.is_none() => descend(&mut m, set, &targets, &met, &skip, &mut cache)?,
             None => Vec::new(),
         };
-        if !agrees(&mut m, &skip, &mut cache, tracked)? {
-            return Ok(None);
-        }
-        let ok = stopped.is_none() && steps.iter().all(|s| s.result.ok()) && chain.iter().all(ChainCheck::ok);
+        let ok = half.stopped.is_none() && half.steps.iter().all(|s| s.result.ok()) && chain.iter().all(ChainCheck::ok);
         let report = VerifyReport {
-            engine: scratch.url().kind(),
-            scratch: scratch.url().safe().to_string(),
-            steps,
+            engine: first.scratch.url().kind(),
+            scratch: first.scratch.url().safe().to_string(),
+            steps: half.steps,
             chain,
-            stopped,
+            stopped: half.stopped,
             ok,
             ms: started.elapsed().as_millis() as u64,
         };
-        drop(m);
-        drop(scratch);
+        drop(first);
         Ok(Some(report))
     })
+}
+
+/// Where the chain went: the schema at each target reached, or why the
+/// revert to it failed (which ends it).
+type Descended = Vec<(u64, Option<String>, std::result::Result<Snapshot, String>)>;
+
+/// The second database: the migrations up to `after` applied, the rest
+/// (`part`) checked, then down from the head to each target, the schema at
+/// each kept for comparing once the first database's are known. `Ok(None)`:
+/// tracked, the schema its event triggers followed is not the catalogue's.
+fn second_half(
+    ctx: &Ctx<'_>,
+    after: u64,
+    part: &[&crate::migration::Migration],
+    targets: &[(u64, Option<String>)],
+) -> Result<Option<(Half, Descended)>> {
+    let started = Instant::now();
+    let mut db = Db::make(ctx)?;
+    let all = MigrateOptions {
+        phases: Phases::All,
+        ..MigrateOptions::default()
+    };
+    if after > 0
+        && let Err(e) =
+            db.m.migrate(ctx.set, MigrateOptions { to: Some(after), ..all }, &mut ())
+    {
+        // The first database meets the same failure and reports it.
+        let half = Half {
+            stopped: Some(format!("applying the migrations up to {after}: {}", err_text(&e))),
+            ..Half::default()
+        };
+        return Ok(Some((half, Vec::new())));
+    }
+    let Some(half) = steps_in(ctx, &mut db, part, &mut |_| {})? else {
+        return Ok(None);
+    };
+    let mut descended = Vec::new();
+    if half.stopped.is_none() {
+        for (target, release) in targets {
+            match db.m.revert(ctx.set, RevertTarget::To(*target), &mut ()) {
+                Ok(_) => descended.push((*target, release.clone(), Ok(db.read(ctx)?))),
+                Err(e) => {
+                    descended.push((*target, release.clone(), Err(err_text(&e))));
+                    break;
+                }
+            }
+        }
+        if !db.agrees(ctx)? {
+            return Ok(None);
+        }
+    }
+    tracing::debug!(
+        "verify: the second half and the chain, {} ms",
+        started.elapsed().as_millis()
+    );
+    Ok(Some((half, descended)))
+}
+
+/// The chain checks from where the second database went, each compared with
+/// the schema met there on the way up; ends at the first that differs.
+fn compare_chain(descended: Descended, met: &BTreeMap<u64, Snapshot>) -> Vec<ChainCheck> {
+    let mut chain = Vec::new();
+    for (to, release, now) in descended {
+        let mut check = ChainCheck {
+            to,
+            release,
+            error: None,
+            differences: Vec::new(),
+        };
+        match now {
+            Err(e) => check.error = Some(e),
+            Ok(now) => {
+                if let Some(was) = met.get(&to) {
+                    check.differences = now.diff(was);
+                }
+            }
+        }
+        let broke = !check.ok();
+        chain.push(check);
+        if broke {
+            break;
+        }
+    }
+    chain
 }
 
 /// Where chain checks end, newest first: each release's schema head over
@@ -489,57 +684,6 @@ fn descend(
         }
     }
     Ok(chain)
-}
-
-/// The chain check in a scratch database of its own: up to each target in
-/// turn, oldest first, keeping the schema there, then [`descend`].
-/// `Ok(None)`: tracked, the schema the event triggers followed is not the
-/// catalogue's.
-#[allow(clippy::too_many_arguments)]
-fn chain_apart(
-    live: &DatabaseUrl,
-    settings: &Settings,
-    skip: &[String],
-    set: &crate::migration::MigrationSet,
-    checked: &[&crate::migration::Migration],
-    from: u64,
-    targets: &[(u64, Option<String>)],
-    track: bool,
-) -> Result<Option<Vec<ChainCheck>>> {
-    let started = Instant::now();
-    let scratch = Scratch::create(live, "verify")?;
-    let mut m = connect_scratch(scratch.url(), settings)?;
-    let mut cache = crate::schema::Cache::default();
-    let tracked = track && cache.track(m.engine())?;
-    let all = MigrateOptions {
-        phases: Phases::All,
-        ..MigrateOptions::default()
-    };
-    let mut met = BTreeMap::new();
-    let mut stops: Vec<u64> = targets.iter().map(|t| t.0).collect();
-    stops.sort_unstable();
-    stops.push(checked.last().map_or(from, |x| x.version));
-    for stop in stops {
-        if stop > 0
-            && let Err(e) = m.migrate(set, MigrateOptions { to: Some(stop), ..all }, &mut ())
-        {
-            // The steps meet the same failure and report it; if they do
-            // not, the chain is what failed.
-            return Ok(Some(vec![ChainCheck {
-                to: stop,
-                release: None,
-                error: Some(format!("applying the migrations up to {stop} once: {}", err_text(&e))),
-                differences: Vec::new(),
-            }]));
-        }
-        met.insert(stop, Snapshot::read_cached(m.engine(), skip, &mut cache)?);
-    }
-    let chain = descend(&mut m, set, targets, &met, skip, &mut cache)?;
-    if !agrees(&mut m, skip, &mut cache, tracked)? {
-        return Ok(None);
-    }
-    tracing::debug!("verify: the chain, apart, {} ms", started.elapsed().as_millis());
-    Ok(Some(chain))
 }
 
 /// ferry's own tables, left out of every snapshot.
