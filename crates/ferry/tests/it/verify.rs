@@ -484,3 +484,48 @@ fn a_cached_sqlite_snapshot_is_the_same_as_a_fresh_one() {
     assert_eq!(columns, ["id", "note"]);
     assert!(!last.tables.contains_key("mother"));
 }
+
+/// A role that is no superuser may not create event triggers: verify reads
+/// the catalogue by scans, and reports the same.
+#[test]
+fn a_role_that_is_no_superuser_verifies_by_scans() {
+    let _one = scratch_lock();
+    let live = live(Kind::Postgres);
+    let role = format!("ferry_plain_{}", std::process::id());
+    live.server_exec(&format!("DROP ROLE IF EXISTS {role}"));
+    live.server_exec(&format!("CREATE ROLE {role} LOGIN CREATEDB NOSUPERUSER"));
+    let url = live.url.replacen("postgres@", &format!("{role}@"), 1);
+    assert_ne!(url, live.url, "the test URL names its user: {}", live.url);
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    write(p, "ferry.toml", &format!("[database]\nurl = \"{url}\"\n"));
+    let m = |n: &str, up: &str, down: &str| {
+        write(p, &format!("migrations/{n}.up.sql"), up);
+        write(p, &format!("migrations/{n}.down.sql"), down);
+    };
+    m(
+        "0001_users",
+        "CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT);\n",
+        "DROP TABLE users;\n",
+    );
+    m(
+        "0002_email_idx",
+        "CREATE INDEX users_email_idx ON users (email);\n",
+        "SELECT 1;\n",
+    );
+    let inst = Installation::load(p).unwrap();
+    let report = verify(&inst, &Access::default(), &VerifyOptions::default(), &mut ());
+    live.server_exec(&format!("DROP ROLE IF EXISTS {role}"));
+    let report = report.unwrap();
+    assert_eq!(report.steps[0].result, StepResult::Inverts);
+    match &report.steps[1].result {
+        StepResult::Differs { differences } => {
+            let text: Vec<String> = differences.iter().map(ToString::to_string).collect();
+            assert!(
+                text.iter().any(|d| d.contains("index users_email_idx left behind")),
+                "{text:?}"
+            );
+        }
+        other => panic!("0002 should leave its index behind: {other:?}"),
+    }
+}
