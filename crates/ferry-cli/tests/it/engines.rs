@@ -187,14 +187,29 @@ line two'),
     (p, lite)
 }
 
+/// `ferry db transfer --to URL` and `extra`, from the project, with what
+/// it printed.
+fn transfer(p: &Proj, url: &str, extra: &[&str]) -> std::process::Output {
+    p.ferry()
+        .args(["db", "transfer", "--to", url])
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+/// A second transfer into a target that holds something is refused.
+fn refused_as_filled(p: &Proj, url: &str) -> String {
+    let out = transfer(p, url, &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("the target database is not empty"), "{err}");
+    err
+}
+
 fn transfers_every_row(kind: Kind) {
     let (p, _lite) = shop_on_sqlite();
     let target = TestDb::new(kind);
-    let out = p
-        .ferry()
-        .args(["db", "transfer", "--to", &target.url, "--json"])
-        .output()
-        .unwrap();
+    let out = transfer(&p, &target.url, &["--json"]);
     assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
     let r: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(r["release"], "1.0.0");
@@ -300,11 +315,7 @@ fn a_value_that_does_not_fit_fails_with_its_place_and_leaves_the_target_empty() 
     let before = lite.rows("SELECT count(*) FROM users");
     for kind in [Kind::Postgres, Kind::MySql] {
         let target = TestDb::new(kind);
-        let out = p
-            .ferry()
-            .args(["db", "transfer", "--to", &target.url])
-            .output()
-            .unwrap();
+        let out = transfer(&p, &target.url, &[]);
         assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
         let err = stderr(&out);
         assert!(
@@ -333,37 +344,19 @@ fn postgres_to_another_postgres_database_and_refusals() {
     p.db.exec("INSERT INTO items (name, price, feel, tags) SELECT 'item ' || g, g * 1.5, CASE WHEN g % 2 = 0 THEN 'ok' ELSE 'sad' END::mood, jsonb_build_object('n', g) FROM generate_series(1, 2500) g");
     p.db.exec("INSERT INTO items (name) VALUES (NULL)");
     let target = TestDb::new(Kind::Postgres);
-    let dry = p
-        .ferry()
-        .args(["db", "transfer", "--to", &target.url, "--dry-run"])
-        .output()
-        .unwrap();
+    let dry = transfer(&p, &target.url, &["--dry-run"]);
     assert!(dry.status.success(), "{}", stderr(&dry));
     assert!(stdout(&dry).contains("items"), "{}", stdout(&dry));
     assert!(target.tables().is_empty(), "a dry run changes nothing");
-    let out = p
-        .ferry()
-        .args(["db", "transfer", "--to", &target.url])
-        .output()
-        .unwrap();
+    let out = transfer(&p, &target.url, &[]);
     assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
     let same = "SELECT count(*), sum(price), count(name), string_agg(feel::text, '' ORDER BY id), sum((tags->>'n')::int) FROM items";
     assert_eq!(target.rows(same), p.db.rows(same));
     target.exec("INSERT INTO items (name) VALUES ('next')");
     assert_eq!(target.rows("SELECT max(id) FROM items"), vec![vec!["2502"]]);
     // Not into a database that holds something, nor into the project's own.
-    let out = p
-        .ferry()
-        .args(["db", "transfer", "--to", &target.url])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        stderr(&out).contains("the target database is not empty"),
-        "{}",
-        stderr(&out)
-    );
-    let out = p.ferry().args(["db", "transfer", "--to", &p.db.url]).output().unwrap();
+    refused_as_filled(&p, &target.url);
+    let out = transfer(&p, &p.db.url, &[]);
     assert!(stderr(&out).contains("the project's own database"), "{}", stderr(&out));
 }
 
@@ -487,18 +480,8 @@ fn a_transfer_killed_part_way_leaves_the_source_and_says_how_to_start_again() {
         let expected = if kind == Kind::Postgres { "0" } else { "3" };
         assert_eq!(loaded, vec![vec![expected]], "{kind:?}");
         assert_eq!(target.rows("SELECT count(*) FROM posts"), vec![vec!["0"]], "{kind:?}");
-        let out = p
-            .ferry()
-            .args(["db", "transfer", "--to", &target.url])
-            .output()
-            .unwrap();
-        assert_eq!(out.status.code(), Some(1));
-        assert!(
-            stderr(&out).contains("the target database is not empty"),
-            "{}",
-            stderr(&out)
-        );
-        assert!(stderr(&out).contains("killed part-way"), "{}", stderr(&out));
+        let err = refused_as_filled(&p, &target.url);
+        assert!(err.contains("killed part-way"), "{err}");
     }
     assert_eq!(
         lite.rows("SELECT count(*) FROM users"),

@@ -405,6 +405,7 @@ fn read_recorded(engine: &mut dyn Engine, cache: &mut Cache) -> Result<()> {
     let mut named: HashSet<String> = HashSet::new();
     let mut global = false;
     let mut dropped_relations: HashSet<String> = HashSet::new();
+    let mut everything = false;
     for r in &recorded {
         let (cls, obj, rel, dropped) = (
             cell(r, 0),
@@ -429,14 +430,7 @@ fn read_recorded(engine: &mut dyn Engine, cache: &mut Cache) -> Result<()> {
             "pg_class" | "pg_constraint" | "pg_trigger" | "pg_rewrite" | "pg_attrdef" => {}
             // A schema, an extension, a collation...: what may have moved
             // is not worth guessing; read everything again.
-            _ => {
-                let all: HashSet<String> = cache.relations.keys().cloned().collect();
-                stale.extend(all);
-                global = true;
-                // New relations may have come with it: list them.
-                let live: Vec<String> = prepared(engine, 0, "")?.iter().map(|r| cell(r, 0)).collect();
-                stale.extend(live);
-            }
+            _ => everything = true,
         }
         match rel {
             Some(rel) => {
@@ -447,6 +441,12 @@ fn read_recorded(engine: &mut dyn Engine, cache: &mut Cache) -> Result<()> {
             None if cls == "pg_constraint" => global = true,
             None => {}
         }
+    }
+    if everything {
+        // Every relation, and those that came with it, listed once.
+        stale.extend(cache.relations.keys().cloned());
+        stale.extend(prepared(engine, 0, "")?.iter().map(|r| cell(r, 0)));
+        global = true;
     }
     // A definition that names a renamed or replaced object reads otherwise.
     for (oid, r) in &cache.relations {

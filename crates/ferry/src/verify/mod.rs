@@ -232,8 +232,12 @@ struct Db {
 }
 
 impl Db {
+    /// A new scratch database beside the live one.
     fn make(ctx: &Ctx<'_>) -> Result<Self> {
-        let scratch = Scratch::create(ctx.live, "verify")?;
+        Self::open(Scratch::create(ctx.live, "verify")?, ctx)
+    }
+
+    fn open(scratch: Scratch, ctx: &Ctx<'_>) -> Result<Self> {
         let m = connect_scratch(scratch.url(), ctx.settings)?;
         let mut db = Db {
             scratch,
@@ -264,12 +268,13 @@ struct Half {
     stopped: Option<String>,
 }
 
-/// Checks each of `part` in turn in `db`, which holds the migrations
-/// before them: up, down, compare, up again. `Ok(None)`: tracked, the
+/// Checks each of `part` in turn in `db`, which holds the migrations up to
+/// `start`: up, down, compare, up again. `Ok(None)`: tracked, the
 /// schema the event triggers followed is not the catalogue's.
 fn steps_in(
     ctx: &Ctx<'_>,
     db: &mut Db,
+    start: u64,
     part: &[&crate::migration::Migration],
     progress: &mut dyn FnMut(&StepCheck),
 ) -> Result<Option<Half>> {
@@ -279,6 +284,8 @@ fn steps_in(
     };
     let mut half = Half::default();
     let mut before = db.read(ctx)?;
+    // Where checking started: a chain may end there too.
+    half.met.insert(start, before.clone());
     // Where the time goes, for `FERRY_LOG=ferry=debug` and bench/verify.sh.
     let started = Instant::now();
     let (mut t_migrate, mut t_snapshot) = (Duration::ZERO, Duration::ZERO);
@@ -445,15 +452,7 @@ fn check(
         tracked: false,
     };
     let mut first = match &opts.scratch {
-        Some(u) => {
-            let scratch = Scratch::given(u.clone(), &live)?;
-            let m = connect_scratch(scratch.url(), &settings)?;
-            Db {
-                scratch,
-                m,
-                cache: crate::schema::Cache::default(),
-            }
-        }
+        Some(u) => Db::open(Scratch::given(u.clone(), &live)?, &ctx)?,
         None => Db::make(&ctx)?,
     };
     // Only in a database ferry made: the triggers stay in it.
@@ -480,7 +479,6 @@ fn check(
     };
     let (mine, theirs) = checked.split_at(split);
     let total = checked.len();
-    let from_schema = first.read(&ctx)?;
     std::thread::scope(|scope| {
         let second = (!given).then(|| {
             let (ctx, targets) = (&ctx, &targets);
@@ -492,10 +490,9 @@ fn check(
             progress.step(check, index, total);
             index += 1;
         };
-        let Some(mut half) = steps_in(&ctx, &mut first, mine, &mut report_step)? else {
+        let Some(mut half) = steps_in(&ctx, &mut first, from, mine, &mut report_step)? else {
             return Ok(None);
         };
-        half.met.insert(from, from_schema);
         let chain = match second {
             Some(handle) => {
                 let Some((rest, descended)) = handle.join().expect("the second half does not panic")? else {
@@ -515,7 +512,8 @@ fn check(
                 }
             }
             None if half.stopped.is_none() => {
-                let chain = descend(&mut first.m, set, &targets, &half.met, &skip, &mut first.cache)?;
+                let descended = go_down(&ctx, &mut first, &targets, Some(&half.met))?;
+                let chain = compare_chain(descended, &half.met);
                 if !first.agrees(&ctx)? {
                     return Ok(None);
                 }
@@ -569,20 +567,13 @@ fn second_half(
         };
         return Ok(Some((half, Vec::new())));
     }
-    let Some(half) = steps_in(ctx, &mut db, part, &mut |_| {})? else {
+    let Some(half) = steps_in(ctx, &mut db, after, part, &mut |_| {})? else {
         return Ok(None);
     };
     let mut descended = Vec::new();
     if half.stopped.is_none() {
-        for (target, release) in targets {
-            match db.m.revert(ctx.set, RevertTarget::To(*target), &mut ()) {
-                Ok(_) => descended.push((*target, release.clone(), Ok(db.read(ctx)?))),
-                Err(e) => {
-                    descended.push((*target, release.clone(), Err(err_text(&e))));
-                    break;
-                }
-            }
-        }
+        // The first database's schemas are not known yet: compared after.
+        descended = go_down(ctx, &mut db, targets, None)?;
         if !db.agrees(ctx)? {
             return Ok(None);
         }
@@ -592,6 +583,34 @@ fn second_half(
         started.elapsed().as_millis()
     );
     Ok(Some((half, descended)))
+}
+
+/// From the head down to each target in turn, the schema read at each;
+/// ends at a revert that fails, or, with `met`, at the first schema that
+/// differs from the one met there on the way up.
+fn go_down(
+    ctx: &Ctx<'_>,
+    db: &mut Db,
+    targets: &[(u64, Option<String>)],
+    met: Option<&BTreeMap<u64, Snapshot>>,
+) -> Result<Descended> {
+    let mut descended = Vec::new();
+    for (target, release) in targets {
+        let now = match db.m.revert(ctx.set, RevertTarget::To(*target), &mut ()) {
+            Ok(_) => Ok(db.read(ctx)?),
+            Err(e) => Err(err_text(&e)),
+        };
+        let broke = match (&now, met) {
+            (Err(_), _) => true,
+            (Ok(now), Some(met)) => met.get(target).is_some_and(|was| now != was),
+            (Ok(_), None) => false,
+        };
+        descended.push((*target, release.clone(), now));
+        if broke {
+            break;
+        }
+    }
+    Ok(descended)
 }
 
 /// The chain checks from where the second database went, each compared with
@@ -648,42 +667,6 @@ fn chain_targets(
     targets.sort_by_key(|t| std::cmp::Reverse(t.0));
     targets.dedup_by_key(|t| t.0);
     targets
-}
-
-/// From the head down to each target in turn, comparing the schema with
-/// the one `met` there on the way up; stops at the first that differs.
-fn descend(
-    m: &mut Migrator,
-    set: &crate::migration::MigrationSet,
-    targets: &[(u64, Option<String>)],
-    met: &BTreeMap<u64, Snapshot>,
-    skip: &[String],
-    cache: &mut crate::schema::Cache,
-) -> Result<Vec<ChainCheck>> {
-    let mut chain = Vec::new();
-    for (target, release) in targets {
-        let mut check = ChainCheck {
-            to: *target,
-            release: release.clone(),
-            error: None,
-            differences: Vec::new(),
-        };
-        match m.revert(set, RevertTarget::To(*target), &mut ()) {
-            Err(e) => check.error = Some(err_text(&e)),
-            Ok(_) => {
-                let now = Snapshot::read_cached(m.engine(), skip, cache)?;
-                if let Some(was) = met.get(target) {
-                    check.differences = now.diff(was);
-                }
-            }
-        }
-        let broke = !check.ok();
-        chain.push(check);
-        if broke {
-            break;
-        }
-    }
-    Ok(chain)
 }
 
 /// ferry's own tables, left out of every snapshot.

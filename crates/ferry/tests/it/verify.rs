@@ -18,15 +18,56 @@ fn write(dir: &Path, name: &str, text: &str) {
     std::fs::write(path, text).unwrap();
 }
 
+/// `migrations/NAME.up.sql` and its down.
+fn migration(dir: &Path, name: &str, up: &str, down: &str) {
+    write(dir, &format!("migrations/{name}.up.sql"), up);
+    write(dir, &format!("migrations/{name}.down.sql"), down);
+}
+
 /// A project whose ferry.toml names `live`, and nothing else yet.
 fn empty_project(live: &TestDb) -> tempfile::TempDir {
+    project_at(&live.url)
+}
+
+/// A project whose ferry.toml names the database at `url`.
+fn project_at(url: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     write(
         dir.path(),
         "ferry.toml",
-        &format!("[project]\nname = \"v\"\n\n[database]\nurl = \"{}\"\n", live.url),
+        &format!("[project]\nname = \"v\"\n\n[database]\nurl = \"{url}\"\n"),
     );
     dir
+}
+
+/// Users, then an index on their email whose down forgets it.
+fn users_and_a_forgotten_index(p: &Path, index: &str) {
+    migration(
+        p,
+        "0001_users",
+        "CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT);\n",
+        "DROP TABLE users;\n",
+    );
+    migration(
+        p,
+        index,
+        "CREATE INDEX users_email_idx ON users (email);\n",
+        "SELECT 1;\n",
+    );
+}
+
+/// The step left the index of [`users_and_a_forgotten_index`] behind.
+fn leaves_the_email_index(result: &StepResult) {
+    match result {
+        StepResult::Differs { differences } => {
+            let text: Vec<String> = differences.iter().map(ToString::to_string).collect();
+            assert!(
+                text.iter().any(|d| d.contains("index users_email_idx left behind")),
+                "{text:?}"
+            );
+        }
+        other => panic!("its down should leave users_email_idx behind: {other:?}"),
+    }
 }
 
 /// A project whose ferry.toml names `live`, with releases 1.0.0 (schema 4),
@@ -49,10 +90,7 @@ fn project(live: &TestDb) -> tempfile::TempDir {
         "releases/1.2.0.toml",
         "version = \"1.2.0\"\ndate = 2026-03-01\nschema = 7\n",
     );
-    let m = |n: &str, up: &str, down: &str| {
-        write(p, &format!("migrations/{n}.up.sql"), up);
-        write(p, &format!("migrations/{n}.down.sql"), down);
-    };
+    let m = |n: &str, up: &str, down: &str| migration(p, n, up, down);
     m(
         "0001_users",
         "CREATE TABLE users (id INTEGER PRIMARY KEY, name VARCHAR(40) NOT NULL);\n",
@@ -406,23 +444,11 @@ fn a_verify_whose_event_triggers_miss_a_change_checks_again() {
     let live = live(Kind::Postgres);
     let dir = empty_project(&live);
     let p = dir.path();
-    let m = |n: &str, up: &str, down: &str| {
-        write(p, &format!("migrations/{n}.up.sql"), up);
-        write(p, &format!("migrations/{n}.down.sql"), down);
-    };
-    m(
-        "0001_users",
-        "CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT);\n",
-        "DROP TABLE users;\n",
-    );
-    m(
+    users_and_a_forgotten_index(p, "0003_email_idx");
+    migration(
+        p,
         "0002_quiet",
         "DROP EVENT TRIGGER IF EXISTS ferry_schema_track_ended;\nDROP EVENT TRIGGER IF EXISTS ferry_schema_track_dropped;\n",
-        "SELECT 1;\n",
-    );
-    m(
-        "0003_email_idx",
-        "CREATE INDEX users_email_idx ON users (email);\n",
         "SELECT 1;\n",
     );
     let inst = Installation::load(p).unwrap();
@@ -430,16 +456,7 @@ fn a_verify_whose_event_triggers_miss_a_change_checks_again() {
     let by = |v: u64| &report.steps.iter().find(|s| s.version == v).unwrap().result;
     assert_eq!(by(1), &StepResult::Inverts);
     assert_eq!(by(2), &StepResult::Inverts);
-    match by(3) {
-        StepResult::Differs { differences } => {
-            let text: Vec<String> = differences.iter().map(ToString::to_string).collect();
-            assert!(
-                text.iter().any(|d| d.contains("index users_email_idx left behind")),
-                "{text:?}"
-            );
-        }
-        other => panic!("0003 should leave its index behind: {other:?}"),
-    }
+    leaves_the_email_index(by(3));
     assert!(!report.ok);
 }
 
@@ -496,36 +513,75 @@ fn a_role_that_is_no_superuser_verifies_by_scans() {
     live.server_exec(&format!("CREATE ROLE {role} LOGIN CREATEDB NOSUPERUSER"));
     let url = live.url.replacen("postgres@", &format!("{role}@"), 1);
     assert_ne!(url, live.url, "the test URL names its user: {}", live.url);
-    let dir = tempfile::tempdir().unwrap();
+    let dir = project_at(&url);
     let p = dir.path();
-    write(p, "ferry.toml", &format!("[database]\nurl = \"{url}\"\n"));
-    let m = |n: &str, up: &str, down: &str| {
-        write(p, &format!("migrations/{n}.up.sql"), up);
-        write(p, &format!("migrations/{n}.down.sql"), down);
-    };
-    m(
-        "0001_users",
-        "CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT);\n",
-        "DROP TABLE users;\n",
-    );
-    m(
-        "0002_email_idx",
-        "CREATE INDEX users_email_idx ON users (email);\n",
-        "SELECT 1;\n",
-    );
+    users_and_a_forgotten_index(p, "0002_email_idx");
     let inst = Installation::load(p).unwrap();
     let report = verify(&inst, &Access::default(), &VerifyOptions::default(), &mut ());
     live.server_exec(&format!("DROP ROLE IF EXISTS {role}"));
     let report = report.unwrap();
     assert_eq!(report.steps[0].result, StepResult::Inverts);
-    match &report.steps[1].result {
-        StepResult::Differs { differences } => {
-            let text: Vec<String> = differences.iter().map(ToString::to_string).collect();
-            assert!(
-                text.iter().any(|d| d.contains("index users_email_idx left behind")),
-                "{text:?}"
-            );
-        }
-        other => panic!("0002 should leave its index behind: {other:?}"),
-    }
+    leaves_the_email_index(&report.steps[1].result);
+}
+
+/// With `--scratch`, one database does it all (no second one is made): the
+/// steps, then the chain from the head to each release's schema head; the
+/// database given is kept.
+#[test]
+fn a_given_scratch_database_runs_the_chain_after_the_steps_and_is_kept() {
+    let _one = scratch_lock();
+    let live = live(Kind::Postgres);
+    let given = TestDb::new(Kind::Postgres);
+    let dir = empty_project(&live);
+    let p = dir.path();
+    migration(
+        p,
+        "0001_a",
+        "CREATE TABLE a (id INTEGER PRIMARY KEY);\n",
+        "DROP TABLE a;\n",
+    );
+    migration(
+        p,
+        "0002_b",
+        "CREATE TABLE b (id INTEGER PRIMARY KEY, a_id INTEGER REFERENCES a (id));\n",
+        "DROP TABLE b;\n",
+    );
+    write(
+        p,
+        "releases/1.0.0.toml",
+        "version = \"1.0.0\"\ndate = 2026-01-01\nschema = 1\n",
+    );
+    write(
+        p,
+        "releases/1.1.0.toml",
+        "version = \"1.1.0\"\ndate = 2026-02-01\nschema = 2\n",
+    );
+    let inst = Installation::load(p).unwrap();
+    let opts = VerifyOptions {
+        scratch: Some(ferry::DatabaseUrl::parse(&given.url, p).unwrap()),
+        ..VerifyOptions::default()
+    };
+    let r = verify(&inst, &Access::default(), &opts, &mut ()).unwrap();
+    assert!(r.ok, "{r:#?}");
+    assert_eq!(r.steps.len(), 2);
+    let chain: Vec<(u64, Option<&str>)> = r.chain.iter().map(|c| (c.to, c.release.as_deref())).collect();
+    assert_eq!(chain, vec![(1, Some("1.0.0")), (0, None)]);
+    assert!(
+        r.scratch.ends_with(given.name()),
+        "checked in the database given: {}",
+        r.scratch
+    );
+    assert_eq!(
+        live.server_scalar(&format!(
+            "SELECT count(*) FROM pg_database WHERE datname = '{}'",
+            given.name()
+        )),
+        1,
+        "the database given is kept"
+    );
+    assert!(
+        given.tables().iter().all(|t| t != "a" && t != "b"),
+        "{:?}",
+        given.tables()
+    );
 }
