@@ -502,22 +502,22 @@ fn backup_advice(project: &Project, s: &mut Session, to: Option<u64>) -> Option<
 }
 
 fn dry_run_output(s: &Session, steps: &[ferry::migration::Step<'_>], json: bool, out: &mut Out) -> Result<Outcome> {
-    let sql = s.migrator.render_sql(steps);
+    let sql = s.migrator.render_sql(steps)?;
     if json {
         let items: Vec<_> = steps
             .iter()
             .map(|st| {
-                json!({
+                Ok(json!({
                     "version": st.migration.version,
                     "name": st.migration.label(),
                     "direction": st.direction,
                     "no_transaction": st.no_transaction(),
                     "batch": st.script().directives.batch,
                     "phase": st.script().directives.phase,
-                    "sql": st.script().sql,
-                })
+                    "sql": st.script().sql()?,
+                }))
             })
-            .collect();
+            .collect::<Result<_>>()?;
         out.json(&json!({ "dry_run": true, "steps": items }))?;
     } else if steps.is_empty() {
         out.line("-- nothing to run")?;

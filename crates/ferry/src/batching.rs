@@ -398,9 +398,10 @@ fn crash_point(var: &str, batch: u64) {
 struct Walk<'a> {
     kind: EngineKind,
     spec: &'a BatchSpec,
-    step: &'a Step<'a>,
     table: String,
     key: Vec<KeyColumn>,
+    /// The body, as written.
+    sql: &'a str,
     /// The body, split for engines that run one statement at a time.
     statements: Vec<(String, usize)>,
     progress_table: HistoryTable,
@@ -488,8 +489,7 @@ impl Walk<'_> {
                     engine.execute(&upsert).map_err(|e| fail(e, None))?;
                 }
                 _ => {
-                    let sql = &self.step.script().sql;
-                    let body = bind(sql, dialect, &first_sql, &last_sql, &in_batch);
+                    let body = bind(self.sql, dialect, &first_sql, &last_sql, &in_batch);
                     let one = match self.statements.as_slice() {
                         [only] => Some(only.clone()),
                         _ => None,
@@ -617,7 +617,8 @@ pub(crate) fn run(
         Bound::UpTo(_) => saved_for(Direction::Up).map(|p| p.rows),
         _ => estimate(engine, spec),
     };
-    let statements = split(&step.script().sql, kind.dialect())
+    let sql = step.script().sql()?;
+    let statements = split(sql, kind.dialect())
         .unwrap_or_default()
         .into_iter()
         .map(|s| (s.text, s.line))
@@ -625,7 +626,7 @@ pub(crate) fn run(
     let walk = Walk {
         kind,
         spec,
-        step,
+        sql,
         table: table_sql(kind, spec),
         key,
         statements,

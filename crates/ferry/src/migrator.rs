@@ -344,7 +344,7 @@ impl Migrator {
     }
 
     /// The SQL a plan runs, exactly as sent, for `--dry-run`.
-    pub fn render_sql(&self, steps: &[Step<'_>]) -> String {
+    pub fn render_sql(&self, steps: &[Step<'_>]) -> Result<String> {
         let transactional = self.engine.transactional_ddl();
         let mut out = String::new();
         for step in steps {
@@ -372,14 +372,14 @@ impl Migrator {
             if in_tx {
                 out.push_str("BEGIN;\n");
             }
-            out.push_str(script.sql.trim_end());
+            out.push_str(script.sql()?.trim_end());
             out.push('\n');
             if in_tx {
                 out.push_str("COMMIT;\n");
             }
             out.push('\n');
         }
-        out
+        Ok(out)
     }
 
     /// Problems between the files and the database: scripts that do not
@@ -480,7 +480,7 @@ impl Migrator {
                     && !m.error.as_deref().is_some_and(|e| e.starts_with("down:"))
                     && let Some(mig) = set.get(m.version)
                 {
-                    let statements = migration::split(&mig.up.sql, engine.kind().dialect()).unwrap_or_default();
+                    let statements = migration::split(mig.up.sql()?, engine.kind().dialect()).unwrap_or_default();
                     for index in invalid_indexes(engine, statements.iter().map(|s| s.text.as_str())) {
                         if !dry_run {
                             engine.execute(&format!("DROP INDEX CONCURRENTLY IF EXISTS {index}")).map_err(|e| {
@@ -715,7 +715,7 @@ fn run_each(
             engine
                 .apply_in_transaction(
                     table,
-                    &step.script().sql,
+                    step.script().sql()?,
                     &record,
                     step.script().directives.foreign_keys_off,
                 )
@@ -765,7 +765,7 @@ fn run_without_transaction(
     step: &Step<'_>,
     record: &Record<'_>,
 ) -> Result<i64, NoTxFailure> {
-    let sql = &step.script().sql;
+    let sql = step.script().sql().map_err(NoTxFailure::Other)?;
     let statements = migration::split(sql, engine.kind().dialect()).map_err(|e| {
         NoTxFailure::Other(Error::Migrations(Problems(vec![
             Problem::in_file(&step.script().path, e.message).at_line(e.line),
@@ -804,9 +804,11 @@ fn failure(
     let script = step.script();
     let (statement, line) = match e.position {
         Some(pos) => {
-            let statements = migration::split(&script.sql, dialect).unwrap_or_default();
+            // It ran, so its text is in memory.
+            let sql = script.sql().unwrap_or_default();
+            let statements = migration::split(sql, dialect).unwrap_or_default();
             let st = statements.iter().rev().find(|s| s.span.start <= pos);
-            (st.map(|s| s.text.clone()), Some(migration::line_of(&script.sql, pos)))
+            (st.map(|s| s.text.clone()), Some(migration::line_of(sql, pos)))
         }
         None => (None, None),
     };

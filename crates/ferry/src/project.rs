@@ -622,7 +622,7 @@ impl Project {
     }
 
     fn load_dir(&self, dir: &Path) -> Result<MigrationSet> {
-        MigrationSet::load(dir).map_err(|e| match e {
+        MigrationSet::load_cached(dir, &self.script_cache(dir)).map_err(|e| match e {
             Error::Config(Problems(mut p)) if p.len() == 1 && p[0].message.ends_with("does not exist") => {
                 p[0].file = Some(self.file.clone());
                 Error::Config(Problems(p))
@@ -670,6 +670,16 @@ impl Project {
     /// ferry.toml.
     pub fn state_dir(&self) -> PathBuf {
         self.root.join(".ferry")
+    }
+
+    /// The script cache of a migrations folder:
+    /// `.ferry/cache/scripts-<12 hex digits of the folder's path>`.
+    fn script_cache(&self, dir: &Path) -> PathBuf {
+        use sha2::Digest;
+        let key = sha2::Sha256::digest(dir.as_os_str().as_encoded_bytes());
+        self.state_dir()
+            .join("cache")
+            .join(format!("scripts-{}", &hex::encode(key)[..12]))
     }
 
     /// Where upgrade runs keep their journals: `.ferry/runs/`.

@@ -172,19 +172,8 @@ fn dry_run_prints_sql_and_changes_nothing(kind: Kind) {
     assert_eq!(p.db.tables(), vec!["ferry_history"]);
 }
 
-fn validate_and_repair_flow(kind: Kind) {
-    let p = Proj::new(kind);
-    p.tables(2);
-    p.ferry().args(["db", "migrate"]).assert().success();
-    p.ferry()
-        .args(["db", "validate"])
-        .assert()
-        .success()
-        .stdout(predicate::str::contains("ok:"));
-    p.write(
-        "migrations/0002_t2.up.sql",
-        "CREATE TABLE t2 (id INTEGER PRIMARY KEY, x INTEGER);\n",
-    );
+/// `db validate`, `db status` and `db migrate` all refuse the edited 0002_t2.
+fn edit_of_t2_is_refused(p: &Proj) {
     p.ferry()
         .args(["db", "validate"])
         .assert()
@@ -200,6 +189,22 @@ fn validate_and_repair_flow(kind: Kind) {
         .assert()
         .code(1)
         .stderr(predicate::str::contains("ferry db repair"));
+}
+
+fn validate_and_repair_flow(kind: Kind) {
+    let p = Proj::new(kind);
+    p.tables(2);
+    p.ferry().args(["db", "migrate"]).assert().success();
+    p.ferry()
+        .args(["db", "validate"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("ok:"));
+    p.write(
+        "migrations/0002_t2.up.sql",
+        "CREATE TABLE t2 (id INTEGER PRIMARY KEY, x INTEGER);\n",
+    );
+    edit_of_t2_is_refused(&p);
     p.ferry()
         .args(["db", "repair", "--dry-run"])
         .assert()
@@ -228,6 +233,42 @@ fn validate_and_repair_flow(kind: Kind) {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("a down file without an up file"));
+}
+
+/// The script cache (`.ferry/cache/`) answers for unchanged files only: an
+/// applied migration edited in place, to the same size, is still seen as
+/// edited, and a new one is run as written.
+#[test]
+fn an_edit_is_seen_past_the_script_cache() {
+    let p = Proj::new(Kind::Sqlite);
+    p.tables(2);
+    // Files changed in the last two seconds are not cached: let them age.
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    p.ferry().args(["db", "migrate"]).assert().success();
+    let cache: Vec<_> = std::fs::read_dir(p.path().join(".ferry/cache"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(cache.len(), 1, "{cache:?}");
+    let text = std::fs::read_to_string(&cache[0]).unwrap();
+    assert_eq!(text.lines().count(), 3, "{text}");
+    p.ferry().args(["db", "status"]).assert().success();
+
+    p.write(
+        "migrations/0002_t2.up.sql",
+        "CREATE TABLE t2 (id INTEGER PRIMARY KEY);\nINSERT INTO t2 (id) VALUES (9);\n",
+    );
+    edit_of_t2_is_refused(&p);
+    p.write(
+        "migrations/0003_t3.up.sql",
+        "CREATE TABLE t3 (id INTEGER PRIMARY KEY);\n",
+    );
+    p.write(
+        "migrations/0002_t2.up.sql",
+        "CREATE TABLE t2 (id INTEGER PRIMARY KEY);\nINSERT INTO t2 (id) VALUES (2);\n",
+    );
+    p.ferry().args(["db", "migrate"]).assert().success();
+    assert_eq!(p.db.tables(), vec!["ferry_history", "t1", "t2", "t3"]);
 }
 
 #[test]

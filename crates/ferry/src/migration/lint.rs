@@ -28,7 +28,8 @@ pub fn lint(set: &MigrationSet, dialect: Dialect, transactional: bool) -> Vec<Pr
     // Another dialect's SQL: for `db validate` only, as a warning worth
     // reading before a run fails on it.
     for script in &scripts {
-        for st in split(&script.sql, dialect).unwrap_or_default() {
+        let Ok(sql) = script.text() else { continue };
+        for st in split(sql, dialect).unwrap_or_default() {
             if let Some(what) = foreign_dialect(&st.text, dialect) {
                 problems.push(
                     Problem::in_file(
@@ -53,7 +54,14 @@ pub fn lint_scripts<'a>(
 ) -> Vec<Problem> {
     let mut problems = Vec::new();
     for script in scripts {
-        let statements = match split(&script.sql, dialect) {
+        let sql = match script.text() {
+            Ok(sql) => sql,
+            Err(p) => {
+                problems.push(p.clone());
+                continue;
+            }
+        };
+        let statements = match split(sql, dialect) {
             Ok(s) => s,
             Err(e) => {
                 problems.push(
@@ -65,7 +73,7 @@ pub fn lint_scripts<'a>(
             }
         };
         if let Some(spec) = &script.directives.batch {
-            for p in crate::migration::batch::check_body(&script.sql, spec, dialect) {
+            for p in crate::migration::batch::check_body(sql, spec, dialect) {
                 let mut problem = Problem::in_file(&script.path, p.message).help(p.help);
                 if let Some(line) = p.line {
                     problem = problem.at_line(line);
@@ -105,7 +113,10 @@ pub fn lint_scripts<'a>(
 /// A down that cannot be right, seen without running it: empty for an up
 /// that does something, or the up itself.
 fn lint_down(up: &Script, down: &Script, dialect: Dialect) -> Vec<Problem> {
-    let (Ok(up_st), Ok(down_st)) = (split(&up.sql, dialect), split(&down.sql, dialect)) else {
+    let (Ok(up), Ok(down_sql)) = (up.text(), down.text()) else {
+        return Vec::new();
+    };
+    let (Ok(up_st), Ok(down_st)) = (split(up, dialect), split(down_sql, dialect)) else {
         return Vec::new();
     };
     let mut out = Vec::new();

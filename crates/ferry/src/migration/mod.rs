@@ -2,6 +2,7 @@
 //! history, and planning which to run. Everything here is pure.
 
 pub mod batch;
+mod cache;
 mod concurrently;
 mod lexer;
 mod lint;

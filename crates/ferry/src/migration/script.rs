@@ -98,8 +98,10 @@ pub const KNOWN_DIRECTIVES: &[&str] = &["no-transaction", "batch", "phase", "for
 pub struct Script {
     /// Where it came from (a path, or `embedded:NAME` for embedded scripts).
     pub path: PathBuf,
-    /// The text, BOM stripped and line endings normalised to LF.
-    pub sql: String,
+    /// The text, BOM stripped and line endings normalised to LF: in memory
+    /// from the start, or, for a script known from the script cache, read
+    /// the first time it is asked for.
+    sql: OnceLock<Result<String, Problem>>,
     /// SHA-256 of `sql`, computed when first asked for (down scripts never are).
     checksum: OnceLock<Checksum>,
     /// Its directives.
@@ -119,7 +121,52 @@ pub fn normalise(text: &str) -> String {
 impl Script {
     /// SHA-256 of the normalised text.
     pub fn checksum(&self) -> &Checksum {
-        self.checksum.get_or_init(|| Checksum::of(&self.sql))
+        // A script is made either with its text or with its checksum.
+        self.checksum
+            .get_or_init(|| Checksum::of(self.sql_in_memory().unwrap_or_default()))
+    }
+
+    /// The text, BOM stripped and line endings normalised to LF. A script
+    /// known from the cache is read now; one that changed since its
+    /// checksum was taken is an error (what ferry showed of it, its
+    /// directives and checksum, would no longer be true).
+    pub fn sql(&self) -> Result<&str, crate::error::Error> {
+        self.text()
+            .map_err(|p| crate::error::Error::Migrations(crate::error::Problems(vec![p.clone()])))
+    }
+
+    /// [`Script::sql`], its failure as a problem in the file.
+    pub(crate) fn text(&self) -> Result<&str, &Problem> {
+        let loaded = self.sql.get_or_init(|| {
+            let bytes = std::fs::read(&self.path)
+                .map_err(|e| Problem::in_file(&self.path, format!("cannot read: {}", crate::error::io_reason(&e))))?;
+            let fresh = Script::from_bytes(&self.path, &bytes).map_err(|mut p| p.swap_remove(0))?;
+            let text = fresh.sql.into_inner().unwrap_or_else(|| Ok(String::new()))?;
+            if Checksum::of(&text) != *self.checksum() || fresh.directives != self.directives {
+                return Err(Problem::in_file(&self.path, "the file changed while ferry was running")
+                    .help("run the command again; ferry reads it afresh"));
+            }
+            Ok(text)
+        });
+        loaded.as_deref()
+    }
+
+    /// A script known from the script cache: its checksum and directives
+    /// are those of the file as it was when they were taken, and its text
+    /// is read only if it is needed.
+    pub(crate) fn known(path: PathBuf, checksum: Checksum, directives: Directives) -> Self {
+        Script {
+            path,
+            sql: OnceLock::new(),
+            checksum: OnceLock::from(checksum),
+            directives,
+        }
+    }
+
+    /// The text when it is already in memory (always, but for a cached
+    /// script that was not read).
+    pub(crate) fn sql_in_memory(&self) -> Option<&str> {
+        self.sql.get().and_then(|r| r.as_deref().ok())
     }
 
     /// Builds a script from a file's raw bytes, reporting problems against `path`.
@@ -138,7 +185,7 @@ impl Script {
         Ok(Script {
             path: path.to_owned(),
             checksum: OnceLock::new(),
-            sql,
+            sql: OnceLock::from(Ok(sql)),
             directives,
         })
     }

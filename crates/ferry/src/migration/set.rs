@@ -5,8 +5,11 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
+use std::time::Duration;
 
 use crate::error::{Error, Problem, Problems};
+use crate::migration::Directives;
+use crate::migration::cache::{MARGIN, ScriptCache, Stamp};
 use crate::migration::script::Script;
 
 /// One versioned migration: an up script and, optionally, a down script.
@@ -116,31 +119,105 @@ impl FileName<'_> {
     }
 }
 
+/// A value another thread is making.
+type Pending<'s, T> = std::thread::ScopedJoinHandle<'s, T>;
+
+/// One file of a set being built: its name, path, contents when already in
+/// memory, and its stamp when the script cache is in use.
+type File = (String, PathBuf, Option<Vec<u8>>, Option<Stamp>);
+
+/// The same, its name taken apart.
+type Named = (OwnedName, PathBuf, Option<Vec<u8>>, Option<Stamp>);
+
 /// Reads and parses scripts, spread over the machine's cores: with many
-/// migrations, start-up time is mostly these reads.
-fn read_scripts(files: &[(OwnedName, PathBuf, Option<Vec<u8>>)]) -> Vec<Result<Script, Vec<Problem>>> {
-    let read = |(_, path, bytes): &(OwnedName, PathBuf, Option<Vec<u8>>)| match bytes {
-        Some(b) => Script::from_bytes(path, b),
-        None => match std::fs::read(path) {
-            Ok(b) => Script::from_bytes(path, &b),
-            Err(e) => Err(vec![Problem::in_file(path, format!("cannot read: {e}"))]),
-        },
+/// migrations, start-up time is mostly these reads. Scripts the cache
+/// answers for are not read.
+fn read_scripts(files: &[Named], mut cache: Option<&mut ScriptCache>) -> Vec<Result<Script, Vec<Problem>>> {
+    let known: Vec<Option<Script>> = files
+        .iter()
+        .map(|(_, path, _, stamp)| {
+            let checksum = cache.as_deref_mut()?.get(file_name(path)?, (*stamp)?)?;
+            Some(Script::known(path.clone(), checksum, Directives::default()))
+        })
+        .collect();
+    let read = |((_, path, bytes, _), known): (&Named, Option<Script>)| {
+        if let Some(script) = known {
+            return Ok(script);
+        }
+        match bytes {
+            Some(b) => Script::from_bytes(path, b),
+            None => match std::fs::read(path) {
+                Ok(b) => Script::from_bytes(path, &b),
+                Err(e) => Err(vec![Problem::in_file(path, format!("cannot read: {e}"))]),
+            },
+        }
+    };
+    let read_now: Vec<bool> = known.iter().map(Option::is_none).collect();
+    let misses = read_now.iter().filter(|r| **r).count();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
+    let scripts: Vec<_> = if misses < 64 || threads < 2 {
+        files.iter().zip(known).map(read).collect()
+    } else {
+        let chunk = files.len().div_ceil(threads);
+        let mut known = known.into_iter();
+        std::thread::scope(|s| {
+            let handles: Vec<_> = files
+                .chunks(chunk)
+                .map(|part| {
+                    let known: Vec<_> = known.by_ref().take(part.len()).collect();
+                    s.spawn(move || part.iter().zip(known).map(read).collect::<Vec<_>>())
+                })
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                .collect()
+        })
+    };
+    if let Some(cache) = cache {
+        for (((_, path, _, stamp), script), _) in files.iter().zip(&scripts).zip(read_now).filter(|(_, r)| *r) {
+            if let (Some(name), Some(stamp), Ok(script)) = (file_name(path), stamp, script)
+                && script.directives == Directives::default()
+            {
+                cache.put(name, *stamp, script.checksum());
+            }
+        }
+    }
+    scripts
+}
+
+/// The paths and stamps of listed files, spread over the machine's cores
+/// (one `statx` each, a few microseconds apiece).
+fn stamps(entries: Vec<(usize, std::fs::DirEntry)>) -> Vec<(usize, PathBuf, Option<Stamp>)> {
+    let stamp = |(i, entry): &(usize, std::fs::DirEntry)| {
+        let path = entry.path();
+        let meta = match entry.file_type() {
+            Ok(t) if t.is_symlink() => std::fs::metadata(&path),
+            _ => entry.metadata(),
+        };
+        (*i, meta.ok().and_then(|m| Stamp::of(&m)), path)
     };
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
-    if files.len() < 64 || threads < 2 {
-        return files.iter().map(read).collect();
-    }
-    let chunk = files.len().div_ceil(threads);
-    std::thread::scope(|s| {
-        let handles: Vec<_> = files
-            .chunks(chunk)
-            .map(|part| s.spawn(move || part.iter().map(read).collect::<Vec<_>>()))
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-            .collect()
-    })
+    let stamped: Vec<_> = if entries.len() < 256 || threads < 2 {
+        entries.iter().map(stamp).collect()
+    } else {
+        let chunk = entries.len().div_ceil(threads);
+        std::thread::scope(|s| {
+            let handles: Vec<_> = entries
+                .chunks(chunk)
+                .map(|part| s.spawn(move || part.iter().map(stamp).collect::<Vec<_>>()))
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                .collect()
+        })
+    };
+    stamped.into_iter().map(|(i, s, p)| (i, p, s)).collect()
+}
+
+fn file_name(path: &Path) -> Option<&str> {
+    path.file_name()?.to_str()
 }
 
 fn parse_file_name(file_name: &str) -> Result<Option<FileName<'_>>, String> {
@@ -203,7 +280,27 @@ impl MigrationSet {
     /// migrations", or like every applied migration having lost its file).
     /// Up scripts are read at once (in parallel); down scripts on first use.
     pub fn load(dir: &Path) -> Result<Self, Error> {
-        match Self::load_or_empty(dir)? {
+        Self::load_with(dir, None)
+    }
+
+    /// [`MigrationSet::load`], answering for unchanged up scripts from the
+    /// script cache in `cache` (and updating it) instead of reading them.
+    pub fn load_cached(dir: &Path, cache: &Path) -> Result<Self, Error> {
+        Self::load_cached_with(dir, cache, MARGIN)
+    }
+
+    /// [`MigrationSet::load_cached`], trusting files to the cache `margin`
+    /// after their last change (tests use none).
+    pub(crate) fn load_cached_with(dir: &Path, cache: &Path, margin: Duration) -> Result<Self, Error> {
+        // The cache is read while the folder is listed.
+        std::thread::scope(|s| {
+            let cache = s.spawn(move || ScriptCache::open_with(cache, margin));
+            Self::load_with(dir, Some(cache))
+        })
+    }
+
+    fn load_with(dir: &Path, cache: Option<Pending<'_, ScriptCache>>) -> Result<Self, Error> {
+        match Self::list(dir, cache)? {
             Some(set) => Ok(set),
             None => Err(Error::Config(Problems(vec![
                 Problem::general(format!("the migrations folder {} does not exist", dir.display())).help(
@@ -215,7 +312,12 @@ impl MigrationSet {
 
     /// [`MigrationSet::load`], with `None` for a folder that does not exist.
     pub fn load_or_empty(dir: &Path) -> Result<Option<Self>, Error> {
-        let mut files = Vec::new();
+        Self::list(dir, None)
+    }
+
+    fn list(dir: &Path, cache: Option<Pending<'_, ScriptCache>>) -> Result<Option<Self>, Error> {
+        let mut files: Vec<File> = Vec::new();
+        let mut to_stamp = Vec::new();
         let mut subfolders = Vec::new();
         let entries = match std::fs::read_dir(dir) {
             Ok(entries) => entries,
@@ -245,7 +347,13 @@ impl MigrationSet {
                 continue;
             };
             if is_file && name.ends_with(".sql") {
-                files.push((name, entry.path(), None));
+                // Only up scripts are read at once, so only theirs count.
+                if cache.is_some() && name.ends_with(".up.sql") {
+                    to_stamp.push((files.len(), entry));
+                    files.push((name, PathBuf::new(), None, None));
+                } else {
+                    files.push((name, entry.path(), None, None));
+                }
             } else if is_dir && entry.path().join("up.sql").is_file() {
                 subfolders.push(name);
             }
@@ -261,7 +369,16 @@ impl MigrationSet {
                 .help("rename each `V_NAME/up.sql` to `V_NAME.up.sql` (and its down.sql to `V_NAME.down.sql`), with V a whole number"),
             ])));
         }
-        Self::build(dir, files).map(Some)
+        let mut cache = cache.map(|c| c.join().unwrap_or_else(|e| std::panic::resume_unwind(e)));
+        for (i, path, stamp) in stamps(to_stamp) {
+            files[i].1 = path;
+            files[i].3 = stamp;
+        }
+        let set = Self::build(dir, files, cache.as_mut()).map(Some);
+        if let (Some(cache), Ok(_)) = (cache, &set) {
+            cache.save();
+        }
+        set
     }
 
     /// Builds a set from `(file name, contents)` pairs, as embedded by
@@ -274,28 +391,34 @@ impl MigrationSet {
                     (*name).to_owned(),
                     PathBuf::from(format!("embedded:{name}")),
                     Some(text.as_bytes().to_vec()),
+                    None,
                 )
             })
             .collect();
-        Self::build(Path::new("embedded"), files)
+        Self::build(Path::new("embedded"), files, None)
     }
 
     /// `files`: name, path, and contents when already in memory.
-    fn build(origin: &Path, mut files: Vec<(String, PathBuf, Option<Vec<u8>>)>) -> Result<Self, Error> {
-        files.sort_by(|a, b| a.0.cmp(&b.0));
+    fn build(origin: &Path, files: Vec<File>, cache: Option<&mut ScriptCache>) -> Result<Self, Error> {
+        // Sorted through their positions: sorting the files themselves
+        // moves each (128 bytes) a dozen times, which showed at 20,000.
+        let mut order: Vec<usize> = (0..files.len()).collect();
+        order.sort_unstable_by(|&a, &b| files[a].0.cmp(&files[b].0));
+        let mut slots: Vec<Option<File>> = files.into_iter().map(Some).collect();
+        let files = order.into_iter().filter_map(|i| slots[i].take());
         let mut problems = Vec::new();
         let mut named = Vec::new();
-        for (file_name, path, bytes) in files {
+        for (file_name, path, bytes, stamp) in files {
             match parse_file_name(&file_name) {
-                Ok(Some(p)) => named.push((p.owned(), path, bytes)),
+                Ok(Some(p)) => named.push((p.owned(), path, bytes, stamp)),
                 Ok(None) => {}
                 Err(help) => problems.push(Problem::in_file(&path, "the file name is not a migration name").help(help)),
             }
         }
-        let (up_files, down_files): (Vec<_>, Vec<_>) = named.into_iter().partition(|(p, _, _)| p.half == Half::Up);
-        let scripts = read_scripts(&up_files);
+        let (up_files, down_files): (Vec<_>, Vec<_>) = named.into_iter().partition(|(p, ..)| p.half == Half::Up);
+        let scripts = read_scripts(&up_files, cache);
         let mut ups: BTreeMap<u64, Migration> = BTreeMap::new();
-        for ((parsed, path, _), script) in up_files.iter().zip(scripts) {
+        for ((parsed, path, ..), script) in up_files.iter().zip(scripts) {
             let script = match script {
                 Ok(s) => s,
                 Err(p) => {
@@ -328,7 +451,7 @@ impl MigrationSet {
                 },
             );
         }
-        for (parsed, path, bytes) in down_files {
+        for (parsed, path, bytes, _) in down_files {
             match ups.get_mut(&parsed.version) {
                 Some(m) if m.name == parsed.name && m.down.is_none() => {
                     m.down = Some(Down {
@@ -437,9 +560,99 @@ impl<'a> IntoIterator for &'a MigrationSet {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::migration::Checksum;
 
     fn set(files: &[(&str, &str)]) -> Result<MigrationSet, Error> {
         MigrationSet::from_embedded(files)
+    }
+
+    /// A folder of migrations and where its script cache goes.
+    fn folder(files: &[(&str, &str)]) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("m")).unwrap();
+        for (name, text) in files {
+            std::fs::write(dir.path().join("m").join(name), text).unwrap();
+        }
+        let cache = dir.path().join("cache").join("scripts");
+        (dir, cache)
+    }
+
+    fn cached(dir: &tempfile::TempDir, cache: &Path) -> MigrationSet {
+        MigrationSet::load_cached_with(&dir.path().join("m"), cache, Duration::ZERO).unwrap()
+    }
+
+    fn summary(set: &MigrationSet) -> Vec<(u64, String, Directives, String)> {
+        set.iter()
+            .map(|m| {
+                let sql = m.up.sql().unwrap().to_owned();
+                (m.version, m.up.checksum().to_string(), m.up.directives.clone(), sql)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_script_cache_answers_as_the_files_do_and_sees_edits() {
+        let files = [
+            ("0001_a.up.sql", "CREATE TABLE a (x int);\n"),
+            ("0001_a.down.sql", "DROP TABLE a;\n"),
+            (
+                "0002_b.up.sql",
+                "-- ferry:no-transaction\nCREATE INDEX CONCURRENTLY b ON a (x);\n",
+            ),
+            ("0003_c.up.sql", "CREATE TABLE c (x int);\n"),
+        ];
+        let (dir, cache) = folder(&files);
+        let fresh = summary(&MigrationSet::load(&dir.path().join("m")).unwrap());
+        let first = cached(&dir, &cache);
+        assert_eq!(summary(&first), fresh);
+        // Scripts with a directive are not cached; the others are.
+        let text = std::fs::read_to_string(&cache).unwrap();
+        assert_eq!(text.lines().count(), 3, "{text}");
+        assert!(
+            text.contains(" 0001_a.up.sql\n") && text.contains(" 0003_c.up.sql\n"),
+            "{text}"
+        );
+        // Known from the cache: the text is not read until asked for.
+        let second = cached(&dir, &cache);
+        assert!(second.get(1).unwrap().up.sql_in_memory().is_none());
+        assert!(second.get(2).unwrap().up.sql_in_memory().is_some());
+        assert_eq!(summary(&second), fresh);
+
+        // Edited in place, same size: the change time moves, the file is read.
+        std::thread::sleep(Duration::from_millis(30));
+        std::fs::write(dir.path().join("m/0003_c.up.sql"), "CREATE TABLE d (x int);\n").unwrap();
+        let third = cached(&dir, &cache);
+        assert_eq!(
+            third.get(3).unwrap().up.checksum(),
+            &Checksum::of("CREATE TABLE d (x int);\n")
+        );
+        // A removed file leaves the cache.
+        std::fs::remove_file(dir.path().join("m/0003_c.up.sql")).unwrap();
+        cached(&dir, &cache);
+        assert!(!std::fs::read_to_string(&cache).unwrap().contains("0003_c"));
+    }
+
+    #[test]
+    fn a_cached_checksum_that_is_no_longer_true_is_refused_when_the_text_is_read() {
+        let (dir, cache) = folder(&[("0001_a.up.sql", "CREATE TABLE a (x int);\n")]);
+        cached(&dir, &cache);
+        // What a second write in the same tick, after the cache was written,
+        // would leave: the stamp as cached, other text.
+        let text = std::fs::read_to_string(&cache).unwrap();
+        let lie = Checksum::of("CREATE TABLE b (x int);\n");
+        std::fs::write(
+            &cache,
+            text.replace(Checksum::of("CREATE TABLE a (x int);\n").as_str(), lie.as_str()),
+        )
+        .unwrap();
+        let set = cached(&dir, &cache);
+        let up = &set.get(1).unwrap().up;
+        assert_eq!(up.checksum(), &lie);
+        let err = up.sql().unwrap_err().to_string();
+        assert!(
+            err.contains("0001_a.up.sql") && err.contains("changed while ferry was running"),
+            "{err}"
+        );
     }
 
     fn problems(e: Error) -> Vec<Problem> {
@@ -523,7 +736,7 @@ mod tests {
         assert!(
             set.iter()
                 .enumerate()
-                .all(|(i, m)| m.version == i as u64 + 1 && m.up.sql == format!("SELECT {};", i + 1))
+                .all(|(i, m)| m.version == i as u64 + 1 && m.up.sql().unwrap() == format!("SELECT {};", i + 1))
         );
     }
 

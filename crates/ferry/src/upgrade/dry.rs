@@ -187,7 +187,7 @@ pub fn dry_run(inst: &Installation, access: &Access, to: Option<&Version>, optio
                                 super::run::plural(steps.len()),
                                 hop.schema_after
                             ),
-                            Some(migrator.render_sql(&steps)),
+                            Some(migrator.render_sql(&steps)?),
                         )
                     }
                 }

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::{StepResult, VerifyReport};
 use crate::error::{Error, Result};
 use crate::installation::Installation;
-use crate::migration::{Checksum, Migration};
+use crate::migration::Migration;
 
 const FILE: &str = "verified.json";
 
@@ -50,7 +50,7 @@ pub struct Verified {
 }
 
 fn down_checksum(m: &Migration) -> Option<String> {
-    m.down().ok().flatten().map(|d| Checksum::of(&d.sql).to_string())
+    m.down().ok().flatten().map(|d| d.checksum().to_string())
 }
 
 impl Verified {

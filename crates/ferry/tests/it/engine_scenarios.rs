@@ -99,7 +99,7 @@ fn dry_run_changes_nothing(kind: Kind) {
     let mut m = migrator(&db);
     let steps = m.plan_migrate(&set, MigrateOptions::default()).unwrap();
     assert_eq!(steps.len(), 3);
-    let sql = m.render_sql(&steps);
+    let sql = m.render_sql(&steps).unwrap();
     assert!(
         sql.contains("INSERT INTO a (id, name) VALUES (2, 'two;semi');"),
         "{sql}"
@@ -112,7 +112,7 @@ fn dry_run_changes_nothing(kind: Kind) {
     m.migrate(&set, MigrateOptions::default(), &mut ()).unwrap();
     let steps = m.plan_revert(&set, RevertTarget::To(0)).unwrap();
     assert_eq!(steps.len(), 3);
-    assert!(m.render_sql(&steps).contains("DROP TABLE a;"));
+    assert!(m.render_sql(&steps).unwrap().contains("DROP TABLE a;"));
     assert_eq!(db.tables(), vec!["a", "b", "ferry_history"]);
     assert_eq!(history_versions(&mut m), vec![1, 2, 3]);
 }
