@@ -4,6 +4,9 @@
 # database at the oldest release, on SQLite and PostgreSQL; and `ferry plan
 # --from` without a database. Each command runs RUNS times (default 11),
 # interleaved; the median and the spread (min-max) are printed, in ms.
+# "cold" is `plan --from` with the script cache (.ferry/cache/) deleted
+# first, as on the first run after a checkout: it reads every up file and
+# writes the cache again.
 #
 #   bench/plan.sh                  # N=10000 R=500
 #   N=2000 R=100 bench/plan.sh     # quicker
@@ -52,7 +55,7 @@ setup() { # url
 
 time_cmds() { # label, then commands separated by ';' are fixed below
     label=$1
-    : >"$WORK/status" ; : >"$WORK/plan" ; : >"$WORK/from"
+    : >"$WORK/status" ; : >"$WORK/plan" ; : >"$WORK/from" ; : >"$WORK/cold"
     i=0
     while [ "$i" -lt "$RUNS" ]; do
         t0=$(ms); "$FERRY" --project "$P" status >/dev/null || true; t1=$(ms)
@@ -61,12 +64,17 @@ time_cmds() { # label, then commands separated by ';' are fixed below
         echo $(((t1 - t0) / 1000000)) >>"$WORK/plan"
         t0=$(ms); "$FERRY" --project "$P" plan --from 1.0.0 >/dev/null; t1=$(ms)
         echo $(((t1 - t0) / 1000000)) >>"$WORK/from"
+        rm -rf "$P/.ferry/cache"
+        t0=$(ms); "$FERRY" --project "$P" plan --from 1.0.0 >/dev/null; t1=$(ms)
+        echo $(((t1 - t0) / 1000000)) >>"$WORK/cold"
         i=$((i + 1))
     done
-    echo "$label: status $(median <"$WORK/status") · plan $(median <"$WORK/plan") · plan --from (no database) $(median <"$WORK/from")"
+    echo "$label: status $(median <"$WORK/status") · plan $(median <"$WORK/plan") · plan --from (no database) $(median <"$WORK/from") · cold $(median <"$WORK/cold")"
 }
 
 echo "N=$N migrations, R=$R releases, RUNS=$RUNS; median (min-max) ms"
+# Files changed in the last two seconds are not cached: a checkout is older.
+sleep 2
 setup "sqlite://$WORK/bench.db"
 time_cmds SQLite
 psql -q -X "$PG/postgres" -c "CREATE DATABASE $DB"

@@ -461,7 +461,8 @@ fn backup_advice(project: &Project, s: &mut Session, to: Option<u64>) -> Option<
     if !project.releases_dir().is_dir() {
         return None;
     }
-    let inst = ferry::Installation::load(project.root()).ok()?;
+    // The migrations the session loaded: loading them again costs as much.
+    let manifest = project.manifest(&s.set).ok()?;
     let history = s.migrator.history().ok()?;
     let last_applied = history.iter().map(|r| r.applied_at.as_str()).max().unwrap_or("");
     let current = history
@@ -471,22 +472,20 @@ fn backup_advice(project: &Project, s: &mut Session, to: Option<u64>) -> Option<
         .max()
         .unwrap_or(0);
     let target = to.or_else(|| s.set.latest().map(|m| m.version))?;
-    let crossed: Vec<&ferry::release::Release> = inst
-        .manifest
+    let crossed: Vec<&ferry::release::Release> = manifest
         .releases()
         .iter()
         .filter(|r| r.schema.is_some_and(|h| h > current && h <= target))
         .collect();
     let strict = crossed.iter().find(|r| {
-        let prev = inst.manifest.releases().iter().rev().find(|p| p.version < r.version);
+        let prev = manifest.releases().iter().rev().find(|p| p.version < r.version);
         let kind = prev.map(|p| {
             r.kind
                 .unwrap_or_else(|| ferry::release::UpgradeKind::between(&p.version, &r.version))
         });
-        kind.is_some_and(|k| inst.manifest.policy.for_kind(k).backup == ferry::release::BackupRule::Required)
+        kind.is_some_and(|k| manifest.policy.for_kind(k).backup == ferry::release::BackupRule::Required)
     })?;
-    let newest_backup = inst
-        .backups()
+    let newest_backup = ferry::backup::Store::new(&project.backup().dir)
         .list()
         .ok()?
         .into_iter()

@@ -271,6 +271,38 @@ fn an_edit_is_seen_past_the_script_cache() {
     assert_eq!(p.db.tables(), vec!["ferry_history", "t1", "t2", "t3"]);
 }
 
+/// `db migrate` across a release whose policy requires a backup warns
+/// until a backup is taken after the last migration, and runs either way.
+#[test]
+fn migrate_across_a_release_that_requires_a_backup_advises_one() {
+    let p = Proj::new(Kind::Sqlite);
+    p.tables(3);
+    for (version, schema) in [("1.0.0", 1), ("1.1.0", 2), ("1.2.0", 3)] {
+        p.write(
+            &format!("releases/{version}.toml"),
+            &format!("version = \"{version}\"\nschema = {schema}\n"),
+        );
+    }
+    let advice = "this crosses release 1.1.0, whose policy requires a backup";
+    p.ferry()
+        .args(["db", "migrate", "--to", "1"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("policy requires a backup").not());
+    p.ferry()
+        .args(["db", "migrate", "--to", "2"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(advice));
+    p.ferry().args(["backup", "create"]).assert().success();
+    p.ferry()
+        .args(["db", "migrate"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("policy requires a backup").not());
+    assert_eq!(p.db.tables(), vec!["ferry_history", "t1", "t2", "t3"]);
+}
+
 #[test]
 fn baseline_then_migrate() {
     let p = Proj::new(Kind::Sqlite);
