@@ -326,10 +326,12 @@ fn run_db(g: &Global, db: &Db, out: &mut Out) -> Result<Outcome> {
                 let steps = s.migrator.plan_migrate(&s.set, opts)?;
                 return dry_run_output(&s, &steps, json.json, out);
             }
-            if let Some(advice) = backup_advice(&project, &mut s, opts.to) {
+            // One read of the history serves the advice and the run's first look.
+            let read = s.migrator.status(&s.set)?;
+            if let Some(advice) = backup_advice(&project, &s.set, &read, opts.to) {
                 crate::output::warn(&advice);
             }
-            let report = s.migrator.migrate(&s.set, opts, &mut Progress::new())?;
+            let report = s.migrator.migrate_from(&s.set, opts, read, &mut Progress::new())?;
             // Post-deploy migrations this run left for later (read only
             // when the folder has any).
             let any_post_deploy = s
@@ -457,21 +459,25 @@ fn run_db(g: &Global, db: &Db, out: &mut Out) -> Result<Outcome> {
 
 /// A warning when `db migrate` would cross a release whose policy requires
 /// a backup and no backup was taken since the last migration.
-fn backup_advice(project: &Project, s: &mut Session, to: Option<u64>) -> Option<String> {
+fn backup_advice(
+    project: &Project,
+    set: &ferry::MigrationSet,
+    status: &ferry::migration::Status,
+    to: Option<u64>,
+) -> Option<String> {
     if !project.releases_dir().is_dir() {
         return None;
     }
     // The migrations the session loaded: loading them again costs as much.
-    let manifest = project.manifest(&s.set).ok()?;
-    let history = s.migrator.history().ok()?;
-    let last_applied = history.iter().map(|r| r.applied_at.as_str()).max().unwrap_or("");
-    let current = history
+    let manifest = project.manifest(set).ok()?;
+    let last_applied = status
+        .migrations
         .iter()
-        .filter(|r| r.success)
-        .map(|r| r.version)
+        .filter_map(|m| m.applied_at.as_deref())
         .max()
-        .unwrap_or(0);
-    let target = to.or_else(|| s.set.latest().map(|m| m.version))?;
+        .unwrap_or("");
+    let current = status.current.unwrap_or(0);
+    let target = to.or_else(|| set.latest().map(|m| m.version))?;
     let crossed: Vec<&ferry::release::Release> = manifest
         .releases()
         .iter()

@@ -288,6 +288,19 @@ impl Migrator {
         // One read of the history serves both the unmanaged check and the
         // run's first look (with 10,000 rows, each read is ~15 ms).
         let read = self.status(set)?;
+        self.migrate_from(set, opts, read, observer)
+    }
+
+    /// [`Migrator::migrate`], starting from a status the caller read
+    /// without the lock (and may have shown or used): it is read again
+    /// under the lock before anything runs.
+    pub fn migrate_from(
+        &mut self,
+        set: &MigrationSet,
+        opts: MigrateOptions,
+        read: Status,
+        observer: &mut dyn Observer,
+    ) -> Result<Report> {
         if opts.refuse_unmanaged
             && read.migrations.iter().all(|m| m.applied_at.is_none())
             && self.unmanaged()?.is_some()
