@@ -78,7 +78,7 @@ fn parse_tool(s: &str) -> Result<ferry::foreign::Tool, String> {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Create ferry.toml, a migrations folder and a .gitattributes line here.
+    /// Create ferry.toml, a migrations folder, a .gitattributes line and a .gitignore line here.
     Init {
         /// The application's name (default: the folder's name).
         #[arg(long)]

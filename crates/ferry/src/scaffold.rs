@@ -7,6 +7,7 @@ use crate::migration::MigrationSet;
 use crate::project::PROJECT_FILE;
 
 const GITATTRIBUTES_LINE: &str = "*.sql text eol=lf";
+const GITIGNORE_LINE: &str = "/.ferry/";
 
 /// The commented `ferry.toml` that `ferry init` writes.
 pub fn project_template(name: &str, url: Option<&str>) -> String {
@@ -69,7 +70,8 @@ pub struct Created {
     pub paths: Vec<PathBuf>,
 }
 
-/// Writes `ferry.toml`, `migrations/` and a `.gitattributes` line in `dir`.
+/// Writes `ferry.toml`, `migrations/`, a `.gitattributes` line and a
+/// `.gitignore` line (`/.ferry/`) in `dir`.
 /// Refuses to overwrite an existing `ferry.toml`.
 pub fn init(dir: &Path, name: Option<&str>, url: Option<&str>) -> Result<Created> {
     let file = dir.join(PROJECT_FILE);
@@ -95,19 +97,38 @@ pub fn init(dir: &Path, name: Option<&str>, url: Option<&str>) -> Result<Created
         paths.push(migrations);
     }
     let attributes = dir.join(".gitattributes");
-    let existing = std::fs::read_to_string(&attributes).unwrap_or_default();
-    if !existing.lines().any(|l| l.trim() == GITATTRIBUTES_LINE) {
-        let mut text = existing;
-        if !text.is_empty() && !text.ends_with('\n') {
-            text.push('\n');
-        }
-        text.push_str("# Keep migrations at LF line endings on every checkout.\n");
-        text.push_str(GITATTRIBUTES_LINE);
-        text.push('\n');
-        std::fs::write(&attributes, text).map_err(|e| Error::io("cannot write", &attributes, e))?;
+    if add_line(
+        &attributes,
+        "Keep migrations at LF line endings on every checkout.",
+        GITATTRIBUTES_LINE,
+    )? {
         paths.push(attributes);
     }
+    let ignore = dir.join(".gitignore");
+    if add_line(
+        &ignore,
+        "ferry's state: backups (the database's contents), run journals, caches.",
+        GITIGNORE_LINE,
+    )? {
+        paths.push(ignore);
+    }
     Ok(Created { paths })
+}
+
+/// Appends `line`, after a `# comment` line, to the file at `path` (made if
+/// missing) unless it already holds that line. Whether it wrote.
+fn add_line(path: &Path, comment: &str, line: &str) -> Result<bool> {
+    let existing = std::fs::read_to_string(path).unwrap_or_default();
+    if existing.lines().any(|l| l.trim() == line) {
+        return Ok(false);
+    }
+    let mut text = existing;
+    if !text.is_empty() && !text.ends_with('\n') {
+        text.push('\n');
+    }
+    text.push_str(&format!("# {comment}\n{line}\n"));
+    std::fs::write(path, text).map_err(|e| Error::io("cannot write", path, e))?;
+    Ok(true)
 }
 
 /// Writes the next migration pair named `name` into `dir`; returns the two paths.
@@ -155,14 +176,32 @@ mod tests {
     use crate::project::Project;
 
     #[test]
+    fn init_adds_to_an_existing_gitignore_once() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(".gitignore"), "target/").unwrap();
+        init(dir.path(), None, None).unwrap();
+        let ignore = std::fs::read_to_string(dir.path().join(".gitignore")).unwrap();
+        assert!(
+            ignore.starts_with("target/\n# ") && ignore.ends_with("\n/.ferry/\n"),
+            "{ignore}"
+        );
+        std::fs::remove_file(dir.path().join("ferry.toml")).unwrap();
+        let again = init(dir.path(), None, None).unwrap();
+        assert_eq!(std::fs::read_to_string(dir.path().join(".gitignore")).unwrap(), ignore);
+        assert!(!again.paths.iter().any(|p| p.ends_with(".gitignore")));
+    }
+
+    #[test]
     fn init_writes_a_project_that_loads() {
         let dir = tempfile::tempdir().unwrap();
         let created = init(dir.path(), Some("demo \"x\""), None).unwrap();
-        assert_eq!(created.paths.len(), 3);
+        assert_eq!(created.paths.len(), 4);
         let p = Project::load(dir.path()).unwrap();
         assert_eq!(p.name(), Some("demo \"x\""));
         let attrs = std::fs::read_to_string(dir.path().join(".gitattributes")).unwrap();
         assert!(attrs.contains("*.sql text eol=lf"));
+        let ignore = std::fs::read_to_string(dir.path().join(".gitignore")).unwrap();
+        assert!(ignore.lines().any(|l| l == "/.ferry/"), "{ignore}");
         assert!(init(dir.path(), None, None).is_err(), "must not overwrite");
         assert_eq!(p.config_dir().unwrap(), dir.path());
         // The commented [config] section works once uncommented.
