@@ -29,6 +29,7 @@ pub mod backup;
 mod batching;
 pub mod check;
 pub mod config;
+mod cores;
 mod durable;
 mod embed;
 pub mod engine;

@@ -265,24 +265,7 @@ pub fn prepare_over(dir: &Path, steps: &[Step<'_>], overlay: &[(PathBuf, String)
         };
         Ok((problems, notes, Some(file)))
     };
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(touched.len().max(1));
-    let chunk = touched.len().div_ceil(threads).max(1);
-    let done: Vec<Result<Done>> = if threads <= 1 || touched.len() < 16 {
-        touched.iter().map(one).collect()
-    } else {
-        std::thread::scope(|scope| {
-            let workers: Vec<_> = touched
-                .chunks(chunk)
-                .map(|part| scope.spawn(|| part.iter().map(one).collect::<Vec<_>>()))
-                .collect();
-            workers
-                .into_iter()
-                .flat_map(|w| w.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-                .collect()
-        })
-    };
+    let done: Vec<Result<Done>> = crate::cores::map_on_cores(touched.iter().collect(), 16, one);
     let mut files = Vec::new();
     for d in done {
         let (p, n, f) = d?;

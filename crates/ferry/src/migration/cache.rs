@@ -180,19 +180,14 @@ impl ScriptCache {
                 s.size, s.modified.0, s.modified.1, s.changed.0, s.changed.1, s.inode, s.device
             ));
         }
-        if let Err(e) = write(&self.file, &text) {
+        // Not synced: losing it costs one slow run.
+        let written = std::fs::create_dir_all(crate::durable::parent(&self.file))
+            .map_err(|e| crate::Error::io("cannot create", crate::durable::parent(&self.file), e))
+            .and_then(|()| crate::durable::write_private(&self.file, text.as_bytes(), false));
+        if let Err(e) = written {
             tracing::debug!("the script cache {} was not written: {e}", self.file.display());
         }
     }
-}
-
-fn write(file: &Path, text: &str) -> std::io::Result<()> {
-    let dir = file.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    std::io::Write::write_all(&mut tmp, text.as_bytes())?;
-    tmp.persist(file).map_err(|e| e.error)?;
-    Ok(())
 }
 
 /// The entries of a cache file; `None` for one that is not whole, or was

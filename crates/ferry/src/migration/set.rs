@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Duration;
 
+use crate::cores::map_on_cores;
 use crate::error::{Error, Problem, Problems};
 use crate::migration::Directives;
 use crate::migration::cache::{MARGIN, ScriptCache, Stamp};
@@ -155,7 +156,7 @@ fn read_scripts(files: &[Named], mut cache: Option<&mut ScriptCache>) -> Vec<Res
     let read_now: Vec<bool> = known.iter().map(Option::is_none).collect();
     let misses = read_now.iter().filter(|r| **r).count();
     let pairs: Vec<_> = files.iter().zip(known).collect();
-    let scripts = on_every_core(pairs, if misses < 64 { usize::MAX } else { 0 }, read);
+    let scripts = map_on_cores(pairs, if misses < 64 { usize::MAX } else { 0 }, read);
     if let Some(cache) = cache {
         for (((_, path, _, stamp), script), _) in files.iter().zip(&scripts).zip(read_now).filter(|(_, r)| *r) {
             if let (Some(name), Some(stamp), Ok(script)) = (file_name(path), stamp, script)
@@ -179,33 +180,8 @@ fn stamps(entries: Vec<(usize, std::fs::DirEntry)>) -> Vec<(usize, PathBuf, Opti
         };
         (*i, meta.ok().and_then(|m| Stamp::of(&m)), path)
     };
-    let stamped = on_every_core(entries, 256, |e| stamp(&e));
+    let stamped = map_on_cores(entries, 256, |e| stamp(&e));
     stamped.into_iter().map(|(i, s, p)| (i, p, s)).collect()
-}
-
-/// `items` mapped by `f`, in order, spread over the machine's cores (at
-/// most 8) when there are at least `min` of them: reading or stat'ing
-/// thousands of files is mostly waiting on the kernel.
-fn on_every_core<T: Send, R: Send>(items: Vec<T>, min: usize, f: impl Fn(T) -> R + Sync) -> Vec<R> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
-    if items.len() < min || threads < 2 {
-        return items.into_iter().map(f).collect();
-    }
-    let chunk = items.len().div_ceil(threads);
-    let mut items = items.into_iter();
-    let f = &f;
-    std::thread::scope(|s| {
-        let handles: Vec<_> = (0..threads)
-            .map(|_| {
-                let part: Vec<T> = items.by_ref().take(chunk).collect();
-                s.spawn(move || part.into_iter().map(f).collect::<Vec<_>>())
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-            .collect()
-    })
 }
 
 fn file_name(path: &Path) -> Option<&str> {

@@ -311,6 +311,11 @@ fn prepared(engine: &mut dyn Engine, which: usize, arg: &str) -> Result<Rows> {
             "SET plan_cache_mode = force_generic_plan; {by_index}EXECUTE {name}{arg}; RESET plan_cache_mode; RESET enable_seqscan"
         )
     };
+    // A failed statement skips the rest of the round trip, RESET included.
+    let failed = |engine: &mut dyn Engine, e| {
+        let _ = engine.execute("RESET plan_cache_mode; RESET enable_seqscan");
+        query_err("the catalogue")(e)
+    };
     match engine.query(&execute) {
         Ok(rows) => Ok(rows),
         Err(e) if e.message.contains(name) && e.message.contains("does not exist") => {
@@ -324,18 +329,11 @@ fn prepared(engine: &mut dyn Engine, which: usize, arg: &str) -> Result<Rows> {
                 ),
             };
             if let Err(e) = engine.execute(&format!("PREPARE {name}{params} AS {sql}")) {
-                let _ = engine.execute("RESET plan_cache_mode; RESET enable_seqscan");
-                return Err(query_err("the catalogue")(e));
+                return Err(failed(engine, e));
             }
-            engine.query(&execute).map_err(|e| {
-                let _ = engine.execute("RESET plan_cache_mode; RESET enable_seqscan");
-                query_err("the catalogue")(e)
-            })
+            engine.query(&execute).map_err(|e| failed(engine, e))
         }
-        Err(e) => {
-            let _ = engine.execute("RESET plan_cache_mode; RESET enable_seqscan");
-            Err(query_err("the catalogue")(e))
-        }
+        Err(e) => Err(failed(engine, e)),
     }
 }
 
