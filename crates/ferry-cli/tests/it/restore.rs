@@ -88,6 +88,17 @@ fn work_dirs(p: &Proj) -> usize {
         .count()
 }
 
+/// One work folder left by a killed run; `backup prune` removes it.
+fn prune_removes_the_leftover(p: &Proj) {
+    assert_eq!(work_dirs(p), 1);
+    p.ferry()
+        .args(["backup", "prune"])
+        .assert()
+        .success()
+        .stdout(predicates::str::contains("removed 1 leftover"));
+    assert_eq!(work_dirs(p), 0);
+}
+
 fn crash_restore(p: &Proj, id: &str, point: &str) {
     let out = p
         .ferry()
@@ -109,13 +120,7 @@ fn interrupted_restore_leaves_the_database_as_it_was(kind: Kind) {
     assert_eq!(summary(&p), now, "{point}: the database is as it was");
     p.ferry().args(["db", "status"]).assert().success();
     // The killed run's work folder goes with the next command that cleans.
-    assert_eq!(work_dirs(&p), 1);
-    p.ferry()
-        .args(["backup", "prune"])
-        .assert()
-        .success()
-        .stdout(predicates::str::contains("removed 1 leftover"));
-    assert_eq!(work_dirs(&p), 0);
+    prune_removes_the_leftover(&p);
     // And a restore that runs through gives exactly the backup.
     p.ferry().args(["backup", "restore", &id, "--yes"]).assert().success();
     assert_eq!(summary(&p), backup);
@@ -451,17 +456,7 @@ fn streamed_dump_in_parts_verifies_and_restores(kind: Kind) {
         _ => "SET SESSION max_recursive_iterations = 10000; INSERT INTO items WITH RECURSIVE s(g) AS (SELECT 1 UNION ALL SELECT g + 1 FROM s WHERE g < 3000) SELECT g, CONCAT('item ', g) FROM s".to_owned(),
     };
     p.db.exec(&insert);
-    let out = p
-        .ferry()
-        .args(["backup", "create", "--json"])
-        .env("FERRY_TEST_ARCHIVE_PART", "4096")
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
-    let id = serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = create_in_parts(&p);
     let sidecar: serde_json::Value =
         serde_json::from_slice(&std::fs::read(p.path().join(format!(".ferry/backups/{id}.json"))).unwrap()).unwrap();
     assert_eq!(
@@ -490,6 +485,59 @@ fn streamed_dump_in_parts_verifies_and_restores(kind: Kind) {
         p.db.rows("SELECT count(*), sum(id) FROM items"),
         vec![vec!["3000", "4501500"]]
     );
+}
+
+/// `ferry backup create`, its dump streamed in parts of 4 KiB; the new id.
+fn create_in_parts(p: &Proj) -> String {
+    let out = p
+        .ferry()
+        .args(["backup", "create", "--json"])
+        .env("FERRY_TEST_ARCHIVE_PART", "4096")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// A backup killed while its dump streams in (after its second part) is
+/// no backup: nothing is listed, the database is untouched, the work
+/// folder goes with the next prune, and the next backup is whole.
+#[test]
+fn a_backup_killed_between_parts_leaves_no_backup() {
+    let (p, id, _, now) = backed_up(Kind::Postgres, 3000);
+    let out = p
+        .ferry()
+        .args(["backup", "create"])
+        .env("FERRY_TEST_ARCHIVE_PART", "4096")
+        .env("FERRY_TEST_CRASH_RESTORE", "create-after-part-2")
+        .output()
+        .unwrap();
+    assert!(out.status.code().is_none(), "not killed: {}", stderr(&out));
+    let archives = || -> Vec<String> {
+        std::fs::read_dir(p.path().join(".ferry/backups"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| !n.starts_with('.'))
+            .collect()
+    };
+    let mut listed = archives();
+    listed.sort();
+    assert_eq!(
+        listed,
+        vec![
+            format!("{id}.json"),
+            format!("{id}.tar.zst"),
+            format!("{id}.tar.zst.sha256")
+        ]
+    );
+    assert_eq!(summary(&p), now);
+    prune_removes_the_leftover(&p);
+    let next = create_in_parts(&p);
+    p.ferry().args(["backup", "verify", &next]).assert().success();
+    assert_eq!(archives().len(), 6);
 }
 
 #[test]

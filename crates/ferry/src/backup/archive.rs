@@ -356,6 +356,9 @@ impl ArchiveWriter {
                 failed = Some(e);
                 break;
             }
+            if index == 2 {
+                super::pg_restore::crash_point("create-after-part-2");
+            }
             let _ = spare_tx.try_send(part);
         }
         drop(rx);

@@ -170,8 +170,9 @@ fn missing_role(message: &str) -> Option<&str> {
 }
 
 /// In debug builds only, `FERRY_TEST_CRASH_RESTORE=<point>` kills the
-/// process at that point of a restore: how the tests interrupt a restore at
-/// an exact place. Release builds ignore it.
+/// process at that point of a restore (or, for `create-after-part-2`, of a
+/// backup being streamed): how the tests interrupt one at an exact place.
+/// Release builds ignore it.
 pub(crate) fn crash_point(point: &str) {
     #[cfg(debug_assertions)]
     if std::env::var("FERRY_TEST_CRASH_RESTORE").is_ok_and(|p| p == point) {
