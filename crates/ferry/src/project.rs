@@ -673,10 +673,16 @@ impl Project {
     }
 
     /// The script cache of a migrations folder:
-    /// `.ferry/cache/scripts-<12 hex digits of the folder's path>`.
+    /// `.ferry/cache/scripts-<12 hex digits of the folder's path>`, the
+    /// path taken from the project's folder where it is inside it, so that
+    /// `--project app` and `--project /srv/app` share one cache.
     fn script_cache(&self, dir: &Path) -> PathBuf {
         use sha2::Digest;
-        let key = sha2::Sha256::digest(dir.as_os_str().as_encoded_bytes());
+        let key = match dir.strip_prefix(&self.root) {
+            Ok(inside) => inside.to_path_buf(),
+            Err(_) => std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf()),
+        };
+        let key = sha2::Sha256::digest(key.as_os_str().as_encoded_bytes());
         self.state_dir()
             .join("cache")
             .join(format!("scripts-{}", &hex::encode(key)[..12]))
@@ -873,6 +879,27 @@ mod tests {
         assert_eq!(p.migrations_dir(), Path::new("/p/migrations"));
         assert_eq!(p.settings(None).history_table.name(), "ferry_history");
         assert_eq!(p.settings(None).lock_timeout, Duration::from_secs(60));
+    }
+
+    #[test]
+    fn one_script_cache_however_the_project_is_named() {
+        let plain = Project::parse(Path::new("/p"), Path::new("/p/ferry.toml"), "").unwrap();
+        let dotted = Project::parse(Path::new("/p/."), Path::new("/p/./ferry.toml"), "").unwrap();
+        let relative = Project::parse(Path::new("p"), Path::new("p/ferry.toml"), "").unwrap();
+        let cache = |p: &Project| {
+            let file = p.script_cache(&p.migrations_dir());
+            file.file_name().unwrap().to_owned()
+        };
+        assert_eq!(cache(&plain), cache(&dotted));
+        assert_eq!(cache(&plain), cache(&relative));
+        // Another folder, another cache.
+        let other = Project::parse(
+            Path::new("/p"),
+            Path::new("/p/ferry.toml"),
+            "[migrations]\ndir = \"db\"\n",
+        )
+        .unwrap();
+        assert_ne!(cache(&plain), cache(&other));
     }
 
     #[test]
