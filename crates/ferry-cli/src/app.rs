@@ -328,8 +328,10 @@ fn run_db(g: &Global, db: &Db, out: &mut Out) -> Result<Outcome> {
             }
             // One read of the history serves the advice and the run's first look.
             let read = s.migrator.status(&s.set)?;
-            if let Some(advice) = backup_advice(&project, &s.set, &read, opts.to) {
-                crate::output::warn(&advice);
+            if let Some(release) = ferry::backup::unmet_backup(&project, &s.set, &read, opts.to) {
+                crate::output::warn(&format!(
+                    "this crosses release {release}, whose policy requires a backup, and no backup was taken since the last migration; `ferry backup create` first, or use `ferry upgrade`, which takes it and can roll back"
+                ));
             }
             let report = s.migrator.migrate_from(&s.set, opts, read, &mut Progress::new())?;
             // Post-deploy migrations this run left for later (read only
@@ -455,55 +457,6 @@ fn run_db(g: &Global, db: &Db, out: &mut Out) -> Result<Outcome> {
         }
         Db::Validate(_) | Db::Verify { .. } | Db::Transfer { .. } => unreachable!("handled above"),
     }
-}
-
-/// A warning when `db migrate` would cross a release whose policy requires
-/// a backup and no backup was taken since the last migration.
-fn backup_advice(
-    project: &Project,
-    set: &ferry::MigrationSet,
-    status: &ferry::migration::Status,
-    to: Option<u64>,
-) -> Option<String> {
-    if !project.releases_dir().is_dir() {
-        return None;
-    }
-    // The migrations the session loaded: loading them again costs as much.
-    let manifest = project.manifest(set).ok()?;
-    let last_applied = status
-        .migrations
-        .iter()
-        .filter_map(|m| m.applied_at.as_deref())
-        .max()
-        .unwrap_or("");
-    let current = status.current.unwrap_or(0);
-    let target = to.or_else(|| set.latest().map(|m| m.version))?;
-    let crossed: Vec<&ferry::release::Release> = manifest
-        .releases()
-        .iter()
-        .filter(|r| r.schema.is_some_and(|h| h > current && h <= target))
-        .collect();
-    let strict = crossed.iter().find(|r| {
-        let prev = manifest.releases().iter().rev().find(|p| p.version < r.version);
-        let kind = prev.map(|p| {
-            r.kind
-                .unwrap_or_else(|| ferry::release::UpgradeKind::between(&p.version, &r.version))
-        });
-        kind.is_some_and(|k| manifest.policy.for_kind(k).backup == ferry::release::BackupRule::Required)
-    })?;
-    let newest_backup = ferry::backup::Store::new(&project.backup().dir)
-        .list()
-        .ok()?
-        .into_iter()
-        .map(|e| e.sidecar.manifest.created_at)
-        .max()
-        .unwrap_or_default();
-    (newest_backup.as_str() <= last_applied || newest_backup.is_empty()).then(|| {
-        format!(
-            "this crosses release {}, whose policy requires a backup, and no backup was taken since the last migration; `ferry backup create` first, or use `ferry upgrade`, which takes it and can roll back",
-            strict.version
-        )
-    })
 }
 
 fn dry_run_output(s: &Session, steps: &[ferry::migration::Step<'_>], json: bool, out: &mut Out) -> Result<Outcome> {

@@ -8,6 +8,7 @@ mod files;
 mod mysql_restore;
 mod pg_restore;
 mod prune;
+mod required;
 mod restore;
 mod retention;
 mod settings;
@@ -23,6 +24,7 @@ pub use self::files::{Files, config_files};
 #[cfg(feature = "mysql")]
 pub(crate) use self::mysql_restore::{MARKER as RESTORE_MARKER, unfinished as unfinished_restore};
 pub use self::prune::{Pruned, prune};
+pub use self::required::unmet_backup;
 #[cfg(all(feature = "sqlite", feature = "postgres", feature = "mysql"))]
 pub(crate) use self::restore::restore_dump;
 pub use self::restore::{RestoreOptions, RestorePlan, restore};
