@@ -13,6 +13,13 @@
 # catalogue, reverts it, snapshots again, applies it again, then runs the
 # chain check; "apply" is `ferry db migrate` of the same files to a fresh
 # database. The goal (issue 15) is verify <= 3x apply on PostgreSQL.
+#
+# On PostgreSQL a floor is timed too: the script runs verify cannot do
+# without, through psql, with no snapshot and no bookkeeping. Two sessions
+# in two fresh databases, split as ferry splits the work (the first five
+# sevenths): the first runs up, down, up again for each of its part; the
+# second applies that part, does the same for the rest, then runs every
+# down from the head (the chain). One transaction per script, as ferry.
 set -eu
 
 N=${N:-1000}
@@ -32,6 +39,10 @@ trap 'for d in $(psql -tA -X "$PG/postgres" -c "SELECT datname FROM pg_database 
 mkdir -p "$WORK/project/migrations"
 
 i=1
+FIRST=$(((N * 5 + 6) / 7))
+: >"$WORK/floor1.sql"
+: >"$WORK/floor2.sql"
+mkdir -p "$WORK/downs"
 while [ "$i" -le "$N" ]; do
     v=$(printf '%04d' "$i")
     case $((i % 4)) in
@@ -61,8 +72,20 @@ while [ "$i" -le "$N" ]; do
         printf 'DROP VIEW v%s;\n' "$i" >"$WORK/project/migrations/${v}_view_$i.down.sql"
         ;;
     esac
+    up=$(cat "$WORK"/project/migrations/${v}_*.up.sql)
+    down=$(cat "$WORK"/project/migrations/${v}_*.down.sql)
+    step=$(printf 'BEGIN;\n%s\nCOMMIT;\nBEGIN;\n%s\nCOMMIT;\nBEGIN;\n%s\nCOMMIT;\n' "$up" "$down" "$up")
+    if [ "$i" -le "$FIRST" ]; then
+        printf '%s\n' "$step" >>"$WORK/floor1.sql"
+        printf 'BEGIN;\n%s\nCOMMIT;\n' "$up" >>"$WORK/floor2.sql"
+    else
+        printf '%s\n' "$step" >>"$WORK/floor2.sql"
+    fi
+    printf 'BEGIN;\n%s\nCOMMIT;\n' "$down" >"$WORK/downs/$v.sql"
     i=$((i + 1))
 done
+# The chain: every down, newest first.
+for f in $(ls -r "$WORK/downs"); do cat "$WORK/downs/$f"; done >>"$WORK/floor2.sql"
 
 ms() { date +%s%3N; }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
@@ -89,10 +112,24 @@ gone() { # engine, suffix
     esac
 }
 
+# The floor's two sessions at once (PostgreSQL only).
+floor() { # suffix
+    psql -q -X "$PG/postgres" -c "CREATE DATABASE ${DB}_f1$1" -c "CREATE DATABASE ${DB}_f2$1"
+    t0=$(ms)
+    psql -q -X -v ON_ERROR_STOP=1 "$PG/${DB}_f1$1" -c "SET synchronous_commit = off" -f "$WORK/floor1.sql" >/dev/null &
+    f1=$!
+    psql -q -X -v ON_ERROR_STOP=1 "$PG/${DB}_f2$1" -c "SET synchronous_commit = off" -f "$WORK/floor2.sql" >/dev/null
+    wait "$f1"
+    t1=$(ms)
+    psql -q -X "$PG/postgres" -c "DROP DATABASE ${DB}_f1$1" -c "DROP DATABASE ${DB}_f2$1"
+    echo $((t1 - t0))
+}
+
 bench() { # engine
     engine=$1
     apply=""
     verify=""
+    floors=""
     r=1
     while [ "$r" -le "$RUNS" ]; do
         printf '[database]\nurl = "%s"\n' "$(fresh "$engine" "a$r")" >"$WORK/project/ferry.toml"
@@ -109,6 +146,9 @@ bench() { # engine
         t1=$(ms)
         verify="$verify $((t1 - t0))"
         gone "$engine" "v$r"
+        if [ "$engine" = postgres ]; then
+            floors="$floors $(floor "$r")"
+        fi
         r=$((r + 1))
     done
     a=$(echo "$apply" | tr ' ' '\n' | grep . | median)
@@ -117,6 +157,10 @@ bench() { # engine
     ratios=$(paste -d' ' <(echo "$verify" | tr ' ' '\n' | grep .) <(echo "$apply" | tr ' ' '\n' | grep .) |
         awk '{ printf "%.2f\n", $1 / $2 }' | sort -n | tr '\n' ' ')
     echo "$engine: N=$N apply ${a} ms, verify ${v} ms, ratio of medians $(echo "scale=2; $v / $a" | bc); runs: apply$apply, verify$verify; pair ratios $ratios"
+    if [ -n "$floors" ]; then
+        f=$(echo "$floors" | tr ' ' '\n' | grep . | median)
+        echo "$engine: floor (psql, two sessions, no snapshots) ${f} ms = $(echo "scale=2; $f / $a" | bc)x apply; verify = $(echo "scale=2; $v / $f" | bc)x the floor; runs: floor$floors"
+    fi
 }
 
 for e in ${ENGINES:-postgres sqlite}; do
