@@ -6,7 +6,8 @@
 # interleaved; the median and the spread (min-max) are printed, in ms.
 # "cold" is `plan --from` with the script cache (.ferry/cache/) deleted
 # first, as on the first run after a checkout: it reads every up file and
-# writes the cache again.
+# writes the cache again. With hyperfine installed, the three warm commands
+# are also timed without a shell in the way (RUNS*3 runs each).
 #
 #   bench/plan.sh                  # N=10000 R=500
 #   N=2000 R=100 bench/plan.sh     # quicker
@@ -70,6 +71,20 @@ time_cmds() { # label, then commands separated by ';' are fixed below
         i=$((i + 1))
     done
     echo "$label: status $(median <"$WORK/status") · plan $(median <"$WORK/plan") · plan --from (no database) $(median <"$WORK/from") · cold $(median <"$WORK/cold")"
+    # The times above include starting `date` twice and the shell's fork
+    # and exec: a few ms of each. hyperfine, when installed, times the
+    # process alone (no shell), after warm-up runs.
+    if command -v hyperfine >/dev/null; then
+        hyperfine -N -w 3 -r "$((RUNS * 3))" --export-json "$WORK/h.json" \
+            "$FERRY --project $P status" "$FERRY --project $P plan" "$FERRY --project $P plan --from 1.0.0" >/dev/null 2>&1
+        python3 - "$WORK/h.json" "$label" <<'PY'
+import json, sys
+rs = json.load(open(sys.argv[1]))["results"]
+names = ["status", "plan", "plan --from"]
+print(f"{sys.argv[2]}, hyperfine ({len(rs[0]['times'])} runs, no shell): " + " · ".join(
+    f"{n} {r['median'] * 1000:.1f} ({r['min'] * 1000:.1f}-{r['max'] * 1000:.1f})" for n, r in zip(names, rs)))
+PY
+    fi
 }
 
 echo "N=$N migrations, R=$R releases, RUNS=$RUNS; median (min-max) ms"
