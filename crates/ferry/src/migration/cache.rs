@@ -20,7 +20,8 @@
 //! processes writing at once leave one of their two complete versions), and
 //! not synced: losing it costs one slow run. A cache that cannot be read,
 //! or was written by another version of ferry, is ignored; one that cannot
-//! be written is left as it was.
+//! be written is left as it was. Writing one removes the caches beside it
+//! that nothing has written for 30 days (a folder renamed or gone).
 //!
 //! Written by hand: the format is nine fields a line, read in a few
 //! milliseconds for 10,000 scripts; no crate does "a map of file stamps".
@@ -184,8 +185,37 @@ impl ScriptCache {
         let written = std::fs::create_dir_all(crate::durable::parent(&self.file))
             .map_err(|e| crate::Error::io("cannot create", crate::durable::parent(&self.file), e))
             .and_then(|()| crate::durable::write_private(&self.file, text.as_bytes(), false));
-        if let Err(e) = written {
-            tracing::debug!("the script cache {} was not written: {e}", self.file.display());
+        match written {
+            Ok(()) => prune_stale(&self.file, self.now),
+            Err(e) => tracing::debug!("the script cache {} was not written: {e}", self.file.display()),
+        }
+    }
+}
+
+/// How long a cache of another folder may go unwritten before it is taken
+/// for one nothing uses any more.
+const STALE: Duration = Duration::from_secs(30 * 24 * 3600);
+
+/// Removes the caches beside `ours` (`scripts-*`) that nothing has written
+/// for [`STALE`]: a folder renamed or removed, or a cache an earlier version
+/// of ferry keyed otherwise, would otherwise stay for good. One still in use
+/// costs a slow run and is written again. Best effort.
+fn prune_stale(ours: &Path, now: SystemTime) {
+    let Some(dir) = ours.parent() else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let cache = entry.file_name().to_str().is_some_and(|n| n.starts_with("scripts-"));
+        let age = entry
+            .metadata()
+            .ok()
+            .and_then(|m| m.modified().ok())
+            .and_then(|m| now.duration_since(m).ok());
+        if path != ours && cache && age.is_some_and(|a| a > STALE) {
+            match std::fs::remove_file(&path) {
+                Ok(()) => tracing::debug!("removed the stale script cache {}", path.display()),
+                Err(e) => tracing::debug!("left the stale script cache {}: {e}", path.display()),
+            }
         }
     }
 }
@@ -267,6 +297,38 @@ mod tests {
         std::thread::sleep(Duration::from_millis(20));
         std::fs::write(&a, "SELECT 2;").unwrap();
         assert_eq!(cache.get("a.up.sql", stamp_of(&a)), None);
+    }
+
+    #[test]
+    fn a_write_removes_the_caches_beside_it_that_nothing_wrote_for_a_month() {
+        let dir = tempfile::tempdir().unwrap();
+        let ours = dir.path().join("scripts-ours");
+        let aged = |name: &str, days: u64| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, "x").unwrap();
+            let then = SystemTime::now() - Duration::from_secs(days * 24 * 3600);
+            std::fs::File::options()
+                .write(true)
+                .open(&path)
+                .unwrap()
+                .set_modified(then)
+                .unwrap();
+            path
+        };
+        let stale = aged("scripts-gone", 40);
+        let recent = aged("scripts-other", 3);
+        let unrelated = aged("notes", 40);
+        let a = dir.path().join("a.up.sql");
+        std::fs::write(&a, "SELECT 1;").unwrap();
+        // Nothing to write: nothing is pruned either.
+        ScriptCache::open_with(&ours, Duration::ZERO).save();
+        assert!(stale.exists());
+        let mut cache = ScriptCache::open_with(&ours, Duration::ZERO);
+        cache.put("a.up.sql", stamp_of(&a), &Checksum::of("SELECT 1;"));
+        cache.save();
+        assert!(ours.exists());
+        assert!(!stale.exists(), "a month unwritten: removed");
+        assert!(recent.exists() && unrelated.exists());
     }
 
     #[test]
