@@ -29,9 +29,9 @@ fi
 [ -x "$DBMATE" ] || { echo "dbmate not found (npm install -g dbmate); leaving it out" >&2; DBMATE=; }
 [ -n "$DIESEL" ] && [ -x "$DIESEL" ] || { echo "diesel not found; leaving it out" >&2; DIESEL=; }
 
-PGDB=ferry_bench_migrate_$$
+DBS=()
 cleanup() {
-    psql -q "$PG/postgres" -c "DROP DATABASE IF EXISTS $PGDB WITH (FORCE)" 2>/dev/null || true
+    for db in "${DBS[@]}"; do psql -q "$PG/postgres" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" 2>/dev/null || true; done
     rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -60,12 +60,17 @@ timed() { # key, command...
     "$@" > "$WORK/last.log" 2>&1 || { echo "FAILED: $key: $*" >&2; cat "$WORK/last.log" >&2; exit 1; }
     record "$key" $(( ($(now) - s) / 1000000 ))
 }
-# A fresh database for each tool's run, made before its timer; the one
-# before it is dropped first (outside any timing).
-# The server's checkpoint after the drop writes its pages out before the next
-# timer starts, not during it.
-fresh_pg() { psql -q "$PG/postgres" -c "DROP DATABASE IF EXISTS $PGDB WITH (FORCE)" -c "CHECKPOINT" -c "CREATE DATABASE $PGDB" > /dev/null; }
-pg="$PG/$PGDB"
+# A fresh, uniquely named database for each tool's run (tool, run and this
+# script's process in its name), made before its timer and dropped after
+# its last timed command. The server's checkpoint after the drop writes its
+# pages out before the next timer starts, not during it.
+fresh_pg() { # tool
+    PGDB=ferry_bench_migrate_$$_${run}_$1
+    DBS+=("$PGDB")
+    pg="$PG/$PGDB"
+    psql -q "$PG/postgres" -c "CREATE DATABASE $PGDB" > /dev/null
+}
+drop_pg() { psql -q "$PG/postgres" -c "DROP DATABASE IF EXISTS $PGDB WITH (FORCE)" -c "CHECKPOINT" > /dev/null; }
 
 sqlite_ferry() {
     rm -f "$WORK"/ferry.db*
@@ -91,27 +96,31 @@ sqlite_diesel() {
     timed sqlite.diesel.revert "$DIESEL" migration revert --all --database-url "$WORK/diesel.db" --migration-dir "$WORK/diesel"
 }
 pg_ferry() {
-    fresh_pg
+    fresh_pg ferry
     timed pg.ferry.up "$FERRY" --project "$WORK/ferry" --database-url "$pg" db migrate
     timed pg.ferry.noop "$FERRY" --project "$WORK/ferry" --database-url "$pg" db migrate
     timed pg.ferry.revert "$FERRY" --project "$WORK/ferry" --database-url "$pg" db revert --to 0
+    drop_pg
 }
 pg_floor() {
-    fresh_pg
+    fresh_pg floor
     timed pg.floor.up psql -q -X -v ON_ERROR_STOP=1 "$pg" -f "$WORK/floor_up.sql"
+    drop_pg
 }
 pg_dbmate() {
     [ -n "$DBMATE" ] || return 0
-    fresh_pg
+    fresh_pg dbmate
     timed pg.dbmate.up "$DBMATE" --url "$pg?sslmode=disable" --migrations-dir "$WORK/dbmate" --no-dump-schema migrate
     timed pg.dbmate.noop "$DBMATE" --url "$pg?sslmode=disable" --migrations-dir "$WORK/dbmate" --no-dump-schema migrate
+    drop_pg
 }
 pg_diesel() {
     [ -n "$DIESEL" ] || return 0
-    fresh_pg
+    fresh_pg diesel
     timed pg.diesel.up "$DIESEL" migration run --database-url "$pg" --migration-dir "$WORK/diesel"
     timed pg.diesel.noop "$DIESEL" migration run --database-url "$pg" --migration-dir "$WORK/diesel"
     timed pg.diesel.revert "$DIESEL" migration revert --all --database-url "$pg" --migration-dir "$WORK/diesel"
+    drop_pg
 }
 
 # Each run starts with a different tool, so no tool always follows the same
@@ -130,7 +139,7 @@ done
 if command -v hyperfine > /dev/null; then
     rm -f "$WORK"/*.db*
     "$FERRY" --project "$WORK/ferry" --database-url "sqlite://$WORK/ferry.db" db migrate > /dev/null
-    fresh_pg && "$FERRY" --project "$WORK/ferry" --database-url "$pg" db migrate > /dev/null
+    fresh_pg noop && "$FERRY" --project "$WORK/ferry" --database-url "$pg" db migrate > /dev/null
     noop=(-n "ferry, SQLite" "$FERRY --project $WORK/ferry --database-url sqlite://$WORK/ferry.db db migrate"
           -n "ferry, PostgreSQL" "$FERRY --project $WORK/ferry --database-url $pg db migrate")
     if [ -n "$DBMATE" ]; then
