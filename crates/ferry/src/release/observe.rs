@@ -59,6 +59,17 @@ pub fn starting_point(
             ))
             .help(format!("finish migrating to a release's schema (`ferry db status`), or {adopt}")),
         )),
+        // No release files at all: nothing was upgraded from anywhere yet.
+        Inference::Ahead { schema, .. } if manifest.releases().is_empty() => Err(Error::refused(
+            Problem::general(format!(
+                "the project has no releases yet ({} holds no release file), so the database's schema (migration {schema}) names none",
+                manifest.dir().display()
+            ))
+            .help(format!(
+                "write {} with `version = \"X.Y.Z\"` and `schema = {schema}` for the release this database runs, then `ferry adopt X.Y.Z`",
+                manifest.dir().join("X.Y.Z.toml").display()
+            )),
+        )),
         Inference::Ahead { schema, newest } => Err(Error::refused(
             Problem::general(format!(
                 "the database is at migration {schema}, newer than every release (the newest needs {newest}): it was upgraded by a newer version of the application"
@@ -149,5 +160,18 @@ mod tests {
             msg.contains("migration 6, newer than every release (the newest needs 4)"),
             "{msg}"
         );
+    }
+
+    #[test]
+    fn a_project_without_releases_says_so_rather_than_blaming_a_newer_version() {
+        let none = Manifest::build(Path::new("releases"), Vec::new(), Policy::default(), &migrations(6)).unwrap();
+        assert_eq!(
+            starting_point(&none, None, &status_at(None)).unwrap(),
+            (Start::Fresh, Known::Fresh)
+        );
+        let msg = refusal(starting_point(&none, None, &status_at(Some(3))));
+        assert!(msg.contains("no releases yet") && msg.contains("migration 3"), "{msg}");
+        assert!(msg.contains("schema = 3") && msg.contains("ferry adopt X.Y.Z"), "{msg}");
+        assert!(!msg.contains("newer version"), "{msg}");
     }
 }
