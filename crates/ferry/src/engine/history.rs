@@ -227,7 +227,8 @@ pub(crate) fn timestamp_text(kind: EngineKind, column: &str) -> String {
     match kind {
         EngineKind::Sqlite => column.to_owned(),
         EngineKind::Postgres => format!("to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"),
-        EngineKind::MySql => format!("DATE_FORMAT({column}, '%Y-%m-%dT%H:%i:%s.%fZ')"),
+        // %f is microseconds: cut to milliseconds, as the others give.
+        EngineKind::MySql => format!("CONCAT(LEFT(DATE_FORMAT({column}, '%Y-%m-%dT%H:%i:%s.%f'), 23), 'Z')"),
     }
 }
 

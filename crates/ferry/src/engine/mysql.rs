@@ -166,8 +166,7 @@ impl Engine for MySqlEngine {
                     name,
                     kind: RowKind::parse(&kind),
                     checksum,
-                    // DATE_FORMAT's %f gives microseconds; keep milliseconds like the others.
-                    applied_at: trim_micros(&applied_at),
+                    applied_at,
                     execution_ms,
                     success: success != 0,
                     error,
@@ -214,14 +213,6 @@ fn mysql_text(v: mysql::Value) -> Option<String> {
         mysql::Value::Float(f) => Some(f.to_string()),
         mysql::Value::Double(f) => Some(f.to_string()),
         other => Some(other.as_sql(true).trim_matches('\'').to_owned()),
-    }
-}
-
-fn trim_micros(s: &str) -> String {
-    // 2026-01-01T00:00:00.123456Z -> 2026-01-01T00:00:00.123Z
-    match s.split_once('.') {
-        Some((head, frac)) if frac.len() == 7 => format!("{head}.{}Z", &frac[..3]),
-        _ => s.to_owned(),
     }
 }
 

@@ -486,6 +486,11 @@ fn history_table_name_is_configurable(kind: Kind) {
         rows.iter()
             .all(|r| r.success && r.checksum.len() == 64 && r.applied_at.ends_with('Z'))
     );
+    // One shape on every engine: ISO 8601 in UTC, to the millisecond.
+    for r in &rows {
+        assert_eq!(r.applied_at.len(), "2026-01-01T00:00:00.000Z".len(), "{}", r.applied_at);
+        assert!(r.applied_at.parse::<jiff::Timestamp>().is_ok(), "{}", r.applied_at);
+    }
 }
 
 /// A failed `CREATE INDEX CONCURRENTLY` leaves an INVALID index: the

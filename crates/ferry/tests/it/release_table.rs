@@ -18,6 +18,18 @@ fn adopt_records_and_rerecords_the_installed_release(kind: Kind) {
     let rec = m.installed().unwrap().unwrap();
     assert_eq!((rec.version.as_str(), rec.source.as_str()), ("2.0.0-rc.1", "adopt"));
     assert!(rec.recorded_at.ends_with('Z'), "{}", rec.recorded_at);
+    // One shape on every engine: ISO 8601 in UTC, to the millisecond.
+    assert_eq!(
+        rec.recorded_at.len(),
+        "2026-01-01T00:00:00.000Z".len(),
+        "{}",
+        rec.recorded_at
+    );
+    assert!(
+        rec.recorded_at.parse::<jiff::Timestamp>().is_ok(),
+        "{}",
+        rec.recorded_at
+    );
     // Going back is recording the older release again; the log keeps both.
     m.record_release(&v("1.0.0"), "adopt").unwrap();
     assert_eq!(m.installed().unwrap().unwrap().version, "1.0.0");
