@@ -116,18 +116,26 @@ pub fn init(dir: &Path, name: Option<&str>, url: Option<&str>) -> Result<Created
 }
 
 /// Appends `line`, after a `# comment` line, to the file at `path` (made if
-/// missing) unless it already holds that line. Whether it wrote.
+/// missing) unless it already holds that line. Whether it wrote. Appended,
+/// not rewritten: the user's own lines are never in flight, so an
+/// interrupted `ferry init` cannot cut them off.
 fn add_line(path: &Path, comment: &str, line: &str) -> Result<bool> {
+    use std::io::Write;
     let existing = std::fs::read_to_string(path).unwrap_or_default();
     if existing.lines().any(|l| l.trim() == line) {
         return Ok(false);
     }
-    let mut text = existing;
-    if !text.is_empty() && !text.ends_with('\n') {
-        text.push('\n');
-    }
-    text.push_str(&format!("# {comment}\n{line}\n"));
-    std::fs::write(path, text).map_err(|e| Error::io("cannot write", path, e))?;
+    let gap = if existing.is_empty() || existing.ends_with('\n') {
+        ""
+    } else {
+        "\n"
+    };
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .and_then(|mut f| f.write_all(format!("{gap}# {comment}\n{line}\n").as_bytes()))
+        .map_err(|e| Error::io("cannot write", path, e))?;
     Ok(true)
 }
 

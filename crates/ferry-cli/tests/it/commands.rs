@@ -303,6 +303,27 @@ fn migrate_across_a_release_that_requires_a_backup_advises_one() {
     assert_eq!(p.db.tables(), vec!["ferry_history", "t1", "t2", "t3"]);
 }
 
+/// A release that states its kind is judged by the stated kind: a minor
+/// version step stated a patch falls under the patch policy, whose backup
+/// is only recommended.
+#[test]
+fn migrate_across_a_release_stated_a_patch_does_not_ask_for_a_backup() {
+    let p = Proj::new(Kind::Sqlite);
+    p.tables(2);
+    p.write("releases/1.0.0.toml", "version = \"1.0.0\"\nschema = 1\n");
+    p.write(
+        "releases/1.1.0.toml",
+        "version = \"1.1.0\"\nschema = 2\nkind = \"patch\"\n",
+    );
+    p.ferry().args(["db", "migrate", "--to", "1"]).assert().success();
+    p.ferry()
+        .args(["db", "migrate"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("policy requires a backup").not());
+    assert_eq!(p.db.tables(), vec!["ferry_history", "t1", "t2"]);
+}
+
 #[test]
 fn baseline_then_migrate() {
     let p = Proj::new(Kind::Sqlite);

@@ -5,7 +5,7 @@
 use crate::MigrationSet;
 use crate::migration::Status;
 use crate::project::Project;
-use crate::release::{BackupRule, UpgradeKind, Version};
+use crate::release::{BackupRule, Version};
 
 use super::Store;
 
@@ -15,7 +15,11 @@ use super::Store;
 /// there is nothing to warn about, or the releases cannot be read (the
 /// run reports those itself where it needs them).
 pub fn unmet_backup(project: &Project, set: &MigrationSet, status: &Status, to: Option<u64>) -> Option<Version> {
-    if !project.releases_dir().is_dir() {
+    let current = status.current.unwrap_or(0);
+    let target = to.or_else(|| set.latest().map(|m| m.version))?;
+    // Nothing to cross (a run with nothing to do, the common case): the
+    // release files are not read.
+    if target <= current || !project.releases_dir().is_dir() {
         return None;
     }
     // The set the caller loaded: loading it again costs as much.
@@ -26,18 +30,13 @@ pub fn unmet_backup(project: &Project, set: &MigrationSet, status: &Status, to: 
         .filter_map(|m| m.applied_at.as_deref())
         .max()
         .unwrap_or("");
-    let current = status.current.unwrap_or(0);
-    let target = to.or_else(|| set.latest().map(|m| m.version))?;
     let releases = manifest.releases();
     let strict = releases
         .iter()
         .filter(|r| r.schema.is_some_and(|h| h > current && h <= target))
         .find(|r| {
             let previous = releases.iter().rev().find(|p| p.version < r.version);
-            previous.is_some_and(|p| {
-                let kind = r.kind.unwrap_or_else(|| UpgradeKind::between(&p.version, &r.version));
-                manifest.policy.for_kind(kind).backup == BackupRule::Required
-            })
+            previous.is_some_and(|p| manifest.policy.for_kind(r.kind_from(&p.version)).backup == BackupRule::Required)
         })?;
     let newest_backup = Store::new(&project.backup().dir)
         .list()

@@ -204,6 +204,13 @@ fn value_text(v: Option<toml::Value>) -> Option<String> {
 }
 
 impl Release {
+    /// The kind of the upgrade to this release from `previous`: the kind it
+    /// states, else semver's.
+    pub fn kind_from(&self, previous: &crate::release::Version) -> crate::release::UpgradeKind {
+        self.kind
+            .unwrap_or_else(|| crate::release::UpgradeKind::between(previous, &self.version))
+    }
+
     /// Parses the text of a release file at `file`.
     pub fn parse(file: &Path, text: &str) -> Result<Self, Vec<Problem>> {
         let raw: RawRelease = toml::from_str(text).map_err(|e| {

@@ -354,7 +354,7 @@ fn make_hop(
         let mut prev = f;
         let mut kind = UpgradeKind::Patch;
         for r in &in_hop {
-            kind = kind.max(r.kind.unwrap_or_else(|| UpgradeKind::between(prev, &r.version)));
+            kind = kind.max(r.kind_from(prev));
             prev = &r.version;
         }
         kind
