@@ -318,7 +318,7 @@ pub fn run(g: &Global, cmd: &Backup, out: &mut Out) -> Result<Outcome> {
             if let (Ok(inst), Some(release)) = (
                 Installation::load_for(&g.project, &access(g)),
                 &entry.sidecar.manifest.release,
-            ) && let Some(r) = ferry::release::Version::parse(release)
+            ) && let Some(r) = ferry::version::Version::parse(release)
                 .ok()
                 .and_then(|v| inst.manifest.get(&v).cloned())
             {

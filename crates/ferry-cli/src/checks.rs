@@ -3,7 +3,7 @@
 
 use anyhow::Result;
 use ferry::check::{Severity, Skips, Status, Verdict};
-use ferry::release::Version;
+use ferry::version::Version;
 use ferry::{CheckWhich, Installation};
 
 use crate::app::{Outcome, access};

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use ferry::release::Version;
+use ferry::version::Version;
 
 /// `ferry --version`: the version, the commit and the build date.
 const LONG_VERSION: &str = concat!(

@@ -7,7 +7,8 @@ use anyhow::{Result, anyhow};
 use ferry::Installation;
 use ferry::config::compare::{self, Finding, Kind};
 use ferry::config::migrate::{self, Prepared};
-use ferry::release::{self, Start, Version};
+use ferry::release::{self, Start};
+use ferry::version::Version;
 use serde_json::json;
 
 use crate::app::{Outcome, Usage, access};

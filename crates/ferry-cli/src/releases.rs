@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use ferry::migration::State;
 use ferry::overview::Overview;
-use ferry::release::{self, Known, Start, Version};
+use ferry::release::{self, Known, Start};
+use ferry::version::Version;
 use ferry::{Installation, Project};
 use jiff::civil::Date;
 
@@ -204,7 +205,7 @@ pub fn plan(
     inst.annotate(&mut plan)?;
     // With a database at hand, what the hops require of it is known now.
     if let Some((migrator, url)) = &mut connection {
-        let redact = |s: &str| ferry::engine::redact_text(s);
+        let redact = |s: &str| ferry::redact::redact_text(s);
         let skips = ferry::check::Skips::default();
         let mut ctx = ferry::check::Context {
             migrator,

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use anyhow::Result;
 use ferry::Installation;
-use ferry::release::Version;
 use ferry::upgrade::{self, DryRun, Notice, RunOptions, RunReport, StepStatus};
+use ferry::version::Version;
 
 use crate::app::{Outcome, Usage, access};
 use crate::cli::{Global, Upgrade};

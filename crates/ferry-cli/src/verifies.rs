@@ -3,8 +3,8 @@
 use std::io::IsTerminal;
 
 use anyhow::Result;
-use ferry::engine::DatabaseUrl;
 use ferry::installation::Installation;
+use ferry::url::DatabaseUrl;
 use ferry::verify::{StepCheck, StepResult, VerifyOptions, VerifyProgress, VerifyReport};
 
 use crate::app::{Outcome, access};
@@ -16,7 +16,7 @@ fn point(inst: &Installation, text: &str) -> Result<u64> {
     if let Ok(n) = text.parse::<u64>() {
         return Ok(n);
     }
-    let v = ferry::release::Version::parse(text).map_err(|e| crate::app::Usage(format!("{text}: {e}")))?;
+    let v = ferry::version::Version::parse(text).map_err(|e| crate::app::Usage(format!("{text}: {e}")))?;
     inst.manifest
         .get(&v)
         .and_then(|r| r.schema)

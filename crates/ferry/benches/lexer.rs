@@ -8,7 +8,8 @@
 
 use std::time::Instant;
 
-use ferry::migration::{Dialect, split};
+use ferry::EngineKind;
+use ferry::migration::split;
 
 fn script(mb: usize) -> String {
     let mut s = String::with_capacity(mb << 20);
@@ -33,7 +34,7 @@ fn main() {
         .unwrap_or(100);
     let sql = script(mb);
     let size = sql.len() as f64 / (1 << 20) as f64;
-    for dialect in [Dialect::Sqlite, Dialect::Postgres, Dialect::MySql] {
+    for dialect in [EngineKind::Sqlite, EngineKind::Postgres, EngineKind::MySql] {
         let mut rates = Vec::new();
         let mut count = 0;
         for _ in 0..5 {

@@ -17,12 +17,12 @@ use std::time::{Duration, Instant};
 
 use crate::engine::catalog::ident;
 use crate::engine::history::{change_sql, literal};
-use crate::engine::{
-    Engine, EngineKind, HistoryChange, HistoryTable, Record, StatementError, in_transaction, progress,
-};
-use crate::error::{Error, Problem, Problems, Result};
+use crate::engine::{Engine, HistoryChange, HistoryTable, Record, StatementError, in_transaction, progress};
+use crate::error::{Error, Result};
 use crate::migration::batch::{BatchSpec, bind};
 use crate::migration::{BatchProgress, Direction, Step, split};
+use crate::problem::{Problem, Problems};
+use crate::url::EngineKind;
 
 /// How far a walk got, after each batch: for progress displays.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -383,18 +383,6 @@ fn wait_for_replicas(engine: &mut dyn Engine, max: Duration) -> Result<(), Stop>
     }
 }
 
-/// In debug builds only: `FERRY_TEST_CRASH_IN_BATCH=N` kills the process
-/// after batch N ran and before it commits; `FERRY_TEST_CRASH_AFTER_BATCH=N`
-/// right after it commits (N counts from the migration's first batch).
-fn crash_point(var: &str, batch: u64) {
-    #[cfg(debug_assertions)]
-    if std::env::var(var).is_ok_and(|n| n.parse() == Ok(batch)) {
-        std::process::abort();
-    }
-    #[cfg(not(debug_assertions))]
-    let _ = (var, batch);
-}
-
 struct Walk<'a> {
     kind: EngineKind,
     spec: &'a BatchSpec,
@@ -465,7 +453,7 @@ impl Walk<'_> {
                 compare(self.kind, &self.key, &last_key, "<=")
             );
             let (first_sql, last_sql) = (row_value(&first_key), row_value(&last_key));
-            let dialect = self.kind.dialect();
+            let dialect = self.kind;
             let upsert = progress::upsert_sql(
                 self.kind,
                 &self.progress_table,
@@ -505,7 +493,7 @@ impl Walk<'_> {
                     }
                 }
             }
-            crash_point("FERRY_TEST_CRASH_IN_BATCH", done.1 + 1);
+            crate::crash::point("FERRY_TEST_CRASH_IN_BATCH", done.1 + 1);
             engine.execute("COMMIT").map_err(|e| fail(e, None))?;
             tracing::debug!(
                 batch = done.1 + 1,
@@ -513,7 +501,7 @@ impl Walk<'_> {
                 ms = began.elapsed().as_secs_f64() * 1000.0,
                 "batch committed"
             );
-            crash_point("FERRY_TEST_CRASH_AFTER_BATCH", done.1 + 1);
+            crate::crash::point("FERRY_TEST_CRASH_AFTER_BATCH", done.1 + 1);
             Ok(Some((last_key, count)))
         });
         match &result {
@@ -618,7 +606,7 @@ pub(crate) fn run(
         _ => estimate(engine, spec),
     };
     let sql = step.script().sql()?;
-    let statements = split(sql, kind.dialect())
+    let statements = split(sql, kind)
         .unwrap_or_default()
         .into_iter()
         .map(|s| (s.text, s.line))

@@ -2,10 +2,11 @@
 
 use std::path::Path;
 
-use crate::engine::DatabaseUrl;
-use crate::error::{Error, Problems, Result};
+use crate::error::{Error, Result};
 use crate::migration::{MigrateOptions, MigrationSet};
 use crate::migrator::{Migrator, Observer, Report, Settings};
+use crate::problem::Problems;
+use crate::url::DatabaseUrl;
 
 /// Applies every pending migration of `files` (from
 /// [`embed_migrations!`](crate::embed_migrations)) to the database at `url`,

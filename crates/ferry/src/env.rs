@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use crate::error::Problem;
+use crate::problem::Problem;
 
 /// Values from the environment and an optional `.env` file.
 #[derive(Debug, Default)]

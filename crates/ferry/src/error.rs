@@ -1,94 +1,15 @@
-//! ferry's error type, and `Problem`: one finding in a user's file, with the
-//! file, the line and what to do about it.
+//! ferry's error type.
 
 use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::engine::SafeUrl;
+pub use crate::problem::{Problem, Problems};
+use crate::text::{excerpt, io_reason, seconds};
+use crate::url::SafeUrl;
 
 /// A result with ferry's error.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
-
-/// One finding in a file a person wrote: where it is, what is wrong, the fix.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Problem {
-    /// The file, when the problem is in one.
-    pub file: Option<PathBuf>,
-    /// 1-based line in that file, when known.
-    pub line: Option<usize>,
-    /// What is wrong, lowercase, one sentence.
-    pub message: String,
-    /// What to do about it.
-    pub help: Option<String>,
-}
-
-impl Problem {
-    /// A problem in `file`.
-    pub fn in_file(file: impl Into<PathBuf>, message: impl Into<String>) -> Self {
-        Problem {
-            file: Some(file.into()),
-            line: None,
-            message: message.into(),
-            help: None,
-        }
-    }
-
-    /// A problem tied to no file.
-    pub fn general(message: impl Into<String>) -> Self {
-        Problem {
-            file: None,
-            line: None,
-            message: message.into(),
-            help: None,
-        }
-    }
-
-    /// Sets the line.
-    #[must_use]
-    pub fn at_line(mut self, line: usize) -> Self {
-        self.line = Some(line);
-        self
-    }
-
-    /// Sets the fix.
-    #[must_use]
-    pub fn help(mut self, help: impl Into<String>) -> Self {
-        self.help = Some(help.into());
-        self
-    }
-}
-
-impl fmt::Display for Problem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match (&self.file, self.line) {
-            (Some(file), Some(line)) => write!(f, "{}:{line}: ", file.display())?,
-            (Some(file), None) => write!(f, "{}: ", file.display())?,
-            _ => {}
-        }
-        f.write_str(&self.message)?;
-        if let Some(help) = &self.help {
-            write!(f, "\n  help: {help}")?;
-        }
-        Ok(())
-    }
-}
-
-/// A list of problems displayed one per paragraph.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Problems(pub Vec<Problem>);
-
-impl fmt::Display for Problems {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, p) in self.0.iter().enumerate() {
-            if i > 0 {
-                f.write_str("\n")?;
-            }
-            write!(f, "{p}")?;
-        }
-        Ok(())
-    }
-}
 
 /// What ferry had done when an operation stopped, so the message can say it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
@@ -277,42 +198,6 @@ fn failed_message(
         )),
     }
     s
-}
-
-/// A statement as it is in its file: its first `lines` lines (each cut to
-/// `width` characters), indented, comments and layout kept.
-pub(crate) fn excerpt(stmt: &str, lines: usize, width: usize) -> String {
-    let all: Vec<&str> = stmt.trim().lines().collect();
-    let mut out: Vec<String> = all
-        .iter()
-        .take(lines)
-        .map(|l| {
-            let l = l.trim_end();
-            if l.chars().count() > width {
-                format!("    {}…", l.chars().take(width).collect::<String>())
-            } else {
-                format!("    {l}")
-            }
-        })
-        .collect();
-    if all.len() > lines {
-        out.push(format!("    … ({} more lines)", all.len() - lines));
-    }
-    out.join("\n")
-}
-
-/// A duration for people, to a tenth of a second: `5.4s`.
-pub(crate) fn seconds(d: Duration) -> String {
-    format!("{:.1}s", d.as_secs_f64())
-}
-
-/// An I/O error's reason without the `(os error N)` tail that repeats it.
-pub(crate) fn io_reason(e: &std::io::Error) -> String {
-    let text = e.to_string();
-    match text.rfind(" (os error ") {
-        Some(i) if text.ends_with(')') => text[..i].to_owned(),
-        _ => text,
-    }
 }
 
 impl Error {

@@ -10,12 +10,13 @@ use std::time::Duration;
 use crate::backup;
 use crate::check;
 use crate::config::migrate as config_migrate;
-use crate::engine::DatabaseUrl;
 use crate::error::{Error, Result};
 use crate::migration::{MigrationSet, Status};
 use crate::migrator::Migrator;
 use crate::project::Project;
-use crate::release::{self, InstalledRecord, Known, Manifest, Start, Version};
+use crate::release::{self, InstalledRecord, Known, Manifest, Start};
+use crate::url::DatabaseUrl;
+use crate::version::Version;
 
 /// How to reach the database, as the operator gave it.
 #[derive(Debug, Clone, Default)]
@@ -235,7 +236,7 @@ impl Installation {
         let observed = self.observe(migrator)?;
         let installed = observed.installed().cloned();
         let mut report = CheckReport::default();
-        let redact = |s: &str| crate::engine::redact_text(s);
+        let redact = |s: &str| crate::redact::redact_text(s);
         let probes = self.project.probes().clone();
         let root = self.project.root().to_owned();
         if which != CheckWhich::Pre {

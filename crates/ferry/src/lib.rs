@@ -30,6 +30,7 @@ mod batching;
 pub mod check;
 pub mod config;
 mod cores;
+pub mod crash;
 mod durable;
 mod embed;
 pub mod engine;
@@ -41,27 +42,33 @@ pub mod installation;
 pub mod migration;
 mod migrator;
 pub mod overview;
+pub mod problem;
 pub mod process;
 pub mod project;
+pub mod redact;
 pub mod rehearse;
 pub mod release;
 pub mod scaffold;
 pub mod schema;
 pub mod scratch;
+pub mod text;
 #[cfg(all(feature = "sqlite", feature = "postgres", feature = "mysql"))]
 pub mod transfer;
 pub mod upgrade;
+pub mod url;
 pub mod verify;
+pub mod version;
 pub mod watch;
 
 pub use crate::batching::Tick;
 pub use crate::embed::migrate_embedded;
-pub use crate::engine::{DatabaseUrl, EngineKind, SafeUrl};
-pub use crate::error::{Error, FailureState, MigrationFailure, Problem, Problems, Progress, Result};
+pub use crate::error::{Error, FailureState, MigrationFailure, Progress, Result};
 pub use crate::installation::{Access, CheckReport, CheckWhich, Installation, Observed};
 pub use crate::migration::{MigrateOptions, MigrationSet, Phases, RevertTarget};
 pub use crate::migrator::{Event, Migrator, Observer, RepairAction, Report, Settings, StepReport};
+pub use crate::problem::{Problem, Problems};
 pub use crate::project::Project;
+pub use crate::url::{DatabaseUrl, EngineKind, SafeUrl};
 
 #[cfg(feature = "macros")]
 pub use ferry_macros::embed_migrations;

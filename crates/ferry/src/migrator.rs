@@ -6,12 +6,15 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::engine::{self, ConnectOptions, DatabaseUrl, Engine, HistoryChange, HistoryTable, Record, StatementError};
-use crate::error::{Error, FailureState, MigrationFailure, Problem, Problems, Progress, Result};
+use crate::engine::{self, ConnectOptions, Engine, HistoryChange, HistoryTable, Record, StatementError};
+use crate::error::{Error, FailureState, MigrationFailure, Progress, Result};
 use crate::migration::{
     self, AppliedMigration, Direction, MigrateOptions, MigrationSet, RevertTarget, State, Status, Step,
 };
-use crate::release::{self, InstalledRecord, Version};
+use crate::problem::{Problem, Problems};
+use crate::release::{self, InstalledRecord};
+use crate::url::{DatabaseUrl, EngineKind};
+use crate::version::Version;
 
 /// How the migrator behaves.
 #[derive(Debug, Clone)]
@@ -398,7 +401,7 @@ impl Migrator {
     /// Problems between the files and the database: scripts that do not
     /// parse, edited, missing, failed and out-of-order migrations. Changes nothing.
     pub fn validate(&mut self, set: &MigrationSet) -> Result<Vec<Problem>> {
-        let mut problems = migration::lint(set, self.engine.kind().dialect(), self.engine.transactional_ddl());
+        let mut problems = migration::lint(set, self.engine.kind(), self.engine.transactional_ddl());
         let status = self.status(set)?;
         for m in &status.migrations {
             let p = match m.state {
@@ -493,7 +496,7 @@ impl Migrator {
                     && !m.error.as_deref().is_some_and(|e| e.starts_with("down:"))
                     && let Some(mig) = set.get(m.version)
                 {
-                    let statements = migration::split(mig.up.sql()?, engine.kind().dialect()).unwrap_or_default();
+                    let statements = migration::split(mig.up.sql()?, engine.kind()).unwrap_or_default();
                     for index in invalid_indexes(engine, statements.iter().map(|s| s.text.as_str())) {
                         if !dry_run {
                             engine.execute(&format!("DROP INDEX CONCURRENTLY IF EXISTS {index}")).map_err(|e| {
@@ -621,7 +624,7 @@ impl Drop for Migrator {
 fn preflight(engine: &dyn Engine, steps: &[Step<'_>]) -> Result<()> {
     let problems = migration::lint_scripts(
         steps.iter().map(Step::script),
-        engine.kind().dialect(),
+        engine.kind(),
         engine.transactional_ddl(),
     );
     if problems.is_empty() {
@@ -687,7 +690,7 @@ fn run_each(
 ) -> Result<Report> {
     let mut report = Report::default();
     let total = steps.len();
-    let dialect = engine.kind().dialect();
+    let dialect = engine.kind();
     for (index, step) in steps.iter().enumerate() {
         observer.event(Event::StepStarted { step, index, total });
         let began = Instant::now();
@@ -779,7 +782,7 @@ fn run_without_transaction(
     record: &Record<'_>,
 ) -> Result<i64, NoTxFailure> {
     let sql = step.script().sql().map_err(NoTxFailure::Other)?;
-    let statements = migration::split(sql, engine.kind().dialect()).map_err(|e| {
+    let statements = migration::split(sql, engine.kind()).map_err(|e| {
         NoTxFailure::Other(Error::Migrations(Problems(vec![
             Problem::in_file(&step.script().path, e.message).at_line(e.line),
         ])))
@@ -807,13 +810,7 @@ fn run_without_transaction(
     Ok(ms)
 }
 
-fn failure(
-    step: &Step<'_>,
-    e: &StatementError,
-    dialect: migration::Dialect,
-    state: FailureState,
-    progress: Progress,
-) -> Error {
+fn failure(step: &Step<'_>, e: &StatementError, dialect: EngineKind, state: FailureState, progress: Progress) -> Error {
     let script = step.script();
     let (statement, line) = match e.position {
         Some(pos) => {

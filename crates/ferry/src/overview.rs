@@ -6,13 +6,14 @@
 use serde_json::{Value, json};
 
 use crate::config::migrate as config_migrate;
-use crate::engine::{DatabaseUrl, EngineKind, SafeUrl};
 use crate::error::Result;
 use crate::installation::{Installation, Observed};
 use crate::migration::State;
 use crate::migrator::Migrator;
-use crate::release::{self, Known, Series, Start, SupportState, UpgradePlan, Version};
+use crate::release::{self, Known, Series, Start, SupportState, UpgradePlan};
 use crate::upgrade::RunReport;
+use crate::url::{DatabaseUrl, EngineKind, SafeUrl};
+use crate::version::Version;
 
 /// Where an installation stands.
 #[derive(Debug, Clone)]

@@ -139,7 +139,7 @@ pub(crate) fn output(mut cmd: Command, what: &str) -> Result<std::process::Outpu
     } else {
         Err(Error::db(
             format!("{what} failed ({})", describe(out.status)),
-            crate::engine::redact_text(String::from_utf8_lossy(&out.stderr).trim()),
+            crate::redact::redact_text(String::from_utf8_lossy(&out.stderr).trim()),
         ))
     }
 }

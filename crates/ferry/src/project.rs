@@ -10,13 +10,17 @@ use std::collections::BTreeMap;
 
 use crate::backup::{BackupSettings, Retention};
 use crate::check::{Check, Probe};
-use crate::engine::{DatabaseUrl, HistoryTable};
+use crate::engine::HistoryTable;
 use crate::env::{Env, expand};
-use crate::error::{Error, Problem, Problems, Result};
+use crate::error::{Error, Result};
 use crate::hooks::Hook;
-use crate::migration::{MigrationSet, line_of};
+use crate::migration::MigrationSet;
 use crate::migrator::Settings;
-use crate::release::{BackupRule, Downtime, Manifest, Policy, Risk, Series, StagingRule, Version, parse_date};
+use crate::problem::{Problem, Problems};
+use crate::release::{BackupRule, Downtime, Manifest, Policy, Risk, Series, StagingRule, parse_date};
+use crate::text::line_of;
+use crate::url::DatabaseUrl;
+use crate::version::Version;
 
 /// The project file's name.
 pub const PROJECT_FILE: &str = "ferry.toml";
@@ -506,7 +510,7 @@ impl Project {
 
     /// The migrations folder for `kind`: `${ENGINE}` becomes `sqlite`,
     /// `postgres` or `mysql`.
-    pub fn migrations_dir_for(&self, kind: crate::engine::EngineKind) -> PathBuf {
+    pub fn migrations_dir_for(&self, kind: crate::url::EngineKind) -> PathBuf {
         PathBuf::from(
             self.migrations_dir
                 .to_string_lossy()
@@ -544,7 +548,7 @@ impl Project {
             return Ok(Vec::new());
         }
         let mut sets = Vec::new();
-        for kind in crate::engine::EngineKind::ALL {
+        for kind in crate::url::EngineKind::ALL {
             let dir = self.migrations_dir_for(kind);
             if dir.is_dir() {
                 sets.push((kind, dir.clone(), self.load_dir(&dir)?));

@@ -2,8 +2,9 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::error::{Error, Problem, Result};
+use crate::error::{Error, Result};
 use crate::migration::MigrationSet;
+use crate::problem::Problem;
 use crate::project::PROJECT_FILE;
 
 const GITATTRIBUTES_LINE: &str = "*.sql text eol=lf";
@@ -151,7 +152,7 @@ pub fn new_migration(dir: &Path, set: &MigrationSet, name: &str, timestamp: bool
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
     {
-        return Err(Error::Config(crate::error::Problems(vec![
+        return Err(Error::Config(crate::problem::Problems(vec![
             Problem::general(format!("`{name}` cannot be a migration name"))
                 .help("use letters, digits, `_` and `-`, for example `add_users_table`"),
         ])));

@@ -7,8 +7,10 @@
 use std::path::Path;
 
 use crate::engine::catalog::ident;
-use crate::engine::{self, ConnectOptions, DatabaseUrl, EngineKind};
-use crate::error::{Error, Problem, Problems, Result};
+use crate::engine::{self, ConnectOptions};
+use crate::error::{Error, Result};
+use crate::problem::{Problem, Problems};
+use crate::url::{DatabaseUrl, EngineKind};
 
 /// A scratch database; dropped with this value unless kept.
 pub struct Scratch {

@@ -11,8 +11,8 @@ use std::path::{Component, Path};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::engine::EngineKind;
 use crate::error::{Error, Result};
+use crate::url::EngineKind;
 
 /// The manifest's name inside the archive.
 pub const MANIFEST: &str = "manifest.json";
@@ -357,7 +357,7 @@ impl ArchiveWriter {
                 break;
             }
             if index == 2 {
-                super::pg_restore::crash_point("create-after-part-2");
+                crate::crash::point("FERRY_TEST_CRASH_RESTORE", "create-after-part-2");
             }
             let _ = spare_tx.try_send(part);
         }

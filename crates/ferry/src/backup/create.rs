@@ -8,9 +8,9 @@ use std::path::Path;
 use super::archive::{self, BackupManifest};
 use super::work::{Work, clean_leftovers};
 use super::{BackupSettings, Entry, FILES_PREFIX, Sidecar, Store, dump, files, now_text};
-use crate::engine::{DatabaseUrl, EngineKind};
 use crate::error::{Error, Result};
 use crate::migrator::Migrator;
+use crate::url::{DatabaseUrl, EngineKind};
 
 /// What a backup needs to know about the application.
 #[derive(Debug, Clone, Default)]

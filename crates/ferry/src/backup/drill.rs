@@ -5,11 +5,11 @@ use super::verify::usable;
 use super::work::Work;
 use super::{Entry, Store, dump, now_text};
 use crate::check::{self, Check, Kind, Phase, Verdict};
-use crate::engine::DatabaseUrl;
 use crate::error::Result;
 use crate::migrator::{Migrator, Settings};
-use crate::release::Version;
 use crate::scratch::Scratch;
+use crate::url::DatabaseUrl;
+use crate::version::Version;
 
 /// Restores a backup into a scratch database, runs there the post checks
 /// that apply to the backup's release and look at the database (SQL
@@ -44,7 +44,7 @@ pub fn drill(store: &Store, entry: &Entry, url: &DatabaseUrl, checks: &[Check]) 
         let release = manifest.release.as_deref().and_then(|r| Version::parse(r).ok());
         let probes = Default::default();
         let skips = Default::default();
-        let redact = |s: &str| crate::engine::redact_text(s);
+        let redact = |s: &str| crate::redact::redact_text(s);
         let mut ctx = check::Context {
             migrator: &mut scratch_migrator,
             url: scratch_url,

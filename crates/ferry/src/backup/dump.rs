@@ -8,8 +8,9 @@ use std::process::{Child, Command, Stdio};
 
 use crate::backup::archive::{ArchiveWriter, DumpFormat};
 use crate::backup::sqlite_file;
-use crate::engine::{DatabaseUrl, Engine, EngineKind, SqliteLocation};
+use crate::engine::Engine;
 use crate::error::{Error, Result};
+use crate::url::{DatabaseUrl, EngineKind, SqliteLocation};
 
 /// Finds `names[0]` (or an alternative) on PATH.
 pub(crate) fn tool(names: &[&str], package: &str) -> Result<PathBuf> {
@@ -209,7 +210,7 @@ impl Tool {
                 "{} failed ({}): {}",
                 self.what,
                 crate::process::describe(status),
-                crate::engine::redact_text(err.trim())
+                crate::redact::redact_text(err.trim())
             )
         }))
     }

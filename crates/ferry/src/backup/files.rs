@@ -2,7 +2,8 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::error::{Error, Problem, Problems, Result};
+use crate::error::{Error, Result};
+use crate::problem::{Problem, Problems};
 
 /// The files `[backup] files` names.
 #[derive(Debug, Clone, Default)]

@@ -22,7 +22,6 @@ use std::process::{Command, Stdio};
 use sha2::{Digest, Sha256};
 
 use super::dump::{Conn, tool};
-use super::pg_restore::crash_point;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 
@@ -37,7 +36,7 @@ fn q(name: &str) -> String {
 }
 
 fn lit(s: &str) -> String {
-    crate::engine::history::literal(crate::engine::EngineKind::MySql, s)
+    crate::engine::history::literal(crate::url::EngineKind::MySql, s)
 }
 
 fn db_err(what: &str) -> impl Fn(crate::engine::StatementError) -> Error + '_ {
@@ -218,14 +217,14 @@ pub(crate) fn restore(c: &Conn, engine: &mut dyn Engine, path: &Path, backup_id:
     let out = child
         .wait_with_output()
         .map_err(|e| Error::db("cannot run mariadb", e))?;
-    crash_point("mysql-loaded");
+    crate::crash::point("FERRY_TEST_CRASH_RESTORE", "mysql-loaded");
     if !out.status.success() {
         let _ = engine.execute(&format!("DROP DATABASE IF EXISTS {}", q(&scratch)));
         return Err(Error::refusal(
             format!(
                 "loading the dump failed ({}); the database is as it was\n  {}",
                 crate::process::describe(out.status),
-                crate::engine::redact_text(String::from_utf8_lossy(&out.stderr).trim())
+                crate::redact::redact_text(String::from_utf8_lossy(&out.stderr).trim())
             ),
             "fix the cause and restore again",
         ));
@@ -256,7 +255,7 @@ pub(crate) fn restore(c: &Conn, engine: &mut dyn Engine, path: &Path, backup_id:
     engine
         .execute(&marker)
         .map_err(db_err("cannot record the restore in progress"))?;
-    crash_point("mysql-marked");
+    crate::crash::point("FERRY_TEST_CRASH_RESTORE", "mysql-marked");
 
     // One statement: the old tables step aside and the backup's move in, together.
     let mut renames: Vec<String> = Vec::new();
@@ -285,7 +284,7 @@ pub(crate) fn restore(c: &Conn, engine: &mut dyn Engine, path: &Path, backup_id:
                 )
             })?;
     }
-    crash_point("mysql-swapped");
+    crate::crash::point("FERRY_TEST_CRASH_RESTORE", "mysql-swapped");
     finish(engine, &target, &scratch)
 }
 
@@ -377,7 +376,7 @@ fn finish(engine: &mut dyn Engine, target: &str, scratch: &str) -> Result<()> {
     // The target's own views, routines and events give way to the backup's.
     let current: Vec<Object> = objects(engine, target, target)?;
     drop_objects(engine, target, &current)?;
-    crash_point("mysql-objects");
+    crate::crash::point("FERRY_TEST_CRASH_RESTORE", "mysql-objects");
     // A view may use a view that sorts after it: retry what failed while
     // each pass creates something.
     let mut pending: Vec<&Object> = wanted.iter().collect();

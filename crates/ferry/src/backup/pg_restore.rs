@@ -111,7 +111,7 @@ pub(crate) fn restore(c: &Conn, engine: &mut dyn Engine, path: &Path, options: R
     };
     let dumper_err = drain(dumper.stderr.take().expect("piped"));
     let mut sql = dumper.stdout.take().expect("piped");
-    crash_point("pg-before-feed");
+    crate::crash::point("FERRY_TEST_CRASH_RESTORE", "pg-before-feed");
     let fed = input
         .write_all(prelude.as_bytes())
         .and_then(|_| std::io::copy(&mut sql, &mut input).map(|_| ()))
@@ -121,7 +121,7 @@ pub(crate) fn restore(c: &Conn, engine: &mut dyn Engine, path: &Path, options: R
     let dumped = dumper.wait();
     let dumper_err = dumper_err.join().unwrap_or_default();
     let dump_ok = matches!(&dumped, Ok(s) if s.success());
-    crash_point("pg-before-commit");
+    crate::crash::point("FERRY_TEST_CRASH_RESTORE", "pg-before-commit");
     if fed && dump_ok {
         // Only a complete script is committed.
         let _ = input.write_all(b"COMMIT;\n");
@@ -137,7 +137,7 @@ pub(crate) fn restore(c: &Conn, engine: &mut dyn Engine, path: &Path, options: R
         return Err(Error::refusal(
             format!(
                 "pg_restore could not read the dump, and the restore was rolled back: the database is as it was\n  {}",
-                crate::engine::redact_text(dumper_err.trim())
+                crate::redact::redact_text(dumper_err.trim())
             ),
             "verify the backup (`ferry backup verify ID`) or use another one",
         ));
@@ -145,7 +145,7 @@ pub(crate) fn restore(c: &Conn, engine: &mut dyn Engine, path: &Path, options: R
     if fed && status.success() {
         return Ok(());
     }
-    let message = crate::engine::redact_text(psql_err.trim());
+    let message = crate::redact::redact_text(psql_err.trim());
     let help = match missing_role(&message) {
         Some(role) => format!(
             "the backup grants privileges to role {role}, which this server does not have: create it (CREATE ROLE {role}), or restore without the backup's privileges with --no-privileges"
@@ -167,19 +167,6 @@ fn missing_role(message: &str) -> Option<&str> {
     let rest = &message[message.find("role \"")? + 6..];
     let end = rest.find("\" does not exist")?;
     Some(&rest[..end])
-}
-
-/// In debug builds only, `FERRY_TEST_CRASH_RESTORE=<point>` kills the
-/// process at that point of a restore (or, for `create-after-part-2`, of a
-/// backup being streamed): how the tests interrupt one at an exact place.
-/// Release builds ignore it.
-pub(crate) fn crash_point(point: &str) {
-    #[cfg(debug_assertions)]
-    if std::env::var("FERRY_TEST_CRASH_RESTORE").is_ok_and(|p| p == point) {
-        std::process::abort();
-    }
-    #[cfg(not(debug_assertions))]
-    let _ = point;
 }
 
 #[cfg(test)]

@@ -5,7 +5,8 @@
 use crate::MigrationSet;
 use crate::migration::Status;
 use crate::project::Project;
-use crate::release::{BackupRule, Version};
+use crate::release::BackupRule;
+use crate::version::Version;
 
 use super::Store;
 

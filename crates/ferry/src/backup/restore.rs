@@ -9,9 +9,9 @@ use serde::Serialize;
 use super::verify::usable;
 use super::work::Work;
 use super::{Entry, FILES_PREFIX, Store, dump};
-use crate::engine::DatabaseUrl;
 use crate::error::{Error, Result};
 use crate::migrator::Migrator;
+use crate::url::DatabaseUrl;
 
 /// What a restore puts back.
 #[derive(Debug, Clone, Copy)]

@@ -119,7 +119,7 @@ mod imp {
             .set_permissions(std::fs::Permissions::from_mode(bytes_mode))
             .and_then(|_| tmp.as_file().sync_all())
             .map_err(|e| Error::io("cannot write", tmp.path(), e))?;
-        crate::backup::pg_restore::crash_point("sqlite-before-rename");
+        crate::crash::point("FERRY_TEST_CRASH_RESTORE", "sqlite-before-rename");
         tmp.persist(target)
             .map_err(|e| Error::io("cannot replace", target, e.error))?;
         // The old file's side files must not meet the new file.

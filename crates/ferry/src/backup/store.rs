@@ -52,7 +52,7 @@ fn placeholder(id: &str) -> BackupManifest {
         created_at: String::new(),
         release: None,
         schema: None,
-        engine: crate::engine::EngineKind::Sqlite,
+        engine: crate::url::EngineKind::Sqlite,
         server_version: String::new(),
         database: String::new(),
         dump_format: super::archive::DumpFormat::SqliteFile,

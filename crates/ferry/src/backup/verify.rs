@@ -9,8 +9,8 @@ use serde::Serialize;
 use super::archive::{self, BackupManifest, Damage};
 use super::work::Work;
 use super::{Entry, FILES_PREFIX, Store, dump, now_text};
-use crate::engine::DatabaseUrl;
 use crate::error::{Error, Result};
+use crate::url::DatabaseUrl;
 
 /// The result of verifying one backup.
 #[derive(Debug, Clone, Serialize)]

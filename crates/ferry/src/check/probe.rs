@@ -6,7 +6,7 @@ use std::net::{TcpStream, ToSocketAddrs};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::engine::redact_url;
+use crate::redact::redact_url;
 
 /// Connects to `address` (`host:port`) within `timeout`.
 pub(crate) fn tcp(address: &str, timeout: Duration) -> Result<String, String> {
@@ -56,7 +56,7 @@ fn http_once(url: &str, want: &HttpWant<'_>, timeout: Duration) -> Result<String
     } else {
         agent.get(url).call()
     };
-    let mut response = response.map_err(|e| crate::engine::redact_text(&format!("{shown}: {e}")))?;
+    let mut response = response.map_err(|e| crate::redact::redact_text(&format!("{shown}: {e}")))?;
     let status = response.status().as_u16();
     let status_ok = match want.status {
         Some(s) => status == s,

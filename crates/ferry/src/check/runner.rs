@@ -10,9 +10,10 @@ use serde::{Deserialize, Serialize};
 
 use super::probe;
 use super::spec::{Check, Free, Kind, Phase, Probe, Severity};
-use crate::engine::{DatabaseUrl, EngineKind, SqliteLocation};
 use crate::migrator::Migrator;
-use crate::release::{Component, Version};
+use crate::release::Component;
+use crate::url::{DatabaseUrl, EngineKind, SqliteLocation};
+use crate::version::Version;
 
 /// How a check came out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -229,7 +230,7 @@ fn one(check: &Check, phase: Phase, ctx: &mut Context<'_>, before: Option<&str>)
                             Status::Failed,
                             format!(
                                 "did not finish within {}, and was killed",
-                                crate::error::seconds(*timeout)
+                                crate::text::seconds(*timeout)
                             ),
                             None,
                         ),

@@ -22,10 +22,10 @@ use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
 use super::expect::{Comparison, Expect};
-use crate::error::Problem;
 use crate::hooks::Run;
-use crate::migration::line_of;
-use crate::release::Version;
+use crate::problem::Problem;
+use crate::text::line_of;
+use crate::version::Version;
 
 /// Before or after a hop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -175,11 +175,11 @@ impl Check {
             Kind::Http { url, head, status, .. } => format!(
                 "{} {} answers {}",
                 if *head { "HEAD" } else { "GET" },
-                crate::engine::redact_url(url),
+                crate::redact::redact_url(url),
                 status.map_or("2xx".to_owned(), |s| s.to_string())
             ),
             Kind::Tcp { address, .. } => format!("{address} accepts connections"),
-            Kind::Command { run, .. } => format!("`{}` exits 0", crate::engine::redact_text(&run.display())),
+            Kind::Command { run, .. } => format!("`{}` exits 0", crate::redact::redact_text(&run.display())),
             Kind::Disk { path, free } => format!(
                 "free space on the volume of {}: {}",
                 path.display(),
@@ -512,7 +512,7 @@ pub(crate) fn parse_probe(file: &Path, line: usize, name: &str, raw: RawProbe) -
         (Some(url), None) => Err(fail(
             format!(
                 "components.{name}: ferry asks versions at redis:// URLs only, not {}",
-                crate::engine::redact_url(&url)
+                crate::redact::redact_url(&url)
             ),
             "for another component, give a command that prints its version: command = [\"tool\", \"--version\"]",
         )),

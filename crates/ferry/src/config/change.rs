@@ -52,8 +52,8 @@ use serde_json::Value;
 use toml::Spanned;
 
 use super::document::{Document, Format, KeyPath, value_text};
-use crate::error::Problem;
-use crate::migration::line_of;
+use crate::problem::Problem;
+use crate::text::line_of;
 
 /// A template such as `https://${proxmox_host}:8006`: `${key}` is another
 /// key's value, `${key:-default}` gives a default when the key is missing,

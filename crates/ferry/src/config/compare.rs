@@ -9,8 +9,9 @@ use serde::Serialize;
 
 use super::change::{Action, Change};
 use super::document::{Document, Format, KeyPath};
-use crate::error::{Error, Problem, Problems, Result};
-use crate::release::Version;
+use crate::error::{Error, Result};
+use crate::problem::{Problem, Problems};
+use crate::version::Version;
 
 /// What kind of difference.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::error::Problem;
+use crate::problem::Problem;
 
 /// The formats ferry edits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

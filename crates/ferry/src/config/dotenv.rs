@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::error::Problem;
+use crate::problem::Problem;
 
 /// One logical line: an assignment, or anything else kept as it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -384,7 +384,7 @@ pub fn meaning(path: &Path, text: &str) -> Result<BTreeMap<String, String>, Prob
                 .at_line(number)
                 .help("write KEY=value, quoting values with spaces or #")
             }
-            other => Problem::in_file(path, crate::config::secrets::redact_urls(&other.to_string())),
+            other => Problem::in_file(path, crate::redact::redact_urls(&other.to_string())),
         })?;
         out.insert(k, v);
     }

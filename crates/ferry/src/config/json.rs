@@ -10,7 +10,7 @@ use jsonc_parser::cst::{CstInputValue, CstObject, CstRootNode, ObjectPropName};
 use serde_json::Value;
 
 use super::document::Editor;
-use crate::error::Problem;
+use crate::problem::Problem;
 
 /// The meaning of a JSON text: serde_json for plain JSON, jsonc-parser's
 /// value parser for JSON with comments or trailing commas.

@@ -21,8 +21,9 @@ use super::change::{Change, Effect};
 use super::document::{Document, Format};
 use super::secrets::Redactor;
 use crate::durable::{self, private_dir, stage_replacement, write_new_private};
-use crate::error::{Error, Problem, Problems, Result};
-use crate::release::Version;
+use crate::error::{Error, Result};
+use crate::problem::{Problem, Problems};
+use crate::version::Version;
 
 /// The changes of one release.
 #[derive(Debug, Clone, Copy)]
@@ -427,7 +428,7 @@ pub fn apply_locked(
     }
     let mut placed: Vec<usize> = Vec::new();
     for (i, tmp) in ready.into_iter().enumerate() {
-        crash_point(i);
+        crate::crash::point("FERRY_TEST_CRASH_AFTER_RENAMES", i);
         if let Err(e) = tmp.persist(&changed[i].path) {
             // Put back the ones already replaced.
             for j in placed {
@@ -448,18 +449,6 @@ pub fn apply_locked(
     record.state = RecordState::Applied;
     save_record(&folder, &record)?;
     Ok(Some(record))
-}
-
-/// In debug builds only, `FERRY_TEST_CRASH_AFTER_RENAMES=N` kills the
-/// process (SIGABRT, no clean-up) before the (N+1)th file is renamed into
-/// place: how the tests stop a run at an exact point of its writes.
-fn crash_point(renamed: usize) {
-    #[cfg(debug_assertions)]
-    if std::env::var("FERRY_TEST_CRASH_AFTER_RENAMES").is_ok_and(|n| n.parse() == Ok(renamed)) {
-        std::process::abort();
-    }
-    #[cfg(not(debug_assertions))]
-    let _ = renamed;
 }
 
 /// The config state folder's lock: while it is held, no other config

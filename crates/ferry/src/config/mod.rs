@@ -12,11 +12,11 @@ pub mod document;
 pub mod dotenv;
 mod json;
 pub mod migrate;
-pub mod secrets;
 mod toml;
 mod yaml;
 
+pub use crate::redact as secrets;
+pub use crate::redact::Redactor;
 pub use change::{Action, Change, Template};
 pub use document::{Document, Format, KeyPath, meaning};
 pub use migrate::{Prepared, Record, RecordState, Step};
-pub use secrets::Redactor;

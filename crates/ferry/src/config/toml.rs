@@ -12,8 +12,8 @@ use serde_json::{Map, Value};
 use toml_edit::{DocumentMut, Item, TableLike};
 
 use super::document::{Editor, line_block};
-use crate::error::Problem;
-use crate::migration::line_of;
+use crate::problem::Problem;
+use crate::text::line_of;
 
 fn to_json(v: toml::Value) -> Value {
     match v {

@@ -15,7 +15,7 @@ use serde_json::Value;
 use yaml_edit::{Mapping, YamlFile};
 
 use super::document::{Editor, line_block};
-use crate::error::Problem;
+use crate::problem::Problem;
 
 /// The meaning of a YAML text, read by serde-saphyr.
 pub fn meaning(path: &Path, text: &str) -> Result<Value, Problem> {

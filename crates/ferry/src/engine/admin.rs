@@ -52,6 +52,6 @@ pub(crate) fn server_url(url: &DatabaseUrl, admin_db: &str) -> Result<(String, D
     }
     u.set_path(&format!("/{admin_db}"));
     let admin = DatabaseUrl::parse(u.as_str(), std::path::Path::new("."))
-        .map_err(|p| Error::Config(crate::error::Problems(vec![p])))?;
+        .map_err(|p| Error::Config(crate::problem::Problems(vec![p])))?;
     Ok((name, admin))
 }

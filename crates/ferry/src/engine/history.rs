@@ -3,8 +3,9 @@
 
 use std::fmt;
 
-use crate::engine::EngineKind;
 use crate::migration::Direction;
+use crate::text::is_identifier;
+use crate::url::EngineKind;
 
 /// A validated history table name: `name` or `schema.name`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,15 +21,6 @@ impl Default for HistoryTable {
             name: "ferry_history".into(),
         }
     }
-}
-
-/// A plain SQL identifier: letters, digits and `_`, not starting with a
-/// digit, at most 63 characters.
-pub(crate) fn is_identifier(s: &str) -> bool {
-    let mut chars = s.chars();
-    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-        && s.len() <= 63
 }
 
 impl HistoryTable {

@@ -13,15 +13,15 @@ pub(crate) mod postgres;
 pub mod progress;
 #[cfg(feature = "sqlite")]
 mod sqlite;
-mod url;
 
 use std::time::Duration;
 
 pub use self::admin::{create_database, is_missing_database};
 pub use self::history::{HistoryChange, HistoryTable, Record};
-pub use self::url::{DatabaseUrl, EngineKind, SafeUrl, SqliteLocation, SqliteMode, redact_text, redact_url};
 use crate::error::{Error, Result};
 use crate::migration::AppliedMigration;
+pub use crate::redact::{redact_text, redact_url};
+pub use crate::url::{DatabaseUrl, EngineKind, SafeUrl, SqliteLocation, SqliteMode};
 
 /// A statement failed: what the database said and, when it said, where.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -171,7 +171,7 @@ impl PostgresEngine {
     /// its one round trip. The offset of the failing statement in `sql`
     /// (plus the server's position in it, when it gives one).
     fn locate_failure(&mut self, sql: &str) -> Option<usize> {
-        let statements = crate::migration::split(sql, crate::migration::Dialect::Postgres).ok()?;
+        let statements = crate::migration::split(sql, crate::EngineKind::Postgres).ok()?;
         self.client.batch_execute("BEGIN").ok()?;
         let mut found = None;
         for st in &statements {

@@ -12,10 +12,12 @@ use super::history::{ForeignHistory, ForeignState, TableColumns, read};
 use super::map::ImportMap;
 use super::{Tool, time};
 use crate::engine::history::literal;
-use crate::engine::{EngineKind, HistoryChange, HistoryTable, catalog, in_transaction};
-use crate::error::{Error, Problem, Problems, Result};
+use crate::engine::{HistoryChange, HistoryTable, catalog, in_transaction};
+use crate::error::{Error, Result};
 use crate::migration::MigrationSet;
 use crate::migrator::Migrator;
+use crate::problem::{Problem, Problems};
+use crate::url::EngineKind;
 
 /// What `ferry db adopt` is asked to do.
 #[derive(Debug, Clone)]

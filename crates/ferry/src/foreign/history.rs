@@ -6,9 +6,11 @@ use jiff::Timestamp;
 use serde::Serialize;
 
 use super::{Tool, time};
+use crate::engine::Engine;
 use crate::engine::catalog::{as_text, columns, ident};
-use crate::engine::{Engine, EngineKind};
-use crate::error::{Error, Problem, Result};
+use crate::error::{Error, Result};
+use crate::problem::Problem;
+use crate::url::EngineKind;
 
 /// How a migration stands in the other tool's history.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -6,7 +6,8 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Problem, Problems, Result};
+use crate::error::{Error, Result};
+use crate::problem::{Problem, Problems};
 
 /// The map's file name, in the migrations folder.
 pub const IMPORT_MAP: &str = "IMPORTED.toml";
@@ -57,7 +58,7 @@ impl ImportMap {
             Err(e) => return Err(Error::io("cannot read", &path, e)),
         };
         toml::from_str(&text).map(Some).map_err(|e| {
-            let line = e.span().map_or(1, |s| crate::migration::line_of(&text, s.start));
+            let line = e.span().map_or(1, |s| crate::text::line_of(&text, s.start));
             Error::Migrations(Problems(vec![
                 Problem::in_file(&path, e.message().trim().to_owned())
                     .at_line(line)

@@ -17,7 +17,8 @@ pub use self::adopt::{AdoptOptions, AdoptReport, AdoptedRow, adopt};
 pub use self::history::{ForeignHistory, ForeignRow, ForeignState, TableColumns, read};
 pub use self::map::{IMPORT_MAP, ImportMap, MappedMigration};
 use crate::engine::{Engine, catalog};
-use crate::error::{Problem, Result};
+use crate::error::Result;
+use crate::problem::Problem;
 
 /// A migration tool ferry takes over from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -6,7 +6,7 @@ use jiff::Timestamp;
 use jiff::civil::DateTime;
 use jiff::tz::TimeZone;
 
-use crate::engine::EngineKind;
+use crate::url::EngineKind;
 
 /// `text` as an instant; a time without an offset is taken as UTC.
 pub fn parse(text: &str) -> Option<Timestamp> {

@@ -16,8 +16,9 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::engine::history::is_identifier;
-use crate::migration::lexer::{Dialect, placeholders, split};
+use crate::migration::lexer::{placeholders, split};
+use crate::text::is_identifier;
+use crate::url::EngineKind;
 
 /// The settings of a batched migration.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -176,7 +177,7 @@ pub struct BodyProblem {
 /// Checks a batched script's body for `dialect`: it binds both placeholders,
 /// and holds only statements that can run many times, each batch in one
 /// transaction (no DDL, no transaction control).
-pub fn check_body(sql: &str, spec: &BatchSpec, dialect: Dialect) -> Vec<BodyProblem> {
+pub fn check_body(sql: &str, spec: &BatchSpec, dialect: EngineKind) -> Vec<BodyProblem> {
     let mut problems = Vec::new();
     let (Ok(statements), Ok(found)) = (split(sql, dialect), placeholders(sql, dialect)) else {
         return problems; // the lexer's own error is reported by the lint
@@ -202,7 +203,7 @@ pub fn check_body(sql: &str, spec: &BatchSpec, dialect: Dialect) -> Vec<BodyProb
             });
         }
     }
-    if spec.key.len() > 1 && dialect == Dialect::MySql && (uses(FIRST) || uses(LAST)) {
+    if spec.key.len() > 1 && dialect == EngineKind::MySql && (uses(FIRST) || uses(LAST)) {
         problems.push(BodyProblem {
             line: None,
             message: "with a composite key, :first and :last are row values, which MySQL and MariaDB cannot compare with BETWEEN or through an index".into(),
@@ -234,7 +235,7 @@ pub fn check_body(sql: &str, spec: &BatchSpec, dialect: Dialect) -> Vec<BodyProb
             });
         }
     }
-    if spec.max_lag.is_some() && dialect != Dialect::Postgres {
+    if spec.max_lag.is_some() && dialect != EngineKind::Postgres {
         problems.push(BodyProblem {
             line: None,
             message: "max-lag reads PostgreSQL's pg_stat_replication; this database is not PostgreSQL".into(),
@@ -258,7 +259,7 @@ fn first_line(text: &str) -> &str {
 }
 
 /// `sql` with `:first`, `:last` and `:in_batch` replaced by the SQL given.
-pub fn bind(sql: &str, dialect: Dialect, first: &str, last: &str, in_batch: &str) -> String {
+pub fn bind(sql: &str, dialect: EngineKind, first: &str, last: &str, in_batch: &str) -> String {
     let Ok(found) = placeholders(sql, dialect) else {
         return sql.to_owned();
     };
@@ -323,31 +324,35 @@ mod tests {
     fn body_must_bind_both_ends_and_change_rows_only() {
         let spec = BatchSpec::parse("table=tasks key=id").unwrap();
         let ok = "UPDATE tasks SET p = p * 2 WHERE id BETWEEN :first AND :last;";
-        assert!(check_body(ok, &spec, Dialect::Postgres).is_empty());
-        let p = check_body("UPDATE tasks SET p = p * 2 WHERE id > :first;", &spec, Dialect::Sqlite);
+        assert!(check_body(ok, &spec, EngineKind::Postgres).is_empty());
+        let p = check_body(
+            "UPDATE tasks SET p = p * 2 WHERE id > :first;",
+            &spec,
+            EngineKind::Sqlite,
+        );
         assert_eq!(p.len(), 1);
         assert!(p[0].message.contains(":last"), "{p:?}");
-        assert!(check_body("UPDATE tasks SET p = 1 WHERE :in_batch;", &spec, Dialect::MySql).is_empty());
+        assert!(check_body("UPDATE tasks SET p = 1 WHERE :in_batch;", &spec, EngineKind::MySql).is_empty());
         let composite = BatchSpec::parse("table=tasks key=a,b").unwrap();
-        let p = check_body(ok, &composite, Dialect::MySql);
+        let p = check_body(ok, &composite, EngineKind::MySql);
         assert!(p[0].help.contains(":in_batch"), "{p:?}");
-        assert!(check_body(ok, &composite, Dialect::Postgres).is_empty());
+        assert!(check_body(ok, &composite, EngineKind::Postgres).is_empty());
         let p = check_body(
             "UPDATE t SET a = ':first :last';\nALTER TABLE t ADD b int;\nCOMMIT;",
             &spec,
-            Dialect::MySql,
+            EngineKind::MySql,
         );
         assert_eq!(p.len(), 4, "{p:?}");
         assert_eq!(p[3].line, Some(3));
         let lag = BatchSpec::parse("table=tasks key=id max-lag=1s").unwrap();
-        assert_eq!(check_body(ok, &lag, Dialect::MySql).len(), 1);
+        assert_eq!(check_body(ok, &lag, EngineKind::MySql).len(), 1);
     }
 
     #[test]
     fn binds_placeholders_in_code_only() {
         let sql = "UPDATE t SET n = ':first' WHERE id::int BETWEEN :first AND :last -- :last\n";
         assert_eq!(
-            bind(sql, Dialect::Postgres, "1", "'x''y'", "unused"),
+            bind(sql, EngineKind::Postgres, "1", "'x''y'", "unused"),
             "UPDATE t SET n = ':first' WHERE id::int BETWEEN 1 AND 'x''y' -- :last\n"
         );
     }

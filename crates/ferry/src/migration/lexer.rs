@@ -13,16 +13,12 @@
 
 use std::ops::Range;
 
-/// The SQL dialect a script is written in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Dialect {
-    /// SQLite.
-    Sqlite,
-    /// PostgreSQL.
-    Postgres,
-    /// MySQL and MariaDB.
-    MySql,
-}
+pub use crate::text::line_of;
+use crate::url::EngineKind;
+
+/// The SQL dialect a script is written in: the engine's.
+#[deprecated(note = "one type names an engine and its SQL dialect: use `EngineKind`")]
+pub type Dialect = EngineKind;
 
 /// One statement of a script.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,7 +42,7 @@ pub struct LexError {
 }
 
 /// Splits `sql` into statements. Comments-only stretches produce no statement.
-pub fn split(sql: &str, dialect: Dialect) -> Result<Vec<Statement>, LexError> {
+pub fn split(sql: &str, dialect: EngineKind) -> Result<Vec<Statement>, LexError> {
     Splitter::new(sql, dialect).run()
 }
 
@@ -61,23 +57,17 @@ pub struct Placeholder {
 
 /// The `:name` placeholders of `sql` outside strings, quoted identifiers and
 /// comments. `::type` casts and `:=` assignments are not placeholders.
-pub fn placeholders(sql: &str, dialect: Dialect) -> Result<Vec<Placeholder>, LexError> {
+pub fn placeholders(sql: &str, dialect: EngineKind) -> Result<Vec<Placeholder>, LexError> {
     let mut splitter = Splitter::new(sql, dialect);
     splitter.placeholders = Some(Vec::new());
     splitter.run()?;
     Ok(splitter.placeholders.unwrap_or_default())
 }
 
-/// Returns the 1-based line of byte `offset` in `text`.
-pub fn line_of(text: &str, offset: usize) -> usize {
-    let end = offset.min(text.len());
-    text.as_bytes()[..end].iter().filter(|&&b| b == b'\n').count() + 1
-}
-
 struct Splitter<'a> {
     src: &'a str,
     bytes: &'a [u8],
-    dialect: Dialect,
+    dialect: EngineKind,
     pos: usize,
     /// A byte offset and its line, moved forward as statements are found:
     /// counting lines from the start for each statement made splitting
@@ -120,7 +110,7 @@ impl Current {
 }
 
 impl<'a> Splitter<'a> {
-    fn new(src: &'a str, dialect: Dialect) -> Self {
+    fn new(src: &'a str, dialect: EngineKind) -> Self {
         Splitter {
             src,
             bytes: src.as_bytes(),
@@ -171,7 +161,7 @@ impl<'a> Splitter<'a> {
             let here = self.pos;
             match b {
                 b'-' if self.peek(1) == Some(b'-') => self.skip_line(),
-                b'#' if self.dialect == Dialect::MySql => self.skip_line(),
+                b'#' if self.dialect == EngineKind::MySql => self.skip_line(),
                 b'/' if self.peek(1) == Some(b'*') => self.skip_block_comment()?,
                 b';' => {
                     if cur.depth == 0 {
@@ -183,22 +173,22 @@ impl<'a> Splitter<'a> {
                 }
                 b'\'' => {
                     cur.start.get_or_insert(here);
-                    let backslash = self.dialect == Dialect::MySql || self.is_escape_string(here);
+                    let backslash = self.dialect == EngineKind::MySql || self.is_escape_string(here);
                     self.skip_quoted(b'\'', backslash)?;
                 }
                 b'"' => {
                     cur.start.get_or_insert(here);
-                    self.skip_quoted(b'"', self.dialect == Dialect::MySql)?;
+                    self.skip_quoted(b'"', self.dialect == EngineKind::MySql)?;
                 }
-                b'`' if self.dialect == Dialect::MySql => {
+                b'`' if self.dialect == EngineKind::MySql => {
                     cur.start.get_or_insert(here);
                     self.skip_quoted(b'`', false)?;
                 }
-                b'[' if self.dialect == Dialect::Sqlite => {
+                b'[' if self.dialect == EngineKind::Sqlite => {
                     cur.start.get_or_insert(here);
                     self.skip_until(b"]", "a [bracketed] identifier")?;
                 }
-                b'$' if self.dialect == Dialect::Postgres && self.dollar_tag().is_some() => {
+                b'$' if self.dialect == EngineKind::Postgres && self.dollar_tag().is_some() => {
                     cur.start.get_or_insert(here);
                     let tag = self.dollar_tag().unwrap_or_default();
                     self.pos += tag.len();
@@ -294,7 +284,7 @@ impl<'a> Splitter<'a> {
 
     /// PostgreSQL `E'...'` strings honour backslash escapes.
     fn is_escape_string(&self, quote: usize) -> bool {
-        self.dialect == Dialect::Postgres
+        self.dialect == EngineKind::Postgres
             && quote > 0
             && matches!(self.bytes[quote - 1], b'E' | b'e')
             && (quote < 2 || !(self.bytes[quote - 2].is_ascii_alphanumeric() || self.bytes[quote - 2] == b'_'))
@@ -335,7 +325,7 @@ impl<'a> Splitter<'a> {
 
     fn skip_block_comment(&mut self) -> Result<(), LexError> {
         let start = self.pos;
-        let nests = self.dialect == Dialect::Postgres;
+        let nests = self.dialect == EngineKind::Postgres;
         let mut depth = 0usize;
         while self.pos < self.bytes.len() {
             if self.peek(0) == Some(b'/') && self.peek(1) == Some(b'*') {
@@ -420,14 +410,14 @@ pub fn is_transaction_control(stmt: &str) -> bool {
 mod tests {
     use super::*;
 
-    fn texts(sql: &str, d: Dialect) -> Vec<String> {
+    fn texts(sql: &str, d: EngineKind) -> Vec<String> {
         split(sql, d).unwrap().into_iter().map(|s| s.text).collect()
     }
 
     #[test]
     fn splits_plain_statements_and_keeps_lines() {
         let sql = "CREATE TABLE a (x int);\n\n-- note; not a statement\nINSERT INTO a VALUES (1);\n";
-        let st = split(sql, Dialect::Postgres).unwrap();
+        let st = split(sql, EngineKind::Postgres).unwrap();
         assert_eq!(st.len(), 2);
         assert_eq!(st[0].text, "CREATE TABLE a (x int)");
         assert_eq!(st[1].line, 4);
@@ -438,24 +428,24 @@ mod tests {
     fn semicolons_inside_strings_and_comments_do_not_split() {
         let sql = "INSERT INTO t VALUES ('a;b', \"c;d\"); /* x; /* nested; */ y; */ SELECT 1;";
         assert_eq!(
-            texts(sql, Dialect::Postgres),
+            texts(sql, EngineKind::Postgres),
             vec!["INSERT INTO t VALUES ('a;b', \"c;d\")", "SELECT 1"]
         );
     }
 
     #[test]
     fn doubled_quotes_and_backslashes() {
-        assert_eq!(texts("SELECT 'it''s;'; SELECT 2", Dialect::Sqlite).len(), 2);
-        assert_eq!(texts(r"SELECT 'a\';b'; SELECT 2", Dialect::MySql).len(), 2);
-        assert_eq!(texts(r"SELECT E'a\';b'; SELECT 2", Dialect::Postgres).len(), 2);
+        assert_eq!(texts("SELECT 'it''s;'; SELECT 2", EngineKind::Sqlite).len(), 2);
+        assert_eq!(texts(r"SELECT 'a\';b'; SELECT 2", EngineKind::MySql).len(), 2);
+        assert_eq!(texts(r"SELECT E'a\';b'; SELECT 2", EngineKind::Postgres).len(), 2);
         // In standard PostgreSQL strings a backslash is an ordinary character.
-        assert_eq!(texts(r"SELECT 'a\'; SELECT 2", Dialect::Postgres).len(), 2);
+        assert_eq!(texts(r"SELECT 'a\'; SELECT 2", EngineKind::Postgres).len(), 2);
     }
 
     #[test]
     fn dollar_quoted_bodies() {
         let sql = "CREATE FUNCTION f() RETURNS int AS $body$ BEGIN RETURN 1; END; $body$ LANGUAGE plpgsql;\nCREATE FUNCTION g() RETURNS int AS $$ SELECT 1; $$ LANGUAGE sql;\nSELECT $1;";
-        let st = texts(sql, Dialect::Postgres);
+        let st = texts(sql, EngineKind::Postgres);
         assert_eq!(st.len(), 3, "{st:?}");
         assert!(st[0].ends_with("LANGUAGE plpgsql"));
     }
@@ -463,7 +453,7 @@ mod tests {
     #[test]
     fn trigger_bodies_with_begin_end() {
         let sql = "CREATE TRIGGER trg AFTER INSERT ON a FOR EACH ROW BEGIN\n  UPDATE b SET n = n + 1;\n  INSERT INTO c VALUES (1);\nEND;\nSELECT 1;";
-        let st = texts(sql, Dialect::Sqlite);
+        let st = texts(sql, EngineKind::Sqlite);
         assert_eq!(st.len(), 2, "{st:?}");
         assert!(st[0].ends_with("END"));
     }
@@ -471,36 +461,36 @@ mod tests {
     #[test]
     fn mysql_procedure_with_nested_blocks() {
         let sql = "CREATE DEFINER=`root`@`%` PROCEDURE p() BEGIN\n IF x > 1 THEN SELECT IF(1,2,3); END IF;\n WHILE x < 3 DO SET x = x + 1; END WHILE;\n CASE WHEN 1 THEN SELECT 1; END CASE;\nEND;\n# comment; here\nDROP TABLE t;";
-        let st = texts(sql, Dialect::MySql);
+        let st = texts(sql, EngineKind::MySql);
         assert_eq!(st.len(), 2, "{st:?}");
         assert_eq!(st[1], "DROP TABLE t");
     }
 
     #[test]
     fn begin_as_transaction_start_is_its_own_statement() {
-        assert_eq!(texts("BEGIN; SELECT 1; COMMIT;", Dialect::Sqlite).len(), 3);
+        assert_eq!(texts("BEGIN; SELECT 1; COMMIT;", EngineKind::Sqlite).len(), 3);
     }
 
     #[test]
     fn unterminated_constructs_name_their_line() {
-        let e = split("SELECT 1;\nSELECT 'abc", Dialect::Sqlite).unwrap_err();
+        let e = split("SELECT 1;\nSELECT 'abc", EngineKind::Sqlite).unwrap_err();
         assert_eq!(e.line, 2);
-        let e = split("SELECT $$ abc", Dialect::Postgres).unwrap_err();
+        let e = split("SELECT $$ abc", EngineKind::Postgres).unwrap_err();
         assert!(e.message.contains("dollar"), "{e}");
-        let e = split("/* a /* b */", Dialect::Postgres).unwrap_err();
+        let e = split("/* a /* b */", EngineKind::Postgres).unwrap_err();
         assert!(e.message.contains("comment"));
     }
 
     #[test]
     fn tables_named_like_routines_are_not_routines() {
         let sql = "CREATE TABLE IF NOT EXISTS event (x int);\nCREATE INDEX trigger ON event (x);\nSELECT 1;";
-        assert_eq!(texts(sql, Dialect::Sqlite).len(), 3);
+        assert_eq!(texts(sql, EngineKind::Sqlite).len(), 3);
     }
 
     #[test]
     fn placeholders_are_found_in_code_only() {
         let sql = "UPDATE t SET p = p * 2, s = ':first', \":x\" = 1 -- :last\n WHERE id::bigint BETWEEN :first AND :last /* :no */ AND a := 1 AND :_z9";
-        let names: Vec<(String, String)> = placeholders(sql, Dialect::Postgres)
+        let names: Vec<(String, String)> = placeholders(sql, EngineKind::Postgres)
             .unwrap()
             .into_iter()
             .map(|p| (p.name.clone(), sql[p.span].to_owned()))
@@ -514,7 +504,7 @@ mod tests {
             ]
         );
         assert!(
-            placeholders("SELECT `:first` # :last\n", Dialect::MySql)
+            placeholders("SELECT `:first` # :last\n", EngineKind::MySql)
                 .unwrap()
                 .is_empty()
         );
@@ -522,7 +512,11 @@ mod tests {
 
     #[test]
     fn no_statement_in_comment_only_script() {
-        assert!(split("-- nothing\n/* here */\n", Dialect::Postgres).unwrap().is_empty());
+        assert!(
+            split("-- nothing\n/* here */\n", EngineKind::Postgres)
+                .unwrap()
+                .is_empty()
+        );
     }
 
     #[test]
@@ -552,7 +546,7 @@ mod tests {
     /// its span and its line is that span's line; what lies between
     /// statements holds no statement of its own; and the statements, each
     /// ended by `;` on a line of its own, split back into themselves.
-    pub(crate) fn check_invariants(sql: &str, dialect: Dialect) {
+    pub(crate) fn check_invariants(sql: &str, dialect: EngineKind) {
         let Ok(statements) = split(sql, dialect) else { return };
         let mut last = 0;
         for st in &statements {
@@ -602,7 +596,7 @@ mod tests {
             "[a-zA-Z_$'\"`;()\\ \n/*#-]{0,12}",
         ], 0..40)) {
             let sql: String = parts.concat();
-            for d in [Dialect::Sqlite, Dialect::Postgres, Dialect::MySql] {
+            for d in [EngineKind::Sqlite, EngineKind::Postgres, EngineKind::MySql] {
                 check_invariants(&sql, d);
             }
         }

@@ -1,15 +1,16 @@
 //! Checks of scripts that need the engine's dialect: each script must lex,
 //! and a script ferry wraps in a transaction must not manage transactions.
 
-use crate::error::Problem;
-use crate::migration::lexer::{Dialect, is_transaction_control, split};
+use crate::migration::lexer::{is_transaction_control, split};
 use crate::migration::script::Script;
 use crate::migration::set::MigrationSet;
+use crate::problem::Problem;
+use crate::url::EngineKind;
 
 /// Finds problems in every script of `set` for `dialect`, given whether the
 /// engine runs migrations in transactions.
 /// Reads every down script, which a run only reads when it reverts.
-pub fn lint(set: &MigrationSet, dialect: Dialect, transactional: bool) -> Vec<Problem> {
+pub fn lint(set: &MigrationSet, dialect: EngineKind, transactional: bool) -> Vec<Problem> {
     let mut problems = Vec::new();
     let mut scripts = Vec::new();
     for m in set {
@@ -49,7 +50,7 @@ pub fn lint(set: &MigrationSet, dialect: Dialect, transactional: bool) -> Vec<Pr
 /// The same checks for some scripts only: those a run is about to execute.
 pub fn lint_scripts<'a>(
     scripts: impl IntoIterator<Item = &'a Script>,
-    dialect: Dialect,
+    dialect: EngineKind,
     transactional: bool,
 ) -> Vec<Problem> {
     let mut problems = Vec::new();
@@ -98,7 +99,7 @@ pub fn lint_scripts<'a>(
                         .at_line(st.line)
                         .help("add `-- ferry:no-transaction` at the top (and keep the statement alone in its migration, so that a failure leaves nothing half done)"),
                 );
-            } else if dialect == Dialect::Sqlite && sets_foreign_keys(&st.text) {
+            } else if dialect == EngineKind::Sqlite && sets_foreign_keys(&st.text) {
                 problems.push(
                     Problem::in_file(&script.path, "`PRAGMA foreign_keys` has no effect inside the transaction ferry runs this migration in")
                         .at_line(st.line)
@@ -112,7 +113,7 @@ pub fn lint_scripts<'a>(
 
 /// A down that cannot be right, seen without running it: empty for an up
 /// that does something, or the up itself.
-fn lint_down(up: &Script, down: &Script, dialect: Dialect) -> Vec<Problem> {
+fn lint_down(up: &Script, down: &Script, dialect: EngineKind) -> Vec<Problem> {
     let (Ok(up), Ok(down_sql)) = (up.text(), down.text()) else {
         return Vec::new();
     };
@@ -135,11 +136,11 @@ fn lint_down(up: &Script, down: &Script, dialect: Dialect) -> Vec<Problem> {
 }
 
 /// A statement of another dialect than the database's: what it is.
-fn foreign_dialect(stmt: &str, dialect: Dialect) -> Option<&'static str> {
+fn foreign_dialect(stmt: &str, dialect: EngineKind) -> Option<&'static str> {
     let w = words(stmt, 6);
     let w: Vec<&str> = w.iter().map(String::as_str).collect();
     match dialect {
-        Dialect::Postgres | Dialect::Sqlite => {
+        EngineKind::Postgres | EngineKind::Sqlite => {
             if w.first() == Some(&"DROP") && w.get(1) == Some(&"INDEX") && w.contains(&"ON") {
                 return Some("`DROP INDEX ... ON table` is MySQL's: here it is `DROP INDEX name`");
             }
@@ -151,7 +152,7 @@ fn foreign_dialect(stmt: &str, dialect: Dialect) -> Option<&'static str> {
             }
             None
         }
-        Dialect::MySql => None,
+        EngineKind::MySql => None,
     }
 }
 
@@ -169,11 +170,11 @@ fn outside_strings(stmt: &str) -> String {
     out
 }
 
-fn dialect_name(d: Dialect) -> &'static str {
+fn dialect_name(d: EngineKind) -> &'static str {
     match d {
-        Dialect::Sqlite => "SQLite",
-        Dialect::Postgres => "PostgreSQL",
-        Dialect::MySql => "MySQL/MariaDB",
+        EngineKind::Sqlite => "SQLite",
+        EngineKind::Postgres => "PostgreSQL",
+        EngineKind::MySql => "MySQL/MariaDB",
     }
 }
 
@@ -187,18 +188,18 @@ fn words(stmt: &str, n: usize) -> Vec<String> {
 }
 
 /// What in `stmt` the server refuses to run in a transaction, if anything.
-fn outside_transactions_only(stmt: &str, dialect: Dialect) -> Option<&'static str> {
+fn outside_transactions_only(stmt: &str, dialect: EngineKind) -> Option<&'static str> {
     let w = words(stmt, 5);
     let w: Vec<&str> = w.iter().map(String::as_str).collect();
     match (dialect, w.as_slice()) {
-        (Dialect::Postgres | Dialect::Sqlite, ["VACUUM", ..]) => Some("VACUUM"),
+        (EngineKind::Postgres | EngineKind::Sqlite, ["VACUUM", ..]) => Some("VACUUM"),
         (
-            Dialect::Postgres,
+            EngineKind::Postgres,
             ["CREATE", "INDEX", "CONCURRENTLY", ..] | ["CREATE", "UNIQUE", "INDEX", "CONCURRENTLY", ..],
         ) => Some("CREATE INDEX CONCURRENTLY"),
-        (Dialect::Postgres, ["DROP", "INDEX", "CONCURRENTLY", ..]) => Some("DROP INDEX CONCURRENTLY"),
-        (Dialect::Postgres, ["REINDEX", ..]) if w.contains(&"CONCURRENTLY") => Some("REINDEX CONCURRENTLY"),
-        (Dialect::Postgres, ["CREATE", "DATABASE", ..] | ["DROP", "DATABASE", ..]) => Some("CREATE/DROP DATABASE"),
+        (EngineKind::Postgres, ["DROP", "INDEX", "CONCURRENTLY", ..]) => Some("DROP INDEX CONCURRENTLY"),
+        (EngineKind::Postgres, ["REINDEX", ..]) if w.contains(&"CONCURRENTLY") => Some("REINDEX CONCURRENTLY"),
+        (EngineKind::Postgres, ["CREATE", "DATABASE", ..] | ["DROP", "DATABASE", ..]) => Some("CREATE/DROP DATABASE"),
         _ => None,
     }
 }
@@ -226,11 +227,11 @@ mod tests {
             ("0003_c.up.sql", "SELECT 'oops;"),
         ])
         .unwrap();
-        let p = lint(&set, Dialect::Postgres, true);
+        let p = lint(&set, EngineKind::Postgres, true);
         assert_eq!(p.len(), 2, "{p:?}");
         assert_eq!(p[0].line, Some(2));
         assert!(p[1].message.contains("never closed"));
-        assert_eq!(lint(&set, Dialect::Postgres, false).len(), 1);
+        assert_eq!(lint(&set, EngineKind::Postgres, false).len(), 1);
     }
 
     #[test]
@@ -244,7 +245,7 @@ mod tests {
             ("0003_c.down.sql", "DROP INDEX c_x ON b;"),
         ])
         .unwrap();
-        let p: Vec<String> = lint(&set, Dialect::Postgres, true)
+        let p: Vec<String> = lint(&set, EngineKind::Postgres, true)
             .iter()
             .map(|p| p.message.clone())
             .collect();
@@ -252,7 +253,7 @@ mod tests {
         assert!(p[0].contains("down script is empty"));
         assert!(p[1].contains("a copy of its up"));
         assert!(p[2].contains("MySQL's") && p[2].contains("PostgreSQL"), "{p:?}");
-        let my: Vec<String> = lint(&set, Dialect::MySql, false)
+        let my: Vec<String> = lint(&set, EngineKind::MySql, false)
             .iter()
             .map(|p| p.message.clone())
             .collect();
@@ -270,13 +271,13 @@ mod tests {
             ),
         ])
         .unwrap();
-        let pg: Vec<String> = lint(&set, Dialect::Postgres, true)
+        let pg: Vec<String> = lint(&set, EngineKind::Postgres, true)
             .iter()
             .map(|p| p.message.clone())
             .collect();
         assert_eq!(pg.len(), 2, "{pg:?}");
         assert!(pg[0].starts_with("CREATE INDEX CONCURRENTLY cannot run") && pg[1].starts_with("VACUUM"));
-        let lite: Vec<String> = lint(&set, Dialect::Sqlite, true)
+        let lite: Vec<String> = lint(&set, EngineKind::Sqlite, true)
             .iter()
             .map(|p| p.message.clone())
             .collect();

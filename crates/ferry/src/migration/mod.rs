@@ -13,9 +13,9 @@ mod status;
 
 pub use self::batch::BatchSpec;
 pub use self::concurrently::concurrent_index;
-pub use self::lexer::{
-    Dialect, LexError, Placeholder, Statement, is_transaction_control, line_of, placeholders, split,
-};
+#[allow(deprecated)]
+pub use self::lexer::Dialect;
+pub use self::lexer::{LexError, Placeholder, Statement, is_transaction_control, line_of, placeholders, split};
 pub use self::lint::{lint, lint_scripts};
 pub(crate) use self::plan::undoes_batches_of;
 pub use self::plan::{Direction, MigrateOptions, Phases, RevertTarget, Step, plan_down, plan_up};

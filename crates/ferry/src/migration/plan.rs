@@ -3,10 +3,11 @@
 
 use serde::Serialize;
 
-use crate::error::{Error, Problem, Problems};
+use crate::error::Error;
 use crate::migration::script::{Phase, Script};
 use crate::migration::set::{Migration, MigrationSet};
 use crate::migration::status::{MigrationStatus, State, Status};
+use crate::problem::{Problem, Problems};
 
 /// Up or down.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -7,8 +7,8 @@ use std::sync::OnceLock;
 
 use sha2::{Digest, Sha256};
 
-use crate::error::Problem;
 use crate::migration::batch::BatchSpec;
+use crate::problem::Problem;
 
 /// A SHA-256 checksum, shown as 64 lowercase hex digits.
 #[derive(Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -132,14 +132,14 @@ impl Script {
     /// directives and checksum, would no longer be true).
     pub fn sql(&self) -> Result<&str, crate::error::Error> {
         self.text()
-            .map_err(|p| crate::error::Error::Migrations(crate::error::Problems(vec![p.clone()])))
+            .map_err(|p| crate::error::Error::Migrations(crate::problem::Problems(vec![p.clone()])))
     }
 
     /// [`Script::sql`], its failure as a problem in the file.
     pub(crate) fn text(&self) -> Result<&str, &Problem> {
         let loaded = self.sql.get_or_init(|| {
             let bytes = std::fs::read(&self.path)
-                .map_err(|e| Problem::in_file(&self.path, format!("cannot read: {}", crate::error::io_reason(&e))))?;
+                .map_err(|e| Problem::in_file(&self.path, format!("cannot read: {}", crate::text::io_reason(&e))))?;
             let fresh = Script::from_bytes(&self.path, &bytes).map_err(|mut p| p.swap_remove(0))?;
             let text = fresh.sql.into_inner().unwrap_or_else(|| Ok(String::new()))?;
             if Checksum::of(&text) != *self.checksum() || fresh.directives != self.directives {
@@ -172,8 +172,7 @@ impl Script {
     /// Builds a script from a file's raw bytes, reporting problems against `path`.
     pub fn from_bytes(path: &Path, bytes: &[u8]) -> Result<Self, Vec<Problem>> {
         let text = std::str::from_utf8(bytes).map_err(|e| {
-            let line =
-                crate::migration::lexer::line_of(&String::from_utf8_lossy(&bytes[..e.valid_up_to()]), e.valid_up_to());
+            let line = crate::text::line_of(&String::from_utf8_lossy(&bytes[..e.valid_up_to()]), e.valid_up_to());
             vec![
                 Problem::in_file(path, "the file is not valid UTF-8")
                     .at_line(line)

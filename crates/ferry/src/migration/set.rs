@@ -7,10 +7,11 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use crate::cores::map_on_cores;
-use crate::error::{Error, Problem, Problems};
+use crate::error::Error;
 use crate::migration::Directives;
 use crate::migration::cache::{MARGIN, ScriptCache, Stamp};
 use crate::migration::script::Script;
+use crate::problem::{Problem, Problems};
 
 /// One versioned migration: an up script and, optionally, a down script.
 #[derive(Debug, Clone)]
@@ -324,7 +325,7 @@ impl MigrationSet {
                     Problem::general(format!(
                         "cannot read the migrations folder {}: {}",
                         dir.display(),
-                        crate::error::io_reason(&e)
+                        crate::text::io_reason(&e)
                     ))
                     .help("point `dir` under [migrations] in ferry.toml at a readable folder"),
                 ])));
@@ -774,7 +775,7 @@ mod tests {
         let err = problems(m.down().unwrap_err());
         assert_eq!(err[0].line, Some(2));
         assert!(err[0].file.as_ref().unwrap().ends_with("0001_a.down.sql"));
-        let lint = crate::migration::lint(&set, crate::migration::Dialect::Sqlite, true);
+        let lint = crate::migration::lint(&set, crate::EngineKind::Sqlite, true);
         assert_eq!(lint.len(), 1, "{lint:?}");
     }
 

@@ -16,13 +16,13 @@ use serde::Serialize;
 pub use self::capture::Rows;
 pub use self::record::{CopyOf, Failure, HopTime, Rehearsal, StepTime, copy_age, fingerprint, load, require};
 use crate::backup::{self, Entry, RestoreOptions, Store};
-use crate::engine::{DatabaseUrl, SqliteLocation};
 use crate::error::{Error, Result};
 use crate::installation::{Access, Installation};
 use crate::migrator::Migrator;
-use crate::release::Version;
 use crate::scratch::Scratch;
 use crate::upgrade::{self, Notice, Progress, RunOptions, StepKind};
+use crate::url::{DatabaseUrl, SqliteLocation};
+use crate::version::Version;
 use capture::Capture;
 
 /// Where the copy's database comes from.
@@ -237,7 +237,7 @@ fn failure_of(e: Error) -> Failure {
         return Failure {
             hop: None,
             step: "upgrade".into(),
-            error: crate::engine::redact_text(&e.to_string()),
+            error: crate::redact::redact_text(&e.to_string()),
         };
     };
     let failed = report.hops.iter().enumerate().find_map(|(i, h)| {
@@ -386,7 +386,7 @@ pub fn rehearse(
                 out.failure = Some(Failure {
                     hop: None,
                     step: "rollback".into(),
-                    error: crate::engine::redact_text(&e.to_string()),
+                    error: crate::redact::redact_text(&e.to_string()),
                 });
             }
         }

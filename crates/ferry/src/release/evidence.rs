@@ -138,8 +138,9 @@ pub fn annotate(plan: &mut UpgradePlan, set: &MigrationSet, verified: &Verified,
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::release::{Manifest, Start, Version, plan};
+    use crate::release::{Manifest, Start, plan};
     use crate::verify::VerifiedMigration;
+    use crate::version::Version;
 
     fn fixture() -> (Manifest, MigrationSet) {
         let set = MigrationSet::from_embedded(&[

@@ -32,10 +32,10 @@ use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
-use crate::error::Problem;
-use crate::migration::line_of;
+use crate::problem::Problem;
 use crate::release::policy::{Downtime, Risk, parse_date};
-use crate::release::version::{Requirement, Version};
+use crate::text::line_of;
+use crate::version::{Requirement, Version};
 
 /// What part of the application a breaking change touches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize)]
@@ -113,7 +113,7 @@ pub struct Release {
     pub notes: Option<String>,
     /// The kind of upgrade to it, when the project's versioning says other
     /// than semver's rule (a 0.x release whose minor step is a minor upgrade).
-    pub kind: Option<crate::release::UpgradeKind>,
+    pub kind: Option<crate::version::UpgradeKind>,
     /// Risk, overriding the policy.
     pub risk: Option<Risk>,
     /// Downtime, overriding the policy.
@@ -163,7 +163,7 @@ struct RawRelease {
     upgrade_from: Option<Spanned<String>>,
     required_stop: Option<String>,
     notes: Option<String>,
-    kind: Option<crate::release::UpgradeKind>,
+    kind: Option<crate::version::UpgradeKind>,
     risk: Option<Risk>,
     downtime: Option<Spanned<String>>,
     commit: Option<String>,
@@ -206,9 +206,9 @@ fn value_text(v: Option<toml::Value>) -> Option<String> {
 impl Release {
     /// The kind of the upgrade to this release from `previous`: the kind it
     /// states, else semver's.
-    pub fn kind_from(&self, previous: &crate::release::Version) -> crate::release::UpgradeKind {
+    pub fn kind_from(&self, previous: &crate::version::Version) -> crate::version::UpgradeKind {
         self.kind
-            .unwrap_or_else(|| crate::release::UpgradeKind::between(previous, &self.version))
+            .unwrap_or_else(|| crate::version::UpgradeKind::between(previous, &self.version))
     }
 
     /// Parses the text of a release file at `file`.

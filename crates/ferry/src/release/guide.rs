@@ -9,7 +9,7 @@ use jiff::civil::Date;
 use crate::migration::MigrationSet;
 use crate::release::manifest::Manifest;
 use crate::release::plan::{Start, plan};
-use crate::release::version::UpgradeKind;
+use crate::version::UpgradeKind;
 
 fn cell(s: Option<String>) -> String {
     s.unwrap_or_else(|| "—".to_owned())

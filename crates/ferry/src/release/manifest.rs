@@ -3,11 +3,12 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::error::{Error, Problem, Problems};
+use crate::error::Error;
 use crate::migration::MigrationSet;
+use crate::problem::{Problem, Problems};
 use crate::release::file::Release;
 use crate::release::policy::Policy;
-use crate::release::version::Version;
+use crate::version::Version;
 
 /// Releases (oldest first) and the policy.
 #[derive(Debug, Clone)]

@@ -11,7 +11,6 @@ mod plan;
 pub(crate) mod policy;
 mod runbook;
 mod state;
-mod version;
 
 pub use self::evidence::{By, WayBack, annotate};
 pub use self::file::{BreakingChange, Category, Component, Release};
@@ -22,4 +21,4 @@ pub use self::plan::{Breaking, CheckRef, ConfigRef, Hop, MigrationRef, Start, Up
 pub use self::policy::{BackupRule, Downtime, KindPolicy, Policy, Risk, Series, StagingRule, SupportState, parse_date};
 pub use self::runbook::runbook;
 pub use self::state::{InstalledRecord, forget_since, installed_seq, read_installed, record_installed};
-pub use self::version::{Requirement, UpgradeKind, Version};
+pub use crate::version::{Requirement, UpgradeKind, Version};

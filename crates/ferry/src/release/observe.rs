@@ -3,12 +3,13 @@
 
 use serde::Serialize;
 
-use crate::error::{Error, Problem};
+use crate::error::Error;
 use crate::migration::Status;
+use crate::problem::Problem;
 use crate::release::manifest::{Inference, Manifest};
 use crate::release::plan::Start;
 use crate::release::state::InstalledRecord;
-use crate::release::version::Version;
+use crate::version::Version;
 
 /// How ferry knows the installed release.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

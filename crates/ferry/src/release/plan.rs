@@ -10,7 +10,7 @@ use crate::migration::{MigrationSet, Phase, State, Status};
 use crate::release::file::{BreakingChange, Component};
 use crate::release::manifest::{Manifest, direct};
 use crate::release::policy::{BackupRule, Downtime, Risk, StagingRule};
-use crate::release::version::{UpgradeKind, Version};
+use crate::version::{UpgradeKind, Version};
 
 /// Where the database starts from.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -8,7 +8,7 @@ use std::time::Duration;
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
-use crate::release::version::{UpgradeKind, Version};
+use crate::version::{UpgradeKind, Version};
 
 /// How risky an upgrade is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize)]

@@ -5,9 +5,10 @@
 use serde::Serialize;
 
 use crate::engine::history::{literal, now, timestamp_text};
-use crate::engine::{Engine, EngineKind, HistoryTable};
+use crate::engine::{Engine, HistoryTable};
 use crate::error::{Error, Result};
-use crate::release::version::Version;
+use crate::url::EngineKind;
+use crate::version::Version;
 
 /// The release recorded as installed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -12,8 +12,9 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::engine::{Engine, EngineKind};
+use crate::engine::Engine;
 use crate::error::{Error, Result};
+use crate::url::EngineKind;
 
 /// What a snapshot read keeps for the next one of the same database.
 #[derive(Debug, Default)]

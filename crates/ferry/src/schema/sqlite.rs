@@ -159,7 +159,7 @@ pub fn read(engine: &mut dyn Engine, cache: &mut Cache) -> Result<Snapshot> {
 fn read_tables(engine: &mut dyn Engine, only: &[&String]) -> Result<Snapshot> {
     let names = only
         .iter()
-        .map(|t| crate::engine::history::literal(crate::engine::EngineKind::Sqlite, t))
+        .map(|t| crate::engine::history::literal(crate::url::EngineKind::Sqlite, t))
         .collect::<Vec<_>>()
         .join(", ");
     let tables = format!("{TABLES} AND m.name IN ({names})");

@@ -7,9 +7,10 @@
 use std::io::Write;
 
 use super::value::{Category, Value};
+use crate::engine::ConnectOptions;
 use crate::engine::catalog::ident as quote;
-use crate::engine::{ConnectOptions, DatabaseUrl, EngineKind, SqliteLocation};
 use crate::error::{Error, Result};
+use crate::url::{DatabaseUrl, EngineKind, SqliteLocation};
 
 /// A column of a table.
 #[derive(Debug, Clone)]
@@ -38,7 +39,7 @@ pub(crate) enum Db {
 }
 
 fn db_err(what: &str) -> impl Fn(String) -> Error + '_ {
-    move |m| Error::db(what.to_owned(), crate::engine::redact_text(&m))
+    move |m| Error::db(what.to_owned(), crate::redact::redact_text(&m))
 }
 
 impl Db {

@@ -20,11 +20,11 @@ use serde::Serialize;
 use self::io::{Db, TableDef};
 use self::value::{Category, Checksum, Value, canonical, convert, shown};
 use crate::engine::catalog::ident as quote;
-use crate::engine::{DatabaseUrl, EngineKind};
 use crate::error::{Error, Result};
 use crate::installation::{Access, Installation};
 use crate::migration::MigrateOptions;
 use crate::migrator::Migrator;
+use crate::url::{DatabaseUrl, EngineKind};
 
 /// What to transfer.
 #[derive(Debug, Clone, Default)]
@@ -218,7 +218,7 @@ pub fn transfer(
         let copied = copy(&mut src, &mut dst, &tables, &own, progress)?;
         let mut target = Migrator::connect(&target_url, settings.clone())?;
         if let Some(v) = &release {
-            let v = crate::release::Version::parse(v).map_err(|m| {
+            let v = crate::version::Version::parse(v).map_err(|m| {
                 Error::refusal(
                     format!("the source's installed release: {m}"),
                     "record it with `ferry adopt VERSION`",
@@ -416,7 +416,7 @@ fn copy(
                 "fix the cause and transfer again",
             )
         })?;
-        crash_point(&t.name);
+        crate::crash::point("FERRY_TEST_CRASH_TRANSFER", &t.name);
         sums.push((t.name.clone(), sum, began.elapsed()));
     }
     dst.exec(if mysql { "SET FOREIGN_KEY_CHECKS = 1" } else { "COMMIT" })?;
@@ -529,16 +529,4 @@ pub fn from_backup(
     let mut report = result?;
     report.from = format!("backup {}", entry.id);
     Ok(report)
-}
-
-/// In debug builds only: `FERRY_TEST_CRASH_TRANSFER=TABLE` kills the process
-/// (abort, as `kill -9` would) right after TABLE was loaded: how the tests
-/// interrupt a transfer at an exact place. Release builds ignore it.
-fn crash_point(table: &str) {
-    #[cfg(debug_assertions)]
-    if std::env::var("FERRY_TEST_CRASH_TRANSFER").is_ok_and(|t| t == table) {
-        std::process::abort();
-    }
-    #[cfg(not(debug_assertions))]
-    let _ = table;
 }

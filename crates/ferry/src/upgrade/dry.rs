@@ -11,7 +11,8 @@ use crate::error::{Error, Result};
 use crate::hooks::When;
 use crate::installation::{Access, Installation};
 use crate::migration::Step;
-use crate::release::{self, BackupRule, UpgradePlan, Version};
+use crate::release::{self, BackupRule, UpgradePlan};
+use crate::version::Version;
 
 /// One step as the run would take it.
 #[derive(Debug, Clone, Serialize)]

@@ -196,7 +196,7 @@ impl Journal {
         line.push(b'\n');
         durable::append_synced(&mut self.file, &self.path, &line)?;
         self.next_seq += 1;
-        crash_point("FERRY_TEST_CRASH_AT", record.seq);
+        crate::crash::point("FERRY_TEST_CRASH_AT", record.seq);
         Ok(record)
     }
 
@@ -207,23 +207,9 @@ impl Journal {
 
     /// Appends that a step ended well; `started` is its start record's seq.
     pub fn done(&mut self, started: u64, hop: usize, step: StepKind, outcome: Outcome) -> Result<Record> {
-        crash_point("FERRY_TEST_CRASH_INSIDE", started);
+        crate::crash::point("FERRY_TEST_CRASH_INSIDE", started);
         self.append(Event::StepDone { hop, step, outcome })
     }
-}
-
-/// In debug builds only: `FERRY_TEST_CRASH_AT=N` kills the process (abort,
-/// no clean-up) right after the journal's record N is on disk, and
-/// `FERRY_TEST_CRASH_INSIDE=N` after the step that record N started has
-/// done its work, before the journal says so. How the tests stop a run at
-/// every step boundary and inside every step. Release builds ignore both.
-fn crash_point(var: &str, seq: u64) {
-    #[cfg(debug_assertions)]
-    if std::env::var(var).is_ok_and(|n| n.parse() == Ok(seq)) {
-        std::process::abort();
-    }
-    #[cfg(not(debug_assertions))]
-    let _ = (var, seq);
 }
 
 /// Reads a run's info and records. A last line cut short by a crash is

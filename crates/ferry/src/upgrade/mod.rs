@@ -23,11 +23,12 @@ use self::journal::{Journal, RunLock};
 use self::report::unfinished_while_locked;
 use self::run::Ctx;
 use crate::config::migrate as config_migrate;
-use crate::engine::DatabaseUrl;
 use crate::error::{Error, Result};
 use crate::installation::{Access, Installation, Observed};
 use crate::migrator::Migrator;
-use crate::release::{self, BackupRule, Hop, Risk, StagingRule, Start, UpgradePlan, Version};
+use crate::release::{self, BackupRule, Hop, Risk, StagingRule, Start, UpgradePlan};
+use crate::url::DatabaseUrl;
+use crate::version::Version;
 
 /// Something a run tells as it goes, for progress on a terminal.
 #[derive(Debug, Clone, Copy)]
@@ -251,7 +252,7 @@ fn context<'a>(
 ) -> Ctx<'a> {
     let mut redactor = match inst.project.config_dir() {
         Ok(dir) => config_migrate::redactor_for(&dir, &inst.manifest),
-        Err(_) => crate::config::Redactor::default(),
+        Err(_) => crate::redact::Redactor::default(),
     };
     if let Some(pw) = url::Url::parse(held.url.expose_secret()).ok().and_then(|u| {
         u.password()

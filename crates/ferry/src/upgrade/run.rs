@@ -11,15 +11,16 @@ use super::state::{Before, Event, Outcome, Record, StepKind, steps_of_hop};
 use super::{Notice, Progress};
 use crate::backup;
 use crate::check::{self, Check, Phase, Verdict};
-use crate::config::Redactor;
 use crate::config::migrate as config_migrate;
-use crate::engine::DatabaseUrl;
 use crate::error::{Error, Result};
 use crate::hooks::{self, Hook, HookRun, When};
 use crate::installation::Installation;
 use crate::migration::{MigrateOptions, Phases, State};
 use crate::migrator::{Event as MigrationEvent, Migrator, Observer};
-use crate::release::{BackupRule, Hop, Version};
+use crate::redact::Redactor;
+use crate::release::{BackupRule, Hop};
+use crate::url::DatabaseUrl;
+use crate::version::Version;
 
 /// A step that did not succeed: why, and what it did before that.
 pub(crate) struct Failure {

@@ -167,7 +167,7 @@ pub fn watch_now(
         ));
     };
     let (mut migrator, url) = inst.connect(access)?;
-    let mut redactor = crate::config::Redactor::default();
+    let mut redactor = crate::redact::Redactor::default();
     if let Some(pw) = url::Url::parse(url.expose_secret())
         .ok()
         .and_then(|u| u.password().map(str::to_owned))

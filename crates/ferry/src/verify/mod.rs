@@ -17,13 +17,13 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 pub use self::record::{Verified, VerifiedMigration};
-use crate::engine::{DatabaseUrl, EngineKind};
 use crate::error::{Error, Result};
 use crate::installation::{Access, Installation};
 use crate::migration::{MigrateOptions, Phases, RevertTarget, Step};
 use crate::migrator::{Migrator, Settings};
 use crate::schema::{Difference, Snapshot};
 use crate::scratch::Scratch;
+use crate::url::{DatabaseUrl, EngineKind};
 
 /// What `ferry db verify` checks.
 #[derive(Debug, Clone, Default)]
@@ -154,7 +154,7 @@ pub trait VerifyProgress {
 impl VerifyProgress for () {}
 
 fn err_text(e: &Error) -> String {
-    crate::engine::redact_text(&e.to_string())
+    crate::redact::redact_text(&e.to_string())
 }
 
 /// Runs the verification in a scratch database and records its outcome.

@@ -115,23 +115,11 @@ pub fn run(
         }
         let r = round(watch, n + 1, of, baselines, migrator, redact);
         on_round(&r)?;
-        crash_point(r.n);
+        crate::crash::point("FERRY_TEST_CRASH_AFTER_ROUND", r.n);
         rounds.push(r);
         if let Some(v @ Verdict::Failed { .. }) = verdict(watch, &rounds, false) {
             return Ok(v);
         }
     }
     Ok(verdict(watch, &rounds, true).unwrap_or(Verdict::Passed))
-}
-
-/// In debug builds only: `FERRY_TEST_CRASH_AFTER_ROUND=N` kills the process
-/// (abort, as `kill -9` would) right after round N was recorded: how the
-/// tests interrupt a watch at an exact place. Release builds ignore it.
-fn crash_point(n: u32) {
-    #[cfg(debug_assertions)]
-    if std::env::var("FERRY_TEST_CRASH_AFTER_ROUND").is_ok_and(|v| v.parse() == Ok(n)) {
-        std::process::abort();
-    }
-    #[cfg(not(debug_assertions))]
-    let _ = n;
 }

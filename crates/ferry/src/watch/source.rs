@@ -6,8 +6,8 @@
 use std::time::Duration;
 
 use super::spec::{Metric, Source};
-use crate::engine::redact_url;
 use crate::migrator::Migrator;
+use crate::redact::redact_url;
 
 /// A value, or why there is none.
 pub type Value = Result<f64, String>;
@@ -31,7 +31,7 @@ fn get_json(url: &str, timeout: Duration) -> Result<serde_json::Value, String> {
     let mut response = agent
         .get(url)
         .call()
-        .map_err(|e| crate::engine::redact_text(&format!("{shown}: {e}")))?;
+        .map_err(|e| crate::redact::redact_text(&format!("{shown}: {e}")))?;
     let status = response.status().as_u16();
     let body = response
         .body_mut()
@@ -122,7 +122,7 @@ fn sql_value(migrator: &mut Migrator, sql: &str) -> Value {
     let rows = migrator
         .engine()
         .query(sql)
-        .map_err(|e| crate::engine::redact_text(&e.message))?;
+        .map_err(|e| crate::redact::redact_text(&e.message))?;
     let first = rows.first().ok_or("the query returned no row")?;
     let cell = first.first().cloned().flatten().ok_or("the query returned NULL")?;
     cell.trim()

@@ -25,8 +25,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
-use crate::error::Problem;
-use crate::migration::line_of;
+use crate::problem::Problem;
+use crate::text::line_of;
 
 /// Where a metric's value comes from.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -53,12 +53,12 @@ pub enum Source {
 }
 
 fn redacted<S: serde::Serializer>(url: &str, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&crate::engine::redact_url(url))
+    s.serialize_str(&crate::redact::redact_url(url))
 }
 
 fn redacted_opt<S: serde::Serializer>(url: &Option<String>, s: S) -> Result<S::Ok, S::Error> {
     match url {
-        Some(u) => s.serialize_some(&crate::engine::redact_url(u)),
+        Some(u) => s.serialize_some(&crate::redact::redact_url(u)),
         None => s.serialize_none(),
     }
 }
@@ -68,7 +68,7 @@ impl Source {
     pub fn describe(&self) -> String {
         match self {
             Source::Promql { query } => format!("promql `{}`", one_line(query)),
-            Source::Http { url, pointer } => format!("{} {pointer}", crate::engine::redact_url(url)),
+            Source::Http { url, pointer } => format!("{} {pointer}", crate::redact::redact_url(url)),
             Source::Sql { sql } => format!("sql `{}`", one_line(sql)),
         }
     }
@@ -343,7 +343,7 @@ fn metric(file: &Path, text: &str, line: usize, raw: RawMetric, has_prometheus: 
                     line,
                     format!(
                         "watch metric `{name}`: http = `{}` is not a URL",
-                        crate::engine::redact_url(url)
+                        crate::redact::redact_url(url)
                     ),
                     "for example http = \"http://127.0.0.1:8000/metrics/summary\"",
                 ));

@@ -143,7 +143,7 @@ fn write_history(db: &TestDb, tool: Tool, map: &ImportMap) {
 /// the other tool did.
 fn apply_by_hand(db: &TestDb, set: &MigrationSet, n: usize) {
     for m in set.iter().take(n) {
-        for st in ferry::migration::split(m.up.sql().unwrap(), ferry::migration::Dialect::Postgres).unwrap() {
+        for st in ferry::migration::split(m.up.sql().unwrap(), ferry::EngineKind::Postgres).unwrap() {
             db.exec(&st.text);
         }
     }

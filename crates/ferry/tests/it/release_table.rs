@@ -1,6 +1,6 @@
 //! The installed release, recorded next to the history table on each engine.
 
-use ferry::release::Version;
+use ferry::version::Version;
 use ferry_testkit::{Kind, TestDb, per_engine};
 
 use crate::support::migrator;

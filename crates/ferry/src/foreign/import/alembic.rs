@@ -10,7 +10,8 @@ use std::path::Path;
 
 use super::python::{Value, assignment, call_args, function_body, statements, string_literal};
 use super::{Converted, Skipped, files, read_text};
-use crate::error::{Error, Problem, Problems, Result};
+use crate::error::{Error, Result};
+use crate::problem::{Problem, Problems};
 
 struct Revision {
     file: String,

@@ -18,8 +18,10 @@ use serde::Serialize;
 
 use super::Tool;
 use super::map::{IMPORT_MAP, ImportMap, MappedMigration};
-use crate::error::{Error, Problem, Problems, Result};
-use crate::migration::{Dialect, is_transaction_control, split};
+use crate::error::{Error, Result};
+use crate::migration::{is_transaction_control, split};
+use crate::problem::{Problem, Problems};
+use crate::url::EngineKind;
 
 /// One migration read from the other tool's folder, in its order.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -135,7 +137,7 @@ pub fn import(tool: Tool, src: &Path, into: &Path, dry_run: bool) -> Result<Impo
         let down = item
             .down
             .as_ref()
-            .filter(|d| split(d, Dialect::Postgres).is_ok_and(|s| !s.is_empty()));
+            .filter(|d| split(d, EngineKind::Postgres).is_ok_and(|s| !s.is_empty()));
         if item.down.is_some() && down.is_none() {
             notes.push("its down file has no statement: irreversible in ferry".into());
         }
@@ -249,7 +251,7 @@ fn render(tool: Tool, item: &Converted, sql: &str, notes: &mut Vec<String>) -> S
 
 /// `sql` without top-level `BEGIN`/`COMMIT` statements.
 fn without_transaction_control(sql: &str) -> (String, bool) {
-    let Ok(statements) = split(sql, Dialect::Postgres) else {
+    let Ok(statements) = split(sql, EngineKind::Postgres) else {
         return (sql.to_owned(), false);
     };
     let mut out = String::with_capacity(sql.len());

@@ -7,7 +7,8 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use crate::error::Problem;
+use crate::problem::Problem;
+use crate::redact::redact_url;
 
 /// The database engines ferry drives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -41,15 +42,6 @@ impl EngineKind {
             EngineKind::Sqlite => "sqlite",
             EngineKind::Postgres => "postgres",
             EngineKind::MySql => "mysql",
-        }
-    }
-
-    /// The SQL dialect the engine speaks.
-    pub fn dialect(self) -> crate::migration::Dialect {
-        match self {
-            EngineKind::Sqlite => crate::migration::Dialect::Sqlite,
-            EngineKind::Postgres => crate::migration::Dialect::Postgres,
-            EngineKind::MySql => crate::migration::Dialect::MySql,
         }
     }
 }
@@ -125,75 +117,6 @@ impl fmt::Debug for DatabaseUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "DatabaseUrl({:?})", self.safe.0)
     }
-}
-
-const SECRET_PARAMS: &[&str] = &["password", "pass", "pwd", "sslpassword", "secret", "token"];
-
-/// Replaces the password of a URL (and secret-looking query parameters or
-/// `key=value` connection-string fields) with `****`.
-pub fn redact_url(raw: &str) -> String {
-    if let Ok(mut url) = url::Url::parse(raw)
-        && url.has_host()
-    {
-        if url.password().is_some() {
-            let _ = url.set_password(Some("****"));
-        }
-        if url.query().is_some() {
-            let pairs: Vec<(String, String)> = url
-                .query_pairs()
-                .map(|(k, v)| {
-                    let secret = SECRET_PARAMS.contains(&k.to_ascii_lowercase().as_str());
-                    (k.into_owned(), if secret { "****".into() } else { v.into_owned() })
-                })
-                .collect();
-            url.query_pairs_mut().clear().extend_pairs(pairs);
-        }
-        return url.to_string();
-    }
-    // A libpq `key=value` connection string, or text that is not a URL.
-    if raw.contains('=') && !raw.contains("://") {
-        return raw
-            .split_whitespace()
-            .map(|kv| match kv.split_once('=') {
-                Some((k, _)) if SECRET_PARAMS.contains(&k.to_ascii_lowercase().as_str()) => {
-                    format!("{k}=****")
-                }
-                _ => kv.to_owned(),
-            })
-            .collect::<Vec<_>>()
-            .join(" ");
-    }
-    // `scheme://user:password@...` that the url crate could not parse.
-    if let Some((scheme, rest)) = raw.split_once("://")
-        && let Some((userinfo, host)) = rest.rsplit_once('@')
-        && let Some((user, _)) = userinfo.split_once(':')
-    {
-        return format!("{scheme}://{user}:****@{host}");
-    }
-    raw.to_owned()
-}
-
-/// Hides secrets in free text that may quote URLs or connection strings (a
-/// tool's error output, a hook's, a check's): the password of every
-/// `scheme://user:password@`, and the value of every `password=` field.
-/// [`redact_url`] is for text that is one URL.
-pub fn redact_text(text: &str) -> String {
-    let urls = crate::config::secrets::redact_urls(text);
-    let mut out = String::with_capacity(urls.len());
-    let mut rest = urls.as_str();
-    while let Some(i) = rest.to_ascii_lowercase().find("password=") {
-        let (head, tail) = rest.split_at(i + "password=".len());
-        out.push_str(head);
-        let end = tail
-            .find(|c: char| c.is_whitespace() || "&;'\"".contains(c))
-            .unwrap_or(tail.len());
-        if end > 0 {
-            out.push_str("****");
-        }
-        rest = &tail[end..];
-    }
-    out.push_str(rest);
-    out
 }
 
 impl DatabaseUrl {
@@ -335,37 +258,6 @@ fn sqlite_location(rest: &str, base: &Path) -> Result<SqliteLocation, Problem> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn redacts_passwords_everywhere() {
-        for (raw, want) in [
-            ("postgres://app:s3cret@db:5432/app", "postgres://app:****@db:5432/app"),
-            (
-                "mysql://root:pw@127.0.0.1/x?password=zz&ssl=1",
-                "mysql://root:****@127.0.0.1/x?password=****&ssl=1",
-            ),
-            (
-                "host=db user=app password=s3cret dbname=app",
-                "host=db user=app password=**** dbname=app",
-            ),
-            ("postgres://app@db/app", "postgres://app@db/app"),
-        ] {
-            assert_eq!(redact_url(raw), want);
-        }
-        let url = DatabaseUrl::parse("postgres://u:hunter2@h/d", Path::new(".")).unwrap();
-        assert!(!format!("{url} {url:?}").contains("hunter2"));
-        assert_eq!(url.expose_secret(), "postgres://u:hunter2@h/d");
-    }
-
-    #[test]
-    fn text_keeps_its_shape_and_loses_its_secrets() {
-        let t = "pg_dump: error: connection to postgres://app:s3cret@db:5432/app failed\n  host=db password=hunter2 user=app";
-        assert_eq!(
-            redact_text(t),
-            "pg_dump: error: connection to postgres://app:****@db:5432/app failed\n  host=db password=**** user=app"
-        );
-        assert_eq!(redact_text("http://h/x answered 503"), "http://h/x answered 503");
-    }
 
     #[test]
     fn engines_by_scheme() {

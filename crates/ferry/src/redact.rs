@@ -1,4 +1,6 @@
-//! Keeping secret config values out of diffs, plans and messages.
+//! Keeping secrets out of output, logs, journals and plans: passwords in
+//! database URLs and connection strings, in free text that quotes them, and
+//! secret config values.
 //!
 //! A value is secret when its key's last level ends in PASSWORD, SECRET,
 //! TOKEN, KEY or CREDENTIALS (in any case: `proxmox_api_token`, `DB_PASSWORD`),
@@ -45,6 +47,75 @@ pub fn redact_urls(text: &str) -> String {
                 }
             }
             None => out.push_str(authority),
+        }
+        rest = &tail[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+const SECRET_PARAMS: &[&str] = &["password", "pass", "pwd", "sslpassword", "secret", "token"];
+
+/// Replaces the password of a URL (and secret-looking query parameters or
+/// `key=value` connection-string fields) with `****`.
+pub fn redact_url(raw: &str) -> String {
+    if let Ok(mut url) = url::Url::parse(raw)
+        && url.has_host()
+    {
+        if url.password().is_some() {
+            let _ = url.set_password(Some("****"));
+        }
+        if url.query().is_some() {
+            let pairs: Vec<(String, String)> = url
+                .query_pairs()
+                .map(|(k, v)| {
+                    let secret = SECRET_PARAMS.contains(&k.to_ascii_lowercase().as_str());
+                    (k.into_owned(), if secret { "****".into() } else { v.into_owned() })
+                })
+                .collect();
+            url.query_pairs_mut().clear().extend_pairs(pairs);
+        }
+        return url.to_string();
+    }
+    // A libpq `key=value` connection string, or text that is not a URL.
+    if raw.contains('=') && !raw.contains("://") {
+        return raw
+            .split_whitespace()
+            .map(|kv| match kv.split_once('=') {
+                Some((k, _)) if SECRET_PARAMS.contains(&k.to_ascii_lowercase().as_str()) => {
+                    format!("{k}=****")
+                }
+                _ => kv.to_owned(),
+            })
+            .collect::<Vec<_>>()
+            .join(" ");
+    }
+    // `scheme://user:password@...` that the url crate could not parse.
+    if let Some((scheme, rest)) = raw.split_once("://")
+        && let Some((userinfo, host)) = rest.rsplit_once('@')
+        && let Some((user, _)) = userinfo.split_once(':')
+    {
+        return format!("{scheme}://{user}:****@{host}");
+    }
+    raw.to_owned()
+}
+
+/// Hides secrets in free text that may quote URLs or connection strings (a
+/// tool's error output, a hook's, a check's): the password of every
+/// `scheme://user:password@`, and the value of every `password=` field.
+/// [`redact_url`] is for text that is one URL.
+pub fn redact_text(text: &str) -> String {
+    let urls = redact_urls(text);
+    let mut out = String::with_capacity(urls.len());
+    let mut rest = urls.as_str();
+    while let Some(i) = rest.to_ascii_lowercase().find("password=") {
+        let (head, tail) = rest.split_at(i + "password=".len());
+        out.push_str(head);
+        let end = tail
+            .find(|c: char| c.is_whitespace() || "&;'\"".contains(c))
+            .unwrap_or(tail.len());
+        if end > 0 {
+            out.push_str("****");
         }
         rest = &tail[end..];
     }
@@ -173,6 +244,34 @@ fn redact_assignment(line: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn redacts_passwords_everywhere() {
+        for (raw, want) in [
+            ("postgres://app:s3cret@db:5432/app", "postgres://app:****@db:5432/app"),
+            (
+                "mysql://root:pw@127.0.0.1/x?password=zz&ssl=1",
+                "mysql://root:****@127.0.0.1/x?password=****&ssl=1",
+            ),
+            (
+                "host=db user=app password=s3cret dbname=app",
+                "host=db user=app password=**** dbname=app",
+            ),
+            ("postgres://app@db/app", "postgres://app@db/app"),
+        ] {
+            assert_eq!(redact_url(raw), want);
+        }
+    }
+
+    #[test]
+    fn text_keeps_its_shape_and_loses_its_secrets() {
+        let t = "pg_dump: error: connection to postgres://app:s3cret@db:5432/app failed\n  host=db password=hunter2 user=app";
+        assert_eq!(
+            redact_text(t),
+            "pg_dump: error: connection to postgres://app:****@db:5432/app failed\n  host=db password=**** user=app"
+        );
+        assert_eq!(redact_text("http://h/x answered 503"), "http://h/x answered 503");
+    }
 
     #[test]
     fn secret_keys() {
