@@ -71,8 +71,11 @@ fn exit_code(e: &anyhow::Error) -> u8 {
     if e.downcast_ref::<Usage>().is_some() {
         return 2;
     }
-    match e.downcast_ref::<ferry::Error>() {
-        Some(fe) if fe.is_configuration() => 2,
+    if let Some(fe) = e.downcast_ref::<ferry::Error>() {
+        return if fe.is_configuration() { 2 } else { 1 };
+    }
+    match e.downcast_ref::<ferry::upgrade::RunError>() {
+        Some(re) if re.is_configuration() => 2,
         _ => 1,
     }
 }

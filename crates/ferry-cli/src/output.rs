@@ -67,7 +67,7 @@ pub fn print_error(err: &anyhow::Error) {
     let mut stderr = anstream::stderr();
     // ferry's own errors say everything, causes included; the chain would
     // repeat them.
-    if err.downcast_ref::<ferry::Error>().is_some() {
+    if err.downcast_ref::<ferry::Error>().is_some() || err.downcast_ref::<ferry::upgrade::RunError>().is_some() {
         let _ = writeln!(stderr, "{style}error:{style:#} {err}");
     } else {
         let _ = writeln!(stderr, "{style}error:{style:#} {err:#}");

@@ -270,7 +270,7 @@ pub fn rollback(
 
 /// Prints a run's report; a failed run's report goes to stdout as well,
 /// and its error (with the exit code 1) to stderr.
-fn finish(result: ferry::Result<RunReport>, json: bool, out: &mut Out) -> Result<Outcome> {
+fn finish(result: ferry::upgrade::RunResult<RunReport>, json: bool, out: &mut Out) -> Result<Outcome> {
     match result {
         Ok(report) => {
             if json {
@@ -280,13 +280,13 @@ fn finish(result: ferry::Result<RunReport>, json: bool, out: &mut Out) -> Result
             }
             Ok(Outcome::Ok)
         }
-        Err(ferry::Error::Upgrade(report)) => {
+        Err(ferry::upgrade::RunError::Failed(report)) => {
             if json {
                 out.json(&report)?;
             } else {
                 out.text(&render_report(&report))?;
             }
-            Err(ferry::Error::Upgrade(report).into())
+            Err(ferry::upgrade::RunError::Failed(report).into())
         }
         Err(e) => Err(e.into()),
     }

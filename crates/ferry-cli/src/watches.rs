@@ -41,7 +41,7 @@ pub fn watch(g: &Global, w: &WatchArgs, out: &mut Out) -> Result<Outcome> {
     if w.json.json {
         let rollback = match &rolled_back {
             Some(Ok(Some(report))) => serde_json::to_value(report)?,
-            Some(Err(ferry::Error::Upgrade(report))) => serde_json::to_value(report)?,
+            Some(Err(ferry::upgrade::RunError::Failed(report))) => serde_json::to_value(report)?,
             Some(Err(e)) => serde_json::json!({ "error": e.to_string() }),
             Some(Ok(None)) | None => serde_json::Value::Null,
         };
@@ -54,7 +54,7 @@ pub fn watch(g: &Global, w: &WatchArgs, out: &mut Out) -> Result<Outcome> {
         );
         match &rolled_back {
             Some(Ok(Some(report))) => text.push_str(&render_report(report)),
-            Some(Err(ferry::Error::Upgrade(report))) => text.push_str(&render_report(report)),
+            Some(Err(ferry::upgrade::RunError::Failed(report))) => text.push_str(&render_report(report)),
             _ => {}
         }
         if failed && !w.rollback_on_fail {
@@ -63,7 +63,7 @@ pub fn watch(g: &Global, w: &WatchArgs, out: &mut Out) -> Result<Outcome> {
         out.text(&text)?;
     }
     match rolled_back {
-        Some(Err(e)) if !matches!(e, ferry::Error::Upgrade(_)) => Err(e.into()),
+        Some(Err(e)) if !matches!(e, ferry::upgrade::RunError::Failed(_)) => Err(e.into()),
         _ if failed => Ok(Outcome::Problem),
         _ => Ok(Outcome::Ok),
     }

@@ -100,11 +100,6 @@ pub enum Error {
     /// A migration failed.
     #[error("{0}")]
     MigrationFailed(Box<MigrationFailure>),
-
-    /// An upgrade run failed: the report says where, why, and whether it
-    /// was rolled back.
-    #[error("{}", crate::upgrade::failure_message(.0))]
-    Upgrade(Box<crate::upgrade::RunReport>),
 }
 
 /// A migration that failed: which, where, why, and what it left behind.

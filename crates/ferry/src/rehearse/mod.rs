@@ -232,8 +232,8 @@ fn copy_project(inst: &Installation, live: &DatabaseUrl, work: &Path) -> Result<
 }
 
 /// The first failure of a run that did not finish.
-fn failure_of(e: Error) -> Failure {
-    let Error::Upgrade(report) = e else {
+fn failure_of(e: upgrade::RunError) -> Failure {
+    let upgrade::RunError::Failed(report) = e else {
         return Failure {
             hop: None,
             step: "upgrade".into(),

@@ -13,8 +13,8 @@ mod watching;
 pub use self::dry::{DryHop, DryRun, DryStep, dry_run};
 pub use self::journal::{HopInfo, RunInfo, RunOptions};
 pub use self::report::{
-    HopReport, RunReport, StepReport, StepStatus, WatchReport, failure_message, last, report, unfinished,
-    unfinished_error,
+    HopReport, RunError, RunReport, RunResult, StepReport, StepStatus, WatchReport, failure_message, last, report,
+    unfinished, unfinished_error,
 };
 pub use self::state::{Before, End, Event, Outcome, Record, RunState, STEPS, StepKind, steps_of_hop};
 pub use self::watching::{WatchOutcome, watch_now};
@@ -201,8 +201,8 @@ impl<'i> Prepared<'i> {
     }
 
     /// Runs the plan. A failed step rolls everything back (unless
-    /// `options.no_rollback`) and returns [`Error::Upgrade`] with the report.
-    pub fn run(self, options: RunOptions, progress: &mut dyn Progress) -> Result<RunReport> {
+    /// `options.no_rollback`) and returns [`RunError::Failed`] with the report.
+    pub fn run(self, options: RunOptions, progress: &mut dyn Progress) -> RunResult<RunReport> {
         let inst = self.inst;
         let plan = self.plan;
         let started_at = jiff::Timestamp::now();
@@ -277,7 +277,7 @@ fn context<'a>(
 
 /// Runs forward from `start`; on a failure, runs the on_failure hooks and
 /// rolls back unless the run said not to.
-fn drive(ctx: &mut Ctx<'_>, start: (usize, StepKind)) -> Result<RunReport> {
+fn drive(ctx: &mut Ctx<'_>, start: (usize, StepKind)) -> RunResult<RunReport> {
     let (hop, reason) = match ctx.forward(start)? {
         Ok(()) => match ctx.watch()? {
             Ok(()) => {
@@ -299,7 +299,7 @@ fn drive(ctx: &mut Ctx<'_>, start: (usize, StepKind)) -> Result<RunReport> {
     if !ctx.info.options.no_rollback {
         ctx.rollback(&reason, 0, false, false)?;
     }
-    Err(Error::Upgrade(Box::new(current_report(ctx))))
+    Err(RunError::Failed(Box::new(current_report(ctx))))
 }
 
 fn current_report(ctx: &Ctx<'_>) -> RunReport {
@@ -402,7 +402,7 @@ fn reopen<'a>(
 /// `ferry upgrade --resume`: finishes the unfinished run from where it
 /// stopped, running the step it was in again (each step finishes what it
 /// started instead of doing it twice).
-pub fn resume(inst: &Installation, access: &Access, progress: &mut dyn Progress) -> Result<RunReport> {
+pub fn resume(inst: &Installation, access: &Access, progress: &mut dyn Progress) -> RunResult<RunReport> {
     let mut ctx = reopen(inst, access, progress, true)?;
     let state = RunState::of(&ctx.records);
     let start = match &state {
@@ -421,7 +421,8 @@ pub fn resume(inst: &Installation, access: &Access, progress: &mut dyn Progress)
             return Err(Error::refusal(
                 format!("run {} was being rolled back; it cannot go forward again", ctx.info.id),
                 "`ferry upgrade --rollback` finishes the rollback",
-            ));
+            )
+            .into());
         }
         RunState::Done | RunState::RolledBack => unreachable!("unfinished runs only"),
     };
@@ -434,7 +435,7 @@ pub fn resume(inst: &Installation, access: &Access, progress: &mut dyn Progress)
 
 /// `ferry upgrade --rollback`: undoes the unfinished run (or continues its
 /// rollback).
-pub fn rollback(inst: &Installation, access: &Access, progress: &mut dyn Progress) -> Result<RunReport> {
+pub fn rollback(inst: &Installation, access: &Access, progress: &mut dyn Progress) -> RunResult<RunReport> {
     let mut ctx = reopen(inst, access, progress, false)?;
     let to_hop = ctx
         .records
@@ -452,7 +453,7 @@ pub fn rollback(inst: &Installation, access: &Access, progress: &mut dyn Progres
     if ctx.rollback("asked for with --rollback", to_hop, false, false)? {
         Ok(current_report(&ctx))
     } else {
-        Err(Error::Upgrade(Box::new(current_report(&ctx))))
+        Err(RunError::Failed(Box::new(current_report(&ctx))))
     }
 }
 
@@ -483,7 +484,7 @@ pub fn rollback_last(
     restore: bool,
     confirm: impl FnOnce(&RollbackPlan) -> bool,
     progress: &mut dyn Progress,
-) -> Result<Option<RunReport>> {
+) -> RunResult<Option<RunReport>> {
     rollback_last_because(inst, access, to, restore, None, confirm, progress)
 }
 
@@ -498,17 +499,18 @@ pub fn rollback_last_because(
     because: Option<&str>,
     confirm: impl FnOnce(&RollbackPlan) -> bool,
     progress: &mut dyn Progress,
-) -> Result<Option<RunReport>> {
+) -> RunResult<Option<RunReport>> {
     let mut held = hold(inst, access)?;
     if let Some(run) = unfinished_while_locked(&inst.runs_dir())? {
-        return Err(unfinished_error(&run));
+        return Err(unfinished_error(&run).into());
     }
     let runs = inst.runs_dir();
     let Some(last) = last(&runs)? else {
         return Err(Error::refusal(
             "no upgrade run to roll back: ferry rollback undoes what `ferry upgrade` did",
             "to go back by hand: `ferry db revert --to VERSION`, `ferry config revert`, or `ferry backup restore ID`",
-        ));
+        )
+        .into());
     };
     let (journal, info, records) = Journal::open(&runs, &last.id)?;
     // The hops still in place: after a partial rollback, those before it.
@@ -524,7 +526,8 @@ pub fn rollback_last_because(
         return Err(Error::refusal(
             format!("the last upgrade run, {}, was rolled back already", last.id),
             "nothing to roll back; `ferry status` shows where the installation is",
-        ));
+        )
+        .into());
     }
     let to_hop = match to {
         None => 0,
@@ -540,7 +543,8 @@ pub fn rollback_last_because(
                     return Err(Error::refusal(
                         format!("the last upgrade run did not pass through {v}"),
                         format!("roll back to one of: {}", known.join(", ")),
-                    ));
+                    )
+                    .into());
                 }
             }
         }
@@ -557,7 +561,8 @@ pub fn rollback_last_because(
                 info.id
             ),
             "roll back by hand (`ferry db revert`, `ferry config revert`, `ferry backup restore`)",
-        ));
+        )
+        .into());
     }
     let hops = hops_of(inst, &info).unwrap_or_else(|_| bare_hops(&info));
     let mut ctx = context(inst, held, journal, info, hops, records, progress);
@@ -590,6 +595,6 @@ pub fn rollback_last_because(
     if ctx.rollback(&reason, to_hop, restore, true)? {
         Ok(Some(current_report(&ctx)))
     } else {
-        Err(Error::Upgrade(Box::new(current_report(&ctx))))
+        Err(RunError::Failed(Box::new(current_report(&ctx))))
     }
 }

@@ -310,6 +310,31 @@ pub fn unfinished_error(run: &RunReport) -> crate::Error {
     }
 }
 
+/// Why an upgrade run, or its rollback, did not end as asked. An upgrade's
+/// failure comes back through the upgrade API, with its report; ferry's
+/// [`Error`](crate::Error) knows nothing of runs.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The run started and failed: the report says where, why, and whether
+    /// it was rolled back.
+    #[error("{}", failure_message(.0))]
+    Failed(Box<RunReport>),
+    /// It could not start or go on: a refusal, a lock, ferry's own records.
+    #[error(transparent)]
+    Other(#[from] crate::Error),
+}
+
+impl RunError {
+    /// True when the error is in the user's configuration or files (the
+    /// CLI exits 2 for these).
+    pub fn is_configuration(&self) -> bool {
+        matches!(self, RunError::Other(e) if e.is_configuration())
+    }
+}
+
+/// The result of an upgrade run or rollback.
+pub type RunResult<T> = std::result::Result<T, RunError>;
+
 /// The message of a run that failed: where, why, and what state it left.
 pub fn failure_message(run: &RunReport) -> String {
     let mut s = format!(
