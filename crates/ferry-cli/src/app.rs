@@ -179,7 +179,7 @@ fn dispatch(cli: &Cli, out: &mut Out) -> Result<Outcome> {
                 Some(d) => d.clone(),
                 None => Project::load(&g.project)?.migrations_dir().to_owned(),
             };
-            let report = ferry::foreign::import::import(*from, src, &into, *dry_run)?;
+            let report = ferry::import::import(*from, src, &into, *dry_run)?;
             if json.json {
                 out.json(&report)?;
             } else {
@@ -437,7 +437,7 @@ fn run_db(g: &Global, db: &Db, out: &mut Out) -> Result<Outcome> {
                 Some((t, c)) => (t.map(str::to_owned), Some(c.clone())),
                 None => (None, None),
             };
-            let opts = ferry::foreign::AdoptOptions {
+            let opts = ferry::adopt::AdoptOptions {
                 tool: *from,
                 table: table.clone().or(if *from == ferry::foreign::Tool::Table {
                     config_table
@@ -449,8 +449,8 @@ fn run_db(g: &Global, db: &Db, out: &mut Out) -> Result<Outcome> {
                 allow_gaps: *allow_gaps,
                 drop_foreign: *drop_foreign,
             };
-            let map = ferry::foreign::ImportMap::load(&project.migrations_dir())?;
-            let report = ferry::foreign::adopt(&mut s.migrator, &s.set, map.as_ref(), &opts)?;
+            let map = ferry::import::ImportMap::load(&project.migrations_dir())?;
+            let report = ferry::adopt::adopt(&mut s.migrator, &s.set, map.as_ref(), &opts)?;
             if json.json {
                 out.json(&report)?;
             } else {

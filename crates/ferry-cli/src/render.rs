@@ -444,7 +444,7 @@ then watch for {}, every {} (rolls back by itself on a rollback threshold; `--wa
     out
 }
 
-pub fn adopt(r: &ferry::foreign::AdoptReport) -> String {
+pub fn adopt(r: &ferry::adopt::AdoptReport) -> String {
     let mut out = String::new();
     let verb = if r.dry_run { "would record" } else { "recorded" };
     out.push_str(&format!(
@@ -492,7 +492,7 @@ pub fn adopt(r: &ferry::foreign::AdoptReport) -> String {
     out
 }
 
-pub fn import(r: &ferry::foreign::import::ImportReport) -> String {
+pub fn import(r: &ferry::import::ImportReport) -> String {
     let mut out = String::new();
     let verb = if r.dry_run { "would write" } else { "wrote" };
     out.push_str(&format!(

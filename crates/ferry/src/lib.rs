@@ -25,6 +25,7 @@
     allow(dead_code, unused_variables)
 )]
 
+pub mod adopt;
 pub mod backup;
 mod batching;
 pub mod check;
@@ -38,7 +39,9 @@ pub mod env;
 mod error;
 pub mod foreign;
 pub mod hooks;
+pub mod import;
 pub mod installation;
+pub mod installed;
 pub mod migration;
 mod migrator;
 pub mod overview;

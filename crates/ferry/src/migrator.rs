@@ -12,9 +12,7 @@ use crate::migration::{
     self, AppliedMigration, Direction, MigrateOptions, MigrationSet, RevertTarget, State, Status, Step,
 };
 use crate::problem::{Problem, Problems};
-use crate::release::{self, InstalledRecord};
 use crate::url::{DatabaseUrl, EngineKind};
-use crate::version::Version;
 
 /// How the migrator behaves.
 #[derive(Debug, Clone)]
@@ -235,28 +233,6 @@ impl Migrator {
     /// Reads the history without locking or creating anything.
     pub fn history(&mut self) -> Result<Vec<AppliedMigration>> {
         self.engine.read_history(&self.settings.history_table)
-    }
-
-    /// The release recorded as installed, if any. Changes nothing.
-    pub fn installed(&mut self) -> Result<Option<InstalledRecord>> {
-        release::read_installed(&mut *self.engine, &self.settings.release_table)
-    }
-
-    /// Records `version` as the installed release (`ferry adopt`), under the lock.
-    pub fn record_release(&mut self, version: &Version, source: &str) -> Result<()> {
-        let table = self.settings.release_table.clone();
-        self.locked(|engine| release::record_installed(engine, &table, version, source))
-    }
-
-    /// The number of the newest row of the release table (0: none).
-    pub fn installed_seq(&mut self) -> Result<i64> {
-        release::installed_seq(&mut *self.engine, &self.settings.release_table)
-    }
-
-    /// Takes the release table back to what it said at row `seq`, under the lock.
-    pub fn forget_releases_since(&mut self, seq: i64) -> Result<()> {
-        let table = self.settings.release_table.clone();
-        self.locked(|engine| release::forget_since(engine, &table, seq))
     }
 
     /// The status of `set` in this database, with the progress of batched
@@ -552,7 +528,9 @@ impl Migrator {
         result
     }
 
-    fn locked<T>(&mut self, f: impl FnOnce(&mut dyn Engine) -> Result<T>) -> Result<T> {
+    /// Runs `f` under the migration lock: the lock held already, or taken
+    /// for `f` and released by a guard on every path.
+    pub(crate) fn locked<T>(&mut self, f: impl FnOnce(&mut dyn Engine) -> Result<T>) -> Result<T> {
         if self.held {
             return f(&mut *self.engine);
         }

@@ -21,8 +21,6 @@ pub use self::archive::{BackupManifest, Contents, Damage, DumpFormat, Member};
 pub use self::create::{Context, create};
 pub use self::drill::drill;
 pub use self::files::{Files, config_files};
-#[cfg(feature = "mysql")]
-pub(crate) use self::mysql_restore::{MARKER as RESTORE_MARKER, unfinished as unfinished_restore};
 pub use self::prune::{Pruned, prune};
 pub use self::required::unmet_backup;
 #[cfg(all(feature = "sqlite", feature = "postgres", feature = "mysql"))]

@@ -25,8 +25,7 @@ use super::dump::{Conn, tool};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 
-/// The marker table's name.
-pub(crate) const MARKER: &str = "ferry_restore";
+use crate::engine::mysql::restore_marker::MARKER;
 
 /// Prefix of the target's old tables between the swap and the clean-up.
 const OLD: &str = "__ferry_old_";
@@ -411,19 +410,4 @@ fn finish(engine: &mut dyn Engine, target: &str, scratch: &str) -> Result<()> {
         ))
         .map_err(db_err("cannot finish the restore"))?;
     Ok(())
-}
-
-/// The refusal every command gives while a restore's marker is in the database.
-#[cfg_attr(not(feature = "mysql"), allow(dead_code))]
-pub(crate) fn unfinished(backup: Option<&str>) -> Error {
-    Error::refusal(
-        format!(
-            "a restore{} into this database did not finish (ferry was stopped while swapping the restored tables in)",
-            backup.map(|b| format!(" of backup {b}")).unwrap_or_default()
-        ),
-        format!(
-            "run `ferry backup restore {} --yes` again to finish it; until then ferry will not use the database",
-            backup.unwrap_or("ID")
-        ),
-    )
 }

@@ -4,15 +4,10 @@
 pub(crate) mod admin;
 pub mod catalog;
 pub(crate) mod history;
-#[cfg(feature = "mysql")]
 pub(crate) mod mysql;
-#[cfg(feature = "postgres")]
-mod pg_tls;
-#[cfg(feature = "postgres")]
 pub(crate) mod postgres;
 pub mod progress;
-#[cfg(feature = "sqlite")]
-mod sqlite;
+pub(crate) mod sqlite;
 
 use std::time::Duration;
 

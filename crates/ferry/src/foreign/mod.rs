@@ -1,21 +1,16 @@
-//! Other migration tools: the history tables they keep in a live database
-//! (read so that `ferry db adopt` can take a database over without running
-//! anything twice) and the migration folders they use (converted by
-//! `ferry import`).
+//! Other migration tools: telling a database another tool manages from a
+//! fresh one, and reading the history tables they keep (so that `ferry db
+//! adopt`, in `adopt`, can take a database over without running anything
+//! twice). Their migration folders are converted by `import`.
 
-mod adopt;
 mod history;
-pub mod import;
-mod map;
-mod time;
+pub(crate) mod time;
 
 use std::fmt;
 
 use serde::Serialize;
 
-pub use self::adopt::{AdoptOptions, AdoptReport, AdoptedRow, adopt};
 pub use self::history::{ForeignHistory, ForeignRow, ForeignState, TableColumns, read};
-pub use self::map::{IMPORT_MAP, ImportMap, MappedMigration};
 use crate::engine::{Engine, catalog};
 use crate::error::Result;
 use crate::problem::Problem;

@@ -10,7 +10,6 @@ mod observe;
 mod plan;
 pub(crate) mod policy;
 mod runbook;
-mod state;
 
 pub use self::evidence::{By, WayBack, annotate};
 pub use self::file::{BreakingChange, Category, Component, Release};
@@ -20,5 +19,5 @@ pub use self::observe::{Known, starting_point};
 pub use self::plan::{Breaking, CheckRef, ConfigRef, Hop, MigrationRef, Start, UpgradePlan, plan};
 pub use self::policy::{BackupRule, Downtime, KindPolicy, Policy, Risk, Series, StagingRule, SupportState, parse_date};
 pub use self::runbook::runbook;
-pub use self::state::{InstalledRecord, forget_since, installed_seq, read_installed, record_installed};
+pub use crate::installed::{InstalledRecord, forget_since, installed_seq, read_installed, record_installed};
 pub use crate::version::{Requirement, UpgradeKind, Version};

@@ -4,11 +4,11 @@
 use serde::Serialize;
 
 use crate::error::Error;
+use crate::installed::InstalledRecord;
 use crate::migration::Status;
 use crate::problem::Problem;
 use crate::release::manifest::{Inference, Manifest};
 use crate::release::plan::Start;
-use crate::release::state::InstalledRecord;
 use crate::version::Version;
 
 /// How ferry knows the installed release.

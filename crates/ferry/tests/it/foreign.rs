@@ -7,7 +7,10 @@
 
 use std::path::{Path, PathBuf};
 
-use ferry::foreign::{AdoptOptions, ImportMap, Tool, import};
+use ferry::adopt::AdoptOptions;
+use ferry::foreign::Tool;
+use ferry::import;
+use ferry::import::ImportMap;
 use ferry::migration::{MigrationSet, State};
 use ferry::{MigrateOptions, RevertTarget};
 use ferry_testkit::{Kind, TestDb};
@@ -192,7 +195,7 @@ fn scenario(tool: Tool, kind: Kind) {
         allow_gaps: false,
         drop_foreign: false,
     };
-    let report = ferry::foreign::adopt(&mut m, &set, Some(&map), &opts).unwrap();
+    let report = ferry::adopt::adopt(&mut m, &set, Some(&map), &opts).unwrap();
     assert_eq!(report.adopted.len(), n, "{report:#?}");
     let status = m.status(&set).unwrap();
     let states: Vec<State> = status.migrations.iter().map(|x| x.state).collect();
@@ -270,7 +273,7 @@ fn dirty_and_failed_rows_are_failed_in_ferry() {
         db.exec("CREATE TABLE schema_migrations (version BIGINT NOT NULL PRIMARY KEY, dirty BOOLEAN NOT NULL)");
         db.exec(&format!("INSERT INTO schema_migrations VALUES (2, {t})"));
         let mut m = migrator(&db);
-        let dry = ferry::foreign::adopt(
+        let dry = ferry::adopt::adopt(
             &mut m,
             &set,
             Some(&map),
@@ -282,7 +285,7 @@ fn dirty_and_failed_rows_are_failed_in_ferry() {
         .unwrap();
         assert_eq!(dry.adopted.len(), 2);
         assert!(m.history().unwrap().is_empty(), "a dry run writes nothing");
-        ferry::foreign::adopt(&mut m, &set, Some(&map), &options(Tool::GolangMigrate)).unwrap();
+        ferry::adopt::adopt(&mut m, &set, Some(&map), &options(Tool::GolangMigrate)).unwrap();
         let st = m.status(&set).unwrap();
         assert_eq!(st.migrations[1].state, State::Failed);
         assert!(st.migrations[1].error.as_deref().unwrap().contains("dirty"), "{st:?}");
@@ -300,7 +303,7 @@ fn dirty_and_failed_rows_are_failed_in_ferry() {
     db.exec("INSERT INTO _sqlx_migrations VALUES (20240101000001, 'create users', '2024-01-05 10:00:00', 1, X'00', 1)");
     db.exec("INSERT INTO _sqlx_migrations VALUES (20240101000002, 'add email', '2024-01-05 10:00:01', 0, X'01', 1)");
     let mut m = migrator(&db);
-    ferry::foreign::adopt(&mut m, &set, Some(&map), &options(Tool::Sqlx)).unwrap();
+    ferry::adopt::adopt(&mut m, &set, Some(&map), &options(Tool::Sqlx)).unwrap();
     assert_eq!(m.status(&set).unwrap().migrations[1].state, State::Failed);
     // Where the tool's checksums went.
     assert_eq!(
@@ -321,7 +324,7 @@ fn gaps_are_named_and_refused_unless_allowed() {
     db.exec("INSERT INTO schema_migrations VALUES ('20231231000000'), ('20240101000001'), ('20240101000003')");
     let mut m = migrator(&db);
     // Without its map, dbmate's versions are ferry's own.
-    let err = ferry::foreign::adopt(&mut m, &set, None, &options(Tool::Dbmate))
+    let err = ferry::adopt::adopt(&mut m, &set, None, &options(Tool::Dbmate))
         .unwrap_err()
         .to_string();
     assert!(
@@ -335,14 +338,14 @@ fn gaps_are_named_and_refused_unless_allowed() {
         drop_foreign: true,
         ..options(Tool::Dbmate)
     };
-    let report = ferry::foreign::adopt(&mut m, &set, None, &opts).unwrap();
+    let report = ferry::adopt::adopt(&mut m, &set, None, &opts).unwrap();
     assert_eq!(report.adopted.len(), 2);
     assert_eq!(report.gaps.len(), 2);
     assert!(!db.tables().contains(&"schema_migrations".to_owned()), "dropped");
     let st = m.status(&set).unwrap();
     assert_eq!(st.migrations[1].state, State::OutOfOrder);
     // A second adopt refuses: ferry has a history now.
-    let again = ferry::foreign::adopt(&mut m, &set, None, &options(Tool::Dbmate)).unwrap_err();
+    let again = ferry::adopt::adopt(&mut m, &set, None, &options(Tool::Dbmate)).unwrap_err();
     assert!(again.to_string().contains("ferry already has a history"), "{again}");
 }
 
@@ -358,17 +361,17 @@ fn alembic_heads_through_the_graph() {
     // The audit-log branch only: its head's ancestors skip the email branch.
     db.exec("INSERT INTO alembic_version VALUES ('3c4d5e6f7a8b')");
     let mut m = migrator(&db);
-    let err = ferry::foreign::adopt(&mut m, &set, None, &options(Tool::Alembic))
+    let err = ferry::adopt::adopt(&mut m, &set, None, &options(Tool::Alembic))
         .unwrap_err()
         .to_string();
     assert!(err.contains("ferry import --from alembic"), "{err}");
-    let err = ferry::foreign::adopt(&mut m, &set, Some(&map), &options(Tool::Alembic))
+    let err = ferry::adopt::adopt(&mut m, &set, Some(&map), &options(Tool::Alembic))
         .unwrap_err()
         .to_string();
     assert!(err.contains("the folder has 0002_add_email"), "{err}");
     // Both heads (an unmerged branch each) are both applied.
     db.exec("INSERT INTO alembic_version VALUES ('2b3c4d5e6f7a')");
-    let report = ferry::foreign::adopt(&mut m, &set, Some(&map), &options(Tool::Alembic)).unwrap();
+    let report = ferry::adopt::adopt(&mut m, &set, Some(&map), &options(Tool::Alembic)).unwrap();
     let versions: Vec<u64> = report.adopted.iter().map(|r| r.version).collect();
     assert_eq!(versions, vec![1, 2, 3]);
 }

@@ -9,6 +9,7 @@
 mod alembic;
 mod annotated;
 mod diesel;
+mod map;
 mod named;
 mod python;
 
@@ -16,9 +17,9 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::Tool;
-use super::map::{IMPORT_MAP, ImportMap, MappedMigration};
+pub use self::map::{IMPORT_MAP, ImportMap, MappedMigration};
 use crate::error::{Error, Result};
+use crate::foreign::Tool;
 use crate::migration::{is_transaction_control, split};
 use crate::problem::{Problem, Problems};
 use crate::url::EngineKind;

@@ -13,8 +13,8 @@ use mysql::prelude::Queryable;
 use mysql::{Conn, Opts, OptsBuilder};
 use sha2::{Digest, Sha256};
 
-use super::history::{self, HistoryTable, Record};
-use super::{ConnectOptions, DatabaseUrl, Engine, EngineKind, StatementError};
+use crate::engine::history::{self, HistoryTable, Record};
+use crate::engine::{ConnectOptions, DatabaseUrl, Engine, EngineKind, StatementError};
 use crate::error::{Error, Result};
 use crate::migration::{AppliedMigration, RowKind};
 
@@ -46,8 +46,12 @@ impl MySqlEngine {
             url: url.safe().clone(),
             message,
         };
-        let opts = Opts::from_url(&url.for_driver())
-            .map_err(|e| fail(format!("the URL is not valid: {}", super::redact_text(&e.to_string()))))?;
+        let opts = Opts::from_url(&url.for_driver()).map_err(|e| {
+            fail(format!(
+                "the URL is not valid: {}",
+                crate::redact::redact_text(&e.to_string())
+            ))
+        })?;
         let opts =
             OptsBuilder::from_opts(opts).tcp_connect_timeout(Some(options.busy_timeout.min(Duration::from_secs(30))));
         let mut conn = Conn::new(opts).map_err(|e| fail(driver_message(&e)))?;
@@ -137,18 +141,18 @@ impl Engine for MySqlEngine {
             .conn
             .exec(
                 "SELECT table_name FROM information_schema.tables WHERE table_schema = ? AND table_name IN (?, ?)",
-                (&schema, table.name(), crate::backup::RESTORE_MARKER),
+                (&schema, table.name(), super::restore_marker::MARKER),
             )
             .map_err(|e| Error::db("cannot read the database schema", driver_message(&e)))?;
-        if found.iter().any(|t| t == crate::backup::RESTORE_MARKER) {
+        if found.iter().any(|t| t == super::restore_marker::MARKER) {
             let id: Option<String> = self
                 .conn
                 .query_first(format!(
                     "SELECT name FROM `{}` WHERE seq = 0",
-                    crate::backup::RESTORE_MARKER
+                    super::restore_marker::MARKER
                 ))
                 .unwrap_or(None);
-            return Err(crate::backup::unfinished_restore(id.as_deref()));
+            return Err(super::restore_marker::unfinished(id.as_deref()));
         }
         if !found.iter().any(|t| t == table.name()) {
             return Ok(Vec::new());

@@ -33,9 +33,9 @@ use sha2::{Digest, Sha256};
 
 use tokio_postgres_rustls::MakeRustlsConnect;
 
-use super::history::{self, HistoryTable, Record};
-use super::pg_tls;
-use super::{ConnectOptions, DatabaseUrl, Engine, EngineKind, StatementError};
+use super::tls;
+use crate::engine::history::{self, HistoryTable, Record};
+use crate::engine::{ConnectOptions, DatabaseUrl, Engine, EngineKind, StatementError};
 use crate::error::{Error, Result};
 use crate::migration::{AppliedMigration, RowKind};
 
@@ -103,15 +103,15 @@ impl PostgresEngine {
             url: url.safe().clone(),
             message,
         };
-        let (clean, mode, root) = pg_tls::split(&url.for_driver()).map_err(&fail)?;
+        let (clean, mode, root) = tls::split(&url.for_driver()).map_err(&fail)?;
         let mut config =
             Config::from_str(&clean).map_err(|e| fail(format!("the URL is not valid: {}", driver_message(&e))))?;
-        config.ssl_mode(pg_tls::driver_mode(mode));
+        config.ssl_mode(tls::driver_mode(mode));
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(options.busy_timeout.min(Duration::from_secs(30)));
         }
         config.application_name("ferry");
-        let tls = pg_tls::connector(mode, root.as_deref()).map_err(&fail)?;
+        let tls = tls::connector(mode, root.as_deref()).map_err(&fail)?;
         let client = open(&config, tls.as_ref()).map_err(|e| {
             let mut message = driver_message(&e);
             if message.contains("certificate") || message.contains("Certificate") {

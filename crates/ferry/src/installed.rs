@@ -1,12 +1,14 @@
 //! The installed release, recorded in the database next to the history
 //! table (default `ferry_release`): one row per change, newest wins, so the
-//! table doubles as a log of what was installed when.
+//! table doubles as a log of what was installed when. The migrator reads
+//! and writes it under its lock.
 
 use serde::Serialize;
 
 use crate::engine::history::{literal, now, timestamp_text};
 use crate::engine::{Engine, HistoryTable};
 use crate::error::{Error, Result};
+use crate::migrator::Migrator;
 use crate::url::EngineKind;
 use crate::version::Version;
 
@@ -146,4 +148,31 @@ pub fn record_installed(engine: &mut dyn Engine, table: &HistoryTable, version: 
         .map_err(db_err(table, "cannot write to"))?;
     // Adopting is a single statement, but make it durable like a run.
     engine.flush()
+}
+
+/// The installed release, through the migrator and its lock.
+impl Migrator {
+    /// The release recorded as installed, if any. Changes nothing.
+    pub fn installed(&mut self) -> Result<Option<InstalledRecord>> {
+        let table = self.settings().release_table.clone();
+        read_installed(self.engine(), &table)
+    }
+
+    /// Records `version` as the installed release (`ferry adopt`), under the lock.
+    pub fn record_release(&mut self, version: &Version, source: &str) -> Result<()> {
+        let table = self.settings().release_table.clone();
+        self.locked(|engine| record_installed(engine, &table, version, source))
+    }
+
+    /// The number of the newest row of the release table (0: none).
+    pub fn installed_seq(&mut self) -> Result<i64> {
+        let table = self.settings().release_table.clone();
+        installed_seq(self.engine(), &table)
+    }
+
+    /// Takes the release table back to what it said at row `seq`, under the lock.
+    pub fn forget_releases_since(&mut self, seq: i64) -> Result<()> {
+        let table = self.settings().release_table.clone();
+        self.locked(|engine| forget_since(engine, &table, seq))
+    }
 }

@@ -19,8 +19,10 @@ use std::time::{Duration, Instant};
 use fallible_iterator::FallibleIterator;
 use rusqlite::{Connection, OpenFlags};
 
-use super::history::{self, HistoryTable, Record};
-use super::{ConnectOptions, DatabaseUrl, Engine, EngineKind, SafeUrl, SqliteLocation, SqliteMode, StatementError};
+use crate::engine::history::{self, HistoryTable, Record};
+use crate::engine::{
+    ConnectOptions, DatabaseUrl, Engine, EngineKind, SafeUrl, SqliteLocation, SqliteMode, StatementError,
+};
 use crate::error::{Error, Result};
 use crate::migration::{AppliedMigration, RowKind};
 
@@ -309,7 +311,7 @@ impl Engine for SqliteEngine {
             .write(true)
             .open(path)
             .map_err(|e| Error::io("cannot open lock file", path, e))?;
-        super::poll_until(timeout, || match file.try_lock() {
+        crate::engine::poll_until(timeout, || match file.try_lock() {
             Ok(()) => Ok(true),
             Err(std::fs::TryLockError::WouldBlock) => Ok(false),
             Err(std::fs::TryLockError::Error(e)) => Err(Error::io("cannot lock", path, e)),

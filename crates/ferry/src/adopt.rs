@@ -8,12 +8,11 @@ use std::collections::{BTreeSet, HashMap};
 
 use serde::Serialize;
 
-use super::history::{ForeignHistory, ForeignState, TableColumns, read};
-use super::map::ImportMap;
-use super::{Tool, time};
 use crate::engine::history::literal;
 use crate::engine::{HistoryChange, HistoryTable, catalog, in_transaction};
 use crate::error::{Error, Result};
+use crate::foreign::{ForeignHistory, ForeignState, TableColumns, Tool, read, time};
+use crate::import::ImportMap;
 use crate::migration::MigrationSet;
 use crate::migrator::Migrator;
 use crate::problem::{Problem, Problems};
@@ -253,7 +252,7 @@ fn match_history(set: &MigrationSet, map: Option<&ImportMap>, tool: Tool, histor
                     .help("import the Alembic folder first (`ferry import --from alembic alembic/versions`): its IMPORTED.toml maps each revision to a migration"),
                 ));
             };
-            let by_rev: HashMap<&str, &super::map::MappedMigration> =
+            let by_rev: HashMap<&str, &crate::import::MappedMigration> =
                 map.migrations.iter().map(|m| (m.tool_version.as_str(), m)).collect();
             let unknown: Vec<&String> = heads.iter().filter(|h| !by_rev.contains_key(h.as_str())).collect();
             if !unknown.is_empty() {

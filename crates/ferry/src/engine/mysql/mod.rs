@@ -1,0 +1,8 @@
+//! MySQL and MariaDB, through the `mysql` crate.
+
+#[cfg(feature = "mysql")]
+mod connection;
+pub(crate) mod restore_marker;
+
+#[cfg(feature = "mysql")]
+pub(crate) use self::connection::MySqlEngine;

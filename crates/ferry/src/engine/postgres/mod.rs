@@ -1,0 +1,9 @@
+//! PostgreSQL, through the `postgres` crate, with rustls for TLS.
+
+#[cfg(feature = "postgres")]
+mod connection;
+#[cfg(feature = "postgres")]
+mod tls;
+
+#[cfg(feature = "postgres")]
+pub(crate) use self::connection::PostgresEngine;
