@@ -7,7 +7,7 @@ use anyhow::{Result, anyhow};
 use ferry::Installation;
 use ferry::config::compare::{self, Finding, Kind};
 use ferry::config::migrate::{self, Prepared};
-use ferry::release::{self, Start};
+use ferry::plan::{self, Start};
 use ferry::version::Version;
 use serde_json::json;
 
@@ -108,7 +108,7 @@ fn migrate(
         )
         .into());
     }
-    let plan = release::plan(
+    let plan = plan::plan(
         &inst.manifest,
         &inst.set,
         &Start::Installed(from.clone()),

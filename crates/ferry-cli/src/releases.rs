@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use ferry::migration::State;
 use ferry::overview::Overview;
-use ferry::release::{self, Known, Start};
+use ferry::plan::{self, Known, Start};
 use ferry::version::Version;
 use ferry::{Installation, Project};
 use jiff::civil::Date;
@@ -201,7 +201,7 @@ pub fn plan(
             (start, Some(observed.status))
         }
     };
-    let mut plan = release::plan(&inst.manifest, &inst.set, &start, status.as_ref(), to)?;
+    let mut plan = plan::plan(&inst.manifest, &inst.set, &start, status.as_ref(), to)?;
     inst.annotate(&mut plan)?;
     // With a database at hand, what the hops require of it is known now.
     if let Some((migrator, url)) = &mut connection {
@@ -216,7 +216,7 @@ pub fn plan(
             skips: &skips,
         };
         for hop in &plan.hops {
-            let builtin: Vec<ferry::release::Component> = hop
+            let builtin: Vec<ferry::project::Component> = hop
                 .requires
                 .iter()
                 .filter(|c| {
@@ -234,7 +234,7 @@ pub fn plan(
     }
     match format {
         Format::Json => out.json(&plan)?,
-        Format::Markdown => out.text(&release::runbook(&plan, &name(&inst.project)))?,
+        Format::Markdown => out.text(&plan::runbook(&plan, &name(&inst.project)))?,
         Format::Text => {
             let previews: Vec<Result<String, String>> = match inst.project.config_dir() {
                 Ok(dir) => ferry::config::migrate::preview(&dir, &inst.manifest, &plan.hops)
@@ -285,7 +285,7 @@ pub fn adopt(g: &Global, v: &Version, out: &mut Out) -> Result<Outcome> {
 
 pub fn guide(g: &Global, output: Option<&PathBuf>, out: &mut Out) -> Result<Outcome> {
     let inst = Installation::load_for(&g.project, &access(g))?;
-    let text = release::guide(&inst.manifest, &inst.set, &name(&inst.project), today(g));
+    let text = plan::guide(&inst.manifest, &inst.set, &name(&inst.project), today(g));
     match output {
         Some(p) if p.as_os_str() == "-" => out.text(&text)?,
         _ => {

@@ -214,7 +214,7 @@ pub fn summarize(items: &[String], max: usize) -> String {
 }
 
 /// One line: hops, kinds, risk, downtime, backup.
-pub fn plan_summary(plan: &ferry::release::UpgradePlan) -> String {
+pub fn plan_summary(plan: &ferry::plan::UpgradePlan) -> String {
     let kinds: Vec<&str> = plan
         .hops
         .iter()
@@ -235,7 +235,7 @@ pub fn plan_summary(plan: &ferry::release::UpgradePlan) -> String {
 /// The plan for people.
 /// The plan as text. `previews` holds, per hop, the diff its config
 /// changes would make to the files as they are now (secrets as ****).
-pub fn plan(plan: &ferry::release::UpgradePlan, name: &str, previews: &[Result<String, String>]) -> String {
+pub fn plan(plan: &ferry::plan::UpgradePlan, name: &str, previews: &[Result<String, String>]) -> String {
     let from = plan
         .from
         .as_ref()
@@ -280,7 +280,7 @@ pub fn plan(plan: &ferry::release::UpgradePlan, name: &str, previews: &[Result<S
         if let Some(m) = &hop.measured {
             out.push_str(&format!("   measured: {m} (`ferry rehearse` {})\n", m.rehearsal));
         }
-        if hop.rehearsal != ferry::release::StagingRule::None {
+        if hop.rehearsal != ferry::project::StagingRule::None {
             out.push_str(&format!(
                 "   rehearsal {}: `ferry rehearse --to {}` runs it on a copy first\n",
                 hop.rehearsal, hop.to
@@ -323,7 +323,7 @@ pub fn plan(plan: &ferry::release::UpgradePlan, name: &str, previews: &[Result<S
                 .collect();
             out.push_str(&format!("   migrations: {}\n", names.join(", ")));
         }
-        if let Some(w) = hop.way_back.as_ref().filter(|w| w.by != ferry::release::By::Nothing) {
+        if let Some(w) = hop.way_back.as_ref().filter(|w| w.by != ferry::plan::By::Nothing) {
             out.push_str(&format!("   way back: {}\n", w.describe()));
             for loss in &w.data_loss {
                 out.push_str(&format!(

@@ -3,7 +3,7 @@
 use std::io::IsTerminal;
 
 use anyhow::Result;
-use ferry::installation::Installation;
+use ferry::project::Installation;
 use ferry::url::DatabaseUrl;
 use ferry::verify::{StepCheck, StepResult, VerifyOptions, VerifyProgress, VerifyReport};
 

@@ -7,10 +7,12 @@ use serde_json::{Value, json};
 
 use crate::config::migrate as config_migrate;
 use crate::error::Result;
-use crate::installation::{Installation, Observed};
 use crate::migration::State;
 use crate::migrator::Migrator;
-use crate::release::{self, Known, Series, Start, SupportState, UpgradePlan};
+use crate::plan::Observed;
+use crate::plan::{self, Known, Start, UpgradePlan};
+use crate::project::Installation;
+use crate::project::{Series, SupportState};
 use crate::upgrade::RunReport;
 use crate::url::{DatabaseUrl, EngineKind, SafeUrl};
 use crate::version::Version;
@@ -63,7 +65,7 @@ impl Overview {
         let series = installed.as_ref().and_then(|v| policy.series_of(v)).cloned();
         let next = match &observed.start {
             Ok((s, _)) => {
-                release::plan(&inst.manifest, &inst.set, s, Some(&observed.status), None).map_err(|e| e.to_string())
+                plan::plan(&inst.manifest, &inst.set, s, Some(&observed.status), None).map_err(|e| e.to_string())
             }
             Err(e) => Err(e.clone()),
         };

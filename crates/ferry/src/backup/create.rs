@@ -96,3 +96,23 @@ pub fn create(
         problems: Vec::new(),
     })
 }
+
+/// An installation's backups.
+impl crate::project::Installation {
+    /// The backup folder.
+    pub fn backups(&self) -> super::Store {
+        super::Store::new(&self.project.backup().dir)
+    }
+
+    /// What a backup records about the installation: its name and release.
+    pub fn backup_context(&self, migrator: &mut Migrator) -> super::Context {
+        let release = match self.observe(migrator) {
+            Ok(o) => o.installed().map(ToString::to_string),
+            Err(_) => None,
+        };
+        super::Context {
+            project: self.project.name().map(str::to_owned),
+            release,
+        }
+    }
+}

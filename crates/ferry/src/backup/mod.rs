@@ -11,7 +11,6 @@ mod prune;
 mod required;
 mod restore;
 mod retention;
-mod settings;
 mod sqlite_file;
 mod store;
 mod verify;
@@ -27,13 +26,13 @@ pub use self::required::unmet_backup;
 pub(crate) use self::restore::restore_dump;
 pub use self::restore::{RestoreOptions, RestorePlan, restore};
 pub use self::retention::{Candidate, Retention, keep};
-pub use self::settings::BackupSettings;
 pub use self::store::{Entry, Sidecar, Store};
 #[cfg(all(feature = "sqlite", feature = "postgres", feature = "mysql"))]
 pub(crate) use self::verify::extracted;
 pub use self::verify::{Verification, verify};
 #[cfg(all(feature = "sqlite", feature = "postgres", feature = "mysql"))]
 pub(crate) use self::work::Work;
+pub use crate::project::backup::BackupSettings;
 
 /// Where config files live inside an archive.
 const FILES_PREFIX: &str = "files/";

@@ -4,8 +4,8 @@
 
 use crate::MigrationSet;
 use crate::migration::Status;
+use crate::project::BackupRule;
 use crate::project::Project;
-use crate::release::BackupRule;
 use crate::version::Version;
 
 use super::Store;

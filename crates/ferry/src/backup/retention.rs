@@ -2,46 +2,10 @@
 //! times and the retention policy, so it is tested on fabricated dates.
 
 use std::collections::BTreeSet;
-use std::time::Duration;
 
 use jiff::Timestamp;
-use serde::Serialize;
 
-/// How long backups are kept. A backup is kept when any rule keeps it;
-/// the newest backup that verified is always kept.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct Retention {
-    /// Keep the newest N.
-    pub keep_last: Option<usize>,
-    /// Keep everything newer than this.
-    #[serde(with = "opt_duration")]
-    pub keep_within: Option<Duration>,
-    /// Keep the newest backup of each of the last N days that have one.
-    pub keep_daily: Option<usize>,
-    /// Keep the newest backup of each of the last N ISO weeks that have one.
-    pub keep_weekly: Option<usize>,
-}
-
-mod opt_duration {
-    use std::time::Duration;
-
-    pub fn serialize<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
-        match d {
-            Some(d) => s.serialize_str(&humantime::format_duration(*d).to_string()),
-            None => s.serialize_none(),
-        }
-    }
-}
-
-impl Retention {
-    /// True when no rule is set: prune then deletes nothing.
-    pub fn is_empty(&self) -> bool {
-        self.keep_last.is_none()
-            && self.keep_within.is_none()
-            && self.keep_daily.is_none()
-            && self.keep_weekly.is_none()
-    }
-}
+pub use crate::project::backup::Retention;
 
 /// One backup as retention sees it.
 #[derive(Debug, Clone)]
@@ -111,6 +75,8 @@ pub fn keep(backups: &[Candidate], policy: &Retention, now: Timestamp) -> Vec<(S
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     fn at(s: &str) -> Timestamp {

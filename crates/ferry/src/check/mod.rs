@@ -2,16 +2,16 @@
 //! database, values compared before and after a hop, HTTP endpoints, TCP
 //! ports, commands, free disk space, and the components a release needs.
 //! A library call with a typed result, so the upgrade run journals it and
-//! `ferry check` prints it.
+//! `ferry check` prints it. What a check is, and how ferry.toml and release
+//! files declare one, is in `project::check`.
 
-mod expect;
 mod probe;
+mod report;
 mod runner;
-mod spec;
 
-pub use self::expect::{Comparison, Expect, Op};
 pub(crate) use self::probe::agent;
+pub use self::report::{CheckReport, CheckWhich};
 pub(crate) use self::runner::expand;
 pub use self::runner::{Context, Skips, Status, Verdict, requirements, run};
-pub use self::spec::{Check, Free, Kind, Phase, Probe, Severity};
-pub(crate) use self::spec::{RawCheck, RawProbe, parse, parse_probe};
+pub use crate::project::check::{Check, Free, Kind, Phase, Probe, Severity};
+pub use crate::project::expect::{Comparison, Expect, Op};

@@ -148,22 +148,6 @@ pub(crate) fn free_bytes(path: &Path) -> Result<u64, String> {
     Ok(s.f_bavail as u64 * s.f_frsize as u64)
 }
 
-/// Bytes for people: `12.3 GiB`.
-pub(crate) fn bytes(n: u64) -> String {
-    let units = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = n as f64;
-    let mut i = 0;
-    while v >= 1024.0 && i + 1 < units.len() {
-        v /= 1024.0;
-        i += 1;
-    }
-    if i == 0 {
-        format!("{n} B")
-    } else {
-        format!("{v:.1} {}", units[i])
-    }
-}
-
 /// Redis's version, from `INFO server` at a `redis://[user:password@]host:port`
 /// URL. Two commands of Redis's protocol (AUTH when the URL has a password,
 /// then INFO) are all it takes, so no client library is pulled in for them.

@@ -9,9 +9,9 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 
 use super::probe;
-use super::spec::{Check, Free, Kind, Phase, Probe, Severity};
 use crate::migrator::Migrator;
-use crate::release::Component;
+use crate::project::Component;
+use crate::project::check::{Check, Free, Kind, Phase, Probe, Severity};
 use crate::url::{DatabaseUrl, EngineKind, SqliteLocation};
 use crate::version::Version;
 
@@ -273,9 +273,9 @@ fn one(check: &Check, phase: Phase, ctx: &mut Context<'_>, before: Option<&str>)
                     Status::Passed,
                     format!(
                         "{} free on the volume of {}, {} wanted",
-                        probe::bytes(have),
+                        crate::text::bytes(have),
                         path.display(),
-                        probe::bytes(want)
+                        crate::text::bytes(want)
                     ),
                     Some(have.to_string()),
                 ),
@@ -283,9 +283,9 @@ fn one(check: &Check, phase: Phase, ctx: &mut Context<'_>, before: Option<&str>)
                     Status::Failed,
                     format!(
                         "{} free on the volume of {}, {} wanted",
-                        probe::bytes(have),
+                        crate::text::bytes(have),
                         path.display(),
-                        probe::bytes(want)
+                        crate::text::bytes(want)
                     ),
                     Some(have.to_string()),
                 ),

@@ -7,10 +7,10 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::change::{Action, Change};
-use super::document::{Document, Format, KeyPath};
+use crate::document::{Document, Format, KeyPath};
 use crate::error::{Error, Result};
 use crate::problem::{Problem, Problems};
+use crate::project::config::{Action, Change};
 use crate::version::Version;
 
 /// What kind of difference.

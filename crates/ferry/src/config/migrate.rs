@@ -17,12 +17,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use super::change::{Change, Effect};
-use super::document::{Document, Format};
 use super::secrets::Redactor;
+use crate::document::{Document, Format};
 use crate::durable::{self, private_dir, stage_replacement, write_new_private};
 use crate::error::{Error, Result};
 use crate::problem::{Problem, Problems};
+use crate::project::config::{Change, Effect};
 use crate::version::Version;
 
 /// The changes of one release.
@@ -168,7 +168,7 @@ pub fn prepare_over(dir: &Path, steps: &[Step<'_>], overlay: &[(PathBuf, String)
         for change in step.changes {
             let paths = files_of(dir, &change.file)?;
             if paths.is_empty() {
-                if let super::change::Action::Require { key, message } = &change.action {
+                if let crate::project::config::Action::Require { key, message } = &change.action {
                     problems.push(
                         Problem::in_file(
                             dir.join(&change.file),
@@ -617,7 +617,7 @@ pub fn revert_locked(lock: &Lock, force: bool) -> Result<Option<Record>> {
 }
 
 /// The steps of a plan: each release a hop brings, with its config changes.
-pub fn steps_of<'a>(manifest: &'a crate::release::Manifest, hops: &'a [crate::release::Hop]) -> Vec<Vec<Step<'a>>> {
+pub fn steps_of<'a>(manifest: &'a crate::project::Manifest, hops: &'a [crate::plan::Hop]) -> Vec<Vec<Step<'a>>> {
     hops.iter()
         .map(|hop| {
             if hop.from.is_none() {
@@ -640,7 +640,7 @@ pub fn steps_of<'a>(manifest: &'a crate::release::Manifest, hops: &'a [crate::re
 /// What each hop of a plan would do to the config files under `dir`, each
 /// hop starting from the previous one's result. A hop whose files cannot be
 /// read or edited gets its problem instead.
-pub fn preview(dir: &Path, manifest: &crate::release::Manifest, hops: &[crate::release::Hop]) -> Vec<Result<Prepared>> {
+pub fn preview(dir: &Path, manifest: &crate::project::Manifest, hops: &[crate::plan::Hop]) -> Vec<Result<Prepared>> {
     let mut overlay: Vec<(PathBuf, String)> = Vec::new();
     let mut out = Vec::new();
     for steps in steps_of(manifest, hops) {
@@ -659,7 +659,7 @@ pub fn preview(dir: &Path, manifest: &crate::release::Manifest, hops: &[crate::r
 /// A redactor that knows every secret value in the config files the
 /// releases of `manifest` name (those that exist and parse), for text that
 /// may quote them: hook output, error messages.
-pub fn redactor_for(dir: &Path, manifest: &crate::release::Manifest) -> Redactor {
+pub fn redactor_for(dir: &Path, manifest: &crate::project::Manifest) -> Redactor {
     let mut models = Vec::new();
     let mut seen: Vec<PathBuf> = Vec::new();
     for r in manifest.releases() {
@@ -688,16 +688,16 @@ pub fn redactor_for(dir: &Path, manifest: &crate::release::Manifest) -> Redactor
 /// changes, or when the oldest one's changes are not in the files yet (the
 /// files are older than every release that changes them: the caller's
 /// starting point stands).
-pub fn files_version(dir: &Path, manifest: &crate::release::Manifest) -> Option<Version> {
+pub fn files_version(dir: &Path, manifest: &crate::project::Manifest) -> Option<Version> {
     // Only changes whose result stays in the file tell: a `set` value the
     // user changed since, or a `require`, says nothing of the version.
     let telling = |c: &&Change| {
         !matches!(
             c.action,
-            super::change::Action::Set { .. } | super::change::Action::Require { .. }
+            crate::project::config::Action::Set { .. } | crate::project::config::Action::Require { .. }
         )
     };
-    let with_changes: Vec<(&crate::release::Release, Vec<Change>)> = manifest
+    let with_changes: Vec<(&crate::project::Release, Vec<Change>)> = manifest
         .releases()
         .iter()
         .map(|r| (r, r.config.iter().filter(telling).cloned().collect::<Vec<_>>()))

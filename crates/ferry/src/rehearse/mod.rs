@@ -6,19 +6,17 @@
 //! only read.
 
 mod capture;
-mod record;
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use serde::Serialize;
-
 pub use self::capture::Rows;
-pub use self::record::{CopyOf, Failure, HopTime, Rehearsal, StepTime, copy_age, fingerprint, load, require};
 use crate::backup::{self, Entry, RestoreOptions, Store};
 use crate::error::{Error, Result};
-use crate::installation::{Access, Installation};
 use crate::migrator::Migrator;
+pub use crate::plan::rehearsal::{fingerprint, require};
+use crate::project::{Access, Installation};
+pub use crate::records::rehearsal::{CopyOf, Failure, HopTime, Measured, Rehearsal, StepTime, copy_age, load};
 use crate::scratch::Scratch;
 use crate::upgrade::{self, Notice, Progress, RunOptions, StepKind};
 use crate::url::{DatabaseUrl, SqliteLocation};
@@ -262,7 +260,7 @@ fn failure_of(e: upgrade::RunError) -> Failure {
 
 /// Each hop's time, and its time with the application stopped (from the
 /// before hooks to the after hooks).
-fn hop_times(plan: &crate::release::UpgradePlan, steps: &[StepTime]) -> Vec<HopTime> {
+fn hop_times(plan: &crate::plan::UpgradePlan, steps: &[StepTime]) -> Vec<HopTime> {
     const STOPPED: [&str; 6] = ["hooks_before", "backup", "config", "migrate", "record", "hooks_after"];
     plan.hops
         .iter()
@@ -444,40 +442,8 @@ pub fn rehearse(
         failure: out.failure,
         kept,
     };
-    record::save(inst, &r)?;
+    crate::records::rehearsal::save(inst, &r)?;
     Ok(r)
-}
-
-/// What `ferry plan` shows of the newest passed rehearsal of a hop.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Measured {
-    /// The rehearsal.
-    pub rehearsal: String,
-    /// The hop's steps.
-    pub ms: u64,
-    /// While the application was stopped.
-    pub downtime_ms: u64,
-    /// The date of the copy (`2026-11-30`).
-    pub copy_of: String,
-    /// Rows in the copy.
-    pub rows: u64,
-}
-
-impl Measured {
-    /// The newest passed rehearsal's times for the hop `from` → `to`.
-    pub fn of(rehearsals: &[Rehearsal], from: Option<&Version>, to: &Version) -> Option<Measured> {
-        let from = from.map(ToString::to_string);
-        let to = to.to_string();
-        rehearsals.iter().rev().filter(|r| r.passed).find_map(|r| {
-            r.hops.iter().find(|h| h.from == from && h.to == to).map(|h| Measured {
-                rehearsal: r.id.clone(),
-                ms: h.ms,
-                downtime_ms: h.downtime_ms,
-                copy_of: r.copy.taken_at.get(..10).unwrap_or(&r.copy.taken_at).to_owned(),
-                rows: r.copy.rows,
-            })
-        })
-    }
 }
 
 /// `1.2M`, `45k`, `312`.

@@ -21,9 +21,9 @@ use self::io::{Db, TableDef};
 use self::value::{Category, Checksum, Value, canonical, convert, shown};
 use crate::engine::catalog::ident as quote;
 use crate::error::{Error, Result};
-use crate::installation::{Access, Installation};
 use crate::migration::MigrateOptions;
 use crate::migrator::Migrator;
+use crate::project::{Access, Installation};
 use crate::url::{DatabaseUrl, EngineKind};
 
 /// What to transfer.

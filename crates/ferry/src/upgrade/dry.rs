@@ -8,10 +8,11 @@ use super::journal::RunOptions;
 use super::state::{StepKind, steps_of_hop};
 use crate::check::Phase;
 use crate::error::{Error, Result};
-use crate::hooks::When;
-use crate::installation::{Access, Installation};
 use crate::migration::Step;
-use crate::release::{self, BackupRule, UpgradePlan};
+use crate::plan::{self, UpgradePlan};
+use crate::project::BackupRule;
+use crate::project::hook::When;
+use crate::project::{Access, Installation};
 use crate::version::Version;
 
 /// One step as the run would take it.
@@ -47,7 +48,7 @@ pub struct DryRun {
 }
 
 /// The checks of a hop: ferry.toml's, then its releases'.
-pub(crate) fn checks_of(inst: &Installation, hop: &release::Hop) -> Vec<crate::check::Check> {
+pub(crate) fn checks_of(inst: &Installation, hop: &plan::Hop) -> Vec<crate::check::Check> {
     let mut out = inst.project.checks().to_vec();
     for v in &hop.releases {
         if let Some(r) = inst.manifest.get(v) {
@@ -73,7 +74,7 @@ pub fn dry_run(inst: &Installation, access: &Access, to: Option<&Version>, optio
             ));
         }
     };
-    let mut plan = release::plan(&inst.manifest, &inst.set, &start, Some(&observed.status), to)?;
+    let mut plan = plan::plan(&inst.manifest, &inst.set, &start, Some(&observed.status), to)?;
     inst.annotate(&mut plan)?;
     // The watch as this run would keep it.
     if options.no_watch {
@@ -88,8 +89,9 @@ pub fn dry_run(inst: &Installation, access: &Access, to: Option<&Version>, optio
             .collect(),
         Err(e) => plan.hops.iter().map(|_| Err(e.to_string())).collect::<Vec<_>>(),
     };
-    let hook_lines = |hop: &release::Hop, when: When| -> Vec<String> {
-        let mut hooks: Vec<&crate::hooks::Hook> = inst.project.hooks().iter().filter(|h| h.when == when).collect();
+    let hook_lines = |hop: &plan::Hop, when: When| -> Vec<String> {
+        let mut hooks: Vec<&crate::project::hook::Hook> =
+            inst.project.hooks().iter().filter(|h| h.when == when).collect();
         for v in &hop.releases {
             if let Some(r) = inst.manifest.get(v) {
                 hooks.extend(r.hooks.iter().filter(|h| h.when == when));

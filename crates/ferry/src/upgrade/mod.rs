@@ -24,9 +24,11 @@ use self::report::unfinished_while_locked;
 use self::run::Ctx;
 use crate::config::migrate as config_migrate;
 use crate::error::{Error, Result};
-use crate::installation::{Access, Installation, Observed};
 use crate::migrator::Migrator;
-use crate::release::{self, BackupRule, Hop, Risk, StagingRule, Start, UpgradePlan};
+use crate::plan::Observed;
+use crate::plan::{self, Hop, Start, UpgradePlan};
+use crate::project::{Access, Installation};
+use crate::project::{BackupRule, Risk, StagingRule};
 use crate::url::DatabaseUrl;
 use crate::version::Version;
 
@@ -175,11 +177,11 @@ pub fn prepare<'i>(inst: &'i Installation, access: &Access, to: Option<&Version>
             ));
         }
     };
-    let mut plan = release::plan(&inst.manifest, &inst.set, &start, Some(&observed.status), to)?;
+    let mut plan = plan::plan(&inst.manifest, &inst.set, &start, Some(&observed.status), to)?;
     inst.annotate(&mut plan)?;
     // A rehearsal's own run is what such a policy asks for.
     if inst.project.rehearsal().is_none() {
-        crate::rehearse::require(inst, &plan)?;
+        crate::plan::rehearsal::require(inst, &plan)?;
     }
     Ok(Prepared {
         inst,
@@ -291,7 +293,7 @@ fn drive(ctx: &mut Ctx<'_>, start: (usize, StepKind)) -> RunResult<RunReport> {
             format!("hop {} ({}) failed at {}", hop + 1, ctx.hops[hop].to, step.describe()),
         ),
     };
-    let hooks = ctx.hooks_for(0..=hop, crate::hooks::When::OnFailure);
+    let hooks = ctx.hooks_for(0..=hop, crate::project::hook::When::OnFailure);
     if !hooks.is_empty() {
         let (runs, _) = ctx.run_hooks(hop, &hooks);
         ctx.append(Event::Hooks { hooks: runs })?;
@@ -315,7 +317,7 @@ fn hops_of(inst: &Installation, info: &RunInfo) -> Result<Vec<Hop>> {
         None => Start::Fresh,
     };
     let to = parse(&info.to)?;
-    let planned = release::plan(&inst.manifest, &inst.set, &start, None, Some(&to)).ok();
+    let planned = plan::plan(&inst.manifest, &inst.set, &start, None, Some(&to)).ok();
     let same = planned.as_ref().is_some_and(|p| {
         p.hops.len() == info.hops.len()
             && p.hops.iter().zip(&info.hops).all(|(a, b)| {
@@ -356,7 +358,7 @@ fn bare_hops(info: &RunInfo) -> Vec<Hop> {
                 backup: BackupRule::None,
                 staging: StagingRule::None,
                 rehearsal: StagingRule::None,
-                rehearsal_max_age: release::policy::DEFAULT_REHEARSAL_MAX_AGE,
+                rehearsal_max_age: crate::project::policy::DEFAULT_REHEARSAL_MAX_AGE,
                 required_stop: None,
                 releases: Vec::new(),
                 schema_before: 0,

@@ -379,3 +379,15 @@ pub fn failure_message(run: &RunReport) -> String {
     }
     s
 }
+
+impl crate::project::Installation {
+    /// Refuses when an upgrade run did not finish: until it is resumed or
+    /// rolled back, changing the database or the config files by hand would
+    /// leave the run's journal describing something that is no longer there.
+    pub fn refuse_if_unfinished(&self) -> Result<()> {
+        match unfinished(&self.runs_dir())? {
+            Some(run) => Err(unfinished_error(&run)),
+            None => Ok(()),
+        }
+    }
+}

@@ -13,12 +13,14 @@ use crate::backup;
 use crate::check::{self, Check, Phase, Verdict};
 use crate::config::migrate as config_migrate;
 use crate::error::{Error, Result};
-use crate::hooks::{self, Hook, HookRun, When};
-use crate::installation::Installation;
+use crate::hooks::{self, HookRun};
 use crate::migration::{MigrateOptions, Phases, State};
 use crate::migrator::{Event as MigrationEvent, Migrator, Observer};
+use crate::plan::Hop;
+use crate::project::BackupRule;
+use crate::project::Installation;
+use crate::project::hook::{Hook, When};
 use crate::redact::Redactor;
-use crate::release::{BackupRule, Hop};
 use crate::url::DatabaseUrl;
 use crate::version::Version;
 

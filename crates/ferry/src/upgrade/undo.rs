@@ -15,8 +15,8 @@ use super::{Notice, state::End};
 use crate::backup;
 use crate::config::migrate as config_migrate;
 use crate::error::{Error, Result};
-use crate::hooks::When;
 use crate::migration::{Direction, RevertTarget, State};
+use crate::project::hook::When;
 
 /// How the database goes back.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -120,7 +120,7 @@ impl Ctx<'_> {
             .map(|m| m.name.clone())
             .collect();
         // Downs `ferry db verify` found do not take the schema back.
-        let verified = crate::verify::Verified::load(self.inst).unwrap_or_default();
+        let verified = crate::records::verified::Verified::load(self.inst).unwrap_or_default();
         let bad_down: Vec<String> = applied
             .iter()
             .filter(|m| {

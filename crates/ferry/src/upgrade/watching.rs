@@ -152,8 +152,8 @@ pub struct WatchOutcome {
 /// thresholds. Relative limits compare with the baseline the last upgrade
 /// run measured. `on_round` sees each round as it is taken.
 pub fn watch_now(
-    inst: &crate::installation::Installation,
-    access: &crate::installation::Access,
+    inst: &crate::project::Installation,
+    access: &crate::project::Access,
     duration: Option<Duration>,
     on_round: &mut dyn FnMut(&Round),
 ) -> Result<WatchOutcome> {

@@ -16,11 +16,11 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-pub use self::record::{Verified, VerifiedMigration};
 use crate::error::{Error, Result};
-use crate::installation::{Access, Installation};
 use crate::migration::{MigrateOptions, Phases, RevertTarget, Step};
 use crate::migrator::{Migrator, Settings};
+use crate::project::{Access, Installation};
+pub use crate::records::verified::{Verified, VerifiedMigration};
 use crate::schema::{Difference, Snapshot};
 use crate::scratch::Scratch;
 use crate::url::{DatabaseUrl, EngineKind};

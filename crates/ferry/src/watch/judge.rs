@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::spec::{Limits, Metric, NoData, Watch, Worse};
+use crate::project::watch::{Limits, Metric, NoData, Watch, Worse};
 
 /// What one reading of a metric says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -205,7 +205,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::watch::spec::Source;
+    use crate::project::watch::Source;
 
     fn metric(limit: u32) -> Metric {
         Metric {

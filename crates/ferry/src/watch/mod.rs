@@ -4,18 +4,16 @@
 //! in a row ending the watch with a failure. The upgrade run journals every
 //! round and rolls back on a failure; `ferry watch` runs one on its own.
 //!
-//! `spec` is what ferry.toml says, `source` reads a value, `judge` says
-//! what readings mean.
+//! `project::watch` is what ferry.toml says, `source` reads a value,
+//! `judge` says what readings mean.
 
 mod judge;
 mod source;
-mod spec;
 
 use std::time::{Duration, Instant};
 
 pub use self::judge::{Baseline, Level, Reading, Round, Verdict, level, verdict};
-pub use self::spec::{DEFAULT_FAILURE_LIMIT, Limits, Metric, NoData, Source, Watch, Worse};
-pub(crate) use self::spec::{RawWatch, parse};
+pub use crate::project::watch::{DEFAULT_FAILURE_LIMIT, Limits, Metric, NoData, Source, Watch, Worse};
 
 use crate::error::Result;
 use crate::migrator::Migrator;

@@ -5,8 +5,8 @@
 
 use std::time::Duration;
 
-use super::spec::{Metric, Source};
 use crate::migrator::Migrator;
+use crate::project::watch::{Metric, Source};
 use crate::redact::redact_url;
 
 /// A value, or why there is none.

@@ -6,7 +6,8 @@ use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use ferry::backup::{self, BackupSettings, Context, Entry, Retention, Store};
+use ferry::backup::{self, Context, Entry, Store};
+use ferry::project::backup::{BackupSettings, Retention};
 use ferry::{DatabaseUrl, Error, MigrateOptions, Migrator, Settings};
 use ferry_testkit::{Kind, TestDb, per_engine};
 

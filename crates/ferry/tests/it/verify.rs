@@ -6,8 +6,8 @@
 
 use std::path::Path;
 
-use ferry::installation::{Access, Installation};
 use ferry::verify::{StepResult, VerifyOptions, verify};
+use ferry::{Access, Installation};
 use ferry_testkit::{Kind, TestDb, per_engine};
 
 per_engine!(each_kind_of_down_is_reported, a_correct_history_passes);

@@ -7,9 +7,9 @@ use serde::Serialize;
 
 use crate::error::Error;
 use crate::migration::{MigrationSet, Phase, State, Status};
-use crate::release::file::{BreakingChange, Component};
-use crate::release::manifest::{Manifest, direct};
-use crate::release::policy::{BackupRule, Downtime, Risk, StagingRule};
+use crate::project::manifest::{Manifest, direct};
+use crate::project::policy::{BackupRule, Downtime, Risk, StagingRule};
+use crate::project::release::{BreakingChange, Component};
 use crate::version::{UpgradeKind, Version};
 
 /// Where the database starts from.
@@ -64,9 +64,9 @@ pub struct CheckRef {
     /// Its name.
     pub name: String,
     /// `pre`, `post` or both.
-    pub when: Vec<crate::check::Phase>,
+    pub when: Vec<crate::project::check::Phase>,
     /// Error or warning.
-    pub severity: crate::check::Severity,
+    pub severity: crate::project::check::Severity,
     /// What it looks at.
     pub what: String,
 }
@@ -120,12 +120,12 @@ pub struct Hop {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub built: Option<jiff::civil::Date>,
     /// How a rollback takes the hop back, and what proves it (set by
-    /// [`crate::release::annotate`]).
+    /// [`crate::plan::annotate`]).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub way_back: Option<crate::release::WayBack>,
+    pub way_back: Option<crate::plan::WayBack>,
     /// The newest passed rehearsal's times for this hop.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub measured: Option<crate::rehearse::Measured>,
+    pub measured: Option<crate::records::rehearsal::Measured>,
 }
 
 fn seconds<S: serde::Serializer>(d: &std::time::Duration, s: S) -> Result<S::Ok, S::Error> {
@@ -160,7 +160,7 @@ pub struct UpgradePlan {
     /// The watch window after the last hop (`[watch]` in ferry.toml; set
     /// by `Installation::annotate`, planning knows only the releases).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub watch: Option<crate::watch::Watch>,
+    pub watch: Option<crate::project::watch::Watch>,
 }
 
 /// Plans the upgrade from `start` to `target` (default: the newest final
@@ -371,7 +371,7 @@ fn make_hop(
             let p = policy.for_kind(k);
             (p.rehearsal, p.rehearsal_max_age)
         }
-        None => (StagingRule::None, crate::release::policy::DEFAULT_REHEARSAL_MAX_AGE),
+        None => (StagingRule::None, crate::project::policy::DEFAULT_REHEARSAL_MAX_AGE),
     };
     // A release that states its risk overrides the policy, either way
     // (the highest stated when several releases of the hop state one).
@@ -472,7 +472,7 @@ fn make_hop(
             .iter()
             .chain(in_hop.iter().flat_map(|r| &r.checks))
             .filter_map(|c| {
-                use crate::check::Phase;
+                use crate::project::check::Phase;
                 let when: Vec<Phase> = [(Phase::Pre, from), (Phase::Post, Some(to))]
                     .into_iter()
                     .filter(|(p, v)| c.applies(*p, *v))
@@ -496,15 +496,15 @@ fn make_hop(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::release::manifest::tests::{migrations, rel};
-    use crate::release::policy::{Downtime, Policy};
+    use crate::project::manifest::tests::{migrations, rel};
+    use crate::project::policy::{Downtime, Policy};
     use std::path::Path;
 
     fn v(s: &str) -> Version {
         Version::parse(s).unwrap()
     }
 
-    fn manifest(releases: Vec<crate::release::file::Release>) -> Manifest {
+    fn manifest(releases: Vec<crate::project::release::Release>) -> Manifest {
         let mut policy = Policy {
             oldest: Some(v("1.0.0")),
             ..Policy::default()
@@ -687,7 +687,7 @@ mod tests {
     fn skipped_versions_keep_their_breaking_changes() {
         let mut a = rel("1.1.0", Some(2), None, None);
         a.breaking.push(BreakingChange {
-            category: crate::release::file::Category::Config,
+            category: crate::project::release::Category::Config,
             change: "AGENT_MEMORY renamed to QDRANT_HOST".into(),
             steps: vec![],
         });

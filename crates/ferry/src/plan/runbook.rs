@@ -3,8 +3,8 @@
 
 use std::fmt::Write;
 
-use crate::release::plan::{Hop, MigrationRef, UpgradePlan};
-use crate::release::policy::{BackupRule, StagingRule};
+use crate::plan::upgrade_plan::{Hop, MigrationRef, UpgradePlan};
+use crate::project::policy::{BackupRule, StagingRule};
 
 fn hop_title(hop: &Hop) -> String {
     match (&hop.from, hop.kind) {
@@ -13,7 +13,7 @@ fn hop_title(hop: &Hop) -> String {
     }
 }
 
-fn or_unknown(d: Option<crate::release::Downtime>) -> String {
+fn or_unknown(d: Option<crate::project::Downtime>) -> String {
     d.map_or("not stated".to_owned(), |d| d.to_string())
 }
 
@@ -135,7 +135,7 @@ pub fn runbook(plan: &UpgradePlan, name: &str) -> String {
         let pre_checks: Vec<&str> = hop
             .checks
             .iter()
-            .filter(|c| c.when.contains(&crate::check::Phase::Pre))
+            .filter(|c| c.when.contains(&crate::project::check::Phase::Pre))
             .map(|c| c.name.as_str())
             .collect();
         if !pre_checks.is_empty() || !hop.requires.is_empty() {
@@ -208,7 +208,7 @@ pub fn runbook(plan: &UpgradePlan, name: &str) -> String {
         let post_checks: Vec<&str> = hop
             .checks
             .iter()
-            .filter(|c| c.when.contains(&crate::check::Phase::Post))
+            .filter(|c| c.when.contains(&crate::project::check::Phase::Post))
             .map(|c| c.name.as_str())
             .collect();
         if !post_checks.is_empty() {
@@ -273,7 +273,7 @@ pub fn runbook(plan: &UpgradePlan, name: &str) -> String {
             md,
             "| metric | source | roll back | warn | in a row |\n| --- | --- | --- | --- | --- |"
         );
-        let limits = |l: &crate::watch::Limits| {
+        let limits = |l: &crate::project::watch::Limits| {
             let mut v = Vec::new();
             if let Some(a) = l.above {
                 v.push(format!("above {a}"));

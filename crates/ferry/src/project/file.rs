@@ -8,26 +8,24 @@ use toml::Spanned;
 
 use std::collections::BTreeMap;
 
-use crate::backup::{BackupSettings, Retention};
-use crate::check::{Check, Probe};
 use crate::engine::HistoryTable;
 use crate::env::{Env, expand};
 use crate::error::{Error, Result};
-use crate::hooks::Hook;
 use crate::migration::MigrationSet;
 use crate::migrator::Settings;
 use crate::problem::{Problem, Problems};
-use crate::release::{BackupRule, Downtime, Manifest, Policy, Risk, Series, StagingRule, parse_date};
+use crate::project::backup::{BackupSettings, Retention};
+use crate::project::check::{Check, Probe};
+use crate::project::hook::Hook;
+use crate::project::{Manifest, Policy};
 use crate::text::line_of;
-use crate::url::DatabaseUrl;
-use crate::version::Version;
 
 /// The project file's name.
 pub const PROJECT_FILE: &str = "ferry.toml";
 
 /// The variable of `migrations.dir` that the database URL's engine fills in.
-const ENGINE_VAR: &str = "ENGINE";
-const ENGINE_PLACEHOLDER: &str = "${ENGINE}";
+pub(super) const ENGINE_VAR: &str = "ENGINE";
+pub(super) const ENGINE_PLACEHOLDER: &str = "${ENGINE}";
 
 const DEFAULT_URL: &str = "${DATABASE_URL}";
 
@@ -38,18 +36,18 @@ struct RawFile {
     database: Option<RawDatabase>,
     migrations: Option<RawMigrations>,
     releases: Option<RawReleases>,
-    policy: Option<RawPolicy>,
-    support: Option<RawSupport>,
+    policy: Option<super::policy::RawPolicy>,
+    support: Option<super::policy::RawSupport>,
     backup: Option<RawBackup>,
     config: Option<RawConfig>,
     adopt: Option<RawAdopt>,
     #[serde(default)]
-    checks: Vec<Spanned<crate::check::RawCheck>>,
+    checks: Vec<Spanned<crate::project::check::RawCheck>>,
     #[serde(default)]
-    hooks: Vec<Spanned<crate::hooks::RawHook>>,
+    hooks: Vec<Spanned<crate::project::hook::RawHook>>,
     #[serde(default)]
-    components: BTreeMap<String, Spanned<crate::check::RawProbe>>,
-    watch: Option<Spanned<crate::watch::RawWatch>>,
+    components: BTreeMap<String, Spanned<crate::project::check::RawProbe>>,
+    watch: Option<Spanned<crate::project::watch::RawWatch>>,
 }
 
 /// `[adopt]`: a hand-rolled history table `ferry db adopt --from table` reads.
@@ -95,45 +93,6 @@ struct RawReleases {
 
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
-struct RawPolicy {
-    patch: Option<RawKindPolicy>,
-    minor: Option<RawKindPolicy>,
-    major: Option<RawKindPolicy>,
-}
-
-#[derive(Debug, Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct RawKindPolicy {
-    risk: Option<Risk>,
-    downtime: Option<Spanned<String>>,
-    backup: Option<BackupRule>,
-    staging: Option<StagingRule>,
-    rehearsal: Option<StagingRule>,
-    rehearsal_max_age: Option<Spanned<String>>,
-}
-
-#[derive(Debug, Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct RawSupport {
-    oldest: Option<Spanned<String>>,
-    #[serde(default)]
-    series: Vec<RawSeries>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawSeries {
-    name: String,
-    #[serde(default)]
-    lts: bool,
-    released: Option<Spanned<toml::Value>>,
-    active_until: Option<Spanned<toml::Value>>,
-    security_until: Option<Spanned<toml::Value>>,
-    notes: Option<String>,
-}
-
-#[derive(Debug, Deserialize, Default)]
-#[serde(deny_unknown_fields)]
 struct RawProject {
     name: Option<String>,
 }
@@ -157,27 +116,27 @@ struct RawMigrations {
 /// A loaded, validated project.
 #[derive(Debug, Clone)]
 pub struct Project {
-    root: PathBuf,
-    file: PathBuf,
-    name: Option<String>,
-    url_template: String,
-    url_line: Option<usize>,
-    history_table: HistoryTable,
-    release_table: HistoryTable,
-    lock_timeout: Duration,
-    sqlite_foreign_keys: bool,
-    migrations_dir: PathBuf,
-    releases_dir: PathBuf,
-    policy: Policy,
-    backup: BackupSettings,
-    checks: Vec<Check>,
-    hooks: Vec<Hook>,
-    watch: Option<crate::watch::Watch>,
-    probes: BTreeMap<String, Probe>,
-    config_dir: Option<(String, usize)>,
-    adopt: Option<(Option<String>, crate::foreign::TableColumns)>,
+    pub(super) root: PathBuf,
+    pub(super) file: PathBuf,
+    pub(super) name: Option<String>,
+    pub(super) url_template: String,
+    pub(super) url_line: Option<usize>,
+    pub(super) history_table: HistoryTable,
+    pub(super) release_table: HistoryTable,
+    pub(super) lock_timeout: Duration,
+    pub(super) sqlite_foreign_keys: bool,
+    pub(super) migrations_dir: PathBuf,
+    pub(super) releases_dir: PathBuf,
+    pub(super) policy: Policy,
+    pub(super) backup: BackupSettings,
+    pub(super) checks: Vec<Check>,
+    pub(super) hooks: Vec<Hook>,
+    pub(super) watch: Option<crate::project::watch::Watch>,
+    pub(super) probes: BTreeMap<String, Probe>,
+    pub(super) config_dir: Option<(String, usize)>,
+    pub(super) adopt: Option<(Option<String>, crate::foreign::TableColumns)>,
     /// Set on the copy `ferry rehearse` works on: whether hooks run there.
-    rehearsal: Option<bool>,
+    pub(super) rehearsal: Option<bool>,
 }
 
 impl Project {
@@ -247,7 +206,7 @@ impl Project {
             }),
             None => HistoryTable::parse("ferry_release").unwrap_or_default(),
         };
-        let policy = parse_policy(
+        let policy = super::policy::parse_policy(
             raw.policy.unwrap_or_default(),
             raw.support.unwrap_or_default(),
             &mut |span, msg, help| problems.push(problem(span, msg, help)),
@@ -306,7 +265,7 @@ impl Project {
         };
         let mut checks = Vec::new();
         for c in raw.checks {
-            match crate::check::parse(file, text, c) {
+            match crate::project::check::parse(file, text, c) {
                 Ok(c) => checks.push(c),
                 Err(p) => problems.push(p),
             }
@@ -314,7 +273,7 @@ impl Project {
         let mut probes = BTreeMap::new();
         for (name, raw_probe) in raw.components {
             let line = line_of(text, raw_probe.span().start);
-            match crate::check::parse_probe(file, line, &name, raw_probe.into_inner()) {
+            match crate::project::check::parse_probe(file, line, &name, raw_probe.into_inner()) {
                 Ok(p) => {
                     probes.insert(name, p);
                 }
@@ -349,7 +308,7 @@ impl Project {
             None => root.join("releases"),
         };
         let watch = match raw.watch {
-            Some(w) => match crate::watch::parse(file, text, w) {
+            Some(w) => match crate::project::watch::parse(file, text, w) {
                 Ok(w) => Some(w),
                 Err(p) => {
                     problems.extend(p);
@@ -360,7 +319,7 @@ impl Project {
         };
         let mut hooks = Vec::new();
         for h in raw.hooks {
-            match crate::hooks::parse(file, text, h) {
+            match crate::project::hook::parse(file, text, h) {
                 Ok(h) => hooks.push(h),
                 Err(p) => problems.push(p),
             }
@@ -442,7 +401,7 @@ impl Project {
     }
 
     /// The `[watch]` window, when there is one.
-    pub fn watch(&self) -> Option<&crate::watch::Watch> {
+    pub fn watch(&self) -> Option<&crate::project::watch::Watch> {
         self.watch.as_ref()
     }
 
@@ -493,154 +452,6 @@ impl Project {
         self.name.as_deref()
     }
 
-    /// The migrations folder (with `${ENGINE}` filled in by the engine of
-    /// the database URL, when it has one; see [`Project::migrations_dir_for`]).
-    pub fn migrations_dir(&self) -> PathBuf {
-        match self.database_url(None) {
-            Ok(url) => self.migrations_dir_for(url.kind()),
-            Err(_) => self.migrations_dir.clone(),
-        }
-    }
-
-    /// True when the migrations folder depends on the engine
-    /// (`dir = "migrations/${ENGINE}"`).
-    pub fn per_engine_migrations(&self) -> bool {
-        self.migrations_dir.to_string_lossy().contains(ENGINE_PLACEHOLDER)
-    }
-
-    /// The migrations folder for `kind`: `${ENGINE}` becomes `sqlite`,
-    /// `postgres` or `mysql`.
-    pub fn migrations_dir_for(&self, kind: crate::url::EngineKind) -> PathBuf {
-        PathBuf::from(
-            self.migrations_dir
-                .to_string_lossy()
-                .replace(ENGINE_PLACEHOLDER, kind.key()),
-        )
-    }
-
-    /// Loads the migrations for the engine of the database URL (`url`, else
-    /// the configured one); a missing folder is an error naming it.
-    pub fn migrations_for(&self, url: Option<&str>) -> Result<MigrationSet> {
-        if !self.per_engine_migrations() {
-            return self.migrations();
-        }
-        let kind = self
-            .database_url(url)
-            .map_err(|e| {
-                Error::refusal(
-                    format!(
-                        "migrations.dir is {}, and the database URL that says which engine's folder to use is not known: {e}",
-                        self.migrations_dir.display()
-                    ),
-                    "set the database URL (database.url, DATABASE_URL or --database-url)",
-                )
-            })?
-            .kind();
-        self.load_dir(&self.migrations_dir_for(kind))
-    }
-
-    /// With `migrations/${ENGINE}`: what keeps the engines' folders from
-    /// describing the same schema history. Every folder that exists must
-    /// hold the same versions, and each release's schema head must be one
-    /// of them; at least one folder must exist. Empty without `${ENGINE}`.
-    pub fn engine_folder_problems(&self) -> Result<Vec<Problem>> {
-        if !self.per_engine_migrations() {
-            return Ok(Vec::new());
-        }
-        let mut sets = Vec::new();
-        for kind in crate::url::EngineKind::ALL {
-            let dir = self.migrations_dir_for(kind);
-            if dir.is_dir() {
-                sets.push((kind, dir.clone(), self.load_dir(&dir)?));
-            }
-        }
-        let mut problems = Vec::new();
-        let Some((first_kind, _, first)) = sets.first() else {
-            return Ok(vec![
-                Problem::in_file(
-                    &self.file,
-                    format!(
-                        "migrations.dir is {}, and no engine has a folder there",
-                        self.migrations_dir.display()
-                    ),
-                )
-                .help("create migrations/sqlite, migrations/postgres or migrations/mysql"),
-            ]);
-        };
-        let versions = |set: &MigrationSet| {
-            set.iter()
-                .map(|m| m.version)
-                .collect::<std::collections::BTreeSet<u64>>()
-        };
-        let want = versions(first);
-        for (kind, dir, set) in &sets[1..] {
-            let have = versions(set);
-            let missing: Vec<String> = want.difference(&have).map(u64::to_string).collect();
-            let extra: Vec<String> = have.difference(&want).map(u64::to_string).collect();
-            if !missing.is_empty() || !extra.is_empty() {
-                let mut what = Vec::new();
-                if !missing.is_empty() {
-                    what.push(format!("lacks {} that {} has", missing.join(", "), first_kind.key()));
-                }
-                if !extra.is_empty() {
-                    what.push(format!("has {} that {} lacks", extra.join(", "), first_kind.key()));
-                }
-                problems.push(
-                    Problem::in_file(dir, format!("the {} migrations {}", kind.key(), what.join(", and ")))
-                        .help("each engine's folder holds the same versions: one migration per version per engine"),
-                );
-            }
-        }
-        // The releases read against a folder that has every schema head
-        // (against the others they fail, which is the finding below).
-        let Some(manifest) = sets.iter().find_map(|(_, _, set)| self.manifest(set).ok()) else {
-            return Ok(problems);
-        };
-        for r in manifest.releases() {
-            let Some(head) = r.schema else { continue };
-            for (kind, dir, set) in &sets {
-                if head > 0 && !set.iter().any(|m| m.version == head) {
-                    problems.push(
-                        Problem::in_file(
-                            &r.file,
-                            format!(
-                                "release {} has schema {head}, which the {} migrations lack",
-                                r.version,
-                                kind.key()
-                            ),
-                        )
-                        .help(format!("add the migration {head} to {}", dir.display())),
-                    );
-                }
-            }
-        }
-        Ok(problems)
-    }
-
-    /// Loads the migrations; a missing folder is an error naming it.
-    pub fn migrations(&self) -> Result<MigrationSet> {
-        if self.per_engine_migrations() {
-            return self.migrations_for(None);
-        }
-        self.load_dir(&self.migrations_dir)
-    }
-
-    fn load_dir(&self, dir: &Path) -> Result<MigrationSet> {
-        MigrationSet::load_cached(dir, &self.script_cache(dir)).map_err(|e| match e {
-            Error::Config(Problems(mut p)) if p.len() == 1 && p[0].message.ends_with("does not exist") => {
-                p[0].file = Some(self.file.clone());
-                Error::Config(Problems(p))
-            }
-            other => other,
-        })
-    }
-
-    /// Loads the migrations, an empty set when the folder does not exist
-    /// (for `ferry new`, which creates it).
-    pub fn migrations_or_empty(&self) -> Result<MigrationSet> {
-        Ok(MigrationSet::load_or_empty(&self.migrations_dir())?.unwrap_or_default())
-    }
-
     /// Migrator settings from the file, with `lock_timeout` overridden if given.
     pub fn settings(&self, lock_timeout: Option<Duration>) -> Settings {
         Settings {
@@ -651,98 +462,7 @@ impl Project {
             durable: true,
         }
     }
-
-    /// The folder the config files named in release files live in:
-    /// `[config] dir` (with `${VAR}` expanded, relative to the project),
-    /// or the project folder.
-    pub fn config_dir(&self) -> Result<PathBuf> {
-        let Some((template, line)) = &self.config_dir else {
-            return Ok(self.root.clone());
-        };
-        let env = Env::load(&self.root).map_err(|p| Error::Config(Problems(vec![p])))?;
-        let dir = expand(template, |name| env.get(name)).map_err(|var| {
-            Error::Config(Problems(vec![
-                Problem::in_file(&self.file, format!("`${{{var}}}` in config.dir is not set"))
-                    .at_line(*line)
-                    .help(format!("set {var}, or give a default: ${{{var}:-/etc/app}}")),
-            ]))
-        })?;
-        Ok(self.root.join(dir))
-    }
-
-    /// Where ferry keeps its own state for this project: `.ferry/` beside
-    /// ferry.toml.
-    pub fn state_dir(&self) -> PathBuf {
-        self.root.join(".ferry")
-    }
-
-    /// The script cache of a migrations folder:
-    /// `.ferry/cache/scripts-<12 hex digits of the folder's path>`, the
-    /// path taken from the project's folder where it is inside it, so that
-    /// `--project app` and `--project /srv/app` share one cache.
-    fn script_cache(&self, dir: &Path) -> PathBuf {
-        use sha2::Digest;
-        let key = match dir.strip_prefix(&self.root) {
-            Ok(inside) => inside.to_path_buf(),
-            Err(_) => std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf()),
-        };
-        let key = sha2::Sha256::digest(key.as_os_str().as_encoded_bytes());
-        self.state_dir()
-            .join("cache")
-            .join(format!("scripts-{}", &hex::encode(key)[..12]))
-    }
-
-    /// Where upgrade runs keep their journals: `.ferry/runs/`.
-    pub fn runs_dir(&self) -> PathBuf {
-        self.state_dir().join("runs")
-    }
-
-    /// The database URL: `override_url` if given, else the file's `url`
-    /// (default `${DATABASE_URL}`) with `${VAR}` expanded.
-    pub fn database_url(&self, override_url: Option<&str>) -> Result<DatabaseUrl> {
-        let config_err = |p: Problem| Error::Config(Problems(vec![p]));
-        let raw = match override_url {
-            Some(u) => u.to_owned(),
-            None => {
-                // The process environment first: a .env that is not needed
-                // (even a broken one, which a restore is about to replace)
-                // is not read.
-                if let Ok(url) = expand(&self.url_template, |name| std::env::var(name).ok()) {
-                    return DatabaseUrl::parse(&url, &self.root).map_err(|mut p| {
-                        p.file = Some(self.file.clone());
-                        p.line = self.url_line;
-                        config_err(p)
-                    });
-                }
-                let env = Env::load(&self.root).map_err(config_err)?;
-                expand(&self.url_template, |name| env.get(name)).map_err(|var| {
-                    let mut p = match self.url_line {
-                        Some(line) => Problem::in_file(&self.file, format!("`${{{var}}}` in database.url is not set"))
-                            .at_line(line),
-                        None => Problem::general(format!(
-                            "no database URL: {} has no database.url and {var} is not set",
-                            self.file.display()
-                        )),
-                    };
-                    p = p.help(format!(
-                        "set {var} in the environment or in {}, or pass --database-url",
-                        self.root.join(".env").display()
-                    ));
-                    config_err(p)
-                })?
-            }
-        };
-        DatabaseUrl::parse(&raw, &self.root).map_err(|mut p| {
-            if override_url.is_none() {
-                p.file = Some(self.file.clone());
-                p.line = self.url_line;
-            }
-            config_err(p)
-        })
-    }
 }
-
-type Report<'a> = dyn FnMut(std::ops::Range<usize>, String, &str) + 'a;
 
 /// A folder setting, `${VAR}` expanded (the process environment, then a
 /// `.env` beside ferry.toml, read only when the setting names a variable),
@@ -788,72 +508,6 @@ fn expand_path(
     }
 }
 
-fn parse_policy(raw: RawPolicy, support: RawSupport, report: &mut Report<'_>) -> Policy {
-    let mut policy = Policy::default();
-    for (raw_kind, kind) in [
-        (raw.patch, &mut policy.patch),
-        (raw.minor, &mut policy.minor),
-        (raw.major, &mut policy.major),
-    ] {
-        let Some(k) = raw_kind else { continue };
-        if let Some(r) = k.risk {
-            kind.risk = r;
-        }
-        if let Some(b) = k.backup {
-            kind.backup = b;
-        }
-        if let Some(st) = k.staging {
-            kind.staging = st;
-        }
-        if let Some(r) = k.rehearsal {
-            kind.rehearsal = r;
-        }
-        if let Some(age) = k.rehearsal_max_age {
-            match humantime::parse_duration(age.get_ref()) {
-                Ok(d) => kind.rehearsal_max_age = d,
-                Err(e) => report(
-                    age.span(),
-                    format!("rehearsal_max_age: `{}` is not a duration ({e})", age.get_ref()),
-                    "for example rehearsal_max_age = \"7d\"",
-                ),
-            }
-        }
-        if let Some(d) = k.downtime {
-            match Downtime::parse(d.get_ref()) {
-                Ok(dt) => kind.downtime = Some(dt),
-                Err(m) => report(d.span(), format!("downtime: {m}"), "for example downtime = \"5m-15m\""),
-            }
-        }
-    }
-    if let Some(o) = support.oldest {
-        match Version::parse(o.get_ref()) {
-            Ok(v) => policy.oldest = Some(v),
-            Err(m) => report(o.span(), format!("oldest: {m}"), "for example oldest = \"1.0.0\""),
-        }
-    }
-    for s in support.series {
-        let mut date = |v: &Option<Spanned<toml::Value>>, key: &str| {
-            v.as_ref().and_then(|d| match parse_date(d.get_ref()) {
-                Ok(date) => Some(date),
-                Err(m) => {
-                    report(d.span(), format!("{key}: {m}"), "write a date such as 2025-11-01");
-                    None
-                }
-            })
-        };
-        let series = Series {
-            released: date(&s.released, "released"),
-            active_until: date(&s.active_until, "active_until"),
-            security_until: date(&s.security_until, "security_until"),
-            name: s.name,
-            lts: s.lts,
-            notes: s.notes,
-        };
-        policy.series.push(series);
-    }
-    policy
-}
-
 fn display_dir(dir: &Path) -> String {
     if dir.as_os_str().is_empty() || dir == Path::new(".") {
         "the current folder".to_owned()
@@ -883,27 +537,6 @@ mod tests {
         assert_eq!(p.migrations_dir(), Path::new("/p/migrations"));
         assert_eq!(p.settings(None).history_table.name(), "ferry_history");
         assert_eq!(p.settings(None).lock_timeout, Duration::from_secs(60));
-    }
-
-    #[test]
-    fn one_script_cache_however_the_project_is_named() {
-        let plain = Project::parse(Path::new("/p"), Path::new("/p/ferry.toml"), "").unwrap();
-        let dotted = Project::parse(Path::new("/p/."), Path::new("/p/./ferry.toml"), "").unwrap();
-        let relative = Project::parse(Path::new("p"), Path::new("p/ferry.toml"), "").unwrap();
-        let cache = |p: &Project| {
-            let file = p.script_cache(&p.migrations_dir());
-            file.file_name().unwrap().to_owned()
-        };
-        assert_eq!(cache(&plain), cache(&dotted));
-        assert_eq!(cache(&plain), cache(&relative));
-        // Another folder, another cache.
-        let other = Project::parse(
-            Path::new("/p"),
-            Path::new("/p/ferry.toml"),
-            "[migrations]\ndir = \"db\"\n",
-        )
-        .unwrap();
-        assert_ne!(cache(&plain), cache(&other));
     }
 
     #[test]
@@ -952,20 +585,5 @@ mod tests {
         assert_eq!(e.len(), 2);
         assert_eq!((e[0].line, e[1].line), (Some(4), Some(5)));
         assert!(e[0].message.contains("outside the project"), "{}", e[0]);
-    }
-
-    #[test]
-    fn url_expansion_and_override() {
-        let p = parse("[database]\nurl = \"sqlite://${FERRY_TEST_UNSET_VAR_X:-data.db}\"\n").unwrap();
-        let url = p.database_url(None).unwrap();
-        assert_eq!(url.expose_secret(), "sqlite://data.db");
-        let p = parse("[database]\nurl = \"${FERRY_TEST_UNSET_VAR_Y}\"\n").unwrap();
-        let e = problems(p.database_url(None).unwrap_err());
-        assert_eq!(e[0].line, Some(2));
-        assert!(e[0].help.as_deref().unwrap().contains("--database-url"));
-        assert_eq!(
-            p.database_url(Some("sqlite::memory:")).unwrap().expose_secret(),
-            "sqlite::memory:"
-        );
     }
 }

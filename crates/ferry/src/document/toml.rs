@@ -11,7 +11,7 @@ use std::path::Path;
 use serde_json::{Map, Value};
 use toml_edit::{DocumentMut, Item, TableLike};
 
-use super::document::{Editor, line_block};
+use super::model::{Editor, line_block};
 use crate::problem::Problem;
 use crate::text::line_of;
 
@@ -196,7 +196,7 @@ impl Editor for TomlEditor {
 mod tests {
     use proptest::prelude::*;
 
-    use super::super::document::Format;
+    use super::super::model::Format;
 
     fn value() -> impl Strategy<Value = String> {
         prop_oneof![
@@ -248,7 +248,7 @@ mod tests {
     proptest! {
         #[test]
         fn no_op_and_rename_and_back(text in file(), new in "zz[a-z]{6}", pick in any::<prop::sample::Index>()) {
-            super::super::document::check_editor_properties("c.toml", Format::Toml, &text, &new, pick)?;
+            super::super::model::check_editor_properties("c.toml", Format::Toml, &text, &new, pick)?;
         }
     }
 }

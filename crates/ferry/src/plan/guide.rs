@@ -7,8 +7,8 @@ use std::fmt::Write;
 use jiff::civil::Date;
 
 use crate::migration::MigrationSet;
-use crate::release::manifest::Manifest;
-use crate::release::plan::{Start, plan};
+use crate::plan::upgrade_plan::{Start, plan};
+use crate::project::manifest::Manifest;
 use crate::version::UpgradeKind;
 
 fn cell(s: Option<String>) -> String {
@@ -218,13 +218,13 @@ pub fn guide(manifest: &Manifest, migrations: &MigrationSet, name: &str, today: 
         md.push_str("`ferry upgrade` does all of this in one journaled run, and rolls back by itself if a step fails. By hand:\n\n");
         let mut steps: Vec<String> =
             vec!["See where you are and what comes next: `ferry status`, then `ferry plan`.".into()];
-        if p.backup != crate::release::BackupRule::None {
+        if p.backup != crate::project::BackupRule::None {
             steps.push(format!(
                 "Back up the database and the configuration files ({}): `ferry backup create`, then `ferry backup verify ID` (and `ferry backup drill ID` to see it restore).",
                 p.backup
             ));
         }
-        if p.staging != crate::release::StagingRule::None {
+        if p.staging != crate::project::StagingRule::None {
             steps.push(format!("Rehearse the upgrade on a staging copy ({}).", p.staging));
         }
         if kind != UpgradeKind::Patch {

@@ -19,7 +19,7 @@
 //! change = "POST /api/agents/execute moved to POST /api/v1/agents/{agent}/execute"
 //! steps = ["Update API clients to the new endpoint"]
 //!
-//! [[config]]                     # config-file changes: see `crate::config::change`
+//! [[config]]                     # config-file changes: see `crate::project::config`
 //! file = "config.yaml"
 //! rename = "proxmox_host"
 //! to = "proxmox_api_host"
@@ -33,7 +33,7 @@ use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
 use crate::problem::Problem;
-use crate::release::policy::{Downtime, Risk, parse_date};
+use crate::project::policy::{Downtime, Risk, parse_date};
 use crate::text::line_of;
 use crate::version::{Requirement, Version};
 
@@ -128,13 +128,13 @@ pub struct Release {
     pub breaking: Vec<BreakingChange>,
     /// Config-file changes, in the order they apply.
     #[serde(skip)]
-    pub config: Vec<crate::config::Change>,
+    pub config: Vec<crate::project::config::Change>,
     /// Hooks that run for the hop that brings this release.
     #[serde(skip)]
-    pub hooks: Vec<crate::hooks::Hook>,
+    pub hooks: Vec<crate::project::hook::Hook>,
     /// Checks of the hop that brings this release.
     #[serde(skip)]
-    pub checks: Vec<crate::check::Check>,
+    pub checks: Vec<crate::project::check::Check>,
     #[serde(skip)]
     pub(crate) lines: Lines,
 }
@@ -173,11 +173,11 @@ struct RawRelease {
     #[serde(default)]
     breaking: Vec<RawBreaking>,
     #[serde(default)]
-    config: Vec<Spanned<crate::config::change::RawChange>>,
+    config: Vec<Spanned<crate::project::config::RawChange>>,
     #[serde(default)]
-    hooks: Vec<Spanned<crate::hooks::RawHook>>,
+    hooks: Vec<Spanned<crate::project::hook::RawHook>>,
     #[serde(default)]
-    checks: Vec<Spanned<crate::check::RawCheck>>,
+    checks: Vec<Spanned<crate::project::check::RawCheck>>,
 }
 
 #[derive(Deserialize)]
@@ -252,21 +252,21 @@ impl Release {
         });
         let mut config = Vec::new();
         for raw in raw.config {
-            match crate::config::change::parse(file, text, raw) {
+            match crate::project::config::parse(file, text, raw) {
                 Ok(c) => config.push(c),
                 Err(p) => problems.push(p),
             }
         }
         let mut hooks = Vec::new();
         for raw in raw.hooks {
-            match crate::hooks::parse(file, text, raw) {
+            match crate::project::hook::parse(file, text, raw) {
                 Ok(h) => hooks.push(h),
                 Err(p) => problems.push(p),
             }
         }
         let mut checks = Vec::new();
         for raw in raw.checks {
-            match crate::check::parse(file, text, raw) {
+            match crate::project::check::parse(file, text, raw) {
                 Ok(c) => checks.push(c),
                 Err(p) => problems.push(p),
             }

@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use crate::error::Error;
 use crate::migration::MigrationSet;
 use crate::problem::{Problem, Problems};
-use crate::release::file::Release;
-use crate::release::policy::Policy;
+use crate::project::policy::Policy;
+use crate::project::release::Release;
 use crate::version::Version;
 
 /// Releases (oldest first) and the policy.
@@ -17,7 +17,7 @@ pub struct Manifest {
     /// The upgrade policy from ferry.toml.
     pub policy: Policy,
     /// ferry.toml's `[[checks]]`, which every hop runs.
-    pub checks: Vec<crate::check::Check>,
+    pub checks: Vec<crate::project::check::Check>,
     dir: PathBuf,
 }
 

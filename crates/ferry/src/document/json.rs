@@ -9,7 +9,7 @@ use jsonc_parser::ParseOptions;
 use jsonc_parser::cst::{CstInputValue, CstObject, CstRootNode, ObjectPropName};
 use serde_json::Value;
 
-use super::document::Editor;
+use super::model::Editor;
 use crate::problem::Problem;
 
 /// The meaning of a JSON text: serde_json for plain JSON, jsonc-parser's
@@ -162,11 +162,11 @@ impl Editor for JsonEditor {
             );
         }
         let text = self.render();
-        let block = super::document::line_block(&text, self.span(path)?, |p| p.trim().is_empty())?;
+        let block = super::model::line_block(&text, self.span(path)?, |p| p.trim().is_empty())?;
         let mut new = text.clone();
         new.replace_range(
             block.clone(),
-            &super::document::comment_lines(&text[block.clone()], "//", note),
+            &super::model::comment_lines(&text[block.clone()], "//", note),
         );
         drop_dangling_comma(&mut new, block.start);
         self.reload(&new)
@@ -210,7 +210,7 @@ pub(crate) fn drop_dangling_comma(text: &mut String, at: usize) {
 mod tests {
     use proptest::prelude::*;
 
-    use super::super::document::Format;
+    use super::super::model::Format;
 
     fn scalar() -> impl Strategy<Value = String> {
         prop_oneof![
@@ -253,7 +253,7 @@ mod tests {
     proptest! {
         #[test]
         fn no_op_and_rename_and_back(text in file(), new in "zz[a-z]{6}", pick in any::<prop::sample::Index>()) {
-            super::super::document::check_editor_properties("c.json", Format::Json, &text, &new, pick)?;
+            super::super::model::check_editor_properties("c.json", Format::Json, &text, &new, pick)?;
         }
     }
 }

@@ -326,18 +326,18 @@ impl DotEnv {
     }
 }
 
-impl super::document::Editor for DotEnv {
+impl super::model::Editor for DotEnv {
     fn render(&self) -> String {
         DotEnv::render(self)
     }
 
     fn insert(&mut self, _parent: &[String], key: &str, value: &serde_json::Value) -> Result<(), String> {
-        self.add(key, &super::document::value_text(value));
+        self.add(key, &super::model::value_text(value));
         Ok(())
     }
 
     fn replace(&mut self, path: &[String], value: &serde_json::Value) -> Result<(), String> {
-        self.set(&path.join("."), &super::document::value_text(value));
+        self.set(&path.join("."), &super::model::value_text(value));
         Ok(())
     }
 

@@ -14,7 +14,7 @@ use rowan::ast::AstNode;
 use serde_json::Value;
 use yaml_edit::{Mapping, YamlFile};
 
-use super::document::{Editor, line_block};
+use super::model::{Editor, line_block};
 use crate::problem::Problem;
 
 /// The meaning of a YAML text, read by serde-saphyr.
@@ -29,7 +29,7 @@ pub fn meaning(path: &Path, text: &str) -> Result<Value, Problem> {
     serde_saphyr::from_str::<Value>(text).map_err(|e| {
         let message = e.to_string();
         // The parser may quote the text it stopped at: keep secrets out.
-        let first = super::secrets::Redactor::default().line(message.lines().next().unwrap_or("malformed YAML").trim());
+        let first = crate::redact::Redactor::default().line(message.lines().next().unwrap_or("malformed YAML").trim());
         let mut p = Problem::in_file(path, format!("not valid YAML: {first}"))
             .help("fix the YAML at this line; the file was left as it was");
         if let Some(loc) = e.location() {
@@ -248,7 +248,7 @@ mod tests {
     use proptest::prelude::*;
     use serde_json::json;
 
-    use super::super::document::{Document, Format, KeyPath};
+    use super::super::model::{Document, Format, KeyPath};
     use super::*;
 
     fn doc(text: &str) -> Document {
@@ -391,7 +391,7 @@ mod tests {
 
         #[test]
         fn no_op_and_rename_and_back(text in mapping(2, 0), new in "zz[a-z]{6}", pick in any::<prop::sample::Index>()) {
-            super::super::document::check_editor_properties("config.yaml", Format::Yaml, &text, &new, pick)?;
+            super::super::model::check_editor_properties("config.yaml", Format::Yaml, &text, &new, pick)?;
         }
     }
 }

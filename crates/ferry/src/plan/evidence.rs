@@ -4,10 +4,12 @@
 
 use serde::Serialize;
 
+use crate::error::Result;
 use crate::migration::MigrationSet;
-use crate::rehearse::{Measured, Rehearsal};
-use crate::release::plan::UpgradePlan;
-use crate::verify::Verified;
+use crate::plan::upgrade_plan::UpgradePlan;
+use crate::project::Installation;
+use crate::records::rehearsal::{Measured, Rehearsal};
+use crate::records::verified::Verified;
 
 /// How a rollback takes a hop back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -135,11 +137,27 @@ pub fn annotate(plan: &mut UpgradePlan, set: &MigrationSet, verified: &Verified,
     }
 }
 
+/// What an installation's records add to its plans.
+impl Installation {
+    /// Adds to `plan` what is known beyond the release files: each hop's way
+    /// back, the verification of its downs, and its rehearsed time.
+    pub fn annotate(&self, plan: &mut crate::plan::UpgradePlan) -> Result<()> {
+        let verified = crate::records::verified::Verified::load(self)?;
+        let rehearsals = crate::records::rehearsal::load(self)?;
+        crate::plan::annotate(plan, &self.set, &verified, &rehearsals);
+        if !plan.hops.is_empty() {
+            plan.watch = self.project.watch().cloned();
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::release::{Manifest, Start, plan};
-    use crate::verify::VerifiedMigration;
+    use crate::plan::{Start, plan};
+    use crate::project::Manifest;
+    use crate::records::verified::VerifiedMigration;
     use crate::version::Version;
 
     fn fixture() -> (Manifest, MigrationSet) {
@@ -162,7 +180,7 @@ mod tests {
             .unwrap();
         }
         (
-            Manifest::load(dir.path(), crate::release::Policy::default(), &set).unwrap(),
+            Manifest::load(dir.path(), crate::project::Policy::default(), &set).unwrap(),
             set,
         )
     }

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
+use toml::Spanned;
 
 use crate::version::{UpgradeKind, Version};
 
@@ -313,6 +314,114 @@ pub fn parse_date(value: &toml::Value) -> Result<Date, String> {
     };
     text.parse::<Date>()
         .map_err(|_| format!("`{text}` is not a date; write YYYY-MM-DD, for example 2024-11-01"))
+}
+
+/// Reports a problem at a span of ferry.toml: the span, the message, the fix.
+type Report<'a> = dyn FnMut(std::ops::Range<usize>, String, &str) + 'a;
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawPolicy {
+    patch: Option<RawKindPolicy>,
+    minor: Option<RawKindPolicy>,
+    major: Option<RawKindPolicy>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawKindPolicy {
+    risk: Option<Risk>,
+    downtime: Option<Spanned<String>>,
+    backup: Option<BackupRule>,
+    staging: Option<StagingRule>,
+    rehearsal: Option<StagingRule>,
+    rehearsal_max_age: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSupport {
+    oldest: Option<Spanned<String>>,
+    #[serde(default)]
+    series: Vec<RawSeries>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSeries {
+    name: String,
+    #[serde(default)]
+    lts: bool,
+    released: Option<Spanned<toml::Value>>,
+    active_until: Option<Spanned<toml::Value>>,
+    security_until: Option<Spanned<toml::Value>>,
+    notes: Option<String>,
+}
+
+pub(super) fn parse_policy(raw: RawPolicy, support: RawSupport, report: &mut Report<'_>) -> Policy {
+    let mut policy = Policy::default();
+    for (raw_kind, kind) in [
+        (raw.patch, &mut policy.patch),
+        (raw.minor, &mut policy.minor),
+        (raw.major, &mut policy.major),
+    ] {
+        let Some(k) = raw_kind else { continue };
+        if let Some(r) = k.risk {
+            kind.risk = r;
+        }
+        if let Some(b) = k.backup {
+            kind.backup = b;
+        }
+        if let Some(st) = k.staging {
+            kind.staging = st;
+        }
+        if let Some(r) = k.rehearsal {
+            kind.rehearsal = r;
+        }
+        if let Some(age) = k.rehearsal_max_age {
+            match humantime::parse_duration(age.get_ref()) {
+                Ok(d) => kind.rehearsal_max_age = d,
+                Err(e) => report(
+                    age.span(),
+                    format!("rehearsal_max_age: `{}` is not a duration ({e})", age.get_ref()),
+                    "for example rehearsal_max_age = \"7d\"",
+                ),
+            }
+        }
+        if let Some(d) = k.downtime {
+            match Downtime::parse(d.get_ref()) {
+                Ok(dt) => kind.downtime = Some(dt),
+                Err(m) => report(d.span(), format!("downtime: {m}"), "for example downtime = \"5m-15m\""),
+            }
+        }
+    }
+    if let Some(o) = support.oldest {
+        match Version::parse(o.get_ref()) {
+            Ok(v) => policy.oldest = Some(v),
+            Err(m) => report(o.span(), format!("oldest: {m}"), "for example oldest = \"1.0.0\""),
+        }
+    }
+    for s in support.series {
+        let mut date = |v: &Option<Spanned<toml::Value>>, key: &str| {
+            v.as_ref().and_then(|d| match parse_date(d.get_ref()) {
+                Ok(date) => Some(date),
+                Err(m) => {
+                    report(d.span(), format!("{key}: {m}"), "write a date such as 2025-11-01");
+                    None
+                }
+            })
+        };
+        let series = Series {
+            released: date(&s.released, "released"),
+            active_until: date(&s.active_until, "active_until"),
+            security_until: date(&s.security_until, "security_until"),
+            name: s.name,
+            lts: s.lts,
+            notes: s.notes,
+        };
+        policy.series.push(series);
+    }
+    policy
 }
 
 #[cfg(test)]

@@ -22,8 +22,8 @@ use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
 use super::expect::{Comparison, Expect};
-use crate::hooks::Run;
 use crate::problem::Problem;
+use crate::project::hook::Run;
 use crate::text::line_of;
 use crate::version::Version;
 
@@ -184,7 +184,7 @@ impl Check {
                 "free space on the volume of {}: {}",
                 path.display(),
                 match free {
-                    Free::Bytes(b) => super::probe::bytes(*b),
+                    Free::Bytes(b) => crate::text::bytes(*b),
                     Free::TimesDatabase(x) => format!("{x}x the database"),
                 }
             ),

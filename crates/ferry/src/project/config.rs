@@ -51,7 +51,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use toml::Spanned;
 
-use super::document::{Document, Format, KeyPath, value_text};
+use crate::document::{Document, Format, KeyPath, value_text};
 use crate::problem::Problem;
 use crate::text::line_of;
 
@@ -295,10 +295,10 @@ impl Change {
             Action::Derive { key, template } => {
                 // A template may hold a literal password (in a URL, or as
                 // the whole value of a secret key): show it as the value would be.
-                let shown_template = if super::secrets::is_secret_key(key) && !template.references_only() {
-                    super::secrets::MASK.to_owned()
+                let shown_template = if crate::redact::is_secret_key(key) && !template.references_only() {
+                    crate::redact::MASK.to_owned()
                 } else {
-                    super::secrets::redact_urls(&template.to_string())
+                    crate::redact::redact_urls(&template.to_string())
                 };
                 format!("derive {key} from {shown_template}")
             }
@@ -415,11 +415,11 @@ impl Change {
 
 /// How a value appears in a description: secrets as `****`.
 fn shown(key: &str, value: &Value) -> String {
-    if super::secrets::is_secret_key(key) {
+    if crate::redact::is_secret_key(key) {
         return "****".into();
     }
     match value {
-        Value::String(s) => format!("\"{}\"", super::secrets::redact_urls(s)),
+        Value::String(s) => format!("\"{}\"", crate::redact::redact_urls(s)),
         other => other.to_string(),
     }
 }
@@ -670,9 +670,9 @@ mod tests {
         assert!(Template::parse("${}").is_err());
     }
 
-    fn release(changes: &str) -> Result<crate::release::Release, Vec<Problem>> {
+    fn release(changes: &str) -> Result<crate::project::Release, Vec<Problem>> {
         let text = format!("version = \"2.0.0\"\n\n{changes}");
-        crate::release::Release::parse(Path::new("releases/2.0.0.toml"), &text)
+        crate::project::Release::parse(Path::new("releases/2.0.0.toml"), &text)
     }
 
     #[test]

@@ -1,17 +1,16 @@
 //! `.ferry/rehearsals/<id>.json`: what each rehearsal measured and found,
 //! read back by `ferry plan` (measured times) and by `ferry upgrade` (a
-//! policy that requires a passed rehearsal of the same plan).
+//! policy that requires a passed rehearsal of the same plan: see
+//! `plan::rehearsal`).
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
-use crate::installation::Installation;
-use crate::migration::MigrationSet;
-use crate::release::UpgradePlan;
+use crate::project::Installation;
+use crate::version::Version;
 
 /// One step's measured time.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -107,36 +106,12 @@ pub struct Rehearsal {
     pub kept: Option<(String, String)>,
 }
 
-/// What a plan is, for telling whether a rehearsal was of it: each hop's
-/// ends, its migrations' files and its config changes.
-pub fn fingerprint(plan: &UpgradePlan, set: &MigrationSet) -> String {
-    let mut h = Sha256::new();
-    for hop in &plan.hops {
-        h.update(format!(
-            "hop {:?} {}\n",
-            hop.from.as_ref().map(ToString::to_string),
-            hop.to
-        ));
-        for m in &hop.migrations {
-            let up = set
-                .get(m.version)
-                .map(|x| x.up.checksum().to_string())
-                .unwrap_or_default();
-            h.update(format!("migration {} {up}\n", m.version));
-        }
-        for c in &hop.config {
-            h.update(format!("config {} {} {}\n", c.version, c.file, c.change));
-        }
-    }
-    format!("{:x}", h.finalize())
-}
-
 fn dir(inst: &Installation) -> PathBuf {
     inst.project.state_dir().join("rehearsals")
 }
 
 /// Writes `r` into the project's record.
-pub(super) fn save(inst: &Installation, r: &Rehearsal) -> Result<()> {
+pub(crate) fn save(inst: &Installation, r: &Rehearsal) -> Result<()> {
     let dir = dir(inst);
     crate::durable::private_dir(&inst.project.state_dir())?;
     crate::durable::private_dir(&dir)?;
@@ -177,63 +152,34 @@ pub fn copy_age(r: &Rehearsal, now: jiff::Timestamp) -> Option<Duration> {
     Duration::try_from(now.duration_since(taken)).ok()
 }
 
-/// Refuses `plan` when its policy requires a rehearsal and none passed for
-/// this same plan on a copy young enough.
-pub fn require(inst: &Installation, plan: &UpgradePlan) -> Result<()> {
-    let required: Vec<&crate::release::Hop> = plan
-        .hops
-        .iter()
-        .filter(|h| h.rehearsal == crate::release::StagingRule::Required)
-        .collect();
-    let Some(max_age) = required.iter().map(|h| h.rehearsal_max_age).min() else {
-        return Ok(());
-    };
-    let print = fingerprint(plan, &inst.set);
-    let now = jiff::Timestamp::now();
-    let all = load(inst)?;
-    let same: Vec<&Rehearsal> = all.iter().filter(|r| r.fingerprint == print).collect();
-    if same
-        .iter()
-        .any(|r| r.passed && copy_age(r, now).is_some_and(|a| a <= max_age))
-    {
-        return Ok(());
-    }
-    let hops: Vec<String> = required
-        .iter()
-        .map(|h| {
-            format!(
-                "{} → {}",
-                h.from.as_ref().map_or("nothing".into(), ToString::to_string),
-                h.to
-            )
+/// What `ferry plan` shows of the newest passed rehearsal of a hop.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Measured {
+    /// The rehearsal.
+    pub rehearsal: String,
+    /// The hop's steps.
+    pub ms: u64,
+    /// While the application was stopped.
+    pub downtime_ms: u64,
+    /// The date of the copy (`2026-11-30`).
+    pub copy_of: String,
+    /// Rows in the copy.
+    pub rows: u64,
+}
+
+impl Measured {
+    /// The newest passed rehearsal's times for the hop `from` → `to`.
+    pub fn of(rehearsals: &[Rehearsal], from: Option<&Version>, to: &Version) -> Option<Measured> {
+        let from = from.map(ToString::to_string);
+        let to = to.to_string();
+        rehearsals.iter().rev().filter(|r| r.passed).find_map(|r| {
+            r.hops.iter().find(|h| h.from == from && h.to == to).map(|h| Measured {
+                rehearsal: r.id.clone(),
+                ms: h.ms,
+                downtime_ms: h.downtime_ms,
+                copy_of: r.copy.taken_at.get(..10).unwrap_or(&r.copy.taken_at).to_owned(),
+                rows: r.copy.rows,
+            })
         })
-        .collect();
-    let why = match same.last() {
-        None => "no rehearsal of this plan has run".to_owned(),
-        Some(r) if !r.passed => format!(
-            "the last rehearsal of this plan, {}, failed{}",
-            r.id,
-            r.failure
-                .as_ref()
-                .map(|f| format!(" at {}: {}", f.step, f.error))
-                .unwrap_or_default()
-        ),
-        Some(r) => format!(
-            "the last passed rehearsal, {}, ran on a copy taken at {}, older than the {} the policy allows",
-            r.id,
-            r.copy.taken_at,
-            humantime::format_duration(max_age)
-        ),
-    };
-    Err(Error::refusal(
-        format!(
-            "the policy requires a passed rehearsal before {} ({}): {why}",
-            hops.join(", "),
-            "rehearsal = \"required\""
-        ),
-        format!(
-            "run `ferry rehearse --to {}` (it works on a copy), then upgrade again",
-            plan.to
-        ),
-    ))
+    }
 }

@@ -3,12 +3,13 @@
 
 use serde::Serialize;
 
-use crate::error::Error;
+use crate::error::{Error, Result};
 use crate::installed::InstalledRecord;
 use crate::migration::Status;
+use crate::migrator::Migrator;
+use crate::plan::upgrade_plan::Start;
 use crate::problem::Problem;
-use crate::release::manifest::{Inference, Manifest};
-use crate::release::plan::Start;
+use crate::project::{Inference, Installation, Manifest};
 use crate::version::Version;
 
 /// How ferry knows the installed release.
@@ -80,12 +81,60 @@ pub fn starting_point(
     }
 }
 
+/// What the database says about where the installation stands.
+#[derive(Debug, Clone)]
+pub struct Observed {
+    /// Each migration's state.
+    pub status: Status,
+    /// The release recorded as installed, if any.
+    pub recorded: Option<InstalledRecord>,
+    /// Where a plan starts, or why that cannot be told.
+    pub start: std::result::Result<(Start, Known), String>,
+    /// Tables but no ferry history: another tool's database, or one made
+    /// by hand (and so not a fresh install).
+    pub unmanaged: Option<crate::foreign::Unmanaged>,
+}
+
+impl Observed {
+    /// The installed release, when it is known.
+    pub fn installed(&self) -> Option<&Version> {
+        match &self.start {
+            Ok((Start::Installed(v), _)) => Some(v),
+            _ => None,
+        }
+    }
+}
+
+/// Where an installation stands, as its database says.
+impl Installation {
+    /// Reads the database's migration status and installed release.
+    pub fn observe(&self, migrator: &mut Migrator) -> Result<Observed> {
+        let status = migrator.status(&self.set)?;
+        let recorded = migrator.installed()?;
+        let mut start = starting_point(&self.manifest, recorded.as_ref(), &status).map_err(|e| e.to_string());
+        // Nothing recorded, yet tables: not a fresh install.
+        let mut unmanaged = None;
+        if matches!(start, Ok((Start::Fresh, _)))
+            && let Some(u) = migrator.unmanaged()?
+        {
+            start = Err(u.explain());
+            unmanaged = Some(u);
+        }
+        Ok(Observed {
+            status,
+            recorded,
+            start,
+            unmanaged,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::migration::{AppliedMigration, RowKind};
-    use crate::release::manifest::tests::{migrations, rel};
-    use crate::release::policy::Policy;
+    use crate::project::manifest::tests::{migrations, rel};
+    use crate::project::policy::Policy;
     use std::path::Path;
 
     fn status_at(schema: Option<u64>) -> Status {
