@@ -1,19 +1,13 @@
-//! The `ferry` command. Everything happens in `app::run`.
+//! The `ferry` command. `app::run` parses, dispatches to `commands` and
+//! picks the exit code; the library does the work.
 
 mod app;
-mod backups;
-mod checks;
 mod cli;
-mod configs;
+mod commands;
+mod context;
 mod output;
 mod progress;
-mod rehearses;
-mod releases;
 mod render;
-mod transfers;
-mod upgrades;
-mod verifies;
-mod watches;
 
 /// mimalloc: ferry allocates and frees many small objects when it loads
 /// thousands of migrations, where glibc's allocator spent a quarter of the

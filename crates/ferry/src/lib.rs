@@ -44,6 +44,7 @@ pub mod import;
 pub mod installed;
 pub mod migration;
 mod migrator;
+pub mod ops;
 pub mod overview;
 pub mod plan;
 pub mod problem;

@@ -3,7 +3,7 @@
 //! of its series, the config files' last migration, the last upgrade run,
 //! and what an upgrade would do next.
 
-use serde_json::{Value, json};
+use serde::{Serialize, Serializer};
 
 use crate::config::migrate as config_migrate;
 use crate::error::Result;
@@ -112,44 +112,157 @@ impl Overview {
             || self.observed.unmanaged.is_some()
             || self.upgrade.as_ref().is_some_and(|u| u.is_unfinished() && !u.live)
     }
+}
 
-    /// `ferry status --json`. Fields are only ever added.
-    pub fn json(&self) -> Value {
+/// `ferry status --json`. Fields are only ever added.
+impl Serialize for Overview {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        #[serde(untagged)]
+        enum Installed<'a> {
+            Known {
+                version: &'a Version,
+                known: &'a Known,
+                recorded: &'a Option<crate::installed::InstalledRecord>,
+            },
+            Fresh {
+                version: Option<()>,
+                known: Known,
+            },
+            Unknown {
+                version: Option<()>,
+                error: &'a str,
+            },
+        }
+        #[derive(Serialize)]
+        struct Schema {
+            current: Option<u64>,
+            pending: usize,
+        }
+        #[derive(Serialize)]
+        struct Support<'a> {
+            series: &'a str,
+            state: &'a SupportState,
+            active_until: Option<jiff::civil::Date>,
+            security_until: Option<jiff::civil::Date>,
+        }
+        #[derive(Serialize)]
+        struct Error<'a> {
+            error: &'a str,
+        }
+        #[derive(Serialize)]
+        struct Config<'a> {
+            migrated_to: &'a str,
+            at: &'a str,
+            state: config_migrate::RecordState,
+        }
+        #[derive(Serialize)]
+        #[serde(untagged)]
+        enum Either<T, E> {
+            Ok(T),
+            Err(E),
+        }
+        #[derive(Serialize)]
+        struct Next<'a> {
+            to: &'a Version,
+            hops: usize,
+            risk: &'a Option<crate::project::Risk>,
+            downtime: &'a Option<crate::project::Downtime>,
+            backup: &'a Option<crate::project::BackupRule>,
+            behind: &'a [crate::plan::MigrationRef],
+        }
+        #[derive(Serialize)]
+        struct Upgrade<'a> {
+            id: &'a str,
+            state: &'static str,
+            from: &'a Option<String>,
+            to: &'a str,
+            hop: Option<usize>,
+            step: Option<crate::upgrade::StepKind>,
+            live: bool,
+            next: &'a Option<String>,
+        }
+        #[derive(Serialize)]
+        struct View<'a> {
+            project: &'a Option<String>,
+            database: &'a SafeUrl,
+            engine: EngineKind,
+            installed: Installed<'a>,
+            schema: Schema,
+            unmanaged: &'a Option<crate::foreign::Unmanaged>,
+            newest: &'a Option<Version>,
+            support: Option<Support<'a>>,
+            config: Either<Option<Config<'a>>, Error<'a>>,
+            config_files_at: &'a Option<Version>,
+            next: Either<Next<'a>, Error<'a>>,
+            upgrade: Option<Upgrade<'a>>,
+        }
         let o = &self.observed;
-        json!({
-            "project": self.project,
-            "database": self.database,
-            "engine": self.engine,
-            "installed": match &o.start {
-                Ok((Start::Installed(v), known)) => json!({ "version": v, "known": known, "recorded": o.recorded }),
-                Ok((Start::Fresh, _)) => json!({ "version": null, "known": Known::Fresh }),
-                Err(e) => json!({ "version": null, "error": e }),
+        View {
+            project: &self.project,
+            database: &self.database,
+            engine: self.engine,
+            installed: match &o.start {
+                Ok((Start::Installed(v), known)) => Installed::Known {
+                    version: v,
+                    known,
+                    recorded: &o.recorded,
+                },
+                Ok((Start::Fresh, _)) => Installed::Fresh {
+                    version: None,
+                    known: Known::Fresh,
+                },
+                Err(e) => Installed::Unknown {
+                    version: None,
+                    error: e,
+                },
             },
-            "schema": { "current": o.status.current, "pending": o.status.pending_count() },
-            "unmanaged": o.unmanaged,
-            "newest": self.newest,
-            "support": self.support.as_ref().map(|(s, state)| json!({
-                "series": s.name, "state": state, "active_until": s.active_until, "security_until": s.security_until,
-            })),
-            "config": match &self.config {
-                Ok(r) => json!(r.as_ref().map(|r| json!({ "migrated_to": r.to, "at": r.at, "state": r.state }))),
-                Err(e) => json!({ "error": e }),
+            schema: Schema {
+                current: o.status.current,
+                pending: o.status.pending_count(),
             },
-            "config_files_at": self.config_behind,
-            "next": match &self.next {
-                Ok(p) => json!({
-                    "to": p.to, "hops": p.hops.len(), "risk": p.risk, "downtime": p.downtime, "backup": p.backup,
-                    "behind": p.behind,
-                }),
-                Err(e) => json!({ "error": e }),
-            },
-            "upgrade": self.upgrade.as_ref().map(|u| {
-                let (hop, step) = u.state.position().map_or((None, None), |(h, s)| (Some(h), Some(s)));
-                json!({
-                    "id": u.id, "state": u.state.as_str(), "from": u.from, "to": u.to,
-                    "hop": hop.map(|h| h + 1), "step": step, "live": u.live, "next": u.next,
-                })
+            unmanaged: &o.unmanaged,
+            newest: &self.newest,
+            support: self.support.as_ref().map(|(s, state)| Support {
+                series: &s.name,
+                state,
+                active_until: s.active_until,
+                security_until: s.security_until,
             }),
-        })
+            config: match &self.config {
+                Ok(r) => Either::Ok(r.as_ref().map(|r| Config {
+                    migrated_to: &r.to,
+                    at: &r.at,
+                    state: r.state,
+                })),
+                Err(e) => Either::Err(Error { error: e }),
+            },
+            config_files_at: &self.config_behind,
+            next: match &self.next {
+                Ok(p) => Either::Ok(Next {
+                    to: &p.to,
+                    hops: p.hops.len(),
+                    risk: &p.risk,
+                    downtime: &p.downtime,
+                    backup: &p.backup,
+                    behind: &p.behind,
+                }),
+                Err(e) => Either::Err(Error { error: e }),
+            },
+            upgrade: self.upgrade.as_ref().map(|u| {
+                let (hop, step) = u.state.position().map_or((None, None), |(h, s)| (Some(h), Some(s)));
+                Upgrade {
+                    id: &u.id,
+                    state: u.state.as_str(),
+                    from: &u.from,
+                    to: &u.to,
+                    hop: hop.map(|h| h + 1),
+                    step,
+                    live: u.live,
+                    next: &u.next,
+                }
+            }),
+        }
+        .serialize(s)
     }
 }

@@ -20,7 +20,7 @@ pub enum CheckWhich {
 }
 
 /// What `ferry check` found.
-#[derive(Debug, Clone, Default, serde::Serialize)]
+#[derive(Debug, Clone, Default)]
 pub struct CheckReport {
     /// The installed release the post checks are for.
     pub installed: Option<Version>,
@@ -30,6 +30,32 @@ pub struct CheckReport {
     pub next: Option<(Option<Version>, Version)>,
     /// The pre checks of the next hop.
     pub pre: Vec<check::Verdict>,
+}
+
+impl serde::Serialize for CheckReport {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        #[derive(serde::Serialize)]
+        struct Next<'a> {
+            from: &'a Option<Version>,
+            to: &'a Version,
+        }
+        #[derive(serde::Serialize)]
+        struct View<'a> {
+            ok: bool,
+            installed: &'a Option<Version>,
+            post: &'a [check::Verdict],
+            next: Option<Next<'a>>,
+            pre: &'a [check::Verdict],
+        }
+        View {
+            ok: !self.blocks(),
+            installed: &self.installed,
+            post: &self.post,
+            next: self.next.as_ref().map(|(from, to)| Next { from, to }),
+            pre: &self.pre,
+        }
+        .serialize(s)
+    }
 }
 
 impl CheckReport {

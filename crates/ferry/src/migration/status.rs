@@ -287,6 +287,20 @@ impl Status {
         self.migrations.iter().filter(move |m| m.state == state)
     }
 
+    /// The post-deploy migrations not applied yet (up to `to`, when given):
+    /// those a pre-deploy run leaves for after the new code starts.
+    pub fn post_deploy_waiting(&self, to: Option<u64>) -> Vec<String> {
+        self.migrations
+            .iter()
+            .filter(|m| {
+                m.phase == crate::migration::Phase::PostDeploy
+                    && matches!(m.state, State::Pending | State::OutOfOrder | State::Running)
+                    && to.is_none_or(|t| m.version <= t)
+            })
+            .map(|m| m.name.clone())
+            .collect()
+    }
+
     /// The number of migrations not applied yet (pending or out of order).
     pub fn pending_count(&self) -> usize {
         self.migrations

@@ -81,6 +81,16 @@ pub enum Step<'a> {
     Checking(&'a str),
 }
 
+impl std::fmt::Display for Step<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Step::Migrating(n) => write!(f, "applying the target's {n} migrations"),
+            Step::Copying(t) => write!(f, "copying {t}"),
+            Step::Checking(t) => write!(f, "checking {t} on the target"),
+        }
+    }
+}
+
 /// Copies the installation's database into the empty database at `to`.
 pub fn transfer(
     inst: &Installation,

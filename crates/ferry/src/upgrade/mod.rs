@@ -13,8 +13,8 @@ mod watching;
 pub use self::dry::{DryHop, DryRun, DryStep, dry_run};
 pub use self::journal::{HopInfo, RunInfo, RunOptions};
 pub use self::report::{
-    HopReport, RunError, RunReport, RunResult, StepReport, StepStatus, WatchReport, failure_message, last, report,
-    unfinished, unfinished_error,
+    HopReport, NothingToDo, RunError, RunReport, RunResult, StepReport, StepStatus, WatchReport, failure_message, last,
+    report, unfinished, unfinished_error,
 };
 pub use self::state::{Before, End, Event, Outcome, Record, RunState, STEPS, StepKind, steps_of_hop};
 pub use self::watching::{WatchOutcome, watch_now};

@@ -391,3 +391,26 @@ impl crate::project::Installation {
         }
     }
 }
+
+/// `ferry upgrade` when the plan has no hop: already at the target, or
+/// behind the installed release's schema.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct NothingToDo<'a> {
+    /// Always `nothing_to_do`.
+    pub state: &'static str,
+    /// The target.
+    pub to: &'a crate::version::Version,
+    /// Migrations of the installed release the database lacks.
+    pub behind: &'a [crate::plan::MigrationRef],
+}
+
+impl<'a> NothingToDo<'a> {
+    /// For `plan`, which has no hop.
+    pub fn of(plan: &'a crate::plan::UpgradePlan) -> Self {
+        NothingToDo {
+            state: "nothing_to_do",
+            to: &plan.to,
+            behind: &plan.behind,
+        }
+    }
+}

@@ -1,54 +1,8 @@
-//! `ferry rehearse`: call the library's rehearsal, render what it measured
-//! and found.
+//! `ferry rehearse`: what a rehearsal measured and found.
 
-use anyhow::Result;
-use ferry::Installation;
-use ferry::rehearse::{self, Phase, Rehearsal, RehearseOptions, RehearseProgress, Source, count_text, ms_text};
+use ferry::rehearse::{Rehearsal, count_text, ms_text};
 
-use crate::app::{Outcome, access};
-use crate::cli::{Global, Rehearse};
-use crate::output::Out;
-use crate::upgrades::RunProgress;
-
-impl RehearseProgress for RunProgress {
-    fn phase(&mut self, phase: Phase<'_>) {
-        let Some(bar) = &self.bar else { return };
-        let text = match phase {
-            Phase::Copying(id) => format!("making the copy from backup {id}"),
-            Phase::Upgrading => "upgrading the copy".to_owned(),
-            Phase::RollingBack => "rolling the copy back".to_owned(),
-            Phase::Comparing => "comparing the copy with before".to_owned(),
-        };
-        bar.set_prefix("rehearsal:");
-        bar.set_message(text);
-    }
-}
-
-pub fn rehearse(g: &Global, r: &Rehearse, out: &mut Out) -> Result<Outcome> {
-    let inst = Installation::load_for(&g.project, &access(g))?;
-    let opts = RehearseOptions {
-        to: r.to.clone(),
-        source: match (&r.backup, r.from_live) {
-            (Some(id), _) => Source::Backup(id.clone()),
-            (None, true) => Source::Live,
-            (None, false) => Source::NewestVerified,
-        },
-        keep: r.keep,
-        hooks: r.hooks,
-    };
-    let mut progress = RunProgress::new();
-    let result = rehearse::rehearse(&inst, &access(g), &opts, &mut progress);
-    drop(progress);
-    let report = result?;
-    if r.json.json {
-        out.json(&report)?;
-    } else {
-        out.text(&render(&report))?;
-    }
-    Ok(if report.passed { Outcome::Ok } else { Outcome::Problem })
-}
-
-fn render(r: &Rehearsal) -> String {
+pub fn rehearsal(r: &Rehearsal) -> String {
     let mut s = format!(
         "Rehearsal {} of {} → {} on a copy of backup {} ({}{}, {} row{}, {})\n",
         r.id,

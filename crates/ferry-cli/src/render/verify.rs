@@ -1,76 +1,14 @@
-//! `ferry db verify`: parse, run in the library, render.
+//! `ferry db verify`: what the verification of the downs found.
 
-use std::io::IsTerminal;
+use ferry::verify::{StepResult, VerifyReport};
 
-use anyhow::Result;
-use ferry::project::Installation;
-use ferry::url::DatabaseUrl;
-use ferry::verify::{StepCheck, StepResult, VerifyOptions, VerifyProgress, VerifyReport};
-
-use crate::app::{Outcome, access};
-use crate::cli::Global;
-use crate::output::Out;
-
-/// A migration given as a number, or a release given as its version (its schema head).
-fn point(inst: &Installation, text: &str) -> Result<u64> {
-    if let Ok(n) = text.parse::<u64>() {
-        return Ok(n);
-    }
-    let v = ferry::version::Version::parse(text).map_err(|e| crate::app::Usage(format!("{text}: {e}")))?;
-    inst.manifest
-        .get(&v)
-        .and_then(|r| r.schema)
-        .ok_or_else(|| crate::app::Usage(format!("{text}: no release has that version, or it states no schema")).into())
-}
-
-struct Ticker(bool);
-
-impl VerifyProgress for Ticker {
-    fn step(&mut self, check: &StepCheck, index: usize, total: usize) {
-        if self.0 {
-            eprint!("\rverified {}/{total}: {}\x1b[K", index + 1, check.name);
-        }
-    }
-}
-
-pub fn verify(
-    g: &Global,
-    from: Option<&str>,
-    to: Option<&str>,
-    scratch: Option<&str>,
-    json: bool,
-    out: &mut Out,
-) -> Result<Outcome> {
-    let inst = Installation::load_for(&g.project, &access(g))?;
-    let scratch = scratch
-        .map(|u| DatabaseUrl::parse(u, inst.project.root()))
-        .transpose()
-        .map_err(|p| ferry::Error::Config(ferry::Problems(vec![p])))?;
-    let opts = VerifyOptions {
-        from: from.map(|f| point(&inst, f)).transpose()?,
-        to: to.map(|t| point(&inst, t)).transpose()?,
-        scratch,
-    };
-    let mut ticker = Ticker(std::io::stderr().is_terminal() && !json);
-    let report = ferry::verify::verify(&inst, &access(g), &opts, &mut ticker)?;
-    if ticker.0 {
-        eprint!("\r\x1b[K");
-    }
-    if json {
-        out.json(&report)?;
-    } else {
-        out.text(&render(&report))?;
-    }
-    Ok(if report.ok { Outcome::Ok } else { Outcome::Problem })
-}
-
-fn render(r: &VerifyReport) -> String {
+pub fn verification(r: &VerifyReport) -> String {
     let mut s = format!(
         "verified {} migration{} on {} (a scratch database, dropped), in {}\n",
         r.steps.len(),
         if r.steps.len() == 1 { "" } else { "s" },
         r.engine.name(),
-        crate::render::millis(r.ms)
+        super::millis(r.ms)
     );
     for c in &r.steps {
         let line = match &c.result {
@@ -101,7 +39,7 @@ fn render(r: &VerifyReport) -> String {
         if !c.drops.is_empty() {
             s.push_str(&format!(
                 "          its down drops {}: data written after the upgrade is lost by a rollback\n",
-                crate::render::summarize(&c.drops, 4)
+                super::summarize(&c.drops, 4)
             ));
         }
     }

@@ -1,0 +1,5 @@
+//! `ferry config ...`: config-file migrations.
+
+pub mod diff;
+pub mod migrate;
+pub mod revert;
