@@ -4,26 +4,8 @@
 
 use std::path::Path;
 
-use serde::{Deserialize, Serialize};
-
 pub use crate::project::hook::{DEFAULT_TIMEOUT, Hook, Run, When};
-
-/// What running a hook did.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct HookRun {
-    /// The hook's name.
-    pub name: String,
-    /// When it ran.
-    pub when: When,
-    /// True when it exited 0 within its timeout.
-    pub ok: bool,
-    /// How it ended, in words.
-    pub ended: String,
-    /// Its output (stdout and stderr), secrets redacted, at most the last 64 KiB.
-    pub output: String,
-    /// How long it took.
-    pub ms: u64,
-}
+pub use crate::records::hook::HookRun;
 
 /// Runs `hook` with `env` added to ferry's environment, in `dir` when
 /// given (else where ferry runs). Its output goes through `redact` before

@@ -12,6 +12,7 @@ mod runner;
 pub(crate) use self::probe::agent;
 pub use self::report::{CheckReport, CheckWhich};
 pub(crate) use self::runner::expand;
-pub use self::runner::{Context, Skips, Status, Verdict, requirements, run};
+pub use self::runner::{Context, requirements, run};
 pub use crate::project::check::{Check, Free, Kind, Phase, Probe, Severity};
 pub use crate::project::expect::{Comparison, Expect, Op};
+pub use crate::records::check::{Skips, Status, Verdict};

@@ -99,6 +99,8 @@ pub fn transfer(
     options: &TransferOptions,
     progress: &mut dyn FnMut(Step<'_>),
 ) -> Result<TransferReport> {
+    // The source's journal must keep describing what is there.
+    inst.refuse_if_unfinished()?;
     let started = Instant::now();
     let (mut source_migrator, source_url) = inst.connect(access)?;
     let target_url =

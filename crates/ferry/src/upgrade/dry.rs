@@ -5,7 +5,6 @@
 use serde::Serialize;
 
 use super::journal::RunOptions;
-use super::state::{StepKind, steps_of_hop};
 use crate::check::Phase;
 use crate::error::{Error, Result};
 use crate::migration::Step;
@@ -13,6 +12,7 @@ use crate::plan::{self, UpgradePlan};
 use crate::project::BackupRule;
 use crate::project::hook::When;
 use crate::project::{Access, Installation};
+use crate::records::run::state::{StepKind, steps_of_hop};
 use crate::version::Version;
 
 /// One step as the run would take it.

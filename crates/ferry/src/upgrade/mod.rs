@@ -3,24 +3,19 @@
 //! `undo` for how a run is taken back.
 
 mod dry;
-mod journal;
-mod report;
+mod error;
 mod run;
-mod state;
 mod undo;
 mod watching;
 
 pub use self::dry::{DryHop, DryRun, DryStep, dry_run};
-pub use self::journal::{HopInfo, RunInfo, RunOptions};
-pub use self::report::{
-    HopReport, NothingToDo, RunError, RunReport, RunResult, StepReport, StepStatus, WatchReport, failure_message, last,
-    report, unfinished, unfinished_error,
-};
-pub use self::state::{Before, End, Event, Outcome, Record, RunState, STEPS, StepKind, steps_of_hop};
+pub use self::error::{NothingToDo, RunError, RunResult};
 pub use self::watching::{WatchOutcome, watch_now};
+pub use crate::records::run::{
+    Before, End, Event, HopInfo, HopReport, Outcome, Record, RunInfo, RunOptions, RunReport, RunState, STEPS, StepKind,
+    StepReport, StepStatus, WatchReport, failure_message, last, report, steps_of_hop, unfinished, unfinished_error,
+};
 
-use self::journal::{Journal, RunLock};
-use self::report::unfinished_while_locked;
 use self::run::Ctx;
 use crate::config::migrate as config_migrate;
 use crate::error::{Error, Result};
@@ -29,6 +24,8 @@ use crate::plan::Observed;
 use crate::plan::{self, Hop, Start, UpgradePlan};
 use crate::project::{Access, Installation};
 use crate::project::{BackupRule, Risk, StagingRule};
+use crate::records::run::journal::{self, Journal, RunLock};
+use crate::records::run::report::unfinished_while_locked;
 use crate::url::DatabaseUrl;
 use crate::version::Version;
 

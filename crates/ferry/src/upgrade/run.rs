@@ -7,7 +7,6 @@
 use std::time::Instant;
 
 use super::journal::{Journal, RunInfo, RunLock};
-use super::state::{Before, Event, Outcome, Record, StepKind, steps_of_hop};
 use super::{Notice, Progress};
 use crate::backup;
 use crate::check::{self, Check, Phase, Verdict};
@@ -20,6 +19,7 @@ use crate::plan::Hop;
 use crate::project::BackupRule;
 use crate::project::Installation;
 use crate::project::hook::{Hook, When};
+use crate::records::run::state::{Before, Event, Outcome, Record, StepKind, steps_of_hop};
 use crate::redact::Redactor;
 use crate::url::DatabaseUrl;
 use crate::version::Version;

@@ -9,14 +9,15 @@
 //! taken back to the row it had. Config migrations are reverted from their
 //! records. Backups are kept.
 
+use super::Notice;
 use super::run::Ctx;
-use super::state::{Event, Record, StepKind};
-use super::{Notice, state::End};
 use crate::backup;
 use crate::config::migrate as config_migrate;
 use crate::error::{Error, Result};
 use crate::migration::{Direction, RevertTarget, State};
 use crate::project::hook::When;
+use crate::records::run::state::End;
+use crate::records::run::state::{Event, Record, StepKind};
 
 /// How the database goes back.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,7 +68,7 @@ impl Ctx<'_> {
     }
 
     /// The `before` of the step started at record `seq`.
-    fn before_of(&self, seq: u64) -> super::state::Before {
+    fn before_of(&self, seq: u64) -> crate::records::run::state::Before {
         self.records
             .iter()
             .find_map(|r| match &r.event {
@@ -375,8 +376,8 @@ impl Ctx<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::state::{Before, Outcome};
     use super::*;
+    use crate::records::run::state::{Before, Outcome};
 
     fn rec(seq: u64, event: Event) -> Record {
         Record {

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use super::Notice;
 use super::run::Ctx;
-use super::state::Event;
 use crate::error::Result;
+use crate::records::run::state::Event;
 use crate::watch::{self, Round, Verdict, Watch};
 
 impl Ctx<'_> {

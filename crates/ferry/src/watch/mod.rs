@@ -12,8 +12,9 @@ mod source;
 
 use std::time::{Duration, Instant};
 
-pub use self::judge::{Baseline, Level, Reading, Round, Verdict, level, verdict};
+pub use self::judge::{level, verdict};
 pub use crate::project::watch::{DEFAULT_FAILURE_LIMIT, Limits, Metric, NoData, Source, Watch, Worse};
+pub use crate::records::watch::{Baseline, Level, Reading, Round, Verdict};
 
 use crate::error::Result;
 use crate::migrator::Migrator;

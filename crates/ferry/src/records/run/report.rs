@@ -6,7 +6,7 @@ use serde::Serialize;
 use super::journal::{self, HopInfo, RunInfo};
 use super::state::{Event, Outcome, Record, RunState, StepKind, steps_of_hop};
 use crate::error::Result;
-use crate::hooks::HookRun;
+use crate::records::hook::HookRun;
 
 /// How a step of a run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -60,10 +60,10 @@ pub struct WatchReport {
     /// How many rounds of readings it takes.
     pub rounds: u32,
     /// The rounds taken, in order.
-    pub done: Vec<crate::watch::Round>,
+    pub done: Vec<crate::records::watch::Round>,
     /// What they added up to, once it ended.
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
-    pub verdict: Option<crate::watch::Verdict>,
+    pub verdict: Option<crate::records::watch::Verdict>,
     /// For a warning: the upgrade was kept.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub kept: bool,
@@ -310,31 +310,6 @@ pub fn unfinished_error(run: &RunReport) -> crate::Error {
     }
 }
 
-/// Why an upgrade run, or its rollback, did not end as asked. An upgrade's
-/// failure comes back through the upgrade API, with its report; ferry's
-/// [`Error`](crate::Error) knows nothing of runs.
-#[derive(Debug, thiserror::Error)]
-pub enum RunError {
-    /// The run started and failed: the report says where, why, and whether
-    /// it was rolled back.
-    #[error("{}", failure_message(.0))]
-    Failed(Box<RunReport>),
-    /// It could not start or go on: a refusal, a lock, ferry's own records.
-    #[error(transparent)]
-    Other(#[from] crate::Error),
-}
-
-impl RunError {
-    /// True when the error is in the user's configuration or files (the
-    /// CLI exits 2 for these).
-    pub fn is_configuration(&self) -> bool {
-        matches!(self, RunError::Other(e) if e.is_configuration())
-    }
-}
-
-/// The result of an upgrade run or rollback.
-pub type RunResult<T> = std::result::Result<T, RunError>;
-
 /// The message of a run that failed: where, why, and what state it left.
 pub fn failure_message(run: &RunReport) -> String {
     let mut s = format!(
@@ -388,29 +363,6 @@ impl crate::project::Installation {
         match unfinished(&self.runs_dir())? {
             Some(run) => Err(unfinished_error(&run)),
             None => Ok(()),
-        }
-    }
-}
-
-/// `ferry upgrade` when the plan has no hop: already at the target, or
-/// behind the installed release's schema.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct NothingToDo<'a> {
-    /// Always `nothing_to_do`.
-    pub state: &'static str,
-    /// The target.
-    pub to: &'a crate::version::Version,
-    /// Migrations of the installed release the database lacks.
-    pub behind: &'a [crate::plan::MigrationRef],
-}
-
-impl<'a> NothingToDo<'a> {
-    /// For `plan`, which has no hop.
-    pub fn of(plan: &'a crate::plan::UpgradePlan) -> Self {
-        NothingToDo {
-            state: "nothing_to_do",
-            to: &plan.to,
-            behind: &plan.behind,
         }
     }
 }

@@ -13,7 +13,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::hooks::HookRun;
+use crate::records::hook::HookRun;
 
 /// The steps of one hop, in the order they run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -133,7 +133,7 @@ pub struct Outcome {
     pub hooks: Vec<HookRun>,
     /// The checks it ran.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub checks: Vec<crate::check::Verdict>,
+    pub checks: Vec<crate::records::check::Verdict>,
 }
 
 /// How a run ended.
@@ -246,7 +246,7 @@ pub enum Event {
     /// relative to them.
     WatchBaseline {
         /// One per metric with a relative limit.
-        baselines: Vec<crate::watch::Baseline>,
+        baselines: Vec<crate::records::watch::Baseline>,
     },
     /// The watch window starts, after the last hop.
     WatchStarted {
@@ -258,13 +258,13 @@ pub enum Event {
     /// One round of readings.
     WatchRound {
         /// The readings.
-        round: crate::watch::Round,
+        round: crate::records::watch::Round,
     },
     /// The watch ended.
     WatchEnded {
         /// What the readings add up to.
         #[serde(flatten)]
-        verdict: crate::watch::Verdict,
+        verdict: crate::records::watch::Verdict,
         /// For a warning: whether the upgrade is kept.
         #[serde(default)]
         kept: bool,

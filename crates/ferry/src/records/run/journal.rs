@@ -64,7 +64,7 @@ pub struct RunOptions {
     /// Checks skipped on the operator's word (written here, so the journal
     /// says which errors were waved through).
     #[serde(default)]
-    pub skips: crate::check::Skips,
+    pub skips: crate::records::check::Skips,
     /// The watch window's duration instead of `[watch] duration`, in
     /// milliseconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
