@@ -24,58 +24,100 @@
     not(any(feature = "sqlite", feature = "postgres", feature = "mysql")),
     allow(dead_code, unused_variables)
 )]
+// The core alone (an application that only migrates) leaves helpers that
+// only the operator's layers call unused.
+#![cfg_attr(not(feature = "operator"), allow(dead_code, unused_imports))]
 
-pub mod adopt;
-pub mod backup;
-mod batching;
-pub mod check;
-pub mod config;
+// The layers, bottom up: a module names only modules of its own layer or
+// below (ARCHITECTURE.md; `tests/layers.rs` checks it).
+
+// 0. Foundation: errors and problems, text, redaction, URLs and the engine
+//    kind, versions, durable writes, crash points, spreading work.
 mod cores;
 pub mod crash;
-pub mod document;
 mod durable;
+mod error;
+pub mod problem;
+pub mod redact;
+pub mod text;
+pub mod url;
+pub mod version;
+
+// 1. Migrations and engines: what an application embeds.
+mod batching;
 mod embed;
 pub mod engine;
-pub mod env;
-mod error;
 pub mod foreign;
-pub mod hooks;
-pub mod import;
 pub mod installed;
 pub mod migration;
 mod migrator;
-pub mod ops;
-pub mod overview;
-pub mod plan;
-pub mod problem;
+
+// Everything an operator runs beyond migrations (the `operator` feature).
+// 0. Foundation, continued: processes and the environment.
+#[cfg(feature = "operator")]
+pub mod env;
+#[cfg(feature = "operator")]
 pub mod process;
-pub mod project;
-pub mod records;
-pub mod redact;
-pub mod rehearse;
-pub mod scaffold;
+// 1. Engines, continued: schema snapshots, scratch databases.
+#[cfg(feature = "operator")]
 pub mod schema;
+#[cfg(feature = "operator")]
 pub mod scratch;
-pub mod text;
-#[cfg(all(feature = "sqlite", feature = "postgres", feature = "mysql"))]
+// 2. What the project declares, and the config files' formats.
+#[cfg(feature = "operator")]
+pub mod document;
+#[cfg(feature = "operator")]
+pub mod project;
+// 3. Records of what happened.
+#[cfg(feature = "operator")]
+pub mod records;
+// 4. Planning, pure.
+#[cfg(feature = "operator")]
+pub mod plan;
+// 5. Actions.
+#[cfg(feature = "operator")]
+pub mod adopt;
+#[cfg(feature = "operator")]
+pub mod backup;
+#[cfg(feature = "operator")]
+pub mod check;
+#[cfg(feature = "operator")]
+pub mod config;
+#[cfg(feature = "operator")]
+pub mod hooks;
+#[cfg(feature = "operator")]
+pub mod import;
+#[cfg(feature = "operator")]
+pub mod scaffold;
+#[cfg(all(feature = "operator", feature = "sqlite", feature = "postgres", feature = "mysql"))]
 pub mod transfer;
-pub mod upgrade;
-pub mod url;
+#[cfg(feature = "operator")]
 pub mod verify;
-pub mod version;
+#[cfg(feature = "operator")]
 pub mod watch;
+// 6. Operations.
+#[cfg(feature = "operator")]
+pub mod ops;
+#[cfg(feature = "operator")]
+pub mod overview;
+#[cfg(feature = "operator")]
+pub mod rehearse;
+#[cfg(feature = "operator")]
+pub mod upgrade;
 
 pub use crate::batching::Tick;
-pub use crate::check::{CheckReport, CheckWhich};
 pub use crate::embed::migrate_embedded;
 pub use crate::error::{Error, FailureState, MigrationFailure, Progress, Result};
 pub use crate::migration::{MigrateOptions, MigrationSet, Phases, RevertTarget};
 pub use crate::migrator::{Event, Migrator, Observer, RepairAction, Report, Settings, StepReport};
-pub use crate::plan::Observed;
 pub use crate::problem::{Problem, Problems};
-pub use crate::project::Project;
-pub use crate::project::{Access, Installation};
 pub use crate::url::{DatabaseUrl, EngineKind, SafeUrl};
+#[cfg(feature = "operator")]
+pub use crate::{
+    check::{CheckReport, CheckWhich},
+    plan::Observed,
+    project::{Access, Installation, Project},
+};
 
 #[cfg(feature = "macros")]
 pub use ferry_macros::embed_migrations;
