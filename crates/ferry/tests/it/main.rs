@@ -6,6 +6,7 @@ mod batches;
 mod config;
 mod engine_scenarios;
 mod foreign;
+mod layers;
 mod pg_tls;
 mod release_table;
 mod support;
