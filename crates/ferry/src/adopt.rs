@@ -16,7 +16,6 @@ use crate::import::ImportMap;
 use crate::migration::MigrationSet;
 use crate::migrator::Migrator;
 use crate::problem::{Problem, Problems};
-use crate::url::EngineKind;
 
 /// What `ferry db adopt` is asked to do.
 #[derive(Debug, Clone)]
@@ -317,11 +316,7 @@ fn write(migrator: &mut Migrator, set: &MigrationSet, report: &AdoptReport, drop
         let create = format!(
             "CREATE TABLE IF NOT EXISTS {} (version BIGINT NOT NULL PRIMARY KEY, tool VARCHAR(32) NOT NULL, tool_version VARCHAR(255) NOT NULL, tool_checksum VARCHAR(255), adopted_at VARCHAR(40) NOT NULL){}",
             prov.quoted(kind),
-            if kind == EngineKind::MySql {
-                " ENGINE=InnoDB"
-            } else {
-                ""
-            }
+            crate::engine::dialect(kind).table_options()
         );
         engine
             .execute(&create)

@@ -16,8 +16,9 @@
 use std::time::{Duration, Instant};
 
 use crate::engine::catalog::ident;
-use crate::engine::history::{change_sql, literal};
+use crate::engine::history::change_sql;
 use crate::engine::{Engine, HistoryChange, HistoryTable, Record, StatementError, in_transaction, progress};
+use crate::engine::{KeyClass, dialect};
 use crate::error::{Error, Result};
 use crate::migration::batch::{BatchSpec, bind};
 use crate::migration::{BatchProgress, Direction, Step, split};
@@ -65,22 +66,10 @@ impl From<Error> for Stop {
     }
 }
 
-/// How a key column's values are written back as SQL literals.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Class {
-    /// Integers and decimals: as they are, unquoted (MySQL compares a
-    /// number column with a quoted string as floating point).
-    Number,
-    /// MySQL binary strings: as hex literals.
-    Binary,
-    /// Everything else: quoted by the database itself.
-    Quoted,
-}
-
 #[derive(Debug, Clone)]
 struct KeyColumn {
     quoted: String,
-    class: Class,
+    class: KeyClass,
 }
 
 /// How far a down script walks.
@@ -119,21 +108,7 @@ fn describe(engine: &mut dyn Engine, step: &Step<'_>, spec: &BatchSpec) -> Resul
     let kind = engine.kind();
     let (schema, name) = spec.table_parts();
     // (name, type, not null) for every column of the table.
-    let sql = match kind {
-        EngineKind::Postgres => format!(
-            "SELECT a.attname, t.typname, CASE WHEN a.attnotnull THEN 1 ELSE 0 END FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid WHERE a.attrelid = to_regclass({}) AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
-            literal(kind, &table_sql(kind, spec))
-        ),
-        EngineKind::MySql => format!(
-            "SELECT column_name, data_type, CASE WHEN is_nullable = 'NO' THEN 1 ELSE 0 END FROM information_schema.columns WHERE table_schema = {} AND table_name = {} ORDER BY ordinal_position",
-            schema.map_or_else(|| "DATABASE()".to_owned(), |s| literal(kind, s)),
-            literal(kind, name)
-        ),
-        EngineKind::Sqlite => format!(
-            "SELECT name, type, CASE WHEN \"notnull\" = 1 OR pk > 0 THEN 1 ELSE 0 END FROM pragma_table_info({})",
-            literal(kind, name)
-        ),
-    };
+    let sql = engine.dialect().key_columns(schema, name, &table_sql(kind, spec));
     let columns = engine
         .query(&sql)
         .map_err(query_err("cannot read the columns of the batched table"))?;
@@ -146,11 +121,13 @@ fn describe(engine: &mut dyn Engine, step: &Step<'_>, spec: &BatchSpec) -> Resul
         ));
     }
     let text = |r: &Vec<Option<String>>, i: usize| r.get(i).cloned().flatten().unwrap_or_default();
+    let d = engine.dialect();
+    let engine_folds = d.folds_identifier_case();
     let mut out = Vec::new();
     for col in &spec.key {
         let found = columns.iter().find(|r| {
             let n = text(r, 0);
-            if kind == EngineKind::MySql {
+            if engine_folds {
                 n.eq_ignore_ascii_case(col)
             } else {
                 n == *col
@@ -177,20 +154,7 @@ fn describe(engine: &mut dyn Engine, step: &Step<'_>, spec: &BatchSpec) -> Resul
                 "walk a key that is NOT NULL, such as the primary key",
             ));
         }
-        let ty = text(row, 1).to_ascii_lowercase();
-        let class = match kind {
-            EngineKind::Postgres if matches!(ty.as_str(), "int2" | "int4" | "int8") => Class::Number,
-            EngineKind::MySql
-                if matches!(
-                    ty.as_str(),
-                    "tinyint" | "smallint" | "mediumint" | "int" | "integer" | "bigint" | "decimal"
-                ) =>
-            {
-                Class::Number
-            }
-            EngineKind::MySql if ty.contains("binary") || ty.contains("blob") => Class::Binary,
-            _ => Class::Quoted,
-        };
+        let class = d.key_class(&text(row, 1).to_ascii_lowercase());
         out.push(KeyColumn {
             quoted: ident(kind, &text(row, 0)),
             class,
@@ -201,15 +165,7 @@ fn describe(engine: &mut dyn Engine, step: &Step<'_>, spec: &BatchSpec) -> Resul
 
 /// A column's value as a SQL literal, computed by the database.
 fn literal_expr(kind: EngineKind, col: &KeyColumn, alias: &str) -> String {
-    let c = format!("{alias}.{}", col.quoted);
-    match (kind, col.class) {
-        (EngineKind::Sqlite, _) => format!("quote({c})"),
-        (EngineKind::Postgres, Class::Number) => format!("{c}::text"),
-        (EngineKind::Postgres, _) => format!("quote_literal({c})"),
-        (EngineKind::MySql, Class::Number) => format!("CAST({c} AS CHAR)"),
-        (EngineKind::MySql, Class::Binary) => format!("CONCAT('X''', HEX({c}), '''')"),
-        (EngineKind::MySql, Class::Quoted) => format!("QUOTE({c})"),
-    }
+    dialect(kind).key_literal(&format!("{alias}.{}", col.quoted), col.class)
 }
 
 /// `key op value` for a key of one or more columns, in a form the
@@ -220,7 +176,7 @@ fn compare(kind: EngineKind, key: &[KeyColumn], values: &[String], op: &str) -> 
     if key.len() == 1 {
         return format!("{} {op} {}", key[0].quoted, values[0]);
     }
-    if kind != EngineKind::MySql {
+    if dialect(kind).compares_row_values() {
         let cols: Vec<&str> = key.iter().map(|k| k.quoted.as_str()).collect();
         return format!("({}) {op} ({})", cols.join(", "), values.join(", "));
     }
@@ -284,28 +240,12 @@ fn estimate(engine: &mut dyn Engine, spec: &BatchSpec) -> Option<u64> {
     let first = |rows: Vec<Vec<Option<String>>>| -> Option<i64> {
         rows.first()?.first()?.as_deref()?.parse::<f64>().ok().map(|f| f as i64)
     };
-    let n = match kind {
-        EngineKind::Postgres => {
-            let stats = format!(
-                "SELECT reltuples FROM pg_class WHERE oid = to_regclass({})",
-                literal(kind, &table)
-            );
-            // Never analysed: -1 (or 0 before PostgreSQL 14); count instead.
-            match engine.query(&stats).ok().and_then(first) {
-                Some(n) if n > 0 => Some(n),
-                _ => engine.query(&count).ok().and_then(first),
-            }
-        }
-        EngineKind::MySql => {
-            let (schema, name) = spec.table_parts();
-            let stats = format!(
-                "SELECT table_rows FROM information_schema.tables WHERE table_schema = {} AND table_name = {}",
-                schema.map_or_else(|| "DATABASE()".to_owned(), |s| literal(kind, s)),
-                literal(kind, name)
-            );
-            engine.query(&stats).ok().and_then(first)
-        }
-        EngineKind::Sqlite => engine.query(&count).ok().and_then(first),
+    let (schema, name) = spec.table_parts();
+    let stats = dialect(kind).row_estimate(schema, name, &table);
+    let n = match stats.and_then(|sql| engine.query(&sql).ok()).and_then(first) {
+        // No statistics yet (PostgreSQL: -1, or 0 before 14): count instead.
+        Some(n) if n > 0 => Some(n),
+        _ => engine.query(&count).ok().and_then(first),
     };
     n.map(|n| n.max(0) as u64)
 }
@@ -318,40 +258,21 @@ struct Limits {
 impl Limits {
     fn set(engine: &mut dyn Engine, spec: &BatchSpec) -> Result<Self, Stop> {
         let ms = spec.lock_timeout.as_millis().max(1);
-        let restore = match engine.kind() {
-            // Set per batch with SET LOCAL (safe behind a transaction pooler).
-            EngineKind::Postgres => None,
-            EngineKind::MySql => {
-                let now = engine
-                    .query("SELECT @@SESSION.innodb_lock_wait_timeout, @@SESSION.lock_wait_timeout")
-                    .map_err(query_err("cannot read the session's lock timeouts"))?;
-                let v = |i: usize| now.first().and_then(|r| r.get(i)).cloned().flatten();
-                // Whole seconds, at least one.
-                let secs = spec.lock_timeout.as_millis().div_ceil(1000).max(1);
-                engine
-                    .execute(&format!(
-                        "SET SESSION innodb_lock_wait_timeout = {secs}, lock_wait_timeout = {secs}"
-                    ))
-                    .map_err(query_err("cannot set the session's lock timeouts"))?;
-                match (v(0), v(1)) {
-                    (Some(a), Some(b)) => Some(format!(
-                        "SET SESSION innodb_lock_wait_timeout = {a}, lock_wait_timeout = {b}"
-                    )),
-                    _ => None,
-                }
-            }
-            EngineKind::Sqlite => {
-                let now = engine
-                    .query("PRAGMA busy_timeout")
-                    .map_err(query_err("cannot read the busy timeout"))?;
-                let old = now.first().and_then(|r| r.first()).cloned().flatten();
-                engine
-                    .execute(&format!("PRAGMA busy_timeout = {ms}"))
-                    .map_err(query_err("cannot set the busy timeout"))?;
-                old.map(|o| format!("PRAGMA busy_timeout = {o}"))
-            }
+        // None: each batch sets its own (PostgreSQL's SET LOCAL, safe behind
+        // a transaction pooler).
+        let Some(setting) = engine.dialect().walk_lock_timeout(ms) else {
+            return Ok(Limits { restore: None });
         };
-        Ok(Limits { restore })
+        let now = engine
+            .query(setting.read)
+            .map_err(query_err("cannot read the session's lock timeout"))?;
+        engine
+            .execute(&setting.set)
+            .map_err(query_err("cannot set the session's lock timeout"))?;
+        let old = now.into_iter().next().unwrap_or_default();
+        Ok(Limits {
+            restore: (setting.restore)(&old),
+        })
     }
 
     fn reset(self, engine: &mut dyn Engine) {
@@ -363,12 +284,14 @@ impl Limits {
     }
 }
 
-/// Waits while a PostgreSQL replica replays more than `max` behind.
+/// Waits while a replica replays more than `max` behind (PostgreSQL; on
+/// engines that do not report the lag, does not wait).
 fn wait_for_replicas(engine: &mut dyn Engine, max: Duration) -> Result<(), Stop> {
     loop {
-        let rows = engine
-            .query("SELECT coalesce(max(extract(epoch FROM replay_lag)), 0)::float8 FROM pg_stat_replication")
-            .map_err(query_err("cannot read the replicas' lag"))?;
+        let Some(sql) = engine.dialect().replica_lag() else {
+            return Ok(());
+        };
+        let rows = engine.query(sql).map_err(query_err("cannot read the replicas' lag"))?;
         let lag = rows
             .first()
             .and_then(|r| r.first())
@@ -421,13 +344,12 @@ impl Walk<'_> {
                 Failed::Fatal(e, st)
             }
         };
-        let rows = match self.kind {
-            EngineKind::Postgres => engine.query(&format!(
-                "BEGIN; SET LOCAL lock_timeout = '{}ms'; SET LOCAL synchronous_commit = off; {page}",
-                self.spec.lock_timeout.as_millis().max(1)
-            )),
-            EngineKind::MySql => engine.execute("START TRANSACTION").and_then(|()| engine.query(&page)),
-            EngineKind::Sqlite => engine.execute("BEGIN IMMEDIATE").and_then(|()| engine.query(&page)),
+        let d = dialect(self.kind);
+        let begin = d.begin_batch(self.spec.lock_timeout.as_millis().max(1));
+        let rows = if d.batch_in_one_round_trip() {
+            engine.query(&format!("{begin}; {page}"))
+        } else {
+            engine.execute(&begin).and_then(|()| engine.query(&page))
         };
         let result = rows.map_err(|e| fail(e, None)).and_then(|rows| {
             let n = self.key.len();
@@ -466,31 +388,28 @@ impl Walk<'_> {
                     updated_at: String::new(),
                 },
             );
-            match self.kind {
-                EngineKind::MySql => {
-                    for (text, line) in &self.statements {
-                        let bound_text = bind(text, dialect, &first_sql, &last_sql, &in_batch);
-                        engine
-                            .execute(&bound_text)
-                            .map_err(|e| fail(e, Some((text.clone(), *line))))?;
-                    }
-                    engine.execute(&upsert).map_err(|e| fail(e, None))?;
+            if d.batch_statement_by_statement() {
+                for (text, line) in &self.statements {
+                    let bound_text = bind(text, dialect, &first_sql, &last_sql, &in_batch);
+                    engine
+                        .execute(&bound_text)
+                        .map_err(|e| fail(e, Some((text.clone(), *line))))?;
                 }
-                _ => {
-                    let body = bind(self.sql, dialect, &first_sql, &last_sql, &in_batch);
-                    let one = match self.statements.as_slice() {
-                        [only] => Some(only.clone()),
-                        _ => None,
-                    };
-                    if self.kind == EngineKind::Postgres {
-                        // One round trip: the body and its progress.
-                        engine
-                            .execute(&format!("{body}\n;\n{upsert}"))
-                            .map_err(|e| fail(e, one))?;
-                    } else {
-                        engine.execute(&body).map_err(|e| fail(e, one))?;
-                        engine.execute(&upsert).map_err(|e| fail(e, None))?;
-                    }
+                engine.execute(&upsert).map_err(|e| fail(e, None))?;
+            } else {
+                let body = bind(self.sql, dialect, &first_sql, &last_sql, &in_batch);
+                let one = match self.statements.as_slice() {
+                    [only] => Some(only.clone()),
+                    _ => None,
+                };
+                if d.batch_in_one_round_trip() {
+                    // One round trip: the body and its progress.
+                    engine
+                        .execute(&format!("{body}\n;\n{upsert}"))
+                        .map_err(|e| fail(e, one))?;
+                } else {
+                    engine.execute(&body).map_err(|e| fail(e, one))?;
+                    engine.execute(&upsert).map_err(|e| fail(e, None))?;
                 }
             }
             crate::crash::point("FERRY_TEST_CRASH_IN_BATCH", done.1 + 1);
@@ -755,7 +674,7 @@ mod tests {
             .iter()
             .map(|n| KeyColumn {
                 quoted: ident(kind, n),
-                class: Class::Number,
+                class: KeyClass::Number,
             })
             .collect()
     }

@@ -6,7 +6,7 @@
 use serde::Serialize;
 
 use crate::engine::history::{literal, now, timestamp_text};
-use crate::engine::{Engine, HistoryTable};
+use crate::engine::{Engine, HistoryTable, dialect};
 use crate::error::{Error, Result};
 use crate::migrator::Migrator;
 use crate::url::EngineKind;
@@ -24,38 +24,11 @@ pub struct InstalledRecord {
 }
 
 fn exists_sql(kind: EngineKind, table: &HistoryTable) -> String {
-    match kind {
-        EngineKind::Sqlite => format!(
-            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = {}",
-            literal(kind, table.name())
-        ),
-        EngineKind::Postgres => format!(
-            "SELECT CASE WHEN to_regclass({}) IS NULL THEN 0 ELSE 1 END",
-            literal(kind, &table.quoted(kind))
-        ),
-        EngineKind::MySql => format!(
-            "SELECT count(*) FROM information_schema.tables WHERE table_schema = {} AND table_name = {}",
-            table
-                .schema()
-                .map_or_else(|| "DATABASE()".to_owned(), |s| literal(kind, s)),
-            literal(kind, table.name())
-        ),
-    }
+    dialect(kind).table_exists(table.schema(), table.name(), &table.quoted(kind))
 }
 
 fn create_sql(kind: EngineKind, table: &HistoryTable) -> String {
-    let t = table.quoted(kind);
-    match kind {
-        EngineKind::Sqlite => format!(
-            "CREATE TABLE IF NOT EXISTS {t} (seq INTEGER PRIMARY KEY, version TEXT NOT NULL, source TEXT NOT NULL, recorded_at TEXT NOT NULL)"
-        ),
-        EngineKind::Postgres => format!(
-            "CREATE TABLE IF NOT EXISTS {t} (seq BIGINT PRIMARY KEY, version TEXT NOT NULL, source TEXT NOT NULL, recorded_at TIMESTAMPTZ NOT NULL DEFAULT now())"
-        ),
-        EngineKind::MySql => format!(
-            "CREATE TABLE IF NOT EXISTS {t} (seq BIGINT NOT NULL PRIMARY KEY, version VARCHAR(255) NOT NULL, source VARCHAR(32) NOT NULL, recorded_at DATETIME(3) NOT NULL) ENGINE=InnoDB"
-        ),
-    }
+    dialect(kind).create_releases(&table.quoted(kind))
 }
 
 fn db_err(table: &HistoryTable, what: &str) -> impl Fn(crate::engine::StatementError) -> Error {

@@ -58,11 +58,9 @@ mod migrator;
 pub mod env;
 #[cfg(feature = "operator")]
 pub mod process;
-// 1. Engines, continued: schema snapshots, scratch databases.
+// 1. Engines, continued: schema snapshots as values.
 #[cfg(feature = "operator")]
 pub mod schema;
-#[cfg(feature = "operator")]
-pub mod scratch;
 // 2. What the project declares, and the config files' formats.
 #[cfg(feature = "operator")]
 pub mod document;

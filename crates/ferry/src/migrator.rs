@@ -615,15 +615,11 @@ fn preflight(engine: &dyn Engine, steps: &[Step<'_>]) -> Result<()> {
 /// The INVALID indexes that failed `CREATE INDEX CONCURRENTLY` statements
 /// among `statements` left behind (PostgreSQL only).
 fn invalid_indexes<'s>(engine: &mut dyn Engine, statements: impl IntoIterator<Item = &'s str>) -> Vec<String> {
-    if engine.kind() != engine::EngineKind::Postgres {
-        return Vec::new();
-    }
     let mut out = Vec::new();
     for name in statements.into_iter().filter_map(migration::concurrent_index) {
-        let sql = format!(
-            "SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE NOT i.indisvalid AND c.relname = {} AND n.nspname = ANY (current_schemas(false))",
-            engine::history::literal(engine::EngineKind::Postgres, &name)
-        );
+        let Some(sql) = engine.dialect().invalid_indexes(&name) else {
+            return Vec::new();
+        };
         if let Ok(rows) = engine.query(&sql) {
             out.extend(rows.into_iter().filter_map(|r| r.into_iter().next().flatten()));
         }

@@ -35,6 +35,18 @@ impl EngineKind {
     /// Every engine.
     pub const ALL: [EngineKind; 3] = [EngineKind::Sqlite, EngineKind::Postgres, EngineKind::MySql];
 
+    /// The engine a release's component requirement names (`postgresql`,
+    /// `pg`, `mariadb`, `sqlite3`...), any case; `None` for other
+    /// components.
+    pub fn of_component(name: &str) -> Option<EngineKind> {
+        match name.to_ascii_lowercase().as_str() {
+            "postgresql" | "postgres" | "pg" => Some(EngineKind::Postgres),
+            "mysql" | "mariadb" => Some(EngineKind::MySql),
+            "sqlite" | "sqlite3" => Some(EngineKind::Sqlite),
+            _ => None,
+        }
+    }
+
     /// Its short name, as in JSON and in `migrations/${ENGINE}`: `sqlite`,
     /// `postgres`, `mysql`.
     pub fn key(self) -> &'static str {

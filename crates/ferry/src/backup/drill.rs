@@ -5,9 +5,9 @@ use super::verify::usable;
 use super::work::Work;
 use super::{Entry, Store, dump, now_text};
 use crate::check::{self, Check, Kind, Phase, Verdict};
+use crate::engine::scratch::Scratch;
 use crate::error::Result;
 use crate::migrator::{Migrator, Settings};
-use crate::scratch::Scratch;
 use crate::url::DatabaseUrl;
 use crate::version::Version;
 

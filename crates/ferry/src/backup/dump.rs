@@ -2,6 +2,11 @@
 //! its online backup API, PostgreSQL with `pg_dump`/`pg_restore`, MariaDB
 //! with `mariadb-dump`/`mariadb`. Passwords reach the tools through the
 //! environment (`PGPASSWORD`, `MYSQL_PWD`), never their command line.
+//!
+//! One of the few places outside `engine/` that names engines: which
+//! program makes and reads a dump (pg_dump and pg_restore, mariadb-dump and
+//! mariadb, SQLite's backup API) is the backup's own choice of a tool, not
+//! SQL that an engine's dialect could give.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

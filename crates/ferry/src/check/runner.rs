@@ -11,7 +11,7 @@ use crate::migrator::Migrator;
 use crate::project::Component;
 use crate::project::check::{Check, Free, Kind, Phase, Probe, Severity};
 use crate::records::check::{Skips, Status, Verdict};
-use crate::url::{DatabaseUrl, EngineKind, SqliteLocation};
+use crate::url::{DatabaseUrl, EngineKind};
 use crate::version::Version;
 
 /// What checks run against.
@@ -46,18 +46,7 @@ fn rows(migrator: &mut Migrator, sql: &str) -> Result<String, String> {
 }
 
 fn database_size(ctx: &mut Context<'_>) -> Result<u64, String> {
-    let sql = match ctx.url.kind() {
-        EngineKind::Sqlite => {
-            return match ctx.url.sqlite_location() {
-                Some(SqliteLocation::File(p)) => std::fs::metadata(p).map(|m| m.len()).map_err(|e| e.to_string()),
-                _ => Ok(0),
-            };
-        }
-        EngineKind::Postgres => "SELECT pg_database_size(current_database())",
-        EngineKind::MySql => {
-            "SELECT COALESCE(SUM(data_length + index_length), 0) FROM information_schema.tables WHERE table_schema = DATABASE()"
-        }
-    };
+    let sql = ctx.migrator.engine().dialect().database_size();
     rows(ctx.migrator, sql)?
         .trim()
         .parse()
@@ -291,16 +280,10 @@ pub fn requirements(requires: &[Component], ctx: &mut Context<'_>) -> Vec<Verdic
         let start = Instant::now();
         let name = c.name.to_ascii_lowercase();
         let label = format!("{} >= {}", c.name, c.min.as_deref().unwrap_or("any"));
-        let found: Result<String, String> = match (name.as_str(), ctx.url.kind()) {
-            ("postgresql" | "postgres" | "pg", EngineKind::Postgres)
-            | ("mysql" | "mariadb", EngineKind::MySql)
-            | ("sqlite" | "sqlite3", EngineKind::Sqlite) => {
-                ctx.migrator.engine().server_version().map_err(|e| e.to_string())
-            }
-            ("postgresql" | "postgres" | "pg" | "mysql" | "mariadb" | "sqlite" | "sqlite3", kind) => {
-                Err(format!("not checked: the database is {}", kind.name()))
-            }
-            _ => match ctx
+        let found: Result<String, String> = match EngineKind::of_component(&name) {
+            Some(kind) if kind == ctx.url.kind() => ctx.migrator.engine().server_version().map_err(|e| e.to_string()),
+            Some(_) => Err(format!("not checked: the database is {}", ctx.url.kind().name())),
+            None => match ctx
                 .probes
                 .iter()
                 .find(|(k, _)| k.eq_ignore_ascii_case(&name))

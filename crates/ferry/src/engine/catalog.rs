@@ -2,7 +2,7 @@
 //! that another tool manages from a fresh one, and for reading that tool's
 //! history. Plain catalog queries through [`Engine::query`].
 
-use super::history::literal;
+use super::dialect::dialect;
 use super::{Engine, EngineKind, StatementError};
 use crate::error::{Error, Result};
 
@@ -18,34 +18,13 @@ fn texts(rows: Vec<Vec<Option<String>>>) -> Vec<String> {
 
 /// The base tables of the schemas the connection works in, sorted.
 pub fn tables(engine: &mut dyn Engine) -> Result<Vec<String>> {
-    let sql = match engine.kind() {
-        EngineKind::Sqlite => {
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name"
-        }
-        EngineKind::Postgres => {
-            "SELECT table_name::text FROM information_schema.tables WHERE table_schema = ANY (current_schemas(false)) AND table_type = 'BASE TABLE' ORDER BY 1"
-        }
-        EngineKind::MySql => {
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE' ORDER BY 1"
-        }
-    };
+    let sql = engine.dialect().tables();
     Ok(texts(engine.query(sql).map_err(fail)?))
 }
 
 /// The columns of `table` (lower-cased), in order; none when it does not exist.
 pub fn columns(engine: &mut dyn Engine, table: &str) -> Result<Vec<String>> {
-    let kind = engine.kind();
-    let sql = match kind {
-        EngineKind::Sqlite => format!("SELECT name FROM pragma_table_info({})", literal(kind, table)),
-        EngineKind::Postgres => format!(
-            "SELECT column_name::text FROM information_schema.columns WHERE table_schema = ANY (current_schemas(false)) AND table_name = {} ORDER BY ordinal_position",
-            literal(kind, table)
-        ),
-        EngineKind::MySql => format!(
-            "SELECT column_name FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = {} ORDER BY ordinal_position",
-            literal(kind, table)
-        ),
-    };
+    let sql = engine.dialect().columns(table);
     Ok(texts(engine.query(&sql).map_err(fail)?)
         .into_iter()
         .map(|c| c.to_ascii_lowercase())
@@ -54,17 +33,10 @@ pub fn columns(engine: &mut dyn Engine, table: &str) -> Result<Vec<String>> {
 
 /// `column` read as text, whatever its type.
 pub fn as_text(kind: EngineKind, column: &str) -> String {
-    match kind {
-        EngineKind::Sqlite => format!("CAST({column} AS TEXT)"),
-        EngineKind::Postgres => format!("({column})::text"),
-        EngineKind::MySql => format!("CAST({column} AS CHAR)"),
-    }
+    dialect(kind).as_text(column)
 }
 
 /// A plain name quoted as an identifier.
 pub fn ident(kind: EngineKind, name: &str) -> String {
-    match kind {
-        EngineKind::MySql => format!("`{}`", name.replace('`', "``")),
-        _ => format!("\"{}\"", name.replace('"', "\"\"")),
-    }
+    dialect(kind).ident(name)
 }

@@ -3,6 +3,7 @@
 
 use std::fmt;
 
+use super::dialect::dialect;
 use crate::migration::Direction;
 use crate::text::is_identifier;
 use crate::url::EngineKind;
@@ -64,13 +65,10 @@ impl HistoryTable {
 
     /// The name quoted for `kind`.
     pub fn quoted(&self, kind: EngineKind) -> String {
-        let q = |s: &str| match kind {
-            EngineKind::MySql => format!("`{s}`"),
-            _ => format!("\"{s}\""),
-        };
+        let d = dialect(kind);
         match &self.schema {
-            Some(schema) => format!("{}.{}", q(schema), q(&self.name)),
-            None => q(&self.name),
+            Some(schema) => format!("{}.{}", d.ident(schema), d.ident(&self.name)),
+            None => d.ident(&self.name),
         }
     }
 }
@@ -167,73 +165,35 @@ pub(crate) fn unreadable(table: &HistoryTable, message: impl fmt::Display) -> cr
 
 /// Quotes text as a SQL string literal.
 pub(crate) fn literal(kind: EngineKind, s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('\'');
-    for c in s.chars() {
-        match c {
-            '\'' => out.push_str("''"),
-            '\\' if kind == EngineKind::MySql => out.push_str("\\\\"),
-            '\0' => {}
-            c => out.push(c),
-        }
-    }
-    out.push('\'');
-    out
+    dialect(kind).literal(s)
 }
 
 pub(crate) fn now(kind: EngineKind) -> &'static str {
-    match kind {
-        EngineKind::Sqlite => "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')",
-        EngineKind::Postgres => "now()",
-        EngineKind::MySql => "UTC_TIMESTAMP(3)",
-    }
+    dialect(kind).now()
 }
 
 fn boolean(kind: EngineKind, b: bool) -> &'static str {
-    match (kind, b) {
-        (EngineKind::Postgres, true) => "TRUE",
-        (EngineKind::Postgres, false) => "FALSE",
-        (_, true) => "1",
-        (_, false) => "0",
-    }
+    dialect(kind).boolean(b)
 }
 
 /// `CREATE TABLE IF NOT EXISTS` for the history table.
 pub(crate) fn create_sql(kind: EngineKind, table: &HistoryTable) -> String {
-    let t = table.quoted(kind);
-    match kind {
-        EngineKind::Sqlite => format!(
-            "CREATE TABLE IF NOT EXISTS {t} (\n  version INTEGER PRIMARY KEY,\n  name TEXT NOT NULL,\n  kind TEXT NOT NULL DEFAULT 'migration',\n  checksum TEXT NOT NULL,\n  applied_at TEXT NOT NULL,\n  execution_ms INTEGER NOT NULL DEFAULT 0,\n  success INTEGER NOT NULL,\n  error TEXT\n)"
-        ),
-        EngineKind::Postgres => format!(
-            "CREATE TABLE IF NOT EXISTS {t} (\n  version BIGINT PRIMARY KEY,\n  name TEXT NOT NULL,\n  kind TEXT NOT NULL DEFAULT 'migration',\n  checksum TEXT NOT NULL,\n  applied_at TIMESTAMPTZ NOT NULL DEFAULT now(),\n  execution_ms BIGINT NOT NULL DEFAULT 0,\n  success BOOLEAN NOT NULL,\n  error TEXT\n)"
-        ),
-        EngineKind::MySql => format!(
-            "CREATE TABLE IF NOT EXISTS {t} (\n  version BIGINT UNSIGNED NOT NULL PRIMARY KEY,\n  name VARCHAR(255) NOT NULL,\n  kind VARCHAR(16) NOT NULL DEFAULT 'migration',\n  checksum VARCHAR(64) NOT NULL,\n  applied_at DATETIME(3) NOT NULL,\n  execution_ms BIGINT NOT NULL DEFAULT 0,\n  success BOOLEAN NOT NULL,\n  error TEXT\n) ENGINE=InnoDB"
-        ),
-    }
+    dialect(kind).create_history(&table.quoted(kind))
 }
 
 /// `column` (a timestamp) as ISO 8601 UTC text.
 pub(crate) fn timestamp_text(kind: EngineKind, column: &str) -> String {
-    match kind {
-        EngineKind::Sqlite => column.to_owned(),
-        EngineKind::Postgres => format!("to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"),
-        // %f is microseconds: cut to milliseconds, as the others give.
-        EngineKind::MySql => format!("CONCAT(LEFT(DATE_FORMAT({column}, '%Y-%m-%dT%H:%i:%s.%f'), 23), 'Z')"),
-    }
+    dialect(kind).timestamp_text(column)
 }
 
 /// The columns read back, in this order, with `applied_at` as ISO 8601 text.
 pub(crate) fn select_sql(kind: EngineKind, table: &HistoryTable) -> String {
-    let t = table.quoted(kind);
-    let applied_at = timestamp_text(kind, "applied_at");
-    let success = match kind {
-        EngineKind::Postgres => "CASE WHEN success THEN 1 ELSE 0 END",
-        _ => "success",
-    };
+    let d = dialect(kind);
     format!(
-        "SELECT version, name, kind, checksum, {applied_at}, execution_ms, {success}, error FROM {t} ORDER BY version"
+        "SELECT version, name, kind, checksum, {}, execution_ms, {}, error FROM {} ORDER BY version",
+        d.timestamp_text("applied_at"),
+        d.boolean_as_int("success"),
+        table.quoted(kind)
     )
 }
 

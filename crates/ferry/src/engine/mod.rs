@@ -3,16 +3,24 @@
 
 pub(crate) mod admin;
 pub mod catalog;
+pub mod dialect;
 pub(crate) mod history;
 pub(crate) mod mysql;
 pub(crate) mod postgres;
 pub mod progress;
+#[cfg(feature = "operator")]
+pub mod scratch;
+#[cfg(feature = "operator")]
+pub(crate) mod snapshot;
 pub(crate) mod sqlite;
 
 use std::time::Duration;
 
 pub use self::admin::{create_database, is_missing_database};
+pub use self::dialect::{Dialect, KeyClass, dialect};
 pub use self::history::{HistoryChange, HistoryTable, Record};
+#[cfg(feature = "operator")]
+pub use self::snapshot::SnapshotCache;
 use crate::error::{Error, Result};
 use crate::migration::AppliedMigration;
 pub use crate::redact::{redact_text, redact_url};
@@ -49,6 +57,11 @@ impl StatementError {
 pub trait Engine: Send {
     /// Which engine this is.
     fn kind(&self) -> EngineKind;
+
+    /// Its SQL.
+    fn dialect(&self) -> &'static dyn Dialect {
+        dialect(self.kind())
+    }
 
     /// The server's version string (for SQLite, the library's).
     fn server_version(&mut self) -> Result<String>;
@@ -121,11 +134,7 @@ pub trait Engine: Send {
 /// Runs statements in one transaction (ferry's own bookkeeping: rows of its
 /// tables, and DML only on MySQL, where DDL would commit by itself).
 pub(crate) fn in_transaction(engine: &mut dyn Engine, statements: &[String]) -> Result<(), StatementError> {
-    let begin = match engine.kind() {
-        EngineKind::Sqlite => "BEGIN IMMEDIATE",
-        EngineKind::Postgres => "BEGIN",
-        EngineKind::MySql => "START TRANSACTION",
-    };
+    let begin = engine.dialect().begin();
     let result = if engine.kind() == EngineKind::Postgres {
         // One round trip.
         engine.execute(&format!("{begin};\n{};\nCOMMIT", statements.join(";\n")))

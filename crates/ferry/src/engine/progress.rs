@@ -4,6 +4,7 @@
 //! the data never disagree. The row goes when the migration finishes, in
 //! the transaction that marks it done.
 
+use super::dialect::dialect;
 use super::history::{HistoryTable, literal, now, timestamp_text};
 use super::{Engine, EngineKind};
 use crate::error::{Error, Result};
@@ -23,18 +24,7 @@ fn dir(d: Direction) -> &'static str {
 
 /// `CREATE TABLE IF NOT EXISTS` for the batch table.
 pub(crate) fn create_sql(kind: EngineKind, t: &HistoryTable) -> String {
-    let t = t.quoted(kind);
-    match kind {
-        EngineKind::Sqlite => format!(
-            "CREATE TABLE IF NOT EXISTS {t} (\n  version INTEGER NOT NULL,\n  direction TEXT NOT NULL,\n  last_key TEXT NOT NULL,\n  rows_done INTEGER NOT NULL,\n  batches INTEGER NOT NULL,\n  updated_at TEXT NOT NULL,\n  PRIMARY KEY (version, direction)\n)"
-        ),
-        EngineKind::Postgres => format!(
-            "CREATE TABLE IF NOT EXISTS {t} (\n  version BIGINT NOT NULL,\n  direction TEXT NOT NULL,\n  last_key TEXT NOT NULL,\n  rows_done BIGINT NOT NULL,\n  batches BIGINT NOT NULL,\n  updated_at TIMESTAMPTZ NOT NULL,\n  PRIMARY KEY (version, direction)\n)"
-        ),
-        EngineKind::MySql => format!(
-            "CREATE TABLE IF NOT EXISTS {t} (\n  version BIGINT UNSIGNED NOT NULL,\n  direction VARCHAR(4) NOT NULL,\n  last_key TEXT NOT NULL,\n  rows_done BIGINT NOT NULL,\n  batches BIGINT NOT NULL,\n  updated_at DATETIME(3) NOT NULL,\n  PRIMARY KEY (version, direction)\n) ENGINE=InnoDB"
-        ),
-    }
+    dialect(kind).create_batches(&t.quoted(kind))
 }
 
 /// Writes a migration's progress (inside the batch's transaction).
@@ -49,16 +39,12 @@ pub(crate) fn upsert_sql(kind: EngineKind, t: &HistoryTable, p: &BatchProgress) 
         p.batches,
         now(kind)
     );
-    let t = t.quoted(kind);
-    let cols = "(version, direction, last_key, rows_done, batches, updated_at)";
-    match kind {
-        EngineKind::MySql => format!(
-            "INSERT INTO {t} {cols} VALUES {values} ON DUPLICATE KEY UPDATE last_key = VALUES(last_key), rows_done = VALUES(rows_done), batches = VALUES(batches), updated_at = VALUES(updated_at)"
-        ),
-        _ => format!(
-            "INSERT INTO {t} {cols} VALUES {values} ON CONFLICT (version, direction) DO UPDATE SET last_key = excluded.last_key, rows_done = excluded.rows_done, batches = excluded.batches, updated_at = excluded.updated_at"
-        ),
-    }
+    dialect(kind).upsert(
+        &t.quoted(kind),
+        &["version", "direction", "last_key", "rows_done", "batches", "updated_at"],
+        &["version", "direction"],
+        &values,
+    )
 }
 
 /// Forgets a migration's progress: one direction, or both.
@@ -74,21 +60,7 @@ pub(crate) fn delete_sql(kind: EngineKind, t: &HistoryTable, version: u64, direc
 pub fn read(engine: &mut dyn Engine, history: &HistoryTable) -> Result<Vec<BatchProgress>> {
     let kind = engine.kind();
     let t = table(history);
-    let exists_sql = match kind {
-        EngineKind::Sqlite => format!(
-            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = {}",
-            literal(kind, t.name())
-        ),
-        EngineKind::Postgres => format!(
-            "SELECT count(*) FROM pg_class WHERE oid = to_regclass({})",
-            literal(kind, &t.quoted(kind))
-        ),
-        EngineKind::MySql => format!(
-            "SELECT count(*) FROM information_schema.tables WHERE table_schema = {} AND table_name = {}",
-            t.schema().map_or_else(|| "DATABASE()".to_owned(), |s| literal(kind, s)),
-            literal(kind, t.name())
-        ),
-    };
+    let exists_sql = dialect(kind).table_exists(t.schema(), t.name(), &t.quoted(kind));
     let fail = |e: super::StatementError| Error::db(format!("cannot read the batch table {t}"), e.message);
     let exists = engine.query(&exists_sql).map_err(fail)?;
     if exists.first().and_then(|r| r.first()).and_then(|v| v.as_deref()) != Some("1") {

@@ -10,7 +10,6 @@ use crate::engine::Engine;
 use crate::engine::catalog::{as_text, columns, ident};
 use crate::error::{Error, Result};
 use crate::problem::Problem;
-use crate::url::EngineKind;
 
 /// How a migration stands in the other tool's history.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -192,10 +191,7 @@ pub fn read(
             )
         }
         Tool::Sqlx => {
-            let checksum = match kind {
-                EngineKind::Postgres => "encode(checksum, 'hex')".to_owned(),
-                _ => "hex(checksum)".to_owned(),
-            };
+            let checksum = crate::engine::dialect(kind).hex_text("checksum");
             let rows = query(
                 engine,
                 format!(

@@ -33,11 +33,7 @@ pub fn parse(text: &str) -> Option<Timestamp> {
 
 /// A SQL literal for the history table's `applied_at` column.
 pub fn literal(kind: EngineKind, at: Timestamp) -> String {
-    let utc = at.to_zoned(TimeZone::UTC);
-    match kind {
-        EngineKind::MySql => format!("'{}'", utc.strftime("%Y-%m-%d %H:%M:%S%.3f")),
-        _ => format!("'{}'", utc.strftime("%Y-%m-%dT%H:%M:%S%.3fZ")),
-    }
+    crate::engine::dialect(kind).timestamp_literal(at)
 }
 
 #[cfg(test)]

@@ -5,6 +5,10 @@
 //! Versions stay as the tool wrote them when they are whole numbers that
 //! fit ferry's history column and sort in the tool's order; otherwise every
 //! migration is numbered again from 1 in that order, and the map says so.
+//!
+//! Other tools' scripts are split with PostgreSQL's lexer, the most
+//! permissive of the three (dollar quotes, nested comments): they are read
+//! to be converted, not run.
 
 mod alembic;
 mod annotated;

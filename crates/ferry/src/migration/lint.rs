@@ -1,5 +1,9 @@
 //! Checks of scripts that need the engine's dialect: each script must lex,
 //! and a script ferry wraps in a transaction must not manage transactions.
+//!
+//! One of the few places outside `engine/` that names engines: what each
+//! engine cannot run in a transaction, or at all, is this lint's subject,
+//! and it stays pure (below the engines) so that it runs without one.
 
 use crate::migration::lexer::{is_transaction_control, split};
 use crate::migration::script::Script;

@@ -45,7 +45,7 @@ impl Session {
         let over = access.database_url.as_deref();
         let url = project.database_url(over)?;
         let connect = || Migrator::connect(&url, project.settings(access.lock_timeout));
-        let (set, migrator) = if url.kind() == EngineKind::Sqlite {
+        let (set, migrator) = if url.sqlite_location().is_some() {
             // Opening a SQLite file is too quick for a thread to pay off.
             (project.migrations_for(over), connect())
         } else {

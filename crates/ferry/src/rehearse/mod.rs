@@ -12,12 +12,12 @@ use std::time::Instant;
 
 pub use self::capture::Rows;
 use crate::backup::{self, Entry, RestoreOptions, Store};
+use crate::engine::scratch::Scratch;
 use crate::error::{Error, Result};
 use crate::migrator::Migrator;
 pub use crate::plan::rehearsal::{fingerprint, require};
 use crate::project::{Access, Installation};
 pub use crate::records::rehearsal::{CopyOf, Failure, HopTime, Measured, Rehearsal, StepTime, copy_age, load};
-use crate::scratch::Scratch;
 use crate::upgrade::{self, Notice, Progress, RunOptions, StepKind};
 use crate::url::{DatabaseUrl, SqliteLocation};
 use crate::version::Version;

@@ -3,6 +3,11 @@
 //! read as typed values (SQLite), `COPY ... TO STDOUT` text (PostgreSQL) or
 //! the protocol's values (MariaDB), and rows written with `COPY ... FROM
 //! STDIN` (PostgreSQL) or multi-row `INSERT`s (MariaDB).
+//!
+//! One of the few places outside `engine/` that names engines: rows move
+//! between engines as typed values through each driver's own API
+//! (PostgreSQL's binary COPY, MySQL's prepared inserts, SQLite's bound
+//! parameters), which no SQL text abstracts.
 
 use std::io::Write;
 

@@ -525,7 +525,7 @@ pub fn from_backup(
                 "restore it into a database of its own engine (`ferry --database-url URL backup restore ID --create`), then `ferry --database-url URL db transfer --to TARGET`",
             ));
         }
-        let s = crate::scratch::Scratch::create(&live, "transfer")?;
+        let s = crate::engine::scratch::Scratch::create(&live, "transfer")?;
         crate::backup::restore_dump(s.url(), &manifest, work.path(), &entry.id)?;
         let url = s.url().expose_secret().to_owned();
         scratch = Some(s);

@@ -16,13 +16,13 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+use crate::engine::scratch::Scratch;
 use crate::error::{Error, Result};
 use crate::migration::{MigrateOptions, Phases, RevertTarget, Step};
 use crate::migrator::{Migrator, Settings};
 use crate::project::{Access, Installation};
 pub use crate::records::verified::{Verified, VerifiedMigration};
 use crate::schema::{Difference, Snapshot};
-use crate::scratch::Scratch;
 use crate::url::{DatabaseUrl, EngineKind};
 
 /// What `ferry db verify` checks.
@@ -194,9 +194,9 @@ pub fn verify(
 fn connect_scratch(url: &DatabaseUrl, settings: &Settings) -> Result<Migrator> {
     let mut m = Migrator::connect(url, settings.clone())?;
     m.hold_lock()?;
-    if url.kind() == EngineKind::Sqlite {
+    if let Some(sql) = m.engine().dialect().unsynced() {
         m.engine()
-            .execute("PRAGMA synchronous = OFF; PRAGMA journal_mode = MEMORY")
+            .execute(sql)
             .map_err(|e| Error::db("cannot set up the scratch database", e.message))?;
     }
     Ok(m)
@@ -204,7 +204,7 @@ fn connect_scratch(url: &DatabaseUrl, settings: &Settings) -> Result<Migrator> {
 
 /// The schema as tracked reads see it, and as a read of the whole
 /// catalogue does: `false` when they differ.
-fn agrees(m: &mut Migrator, skip: &[String], cache: &mut crate::schema::Cache, tracked: bool) -> Result<bool> {
+fn agrees(m: &mut Migrator, skip: &[String], cache: &mut crate::engine::SnapshotCache, tracked: bool) -> Result<bool> {
     if !tracked {
         return Ok(true);
     }
@@ -228,7 +228,7 @@ struct Ctx<'a> {
 struct Db {
     scratch: Scratch,
     m: Migrator,
-    cache: crate::schema::Cache,
+    cache: crate::engine::SnapshotCache,
 }
 
 impl Db {
@@ -242,7 +242,7 @@ impl Db {
         let mut db = Db {
             scratch,
             m,
-            cache: crate::schema::Cache::default(),
+            cache: crate::engine::SnapshotCache::default(),
         };
         if ctx.tracked {
             db.cache.track(db.m.engine())?;
@@ -333,7 +333,7 @@ fn steps_in(
                     check.result = StepResult::DownFails { error: err_text(&e) };
                     // PostgreSQL and SQLite rolled it back; MySQL cannot
                     // roll DDL back, so its schema is somewhere in between.
-                    lost = db.m.engine().kind() == EngineKind::MySql;
+                    lost = !db.m.engine().transactional_ddl();
                 }
                 Ok(_) => {
                     let t = Instant::now();

@@ -373,7 +373,7 @@ fn a_tracked_snapshot_is_the_same_as_a_fresh_one() {
 }
 
 fn cached_reads_match_fresh_ones(tracked: bool) {
-    use ferry::schema::Cache;
+    use ferry::engine::SnapshotCache as Cache;
     let db = TestDb::new(Kind::Postgres);
     let url = ferry::DatabaseUrl::parse(&db.url, Path::new(".")).unwrap();
     let mut m = ferry::Migrator::connect(&url, ferry::Settings::default()).unwrap();
@@ -429,7 +429,7 @@ fn cached_reads_match_fresh_ones(tracked: bool) {
 
 /// Runs each of `changes`, and after each, reads the schema through `cache`
 /// and from scratch: the two must be equal.
-fn cached_reads_follow(m: &mut ferry::Migrator, cache: &mut ferry::schema::Cache, changes: &[&str]) {
+fn cached_reads_follow(m: &mut ferry::Migrator, cache: &mut ferry::engine::SnapshotCache, changes: &[&str]) {
     use ferry::schema::Snapshot;
     let first = Snapshot::read_cached(m.engine(), &[], cache).unwrap();
     assert_eq!(first, Snapshot::read(m.engine(), &[]).unwrap());
@@ -472,7 +472,8 @@ fn a_verify_whose_event_triggers_miss_a_change_checks_again() {
 /// after each change, the cached read equals a read from scratch.
 #[test]
 fn a_cached_sqlite_snapshot_is_the_same_as_a_fresh_one() {
-    use ferry::schema::{Cache, Snapshot};
+    use ferry::engine::SnapshotCache as Cache;
+    use ferry::schema::Snapshot;
     let db = TestDb::new(Kind::Sqlite);
     let url = ferry::DatabaseUrl::parse(&db.url, Path::new(".")).unwrap();
     let mut m = ferry::Migrator::connect(&url, ferry::Settings::default()).unwrap();

@@ -2,7 +2,10 @@
 
 #[cfg(feature = "mysql")]
 mod connection;
+pub(crate) mod dialect;
 pub(crate) mod restore_marker;
+#[cfg(feature = "operator")]
+pub(crate) mod schema;
 
 #[cfg(feature = "mysql")]
 pub(crate) use self::connection::MySqlEngine;

@@ -2,6 +2,9 @@
 
 #[cfg(feature = "postgres")]
 mod connection;
+pub(crate) mod dialect;
+#[cfg(feature = "operator")]
+pub(crate) mod schema;
 #[cfg(feature = "postgres")]
 mod tls;
 

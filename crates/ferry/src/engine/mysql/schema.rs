@@ -1,9 +1,10 @@
 //! MySQL's and MariaDB's catalogue (`information_schema`), one query per
 //! view: columns, indexes, foreign keys, checks, views, triggers, routines.
 
-use super::{Column, Snapshot, cell, query_err};
 use crate::engine::Engine;
+use crate::engine::snapshot::{cell, query_err};
 use crate::error::Result;
+use crate::schema::{Column, Snapshot};
 
 /// Reads the schema of the connection's database.
 pub fn read(engine: &mut dyn Engine) -> Result<Snapshot> {

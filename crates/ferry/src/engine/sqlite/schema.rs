@@ -4,9 +4,10 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use super::{Column, Snapshot, cell, query_err};
 use crate::engine::Engine;
+use crate::engine::snapshot::{cell, query_err};
 use crate::error::Result;
+use crate::schema::{Column, Snapshot};
 
 const TABLES: &str = "m.type = 'table' AND m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\'";
 

@@ -6,9 +6,10 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::{Column, Snapshot, cell, query_err};
 use crate::engine::Engine;
+use crate::engine::snapshot::{cell, query_err};
 use crate::error::Result;
+use crate::schema::{Column, Snapshot};
 
 const IN_PATH: &str = "n.nspname = ANY (current_schemas(false))";
 
