@@ -149,7 +149,7 @@ impl upgrade::Progress for RunProgress {
                 bar.set_prefix("rolling back:");
                 bar.set_message(reason.to_owned());
             }
-            Notice::Undo { step, how, .. } => bar.set_message(format!("{}: {how}", step.describe())),
+            Notice::Undo { step, undone, .. } => bar.set_message(format!("{}: {undone}", step.describe())),
             _ => {}
         }
     }

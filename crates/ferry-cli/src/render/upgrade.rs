@@ -1,6 +1,6 @@
 //! `ferry upgrade` and `ferry rollback`: a run's report, and a dry run.
 
-use ferry::upgrade::{DryRun, RunReport, StepStatus};
+use ferry::upgrade::{DryRun, RunReport, StepStatus, Undone};
 
 use super::{millis, plan, watch_round, watch_verdict};
 
@@ -51,9 +51,8 @@ pub fn run_report(r: &RunReport) -> String {
             ));
             // How the rollback undid the steps that changed something.
             if let Some(undone) = &st.undone
-                && (st.status != StepStatus::Skipped || undone.starts_with("FAILED"))
-                && !undone.starts_with("nothing to undo")
-                && !undone.starts_with("hooks are not undone")
+                && (st.status != StepStatus::Skipped || matches!(undone, Undone::Failed { .. }))
+                && undone.worth_showing()
             {
                 s.push_str(&format!("       undone: {undone}\n"));
             }

@@ -5,6 +5,7 @@
 mod dry;
 mod error;
 mod run;
+mod steps;
 mod undo;
 mod watching;
 
@@ -13,7 +14,8 @@ pub use self::error::{NothingToDo, RunError, RunResult};
 pub use self::watching::{WatchOutcome, watch_now};
 pub use crate::records::run::{
     Before, End, Event, HopInfo, HopReport, Outcome, Record, RunInfo, RunOptions, RunReport, RunState, STEPS, StepKind,
-    StepReport, StepStatus, WatchReport, failure_message, last, report, steps_of_hop, unfinished, unfinished_error,
+    StepReport, StepStatus, Undone, WatchReport, failure_message, last, report, steps_of_hop, unfinished,
+    unfinished_error,
 };
 
 use self::run::Ctx;
@@ -88,14 +90,14 @@ pub enum Notice<'a> {
         /// Whether the upgrade is kept.
         kept: bool,
     },
-    /// A step was undone (or could not be: `how` starts with FAILED).
+    /// A step was undone (or could not be: `Undone::Failed`).
     Undo {
         /// The hop.
         hop: usize,
         /// The step.
         step: StepKind,
         /// How.
-        how: &'a str,
+        undone: &'a Undone,
     },
 }
 

@@ -1,5 +1,6 @@
-//! A run at work: the context it holds (locks, connection, journal), the
-//! forward pass over hops and steps, and what each step does. Every step is
+//! A run at work: the context it holds (locks, connection, journal) and the
+//! forward pass over hops and steps. What each step does, and how a
+//! rollback undoes it, is in `steps/`, one file per step. Every step is
 //! announced in the journal, synced, before it acts, and each is written so
 //! that running it again after a kill finishes what it started instead of
 //! doing it twice.
@@ -8,21 +9,17 @@ use std::time::Instant;
 
 use super::journal::{Journal, RunInfo, RunLock};
 use super::{Notice, Progress};
-use crate::backup;
-use crate::check::{self, Check, Phase, Verdict};
 use crate::config::migrate as config_migrate;
 use crate::error::{Error, Result};
 use crate::hooks::{self, HookRun};
-use crate::migration::{MigrateOptions, Phases, State};
+use crate::migration::Phases;
 use crate::migrator::{Event as MigrationEvent, Migrator, Observer};
 use crate::plan::Hop;
-use crate::project::BackupRule;
 use crate::project::Installation;
 use crate::project::hook::{Hook, When};
 use crate::records::run::state::{Before, Event, Outcome, Record, StepKind, steps_of_hop};
 use crate::redact::Redactor;
 use crate::url::DatabaseUrl;
-use crate::version::Version;
 
 /// A step that did not succeed: why, and what it did before that.
 pub(crate) struct Failure {
@@ -39,7 +36,7 @@ impl From<Error> for Box<Failure> {
     }
 }
 
-type StepResult = std::result::Result<Outcome, Box<Failure>>;
+pub(crate) type StepResult = std::result::Result<Outcome, Box<Failure>>;
 
 /// Everything a run holds while it works. Dropping it releases the locks.
 pub(crate) struct Ctx<'a> {
@@ -57,7 +54,7 @@ pub(crate) struct Ctx<'a> {
 }
 
 /// Forwards the migrator's progress to the run's.
-struct Forward<'p>(&'p mut dyn Progress);
+pub(crate) struct Forward<'p>(pub &'p mut dyn Progress);
 
 impl Observer for Forward<'_> {
     fn event(&mut self, event: MigrationEvent<'_>) {
@@ -241,355 +238,6 @@ impl Ctx<'_> {
             StepKind::PostDeploy => self.migrate_step(hop, Phases::PostDeploy),
         }
     }
-
-    /// The checks of hop `hop`: ferry.toml's, then each of its releases'.
-    fn checks_for(&self, hop: usize) -> Vec<Check> {
-        let mut out: Vec<Check> = self.inst.project.checks().to_vec();
-        if let Some(h) = self.hops.get(hop) {
-            for v in &h.releases {
-                if let Some(r) = self.inst.manifest.get(v) {
-                    out.extend(r.checks.iter().cloned());
-                }
-            }
-        }
-        // On a rehearsal's copy without hooks, no service runs the new code:
-        // only what looks at the database says something of the copy.
-        if self.inst.project.rehearsal() == Some(false) {
-            out.retain(|c| matches!(c.kind, crate::check::Kind::Sql { .. }));
-        }
-        out
-    }
-
-    /// Runs `checks` (with `requires` in the pre phase) and turns the
-    /// verdicts into the step's outcome: a failure when any blocks.
-    fn run_checks(&mut self, hop: usize, phase: Phase, extra: Vec<Verdict>) -> StepResult {
-        let checks = self.checks_for(hop);
-        let h = &self.hops[hop];
-        let (version, requires) = match phase {
-            Phase::Pre => (h.from.clone(), h.requires.clone()),
-            Phase::Post => (Some(h.to.clone()), Vec::new()),
-        };
-        // The values the pre-flight of this hop measured, for compare checks.
-        let before: Vec<Verdict> = self
-            .records
-            .iter()
-            .filter_map(|r| match &r.event {
-                Event::StepDone {
-                    hop: h,
-                    step: StepKind::Preflight,
-                    outcome,
-                } if *h == hop => Some(outcome.checks.clone()),
-                _ => None,
-            })
-            .next_back()
-            .unwrap_or_default();
-        let redactor = self.redactor.clone();
-        let redact = move |s: &str| redactor.text(s);
-        let skips = self.info.options.skips.clone();
-        let probes = self.inst.project.probes().clone();
-        let root = self.inst.project.root().to_owned();
-        let mut ctx = check::Context {
-            migrator: &mut self.migrator,
-            url: &self.url,
-            root: &root,
-            redact: &redact,
-            probes: &probes,
-            skips: &skips,
-        };
-        let mut verdicts = extra;
-        verdicts.extend(check::requirements(&requires, &mut ctx));
-        verdicts.extend(check::run(&checks, phase, version.as_ref(), &mut ctx, &before));
-        let failed: Vec<&Verdict> = verdicts.iter().filter(|v| v.blocks()).collect();
-        let warned = verdicts
-            .iter()
-            .filter(|v| v.status == check::Status::Failed && !v.blocks())
-            .count();
-        let skipped = verdicts.iter().filter(|v| v.status == check::Status::Skipped).count();
-        let mut detail = format!(
-            "{} of {} checks passed",
-            verdicts.iter().filter(|v| v.status == check::Status::Passed).count(),
-            verdicts.len()
-        );
-        if warned > 0 {
-            detail.push_str(&format!(", {warned} warned"));
-        }
-        if skipped > 0 {
-            detail.push_str(&format!(", {skipped} skipped"));
-        }
-        let error = failed
-            .iter()
-            .map(|c| format!("check `{}` failed: {}", c.name, c.detail))
-            .collect::<Vec<_>>()
-            .join("\n");
-        let outcome = Outcome {
-            detail,
-            checks: verdicts,
-            ..Outcome::default()
-        };
-        if error.is_empty() {
-            Ok(outcome)
-        } else {
-            Err(Box::new(Failure { error, outcome }))
-        }
-    }
-
-    fn preflight(&mut self, hop: usize) -> StepResult {
-        let status = self.migrator.status(&self.inst.set)?;
-        let named = |s: State| -> Vec<String> {
-            status
-                .migrations
-                .iter()
-                .filter(|m| m.state == s)
-                .map(|m| m.name.clone())
-                .collect()
-        };
-        let mut builtin = vec![
-            Verdict::builtin(
-                "no migration failed part-way",
-                &named(State::Failed),
-                "fix the database by hand, then `ferry db repair`",
-            ),
-            Verdict::builtin(
-                "applied migrations are unchanged",
-                &named(State::Modified),
-                "restore the files as they were applied, or `ferry db repair`",
-            ),
-            Verdict::builtin(
-                "applied migrations still have their files",
-                &named(State::Missing),
-                "restore the files, or `ferry db repair` to forget them",
-            ),
-            Verdict::builtin(
-                "no pending migration is older than the applied ones",
-                &named(State::OutOfOrder),
-                "apply them by hand with `ferry db migrate --allow-out-of-order`",
-            ),
-        ];
-        if hop == 0
-            && let Some(from) = &self.hops[0].from
-        {
-            let head = self.inst.manifest.schema_at(from).unwrap_or(0);
-            let behind: Vec<String> = status
-                .migrations
-                .iter()
-                .filter(|m| m.version <= head && m.state == State::Pending)
-                .map(|m| m.name.clone())
-                .collect();
-            builtin.push(Verdict::builtin(
-                &format!("the database has every migration of {from}"),
-                &behind,
-                &format!("apply them with `ferry db migrate --to {head}` first"),
-            ));
-        }
-        let writing: Vec<String> = config_migrate::records(self.config.state())?
-            .last()
-            .filter(|r| !r.is_applied())
-            .map(|r| vec![format!("the config migration to {} did not finish", r.to)])
-            .unwrap_or_default();
-        builtin.push(Verdict::builtin(
-            "no config migration is unfinished",
-            &writing,
-            "run `ferry config revert`",
-        ));
-        self.run_checks(hop, Phase::Pre, builtin)
-    }
-
-    fn hooks_step(&mut self, hop: usize, when: When) -> StepResult {
-        let hooks = self.hooks_for(hop..=hop, when);
-        if hooks.is_empty() {
-            return Ok(skipped("no hooks"));
-        }
-        let (runs, ok) = self.run_hooks(hop, &hooks);
-        let detail = runs
-            .iter()
-            .map(|r| format!("{} ({})", r.name, r.ended))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let outcome = Outcome {
-            detail,
-            hooks: runs.clone(),
-            ..Outcome::default()
-        };
-        if ok {
-            Ok(outcome)
-        } else {
-            let last = runs.last().expect("a hook failed");
-            Err(Box::new(Failure {
-                error: format!(
-                    "hook `{}` {}{}",
-                    last.name,
-                    last.ended,
-                    if last.output.trim().is_empty() {
-                        String::new()
-                    } else {
-                        format!("; its output ends with:\n{}", tail(&last.output, 10))
-                    },
-                ),
-                outcome,
-            }))
-        }
-    }
-
-    fn backup_step(&mut self, hop: usize) -> StepResult {
-        let rule = self.hops[hop].backup;
-        if let Some((id, _)) = self.backup() {
-            return Ok(skipped(&format!("the run's backup {id} covers this hop")));
-        }
-        match rule {
-            BackupRule::None => return Ok(skipped("the policy asks for none")),
-            BackupRule::Recommended if self.info.options.no_backup => {
-                return Ok(skipped("recommended by the policy, skipped with --no-backup"));
-            }
-            _ => {}
-        }
-        let store = self.inst.backups();
-        let context = self.inst.backup_context(&mut self.migrator);
-        let label = format!("before {}", self.hops[hop].to);
-        let entry = backup::create(
-            &store,
-            self.inst.project.backup(),
-            self.inst.project.root(),
-            &self.url,
-            &mut self.migrator,
-            &context,
-            Some(&label),
-        )?;
-        let verified = backup::verify(&store, &entry)?;
-        if !verified.ok {
-            let damage: Vec<String> = verified
-                .damage
-                .iter()
-                .map(|d| format!("{}: {}", d.member, d.problem))
-                .collect();
-            return Err(Box::new(Failure {
-                error: format!("backup {} does not verify: {}", entry.id, damage.join("; ")),
-                outcome: Outcome::default(),
-            }));
-        }
-        Ok(Outcome {
-            detail: format!(
-                "backup {} taken and verified ({} {})",
-                entry.id,
-                rule.as_str(),
-                "by the policy"
-            ),
-            backup: Some(entry.id),
-            ..Outcome::default()
-        })
-    }
-
-    fn config_tag(&self, hop: usize) -> String {
-        format!("{}#{hop}", self.info.id)
-    }
-
-    fn config_step(&mut self, hop: usize) -> StepResult {
-        let tag = self.config_tag(hop);
-        let records = config_migrate::records(self.config.state())?;
-        if let Some(last) = records.last()
-            && last.run.as_deref() == Some(tag.as_str())
-        {
-            if last.is_applied() {
-                // Done before the kill, not yet journaled.
-                return Ok(Outcome {
-                    detail: format!("migrated to {} (record {})", last.to, last.id),
-                    config_record: Some(last.id.clone()),
-                    ..Outcome::default()
-                });
-            }
-            // Stopped while writing: put the files back, then do it again.
-            config_migrate::revert_locked(&self.config, false)?;
-        }
-        let h = &self.hops[hop];
-        let Some(hop_from) = h.from.clone() else {
-            return Ok(skipped("a fresh install ships its config files in the new shape"));
-        };
-        // Where the files are: the hop's start, or further if migrated by hand.
-        let at = config_migrate::current(self.config.state())?.filter(|v| *v > hop_from);
-        let from = at.clone().unwrap_or(hop_from);
-        if from >= h.to {
-            return Ok(skipped(&format!("the config files are already at {from}")));
-        }
-        let steps: Vec<config_migrate::Step<'_>> =
-            config_migrate::steps_of(&self.inst.manifest, std::slice::from_ref(h))
-                .into_iter()
-                .flatten()
-                .filter(|s| *s.version > from)
-                .collect();
-        if steps.iter().all(|s| s.changes.is_empty()) {
-            return Ok(skipped("no config changes in this hop"));
-        }
-        let dir = self.inst.project.config_dir()?;
-        let prepared = config_migrate::prepare(&dir, &steps)?;
-        let to = h.to.clone();
-        let record = config_migrate::apply_locked(&self.config, &prepared, Some(&from), &to, Some(&tag))?;
-        let files: Vec<String> = prepared.changed().map(|f| f.shown.clone()).collect();
-        Ok(match record {
-            Some(r) => Outcome {
-                detail: format!(
-                    "{} file{} migrated to {to}: {}",
-                    files.len(),
-                    plural(files.len()),
-                    files.join(", ")
-                ),
-                config_record: Some(r.id),
-                ..Outcome::default()
-            },
-            None => skipped("the config files need no change"),
-        })
-    }
-
-    fn migrate_step(&mut self, hop: usize, phases: Phases) -> StepResult {
-        let head = self.hops[hop].schema_after;
-        if head == 0 || self.inst.set.get(head).is_none() {
-            return Ok(skipped("the release needs no migration"));
-        }
-        let opts = MigrateOptions {
-            to: Some(head),
-            allow_out_of_order: false,
-            phases,
-            refuse_unmanaged: true,
-        };
-        if self.migrator.plan_migrate(&self.inst.set, opts)?.is_empty() {
-            let current = self.migrator.status(&self.inst.set)?.current.unwrap_or(0);
-            return Ok(skipped(&match phases {
-                Phases::PostDeploy => "no post-deploy migration in this hop".to_owned(),
-                _ => format!("the database is at migration {current} already"),
-            }));
-        }
-        let report = self
-            .migrator
-            .migrate(&self.inst.set, opts, &mut Forward(&mut *self.progress))?;
-        let applied: Vec<String> = report.steps.iter().map(|s| s.name.clone()).collect();
-        Ok(Outcome {
-            detail: format!("applied {} migration{}", applied.len(), plural(applied.len())),
-            applied,
-            ..Outcome::default()
-        })
-    }
-
-    fn record_step(&mut self, hop: usize) -> StepResult {
-        let to = self.hops[hop].to.clone();
-        if self
-            .migrator
-            .installed()?
-            .is_some_and(|r| Version::parse(&r.version).ok().as_ref() == Some(&to) && r.source == "upgrade")
-        {
-            return Ok(skipped(&format!("{to} is recorded already")));
-        }
-        self.migrator.record_release(&to, "upgrade")?;
-        Ok(Outcome {
-            detail: format!("{to} recorded as installed"),
-            ..Outcome::default()
-        })
-    }
-
-    fn verify_step(&mut self, hop: usize) -> StepResult {
-        let outcome = self.run_checks(hop, Phase::Post, Vec::new())?;
-        if outcome.checks.is_empty() {
-            return Ok(skipped("no checks ([[checks]] in ferry.toml or the release files)"));
-        }
-        Ok(outcome)
-    }
 }
 
 pub(crate) fn skipped(why: &str) -> Outcome {
@@ -604,7 +252,7 @@ pub(crate) fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
 
-fn tail(text: &str, lines: usize) -> String {
+pub(crate) fn tail(text: &str, lines: usize) -> String {
     let all: Vec<&str> = text.trim_end().lines().collect();
     all[all.len().saturating_sub(lines)..]
         .iter()

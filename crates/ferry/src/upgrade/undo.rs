@@ -1,5 +1,7 @@
 //! Undoing a run, step by step in reverse, journaled like the run itself so
-//! that a killed rollback can be continued.
+//! that a killed rollback can be continued. Each step's own undo is beside
+//! its forward action in `steps/`; here, the order, the way the database
+//! goes back, and the hooks around it all.
 //!
 //! The database goes back by the least destructive way that restores it
 //! exactly: the down scripts, when every migration the run applied has one
@@ -11,17 +13,15 @@
 
 use super::Notice;
 use super::run::Ctx;
-use crate::backup;
-use crate::config::migrate as config_migrate;
-use crate::error::{Error, Result};
-use crate::migration::{Direction, RevertTarget, State};
+use crate::error::Result;
+use crate::migration::{Direction, State};
 use crate::project::hook::When;
 use crate::records::run::state::End;
-use crate::records::run::state::{Event, Record, StepKind};
+use crate::records::run::state::{Event, Record, StepKind, Undone};
 
 /// How the database goes back.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Way {
+pub(crate) enum Way {
     /// Down scripts, hop by hop.
     Downs,
     /// The run's backup, restored when the undo reaches hop `.1`.
@@ -56,7 +56,7 @@ fn to_undo(records: &[Record], to_hop: usize) -> Vec<(usize, StepKind, u64)> {
 
 impl Ctx<'_> {
     /// The newest migration applied before hop `hop`'s migrate step started.
-    fn hop_base(&self, hop: usize) -> Option<u64> {
+    pub(crate) fn hop_base(&self, hop: usize) -> Option<u64> {
         self.records.iter().find_map(|r| match &r.event {
             Event::StepStarted {
                 hop: h,
@@ -225,16 +225,25 @@ impl Ctx<'_> {
         for (hop, step, seq) in to_undo(&self.records, to_hop) {
             self.append(Event::UndoStarted { hop, step })?;
             match self.undo(hop, step, seq, &way) {
-                Ok(how) => {
-                    self.progress.notice(Notice::Undo { hop, step, how: &how });
-                    self.append(Event::UndoDone { hop, step, how })?;
+                Ok(undone) => {
+                    self.progress.notice(Notice::Undo {
+                        hop,
+                        step,
+                        undone: &undone,
+                    });
+                    self.append(Event::UndoDone {
+                        hop,
+                        step,
+                        how: undone.to_string(),
+                        undone: Some(undone),
+                    })?;
                 }
                 Err(e) => {
                     let error = self.redact(&e.to_string());
                     self.progress.notice(Notice::Undo {
                         hop,
                         step,
-                        how: &format!("FAILED: {error}"),
+                        undone: &Undone::Failed { error: error.clone() },
                     });
                     self.append(Event::UndoFailed { hop, step, error })?;
                     return Ok(false);
@@ -258,118 +267,16 @@ impl Ctx<'_> {
         Ok(true)
     }
 
-    fn undo(&mut self, hop: usize, step: StepKind, seq: u64, way: &Way) -> Result<String> {
+    fn undo(&mut self, hop: usize, step: StepKind, seq: u64, way: &Way) -> Result<Undone> {
         let before = self.before_of(seq);
         match step {
-            StepKind::Preflight | StepKind::Verify => Ok("nothing to undo".into()),
-            StepKind::PostDeploy => match way {
-                Way::Downs => {
-                    // Back to where the hop's migrations started: undoing
-                    // the migrate step reverts the pre-deploy ones after.
-                    let base = self.hop_base(hop).unwrap_or(before.schema.unwrap_or(0));
-                    let target = RevertTarget::PostDeployAfter(base);
-                    if self.migrator.plan_revert(&self.inst.set, target)?.is_empty() {
-                        return Ok("no post-deploy migration to revert".into());
-                    }
-                    let report = self.migrator.revert(&self.inst.set, target, &mut ())?;
-                    Ok(format!(
-                        "reverted {} post-deploy migration{} with {} down script{}",
-                        report.steps.len(),
-                        super::run::plural(report.steps.len()),
-                        if report.steps.len() == 1 { "its" } else { "their" },
-                        super::run::plural(report.steps.len())
-                    ))
-                }
-                Way::Restore(id, _) => Ok(format!("undone by the restore of backup {id}")),
-                Way::Nothing => Ok("no migration was applied".into()),
-                Way::None(why) => Err(Error::refusal(
-                    why.clone(),
-                    "restore a backup taken before the upgrade by hand (`ferry backup list`, `ferry backup restore ID`)",
-                )),
-            },
-            StepKind::HooksBefore | StepKind::HooksAfter => {
-                Ok("hooks are not undone (after_rollback hooks run at the end)".into())
-            }
-            StepKind::Backup => Ok(match self.backup().filter(|(_, h)| *h == hop) {
-                Some((id, _)) => format!("backup {id} is kept"),
-                None => "nothing to undo".into(),
-            }),
-            StepKind::Config => {
-                let tag = format!("{}#{hop}", self.info.id);
-                let records = config_migrate::records(self.config.state())?;
-                match records.last() {
-                    Some(last) if last.run.as_deref() == Some(tag.as_str()) => {
-                        let r = config_migrate::revert_locked(&self.config, false)?
-                            .expect("the record was there under the lock");
-                        Ok(format!(
-                            "{} config file{} restored byte for byte",
-                            r.files.len(),
-                            super::run::plural(r.files.len())
-                        ))
-                    }
-                    _ if records.iter().any(|r| r.run.as_deref() == Some(tag.as_str())) => Err(Error::refusal(
-                        "a config migration made after this run's stands on top of it",
-                        "revert the newer config migrations first (`ferry config revert`), then roll back again",
-                    )),
-                    _ => Ok("no config file was changed".into()),
-                }
-            }
-            StepKind::Record => {
-                if matches!(way, Way::Restore(..)) {
-                    return Ok("the restore brings the recorded release back".into());
-                }
-                let seq = before.release_seq.unwrap_or(0);
-                if self.migrator.installed_seq()? > seq {
-                    self.migrator.forget_releases_since(seq)?;
-                    Ok(match &before.release {
-                        Some(v) => format!("{v} is the recorded release again"),
-                        None => "the release table is as it was (nothing recorded)".into(),
-                    })
-                } else {
-                    Ok("nothing was recorded".into())
-                }
-            }
-            StepKind::Migrate => match way {
-                Way::Nothing => Ok("no migration was applied".into()),
-                Way::None(why) => Err(Error::refusal(
-                    why.clone(),
-                    "restore a backup taken before the upgrade by hand (`ferry backup list`, `ferry backup restore ID`)",
-                )),
-                Way::Downs => {
-                    let target = RevertTarget::To(before.schema.unwrap_or(0));
-                    // A batched migration stopped part-way counts: its down
-                    // reverts the batches done.
-                    if self.migrator.plan_revert(&self.inst.set, target)?.is_empty() {
-                        return Ok("no migration to revert".into());
-                    }
-                    let report = self.migrator.revert(&self.inst.set, target, &mut ())?;
-                    Ok(match report.steps.len() {
-                        1 => "reverted 1 migration with its down script".to_owned(),
-                        n => format!("reverted {n} migrations with their down scripts"),
-                    })
-                }
-                Way::Restore(id, at) if *at == hop => {
-                    let store = self.inst.backups();
-                    let entry = store.get(id)?;
-                    let options = backup::RestoreOptions {
-                        database: true,
-                        files: false,
-                        no_privileges: false,
-                    };
-                    backup::restore(
-                        &store,
-                        &entry,
-                        self.inst.project.root(),
-                        &self.url,
-                        &mut self.migrator,
-                        options,
-                        |_| true,
-                    )?;
-                    self.migrator.reopen()?;
-                    Ok(format!("the database restored from backup {id}"))
-                }
-                Way::Restore(id, _) => Ok(format!("undone by the restore of backup {id}")),
-            },
+            StepKind::Preflight | StepKind::Verify => Ok(self.undo_checks()),
+            StepKind::HooksBefore | StepKind::HooksAfter => Ok(self.undo_hooks()),
+            StepKind::Backup => Ok(self.undo_backup(hop)),
+            StepKind::Config => self.undo_config(hop),
+            StepKind::Migrate => self.undo_migrate(hop, &before, way),
+            StepKind::Record => self.undo_record(&before, matches!(way, Way::Restore(..))),
+            StepKind::PostDeploy => self.undo_post_deploy(hop, &before, way),
         }
     }
 }
@@ -433,6 +340,7 @@ mod tests {
                 hop: 1,
                 step: StepKind::Config,
                 how: String::new(),
+                undone: None,
             },
         ));
         assert_eq!(to_undo(&r, 0).len(), 2, "a continued rollback skips what is undone");

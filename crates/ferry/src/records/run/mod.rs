@@ -11,4 +11,4 @@ pub use self::report::{
     HopReport, RunReport, StepReport, StepStatus, WatchReport, failure_message, last, report, unfinished,
     unfinished_error,
 };
-pub use self::state::{Before, End, Event, Outcome, Record, RunState, STEPS, StepKind, steps_of_hop};
+pub use self::state::{Before, End, Event, Outcome, Record, RunState, STEPS, StepKind, Undone, steps_of_hop};

@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use super::journal::{self, HopInfo, RunInfo};
-use super::state::{Event, Outcome, Record, RunState, StepKind, steps_of_hop};
+use super::state::{Event, Outcome, Record, RunState, StepKind, Undone, steps_of_hop};
 use crate::error::Result;
 use crate::records::hook::HookRun;
 
@@ -38,7 +38,7 @@ pub struct StepReport {
     pub outcome: Option<Outcome>,
     /// How a rollback undid it, when one did.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub undone: Option<String>,
+    pub undone: Option<Undone>,
 }
 
 /// One hop of a run.
@@ -160,14 +160,14 @@ impl RunReport {
                 }
                 Event::Hooks { hooks: h } => hooks.extend(h.iter().cloned()),
                 Event::RollbackStarted { reason, .. } => rollback = Some(reason.clone()),
-                Event::UndoDone { hop, step, how } => {
+                Event::UndoDone { hop, step, how, undone } => {
                     if let Some(s) = step_mut(&mut hops, *hop, *step) {
-                        s.undone = Some(how.clone());
+                        s.undone = Some(undone.clone().unwrap_or_else(|| Undone::Described { how: how.clone() }));
                     }
                 }
                 Event::UndoFailed { hop, step, error } => {
                     if let Some(s) = step_mut(&mut hops, *hop, *step) {
-                        s.undone = Some(format!("FAILED: {error}"));
+                        s.undone = Some(Undone::Failed { error: error.clone() });
                     }
                 }
                 Event::WatchStarted { rounds, duration_ms } => {

@@ -15,6 +15,111 @@ use serde::{Deserialize, Serialize};
 
 use crate::records::hook::HookRun;
 
+/// How a rollback undid a step.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Undone {
+    /// The step (a check, a backup not taken) has nothing to undo.
+    NothingToUndo,
+    /// Nothing was there to undo, though the step ran.
+    Nothing {
+        /// Why, in words.
+        why: String,
+    },
+    /// The step is not undone (hooks: the after_rollback hooks run at the end).
+    NotUndone {
+        /// Why, in words.
+        why: String,
+    },
+    /// The backup the step took is kept.
+    BackupKept {
+        /// The backup.
+        backup: String,
+    },
+    /// Migrations reverted with their down scripts.
+    Reverted {
+        /// How many.
+        migrations: usize,
+        /// They were post-deploy migrations.
+        post_deploy: bool,
+    },
+    /// The database restored from a backup.
+    Restored {
+        /// The backup.
+        backup: String,
+    },
+    /// Undone by the restore of a backup, at another step.
+    ByRestore {
+        /// The backup.
+        backup: String,
+    },
+    /// Config files restored byte for byte.
+    ConfigRestored {
+        /// How many.
+        files: usize,
+    },
+    /// The release table taken back to what it said before.
+    ReleaseRestored {
+        /// The release recorded again; none when nothing was.
+        release: Option<String>,
+    },
+    /// The restore of a backup brings the recorded release back.
+    ReleaseByRestore,
+    /// It could not be undone.
+    Failed {
+        /// Why.
+        error: String,
+    },
+    /// Written by an earlier ferry, in words only.
+    Described {
+        /// How, in words.
+        how: String,
+    },
+}
+
+impl Undone {
+    /// False for a step with nothing to undo and for hooks: a report need
+    /// not say so for each.
+    pub fn worth_showing(&self) -> bool {
+        !matches!(self, Undone::NothingToUndo | Undone::NotUndone { .. })
+    }
+}
+
+impl std::fmt::Display for Undone {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let plural = |n: usize| if n == 1 { "" } else { "s" };
+        match self {
+            Undone::NothingToUndo => f.write_str("nothing to undo"),
+            Undone::Nothing { why } | Undone::NotUndone { why } => f.write_str(why),
+            Undone::BackupKept { backup } => write!(f, "backup {backup} is kept"),
+            Undone::Reverted {
+                migrations: n,
+                post_deploy: true,
+            } => write!(
+                f,
+                "reverted {n} post-deploy migration{} with {} down script{}",
+                plural(*n),
+                if *n == 1 { "its" } else { "their" },
+                plural(*n)
+            ),
+            Undone::Reverted { migrations: 1, .. } => f.write_str("reverted 1 migration with its down script"),
+            Undone::Reverted { migrations: n, .. } => write!(f, "reverted {n} migrations with their down scripts"),
+            Undone::Restored { backup } => write!(f, "the database restored from backup {backup}"),
+            Undone::ByRestore { backup } => write!(f, "undone by the restore of backup {backup}"),
+            Undone::ConfigRestored { files } => {
+                write!(f, "{files} config file{} restored byte for byte", plural(*files))
+            }
+            Undone::ReleaseRestored { release: Some(v) } => write!(f, "{v} is the recorded release again"),
+            Undone::ReleaseRestored { release: None } => {
+                f.write_str("the release table is as it was (nothing recorded)")
+            }
+            Undone::ReleaseByRestore => f.write_str("the restore brings the recorded release back"),
+            Undone::Failed { error } => write!(f, "FAILED: {error}"),
+            Undone::Described { how } => f.write_str(how),
+        }
+    }
+}
+
 /// The steps of one hop, in the order they run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -230,8 +335,11 @@ pub enum Event {
         hop: usize,
         /// The step.
         step: StepKind,
-        /// How, in words.
+        /// How, in words (what journals of earlier versions hold alone).
         how: String,
+        /// How.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        undone: Option<Undone>,
     },
     /// A step could not be undone.
     UndoFailed {
