@@ -39,9 +39,11 @@ echo "# everything back by itself; a killed run resumes with --resume."
 run upgrade --yes
 run status
 echo
-echo "# The journal, one line per step as it started and ended:"
-printf '\n$ cut -c1-110 .ferry/runs/*/journal.jsonl\n'
-cut -c1-110 .ferry/runs/*/journal.jsonl
+echo "# The journal, one line per step as it started and ended, kept in the"
+echo "# database beside its history (any copy of the project pointed at the"
+echo "# database sees it, resumes it or rolls it back):"
+printf '\n$ ferry runs last --journal | cut -c1-110\n'
+"$ferry" runs last --journal | cut -c1-110
 echo
 echo "# Changed our minds: back to 1.0.0, the least destructive way (down"
 echo "# scripts here; the run's backup when they cannot restore it exactly)."

@@ -116,6 +116,7 @@ fn dispatch(cli: &Cli, out: &mut Out) -> Result<Outcome> {
         Command::Rollback { to, restore, yes, json } => {
             cmd::rollback::run(g, to.as_ref(), *restore, *yes, json.json, out)
         }
+        Command::Runs { run, journal, json } => cmd::runs::run(g, run.as_deref(), *journal, json.json, out),
         Command::Adopt { version } => cmd::adopt::run(g, version, out),
         Command::Guide { output } => cmd::guide::run(g, output.as_ref(), out),
         Command::Import {

@@ -152,6 +152,18 @@ pub enum Command {
         #[command(flatten)]
         json: JsonFlag,
     },
+    /// The upgrade runs ferry keeps (in the database, or in `[state] dir`):
+    /// listed; one run's report; a run's journal, line for line.
+    Runs {
+        /// The run to show (its id, or `last`).
+        run: Option<String>,
+        /// Print the journal as stored (JSON lines) instead of a report; of
+        /// every run when no run is named.
+        #[arg(long)]
+        journal: bool,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
     /// Record VERSION as the installed release, without changing anything else.
     Adopt {
         /// The release installed now.

@@ -264,8 +264,48 @@ impl TestDb {
             .collect()
     }
 
-    /// The user tables, sorted.
+    /// The user tables, sorted: the application's and ferry's history,
+    /// without ferry's run state (on PostgreSQL in a schema of its own; on
+    /// the others beside the history as `<history>_state_*`), which tells
+    /// what ferry did rather than what the database holds.
     pub fn tables(&self) -> Vec<String> {
+        let mut tables = self.all_tables();
+        tables.retain(|t| {
+            !["_state_docs", "_state_runs", "_state_journal"]
+                .iter()
+                .any(|s| t.ends_with(s))
+        });
+        tables
+    }
+
+    /// The table of ferry's run state named `part` (`docs`, `runs`,
+    /// `journal`), for a history table `ferry_history`, quoted for SQL.
+    pub fn state_table(&self, part: &str) -> String {
+        match self.kind {
+            Kind::Postgres => format!("ferry_state.ferry_history_{part}"),
+            _ => format!("ferry_history_state_{part}"),
+        }
+    }
+
+    /// The names of the documents in ferry's run state (`verified.json`,
+    /// `config/<id>/record.json`...), sorted; none before it has any.
+    pub fn state_docs(&self) -> Vec<String> {
+        let table = self.state_table("docs");
+        if !self.all_tables().iter().any(|t| table.ends_with(t.as_str())) && self.kind != Kind::Postgres {
+            return Vec::new();
+        }
+        if self.kind == Kind::Postgres
+            && self
+                .column("SELECT 1 FROM information_schema.tables WHERE table_schema = 'ferry_state' AND table_name = 'ferry_history_docs'")
+                .is_empty()
+        {
+            return Vec::new();
+        }
+        self.column(&format!("SELECT name FROM {table} ORDER BY name"))
+    }
+
+    /// Every table, ferry's run state included, sorted.
+    pub fn all_tables(&self) -> Vec<String> {
         let sql = match self.kind {
             Kind::Sqlite => {
                 "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"

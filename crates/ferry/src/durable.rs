@@ -71,15 +71,6 @@ pub fn lock_file(path: &Path) -> Result<File> {
         .map_err(|e| Error::io("cannot open", path, e))
 }
 
-/// Writes a new private file (0600) and syncs it. For files in a folder
-/// that nothing reads before a record says it is complete.
-pub fn write_new_private(path: &Path, bytes: &[u8]) -> Result<()> {
-    let mut file = create_private(path)?;
-    file.write_all(bytes)
-        .and_then(|_| file.sync_all())
-        .map_err(|e| Error::io("cannot write", path, e))
-}
-
 /// Writes `bytes` to `path` atomically: a private temporary file beside it,
 /// renamed over it. When `durable`, the file is synced before the rename
 /// and the folder after it.

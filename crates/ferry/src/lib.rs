@@ -51,6 +51,7 @@ pub mod foreign;
 pub mod installed;
 pub mod migration;
 mod migrator;
+pub mod state;
 
 // Everything an operator runs beyond migrations (the `operator` feature).
 // 0. Foundation, continued: processes and the environment.

@@ -44,6 +44,27 @@ impl Default for Settings {
     }
 }
 
+impl Settings {
+    /// The names of ferry's own tables beside the application's: the
+    /// history, the release table, the batch and adoption tables, and the
+    /// run state (where it is not in a schema of its own).
+    pub fn own_tables(&self) -> Vec<String> {
+        let h = &self.history_table;
+        [
+            h.clone(),
+            self.release_table.clone(),
+            engine::progress::table(h),
+            h.sibling("adopted"),
+            h.sibling("state_docs"),
+            h.sibling("state_runs"),
+            h.sibling("state_journal"),
+        ]
+        .iter()
+        .map(|t| t.name().to_owned())
+        .collect()
+    }
+}
+
 /// Something that happened during a run.
 #[derive(Debug, Clone, Copy)]
 #[non_exhaustive]
@@ -144,6 +165,9 @@ pub struct Migrator {
     /// The history table is known to exist: made under the lock held since
     /// (`run_known` asks the database once, not once per step).
     history_ready: bool,
+    /// Whether writes are refused while an upgrade run is unfinished (see
+    /// [`Migrator::guard`]); off for the migrator of an upgrade run itself.
+    guarded: bool,
 }
 
 impl std::fmt::Debug for Migrator {
@@ -178,6 +202,7 @@ impl Migrator {
             settings,
             held: false,
             history_ready: false,
+            guarded: true,
         })
     }
 
@@ -188,6 +213,7 @@ impl Migrator {
             settings,
             held: false,
             history_ready: false,
+            guarded: true,
         }
     }
 
@@ -199,8 +225,34 @@ impl Migrator {
         if !self.held {
             self.engine.lock(self.settings.lock_timeout)?;
             self.held = true;
+            if let Err(e) = self.guard() {
+                self.release_lock();
+                return Err(e);
+            }
         }
         Ok(())
+    }
+
+    /// Refuses to write while the database records an unfinished upgrade
+    /// run: until it is resumed or rolled back (from any folder, container
+    /// or pod with the project), its journal must keep describing what is
+    /// there. An application that migrates at start-up meets the same rule
+    /// as `ferry db migrate`. Run state kept in a folder (`[state] dir`) is
+    /// not in the database, and not seen here.
+    pub fn guard(&mut self) -> Result<()> {
+        if !self.guarded {
+            return Ok(());
+        }
+        match crate::state::unfinished_run(&mut *self.engine, &self.settings.history_table)? {
+            Some((id, state)) => Err(unfinished_run(&id, &state)),
+            None => Ok(()),
+        }
+    }
+
+    /// The migrator of an upgrade run: its writes are the run's own, so an
+    /// unfinished run (its own) does not stop them.
+    pub(crate) fn for_upgrade_run(&mut self) {
+        self.guarded = false;
     }
 
     /// Releases a lock taken by [`Migrator::hold_lock`].
@@ -317,16 +369,7 @@ impl Migrator {
         if !self.history()?.is_empty() {
             return Ok(None);
         }
-        let h = &self.settings.history_table;
-        let ours: Vec<String> = [
-            h.clone(),
-            self.settings.release_table.clone(),
-            engine::progress::table(h),
-            h.sibling("adopted"),
-        ]
-        .iter()
-        .map(|t| t.name().to_owned())
-        .collect();
+        let ours = self.settings.own_tables();
         crate::foreign::unmanaged(&mut *self.engine, &ours)
     }
 
@@ -534,8 +577,14 @@ impl Migrator {
         if self.held {
             return f(&mut *self.engine);
         }
+        let guarded = self.guarded;
+        let history = self.settings.history_table.clone();
         self.engine.lock(self.settings.lock_timeout)?;
         let guard = LockGuard(&mut *self.engine);
+        if guarded && let Some((id, state)) = crate::state::unfinished_run(&mut *guard.0, &history)? {
+            drop(guard);
+            return Err(unfinished_run(&id, &state));
+        }
         f(&mut *guard.0)
     }
 
@@ -557,6 +606,11 @@ impl Migrator {
         };
         if let Ok(steps) = plan(&read) {
             if steps.is_empty() {
+                // Nothing to write; still, nothing runs beside an unfinished
+                // upgrade (an application starting up waits for it).
+                if !self.held {
+                    self.guard()?;
+                }
                 observer.event(Event::Planned { total: 0 });
                 return Ok(Report::default());
             }
@@ -595,6 +649,17 @@ impl Drop for Migrator {
     fn drop(&mut self) {
         self.release_lock();
     }
+}
+
+/// The refusal of a write while an upgrade run is unfinished.
+fn unfinished_run(id: &str, state: &str) -> Error {
+    Error::refusal(
+        format!(
+            "the upgrade run {id} did not finish (it is {}): ferry changes nothing in this database until it is finished or undone",
+            state.replace('_', " ")
+        ),
+        "`ferry upgrade --resume` finishes it, `ferry upgrade --rollback` undoes it (run either where the project is, in any folder, container or pod pointed at this database)",
+    )
 }
 
 /// Lints the scripts `steps` will run, so a script that cannot run on this

@@ -55,6 +55,7 @@ impl Overview {
     /// Reads everything `ferry status` shows. Changes nothing.
     pub fn gather(
         inst: &Installation,
+        access: &crate::project::Access,
         migrator: &mut Migrator,
         url: &DatabaseUrl,
         today: jiff::civil::Date,
@@ -70,9 +71,11 @@ impl Overview {
             Err(e) => Err(e.clone()),
         };
         let newest = inst.manifest.newest();
-        let claimed = crate::config::migrate::current(&inst.config_state())
+        let mut store = inst.state(access);
+        let claimed = store
+            .as_mut()
             .ok()
-            .flatten()
+            .and_then(|s| crate::config::migrate::current(&mut **s).ok().flatten())
             .or_else(|| installed.clone());
         let config_behind = match (claimed, inst.files_config_version()) {
             (Some(c), Some(f)) if f < c => Some(f),
@@ -91,12 +94,18 @@ impl Overview {
             today,
             newest: newest.map(|r| r.version.clone()),
             newest_date: newest.and_then(|r| r.date),
-            config: config_migrate::records(&inst.config_state())
-                .map(|r| r.last().cloned())
-                .map_err(|e| e.to_string()),
+            config: match &mut store {
+                Ok(s) => config_migrate::records(&mut **s)
+                    .map(|r| r.last().cloned())
+                    .map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            },
             config_declared: inst.manifest.releases().iter().any(|r| !r.config.is_empty()),
             next,
-            upgrade: crate::upgrade::last(&inst.runs_dir()).ok().flatten(),
+            upgrade: store
+                .as_mut()
+                .ok()
+                .and_then(|s| crate::upgrade::last(&mut **s).ok().flatten()),
             observed,
         })
     }

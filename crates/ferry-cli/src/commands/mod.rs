@@ -17,6 +17,7 @@ pub mod new;
 pub mod plan;
 pub mod rehearse;
 pub mod rollback;
+pub mod runs;
 pub mod status;
 pub mod upgrade;
 pub mod watch;

@@ -12,7 +12,7 @@ use crate::render;
 pub fn run(g: &Global, json: bool, out: &mut Out) -> Result<Outcome> {
     let inst = Installation::load_for(&g.project, &access(g))?;
     let (mut migrator, url) = inst.connect(&access(g))?;
-    let overview = Overview::gather(&inst, &mut migrator, &url, today(g))?;
+    let overview = Overview::gather(&inst, &access(g), &mut migrator, &url, today(g))?;
     if json {
         out.json(&overview)?;
     } else {

@@ -24,7 +24,7 @@ pub use self::plan::{plan, plan_summary};
 pub use self::rehearse::rehearsal;
 pub use self::status::overview;
 pub use self::transfer::transfer;
-pub use self::upgrade::{dry_upgrade, run_report};
+pub use self::upgrade::{dry_upgrade, run_report, runs};
 pub use self::verify::verification;
 pub use self::watch::{watch_round, watch_verdict, watched};
 

@@ -113,3 +113,28 @@ pub fn dry_upgrade(d: &DryRun, name: &str) -> String {
     s.push_str("\ndry run: nothing was changed\n");
     s
 }
+
+/// `ferry runs`: one line per run, oldest first.
+pub fn runs(all: &ferry::ops::runs::Runs) -> String {
+    if all.runs.is_empty() {
+        return format!("no upgrade runs in {}\n", all.place);
+    }
+    let rows: Vec<Vec<String>> = all
+        .runs
+        .iter()
+        .map(|r| {
+            vec![
+                r.id.clone(),
+                r.started_at.clone(),
+                format!("{} → {}", r.from.as_deref().unwrap_or("nothing"), r.to),
+                r.state.as_str().replace('_', " ") + if r.live { " (live)" } else { "" },
+            ]
+        })
+        .collect();
+    let mut s = format!("upgrade runs in {}\n", all.place);
+    s.push_str(&super::table(&["RUN", "STARTED", "RELEASES", "STATE"], &rows));
+    if let Some(next) = all.runs.last().and_then(|r| r.next.as_ref()) {
+        s.push_str(&format!("the last run is unfinished: {next}\n"));
+    }
+    s
+}

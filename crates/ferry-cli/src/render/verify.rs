@@ -63,6 +63,11 @@ pub fn verification(r: &VerifyReport) -> String {
             }
         }
     }
+    if let Some(why) = &r.unrecorded {
+        s.push_str(&format!(
+            "note: what it found could not be kept in the run state, so plans and rollbacks do not know it: {why}\n"
+        ));
+    }
     if let Some(why) = &r.stopped {
         s.push_str(&format!("stopped: {why}\n"));
     }

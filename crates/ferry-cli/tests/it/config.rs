@@ -19,6 +19,25 @@ fn copy_agentlab() -> tempfile::TempDir {
     dir
 }
 
+/// The config-migration records in the copy's run state (its SQLite
+/// database's state tables): each record's JSON.
+fn config_records(dir: &Path) -> Vec<String> {
+    let db = dir.join("agentlab.db");
+    if !db.exists() {
+        return Vec::new();
+    }
+    let conn = rusqlite::Connection::open(db).unwrap();
+    let Ok(mut q) =
+        conn.prepare("SELECT body FROM ferry_history_state_docs WHERE name LIKE 'config/%/record.json' ORDER BY name")
+    else {
+        return Vec::new();
+    };
+    q.query_map([], |r| r.get::<_, Vec<u8>>(0))
+        .unwrap()
+        .map(|b| String::from_utf8(b.unwrap()).unwrap())
+        .collect()
+}
+
 fn copy(from: &Path, to: &Path) {
     for e in fs::read_dir(from).unwrap() {
         let e = e.unwrap();
@@ -351,11 +370,7 @@ fn concurrent_config_migrations_apply_once() {
             "{text}"
         );
     }
-    let records = fs::read_dir(dir.join(".ferry/config"))
-        .unwrap()
-        .filter(|e| e.as_ref().unwrap().path().is_dir())
-        .count();
-    assert_eq!(records, 1);
+    assert_eq!(config_records(&dir).len(), 1);
     let config = fs::read_to_string(dir.join("config.yaml")).unwrap();
     assert_eq!(config.matches("artifact_dir:").count(), 1, "{config}");
 }
@@ -393,9 +408,7 @@ fn concurrent_migrations_and_reverts_keep_files_and_record_in_agreement() {
                 "round {round}: {text}"
             );
         }
-        let records = fs::read_dir(dir.join(".ferry/config"))
-            .map(|d| d.flatten().filter(|e| e.path().is_dir()).count())
-            .unwrap_or(0);
+        let records = config_records(&dir).len();
         let now = files(&dir);
         match records {
             0 => assert_eq!(now, original, "round {round}: no record, original files"),
@@ -467,11 +480,7 @@ fn a_config_migration_killed_mid_way_is_reverted() {
             let gpu_now = fs::read(dir.join("profiles/gpu.yaml")).unwrap();
             assert_eq!(gpu_now, gpu, "the second is not");
         }
-        let records = dir.join(".ferry/config");
-        let unfinished = fs::read_dir(&records).is_ok_and(|d| {
-            d.flatten()
-                .any(|e| fs::read_to_string(e.path().join("record.json")).is_ok_and(|t| t.contains("\"writing\"")))
-        });
+        let unfinished = config_records(dir).iter().any(|t| t.contains("\"writing\""));
         assert_eq!(unfinished, crash_after.is_some(), "{crash_after:?}");
         if unfinished {
             let (code, out, err) = run(dir, &["config", "migrate", "--from", "1.0.0"]);

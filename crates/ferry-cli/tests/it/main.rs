@@ -16,6 +16,7 @@ mod rehearse;
 mod releases;
 mod restore;
 mod support;
+mod travel;
 mod twisterlab;
 mod upgrade;
 mod verify;

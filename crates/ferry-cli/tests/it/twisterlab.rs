@@ -148,17 +148,9 @@ fn twisterlab_from_sqlite_to_multi_tenant_postgres_and_back() {
         "killed inside the migrate step: {}",
         stderr(&out)
     );
-    let runs = lab.path().join(".ferry/runs");
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&runs)
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.is_dir())
-        .collect();
-    dirs.sort();
-    let run = dirs.pop().unwrap();
-    let journal = std::fs::read_to_string(run.join("journal.jsonl")).unwrap();
-    let line11 = journal.lines().nth(10).unwrap();
+    // The journal is PostgreSQL's now: the run state lives with the database.
+    let journal = lab.ok(Some(&pg), &["runs", "last", "--journal"]);
+    let line11 = journal.lines().nth(11).unwrap();
     assert!(
         line11.contains("\"step\":\"migrate\"") && line11.contains("step_started"),
         "{line11}"

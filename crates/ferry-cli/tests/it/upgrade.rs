@@ -158,16 +158,9 @@ expect = "3"
         std::fs::read_to_string(self.path().join("hooks.log")).unwrap_or_default()
     }
 
-    /// Every file under .ferry/runs, concatenated.
+    /// Every run's journal, as `ferry runs --journal` prints it.
     pub fn journals(&self) -> String {
-        let mut all = String::new();
-        let runs = self.path().join(".ferry/runs");
-        for d in std::fs::read_dir(&runs).into_iter().flatten().flatten() {
-            for f in std::fs::read_dir(d.path()).into_iter().flatten().flatten() {
-                all.push_str(&std::fs::read_to_string(f.path()).unwrap_or_default());
-            }
-        }
-        all
+        stdout(&self.run(&["runs", "--journal"]))
     }
 
     /// `ferry status --json` (which exits 1 while a run is unfinished).
@@ -443,19 +436,39 @@ fn secrets_stay_out_of_journals_hooks_and_output() {
     for secret in ["pw-5e6f7a8b9c", "tok-9f8e7d6c5b4a"] {
         assert!(!everything.contains(secret), "{secret} leaked:\n{everything}");
     }
-    // The journal is private.
-    let runs = f.path().join(".ferry/runs");
-    assert_eq!(std::fs::metadata(&runs).unwrap().permissions().mode() & 0o777, 0o700);
-    for d in std::fs::read_dir(&runs).unwrap().flatten() {
-        for file in std::fs::read_dir(d.path()).into_iter().flatten().flatten() {
-            assert_eq!(
-                file.metadata().unwrap().permissions().mode() & 0o777,
-                0o600,
-                "{:?}",
-                file.path()
-            );
+    // Nor in the state's tables, read directly.
+    let tables = format!("{:?}", f.db.rows("SELECT * FROM ferry_state.ferry_history_journal"));
+    assert!(tables.contains("url=postgres://postgres:****@"), "{tables}");
+    assert!(!tables.contains("pw-5e6f7a8b9c"), "{tables}");
+}
+
+/// `[state] dir` keeps the run state in a folder: private to its owner,
+/// each file too.
+#[test]
+fn a_state_folder_is_private() {
+    let f = Fixture::new(Kind::Sqlite);
+    let toml = std::fs::read_to_string(f.path().join("ferry.toml")).unwrap();
+    f.write("ferry.toml", &format!("{toml}\n[state]\ndir = \"state\"\n"));
+    f.ok(&["upgrade", "--yes"]);
+    assert!(f.journals().contains("\"finished\""), "{}", f.journals());
+    assert!(
+        !f.db.all_tables().iter().any(|t| t.contains("state")),
+        "{:?}",
+        f.db.all_tables()
+    );
+    let mut files = 0;
+    let mut todo = vec![f.path().join("state")];
+    while let Some(path) = todo.pop() {
+        let md = std::fs::metadata(&path).unwrap();
+        let want = if md.is_dir() { 0o700 } else { 0o600 };
+        assert_eq!(md.permissions().mode() & 0o777, want, "{path:?}");
+        if md.is_dir() {
+            todo.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+        } else {
+            files += 1;
         }
     }
+    assert!(files >= 2, "a run's info and journal at least");
 }
 
 #[test]
@@ -489,12 +502,8 @@ fn two_upgrades_at_once_upgrade_once() {
     assert_eq!(outs.matches(", done").count(), 1, "{outs}");
     assert!(outs.contains("already at 1.2.0: nothing to do"), "{outs}");
     assert_eq!(f.hooks_log().matches("before 1.0.0 1.1.0").count(), 1);
-    let runs = std::fs::read_dir(f.path().join(".ferry/runs"))
-        .unwrap()
-        .flatten()
-        .filter(|e| e.path().is_dir())
-        .count();
-    assert_eq!(runs, 1);
+    let runs: serde_json::Value = serde_json::from_str(&f.ok(&["runs", "--json"])).unwrap();
+    assert_eq!(runs["runs"].as_array().unwrap().len(), 1, "{runs}");
 }
 
 /// Killed at every step boundary and inside every step (debug-build crash

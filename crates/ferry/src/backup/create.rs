@@ -42,6 +42,7 @@ pub fn create(
         .filter(|r| r.success)
         .map(|r| r.version)
         .max();
+    let state = crate::state::StateTables::of(&migrator.settings().history_table, url.kind());
     let engine = migrator.engine();
     let server_version = engine.server_version()?;
     let db_name = match url.kind() {
@@ -50,7 +51,7 @@ pub fn create(
         EngineKind::MySql => "database/mariadb.sql",
     };
     let files = files::config_files(root, &settings.files)?;
-    let dump = dump::dump(url, engine, &work.path().join("dump"))?;
+    let dump = dump::dump(url, engine, &work.path().join("dump"), &state)?;
     let format = dump.format;
     let partial = work.path().join("archive.tar.zst");
     let mut w = archive::ArchiveWriter::create(&partial, settings.level)?;

@@ -15,6 +15,7 @@ use crate::backup::archive::{ArchiveWriter, DumpFormat};
 use crate::backup::sqlite_file;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
+use crate::state::StateTables;
 use crate::url::{DatabaseUrl, EngineKind, SqliteLocation};
 
 /// Finds `names[0]` (or an alternative) on PATH.
@@ -246,7 +247,7 @@ impl Dump {
 
 /// Dumps the database: in place or into `dest` for SQLite, streamed from
 /// the dump tool for the servers.
-pub fn dump(url: &DatabaseUrl, engine: &mut dyn Engine, dest: &Path) -> Result<Dump> {
+pub fn dump(url: &DatabaseUrl, engine: &mut dyn Engine, dest: &Path, state: &StateTables) -> Result<Dump> {
     match url.kind() {
         EngineKind::Sqlite => {
             let Some(SqliteLocation::File(src)) = url.sqlite_location() else {
@@ -307,6 +308,10 @@ pub fn dump(url: &DatabaseUrl, engine: &mut dyn Engine, dest: &Path) -> Result<D
             // Uncompressed, to standard output: ferry's zstd compresses
             // faster, on every core, as the dump arrives.
             cmd.args(["--format=custom", "--compress=0", "--no-password"]);
+            // ferry's run state is not the application's: a restore leaves it be.
+            if let Some(schema) = state.runs.schema() {
+                cmd.arg(format!("--exclude-schema={schema}"));
+            }
             Ok(Dump {
                 format: DumpFormat::PgCustom,
                 source: Source::Tool(Tool::spawn(cmd, "pg_dump", false)?),
@@ -326,8 +331,16 @@ pub fn dump(url: &DatabaseUrl, engine: &mut dyn Engine, dest: &Path) -> Result<D
                 "--events",
                 "--hex-blob",
                 "--no-tablespaces",
-            ])
-            .arg(&c.database);
+            ]);
+            // ferry's run state is not the application's: a restore leaves it be.
+            for t in state.all() {
+                cmd.arg(format!(
+                    "--ignore-table={}.{}",
+                    t.schema().unwrap_or(&c.database),
+                    t.name()
+                ));
+            }
+            cmd.arg(&c.database);
             Ok(Dump {
                 format: DumpFormat::MysqlSql,
                 source: Source::Tool(Tool::spawn(cmd, "mariadb-dump", false)?),
@@ -493,8 +506,10 @@ impl std::io::Write for ReadBack {
     }
 }
 
-/// Other sessions using the database, which a restore would pull the floor from under.
-pub fn users(url: &DatabaseUrl, engine: &mut dyn Engine) -> Result<Option<String>> {
+/// Other sessions using the database, which a restore would pull the floor
+/// from under. `engine`'s own sessions and `ours` (this process's other
+/// connections: the run state's) do not count.
+pub fn users(url: &DatabaseUrl, engine: &mut dyn Engine, ours: &[i64]) -> Result<Option<String>> {
     let sql = match url.kind() {
         EngineKind::Sqlite => {
             let Some(SqliteLocation::File(path)) = url.sqlite_location() else {
@@ -506,21 +521,15 @@ pub fn users(url: &DatabaseUrl, engine: &mut dyn Engine) -> Result<Option<String
             return sqlite_file::busy(path);
         }
         EngineKind::Postgres => {
-            // ferry's own sessions (its lock connection among them) do not count.
-            let own: Vec<String> = engine.own_sessions().iter().map(ToString::to_string).collect();
             format!(
                 "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'{}",
-                if own.is_empty() {
-                    String::new()
-                } else {
-                    format!(" AND pid NOT IN ({})", own.join(", "))
-                }
+                not_in("pid", engine, ours)
             )
         }
-        EngineKind::MySql => {
-            "SELECT count(*) FROM information_schema.processlist WHERE db = DATABASE() AND id <> CONNECTION_ID()"
-                .to_owned()
-        }
+        EngineKind::MySql => format!(
+            "SELECT count(*) FROM information_schema.processlist WHERE db = DATABASE() AND id <> CONNECTION_ID(){}",
+            not_in("id", engine, ours)
+        ),
     };
     let rows = engine
         .query(&sql)
@@ -538,12 +547,40 @@ pub fn users(url: &DatabaseUrl, engine: &mut dyn Engine) -> Result<Option<String
     }))
 }
 
+/// ` AND column NOT IN (...)` of ferry's own sessions (its lock connection
+/// among them), or nothing.
+fn not_in(column: &str, engine: &mut dyn Engine, ours: &[i64]) -> String {
+    let own: Vec<String> = engine
+        .own_sessions()
+        .iter()
+        .chain(ours)
+        .map(ToString::to_string)
+        .collect();
+    if own.is_empty() {
+        String::new()
+    } else {
+        format!(" AND {column} NOT IN ({})", own.join(", "))
+    }
+}
+
 /// How a restore treats what the backup holds.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct RestoreOptions {
     /// PostgreSQL: leave out the backup's GRANTs and REVOKEs (for a server
     /// that lacks the roles they name).
     pub no_privileges: bool,
+    /// ferry's run state, which a restore never replaces: the journal
+    /// driving a rollback that restores must survive it.
+    pub keep: Option<StateTables>,
+}
+
+/// The run state's tables a restore keeps, by name.
+fn kept(options: &RestoreOptions) -> Vec<String> {
+    options
+        .keep
+        .iter()
+        .flat_map(|s| s.all().map(|t| t.name().to_owned()))
+        .collect()
 }
 
 /// Replaces the database's contents with the dump at `path`, all or
@@ -566,11 +603,11 @@ pub fn restore(
                     "point the URL at a file",
                 ));
             };
-            sqlite_file::replace(target, path)
+            sqlite_file::replace(target, path, &kept(&options))
         }
         (EngineKind::Postgres, DumpFormat::PgCustom) => super::pg_restore::restore(&conn(url)?, engine, path, options),
         (EngineKind::MySql, DumpFormat::MysqlSql) => {
-            super::mysql_restore::restore(&conn(url)?, engine, path, backup_id)
+            super::mysql_restore::restore(&conn(url)?, engine, path, backup_id, &kept(&options))
         }
         (kind, format) => Err(Error::refusal(
             format!(

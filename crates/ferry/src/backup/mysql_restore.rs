@@ -170,7 +170,7 @@ fn marker_exists(engine: &mut dyn Engine) -> Result<bool> {
 }
 
 /// Restores the dump at `path` into the database `c` names.
-pub(crate) fn restore(c: &Conn, engine: &mut dyn Engine, path: &Path, backup_id: &str) -> Result<()> {
+pub(crate) fn restore(c: &Conn, engine: &mut dyn Engine, path: &Path, backup_id: &str, keep: &[String]) -> Result<()> {
     let target = c.database.clone();
     let scratch = scratch_name(&target);
     // An earlier restore that stopped: finish its swap, or forget it.
@@ -232,8 +232,19 @@ pub(crate) fn restore(c: &Conn, engine: &mut dyn Engine, path: &Path, backup_id:
     // Keep the backup's objects, and take them off its tables so they can move.
     let objects = objects(engine, &scratch, &target)?;
     drop_objects(engine, &scratch, &objects)?;
+    // ferry's run state stays as it is: the journal driving a rollback that
+    // restores must survive it (a backup made before it was left out of
+    // dumps may hold an old copy, which goes).
+    for t in tables(engine, &scratch)?.iter().filter(|t| keep.contains(t)) {
+        engine
+            .execute(&format!("DROP TABLE {}.{}", q(&scratch), q(t)))
+            .map_err(db_err("cannot leave the run state out of the restore"))?;
+    }
     let new_tables = tables(engine, &scratch)?;
-    let old_tables: Vec<String> = tables(engine, &target)?.into_iter().filter(|t| t != MARKER).collect();
+    let old_tables: Vec<String> = tables(engine, &target)?
+        .into_iter()
+        .filter(|t| t != MARKER && !keep.contains(t))
+        .collect();
 
     // The marker goes in first: from here until the end, commands refuse.
     let mut marker = format!(

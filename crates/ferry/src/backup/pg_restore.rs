@@ -30,12 +30,15 @@ fn first_cell(rows: Vec<Vec<Option<String>>>) -> Option<String> {
     rows.into_iter().next().and_then(|r| r.into_iter().next().flatten())
 }
 
-/// The SQL that empties the database, run inside the restore's transaction.
-fn prelude(engine: &mut dyn Engine) -> Result<String> {
+/// The SQL that empties the database, run inside the restore's
+/// transaction: every schema but the server's own and `keep` (ferry's run
+/// state, which the restore never replaces).
+fn prelude(engine: &mut dyn Engine, keep: Option<&str>) -> Result<String> {
     let schemas = engine
-        .query(
-            "SELECT quote_ident(nspname) FROM pg_namespace WHERE nspname NOT LIKE 'pg\\_%' AND nspname <> 'information_schema' ORDER BY 1",
-        )
+        .query(&format!(
+            "SELECT quote_ident(nspname) FROM pg_namespace WHERE nspname NOT LIKE 'pg\\_%' AND nspname <> 'information_schema' AND nspname <> {} ORDER BY 1",
+            crate::engine::dialect(crate::url::EngineKind::Postgres).literal(keep.unwrap_or(""))
+        ))
         .map_err(|e| Error::db("cannot list schemas", e.message))?;
     let names: Vec<String> = schemas
         .into_iter()
@@ -74,7 +77,8 @@ pub(crate) fn drain(mut r: impl Read + Send + 'static) -> std::thread::JoinHandl
 /// Restores the custom-format dump at `path` into the database `c` names,
 /// replacing its whole contents in one transaction.
 pub(crate) fn restore(c: &Conn, engine: &mut dyn Engine, path: &Path, options: RestoreOptions) -> Result<()> {
-    let prelude = prelude(engine)?;
+    let keep = options.keep.as_ref().and_then(|s| s.runs.schema().map(str::to_owned));
+    let prelude = prelude(engine, keep.as_deref())?;
     let mut script = Command::new(pg_tool("pg_restore")?.0);
     script.args(["--no-owner", "--file=-"]);
     if options.no_privileges {

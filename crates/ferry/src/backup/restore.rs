@@ -14,7 +14,7 @@ use crate::migrator::Migrator;
 use crate::url::DatabaseUrl;
 
 /// What a restore puts back.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct RestoreOptions {
     /// The database.
     pub database: bool,
@@ -23,6 +23,9 @@ pub struct RestoreOptions {
     /// PostgreSQL: leave out the backup's GRANTs (for a server that lacks
     /// the roles they name).
     pub no_privileges: bool,
+    /// The server's ids of this process's other sessions (the run state's
+    /// connection), which are not users a restore would disturb.
+    pub ours: Vec<i64>,
 }
 
 impl Default for RestoreOptions {
@@ -31,6 +34,7 @@ impl Default for RestoreOptions {
             database: true,
             files: true,
             no_privileges: false,
+            ours: Vec::new(),
         }
     }
 }
@@ -92,7 +96,7 @@ pub fn restore(
         release: manifest.release.clone(),
     };
     if options.database
-        && let Some(who) = dump::users(url, migrator.engine())?
+        && let Some(who) = dump::users(url, migrator.engine(), &options.ours)?
     {
         return Err(Error::refusal(
             format!("the database is in use: {who}; nothing was restored"),
@@ -103,6 +107,7 @@ pub fn restore(
         return Ok(None);
     }
     if options.database {
+        let state = crate::state::StateTables::of(&migrator.settings().history_table, url.kind());
         dump::restore(
             url,
             migrator.engine(),
@@ -111,6 +116,7 @@ pub fn restore(
             &entry.id,
             dump::RestoreOptions {
                 no_privileges: options.no_privileges,
+                keep: Some(state),
             },
         )?;
     }

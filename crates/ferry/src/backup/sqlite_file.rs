@@ -86,7 +86,7 @@ mod imp {
     /// renamed over it, so the swap is atomic. A WAL database is
     /// checkpointed first so that no log of the old contents is left for the
     /// new file to pick up.
-    pub(crate) fn replace(target: &Path, from: &Path) -> Result<()> {
+    pub(crate) fn replace(target: &Path, from: &Path, keep: &[String]) -> Result<()> {
         use std::os::unix::fs::MetadataExt;
         let meta = std::fs::metadata(target).ok();
         if meta.is_some() {
@@ -111,6 +111,9 @@ mod imp {
             .map_err(|e| Error::io("cannot write in", dir, e))?;
         let mut src = std::fs::File::open(from).map_err(|e| Error::io("cannot read", from, e))?;
         std::io::copy(&mut src, tmp.as_file_mut()).map_err(|e| Error::io("cannot write", tmp.path(), e))?;
+        if !keep.is_empty() {
+            carry_over(tmp.path(), target, keep)?;
+        }
         if let Some((uid, gid)) = owner {
             let _ = std::os::unix::fs::fchown(tmp.as_file(), Some(uid), Some(gid));
         }
@@ -129,6 +132,48 @@ mod imp {
             let _ = std::fs::remove_file(std::path::PathBuf::from(side));
         }
         crate::durable::sync_dir(dir)
+    }
+
+    /// Puts `keep` (ferry's run state) of the live database at `live` into
+    /// the restored copy at `staged`, in place of what the backup holds: a
+    /// restore never replaces the journal driving the rollback that runs
+    /// it. Done before the copy replaces the live file, so that whichever
+    /// file a kill leaves in place holds the state.
+    fn carry_over(staged: &Path, live: &Path, keep: &[String]) -> Result<()> {
+        let err = |e: rusqlite::Error| Error::db("cannot carry ferry's run state into the restored database", e);
+        let conn = rusqlite::Connection::open(staged).map_err(err)?;
+        conn.busy_timeout(std::time::Duration::from_secs(60)).map_err(err)?;
+        let live_exists = live.exists();
+        if live_exists {
+            conn.execute("ATTACH DATABASE ?1 AS live", [live.to_string_lossy()])
+                .map_err(err)?;
+        }
+        conn.execute_batch("BEGIN IMMEDIATE").map_err(err)?;
+        let q = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+        for t in keep {
+            conn.execute_batch(&format!("DROP TABLE IF EXISTS main.{}", q(t)))
+                .map_err(err)?;
+            if !live_exists {
+                continue;
+            }
+            let create: Option<String> = conn
+                .query_row(
+                    "SELECT sql FROM live.sqlite_master WHERE type = 'table' AND name = ?1",
+                    [t],
+                    |r| r.get(0),
+                )
+                .ok();
+            if let Some(create) = create {
+                conn.execute_batch(&create).map_err(err)?;
+                conn.execute_batch(&format!("INSERT INTO main.{} SELECT * FROM live.{}", q(t), q(t)))
+                    .map_err(err)?;
+            }
+        }
+        conn.execute_batch("COMMIT").map_err(err)?;
+        if live_exists {
+            conn.execute_batch("DETACH DATABASE live").map_err(err)?;
+        }
+        conn.close().map_err(|(_, e)| err(e))
     }
 
     /// Whether another process holds the database in a transaction: then
@@ -173,7 +218,7 @@ mod none {
         Err(missing())
     }
 
-    pub(crate) fn replace(_: &Path, _: &Path) -> Result<()> {
+    pub(crate) fn replace(_: &Path, _: &Path, _: &[String]) -> Result<()> {
         Err(missing())
     }
 }

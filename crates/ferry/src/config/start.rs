@@ -5,6 +5,7 @@ use crate::config::migrate as config_migrate;
 use crate::error::{Error, Result};
 use crate::plan::{Observed, Start};
 use crate::project::Installation;
+use crate::state::Store;
 use crate::version::Version;
 
 impl Installation {
@@ -17,13 +18,14 @@ impl Installation {
     /// restore of older files). `None` for a fresh database.
     pub fn config_start(
         &self,
+        store: Option<&mut dyn Store>,
         from: Option<Version>,
         observe: impl FnOnce() -> Result<Observed>,
     ) -> Result<Option<Version>> {
         if let Some(f) = from {
             return Ok(Some(f));
         }
-        let claimed = self.claimed_config_version(observe)?;
+        let claimed = self.claimed_config_version(store, observe)?;
         Ok(match (claimed, self.files_config_version()) {
             (Some(c), Some(f)) if f < c => Some(f),
             (c, _) => c,
@@ -37,8 +39,14 @@ impl Installation {
         config_migrate::files_version(&dir, &self.manifest)
     }
 
-    fn claimed_config_version(&self, observe: impl FnOnce() -> Result<Observed>) -> Result<Option<Version>> {
-        if let Some(v) = config_migrate::current(&self.config_state())? {
+    fn claimed_config_version(
+        &self,
+        store: Option<&mut dyn Store>,
+        observe: impl FnOnce() -> Result<Observed>,
+    ) -> Result<Option<Version>> {
+        if let Some(store) = store
+            && let Some(v) = config_migrate::current(store)?
+        {
             return Ok(Some(v));
         }
         let observed = observe().map_err(|e| {

@@ -124,6 +124,26 @@ pub trait Dialect: Sync {
         None
     }
 
+    /// The schema ferry's run state lives in, apart from the application's
+    /// (which a restore replaces); `None`: beside the history table.
+    fn state_schema(&self) -> Option<&'static str> {
+        None
+    }
+
+    /// DDL of the run state's documents table.
+    fn create_state_docs(&self, quoted: &str) -> String;
+
+    /// DDL of the run state's runs table.
+    fn create_state_runs(&self, quoted: &str) -> String;
+
+    /// DDL of the run state's journal table.
+    fn create_state_journal(&self, quoted: &str) -> String;
+
+    /// Bytes as a literal of the documents' body column.
+    fn bytes_literal(&self, bytes: &[u8]) -> String {
+        format!("X'{}'", hex::encode(bytes))
+    }
+
     /// The database's size in bytes (one row, one column).
     fn database_size(&self) -> &'static str;
 

@@ -111,6 +111,19 @@ pub trait Engine: Send {
         Ok(())
     }
 
+    /// Makes the database's file now if the connection was opened before
+    /// it existed (SQLite creates it on the first write); other engines
+    /// need not do anything.
+    fn open_for_writing(&mut self) -> Result<()> {
+        Ok(())
+    }
+
+    /// Opens the database's file if another connection made it since this
+    /// one was opened without it (SQLite); reads then see what it holds.
+    fn catch_up(&mut self) -> Result<()> {
+        Ok(())
+    }
+
     /// Reopens the database after its file was replaced under the
     /// connection (a SQLite restore); other engines need not do anything.
     fn reopen(&mut self) -> Result<()> {

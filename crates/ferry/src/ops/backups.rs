@@ -128,8 +128,16 @@ impl Backups {
         confirm: impl FnOnce(&RestorePlan, bool) -> bool,
         progress: &mut dyn FnMut(&str),
     ) -> Result<Restored> {
-        if let Some(run) = crate::upgrade::unfinished(&self.project.runs_dir())? {
-            return Err(crate::upgrade::unfinished_error(&run));
+        // Kept open to the end: its connection is this process's, not a
+        // user of the database the restore would disturb.
+        // A database that does not exist yet has no run state to refuse on.
+        let mut state = match self.project.state(&self.access) {
+            Ok(state) => Some(state),
+            Err(e) if crate::engine::is_missing_database(&e) => None,
+            Err(e) => return Err(e),
+        };
+        if let Some(state) = state.as_mut() {
+            crate::records::run::refuse_if_unfinished(state.as_mut())?;
         }
         let entry = self.store.get(id)?;
         let url = self.project.database_url(self.access.database_url.as_deref())?;
@@ -145,6 +153,7 @@ impl Backups {
             database: !request.files_only,
             files: !request.db_only && (!elsewhere || request.with_files || request.files_only),
             no_privileges: request.no_privileges,
+            ours: state.as_mut().map(|s| s.own_sessions()).unwrap_or_default(),
         };
         if request.create {
             crate::engine::create_database(&url)?;
@@ -159,6 +168,7 @@ impl Backups {
             }
             Err(e) => return Err(e),
         };
+        let files_left = elsewhere && !options.files;
         let plan = backup::restore(
             &self.store,
             &entry,
@@ -166,12 +176,9 @@ impl Backups {
             &url,
             &mut migrator,
             options,
-            |plan| confirm(plan, elsewhere && !options.files),
+            |plan| confirm(plan, files_left),
         )?;
-        Ok(Restored::Restored {
-            plan,
-            files_left: elsewhere && !options.files,
-        })
+        Ok(Restored::Restored { plan, files_left })
     }
 
     #[cfg(all(feature = "sqlite", feature = "postgres", feature = "mysql"))]

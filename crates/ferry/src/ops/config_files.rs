@@ -11,6 +11,8 @@ use crate::config::{Change, Format};
 use crate::error::{Error, Result};
 use crate::plan::{self, Observed, Start};
 use crate::project::{Access, Installation};
+use crate::records::run::refuse_if_unfinished;
+use crate::state::Store;
 use crate::version::Version;
 
 /// The release a config command aims at: `to`, else the newest final
@@ -46,16 +48,25 @@ pub fn migrate(
     dry_run: bool,
 ) -> Result<ConfigMigration> {
     let target = target(inst, to)?;
-    let lock = if dry_run {
+    // The records are in the run state; without --from, so is where the
+    // files start. A dry run with --from needs neither (nor the database).
+    let mut store = if dry_run && from.is_some() {
         None
     } else {
-        inst.refuse_if_unfinished()?;
-        config_migrate::lock_if_present(&inst.config_state())?
+        Some(inst.state(access)?)
     };
-    let start = inst.config_start(from.cloned(), || -> Result<Observed> {
-        let (mut migrator, _) = inst.connect(access)?;
-        inst.observe(&mut migrator)
-    })?;
+    if !dry_run && let Some(store) = &mut store {
+        store.lock(inst.project.state_lock_timeout(access))?;
+        refuse_if_unfinished(&mut **store)?;
+    }
+    let start = inst.config_start(
+        store.as_mut().map(|s| s.as_mut() as &mut dyn Store),
+        from.cloned(),
+        || -> Result<Observed> {
+            let (mut migrator, _) = inst.connect(access)?;
+            inst.observe(&mut migrator)
+        },
+    )?;
     let Some(from) = start else {
         return Ok(ConfigMigration {
             from: None,
@@ -84,15 +95,9 @@ pub fn migrate(
         .collect();
     let dir = inst.project.config_dir()?;
     let prepared = config_migrate::prepare(&dir, &steps)?;
-    let record = if dry_run {
-        None
-    } else {
-        match &lock {
-            Some(lock) => config_migrate::apply_locked(lock, &prepared, Some(&from), &target, None)?,
-            // No records yet: apply takes the lock, and checks that the
-            // files are still as they were read.
-            None => config_migrate::apply(&prepared, &inst.config_state(), Some(&from), &target)?,
-        }
+    let record = match (&mut store, dry_run) {
+        (Some(store), false) => config_migrate::apply(&mut **store, &prepared, Some(&from), &target, None)?,
+        _ => None,
     };
     Ok(ConfigMigration {
         from: Some(from),
@@ -106,10 +111,12 @@ pub fn migrate(
 /// `ferry config revert`: undoes the last config migration, restoring each
 /// file byte for byte (`force`: even files edited since). Refused while an
 /// upgrade run is unfinished.
-pub fn revert(inst: &Installation, force: bool) -> Result<ConfigRevert> {
-    inst.refuse_if_unfinished()?;
+pub fn revert(inst: &Installation, access: &Access, force: bool) -> Result<ConfigRevert> {
+    let mut store = inst.state(access)?;
+    store.lock(inst.project.state_lock_timeout(access))?;
+    refuse_if_unfinished(&mut *store)?;
     Ok(ConfigRevert {
-        reverted: config_migrate::revert(&inst.config_state(), force)?,
+        reverted: config_migrate::revert(&mut *store, force)?,
     })
 }
 
@@ -130,7 +137,7 @@ pub enum DiffAgainst {
 /// `ferry config diff`: keys missing from the config files, keys the
 /// example no longer has, deprecated keys still in use, judged against the
 /// releases up to `to` (default: the newest final release). Changes nothing.
-pub fn diff(inst: &Installation, to: Option<&Version>, against: &DiffAgainst) -> Result<ConfigDiff> {
+pub fn diff(inst: &Installation, access: &Access, to: Option<&Version>, against: &DiffAgainst) -> Result<ConfigDiff> {
     let target = target(inst, to).ok();
     let dir = inst.project.config_dir()?;
     let releases: Vec<(&Version, &[Change])> = inst
@@ -150,7 +157,10 @@ pub fn diff(inst: &Installation, to: Option<&Version>, against: &DiffAgainst) ->
         DiffAgainst::Releases => compare::against_releases(&dir, &releases)?,
     };
     // The record says one thing, the files another: say so.
-    let recorded = config_migrate::current(&inst.config_state()).ok().flatten();
+    let recorded = inst
+        .state(access)
+        .ok()
+        .and_then(|mut store| config_migrate::current(&mut *store).ok().flatten());
     let behind = match (recorded, inst.files_config_version()) {
         (Some(r), Some(f)) if f < r => Some((r, f)),
         _ => None,

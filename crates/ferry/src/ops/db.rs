@@ -27,6 +27,7 @@ pub struct Session {
     pub migrator: Migrator,
     /// The database.
     pub url: DatabaseUrl,
+    access: Access,
 }
 
 impl std::fmt::Debug for Session {
@@ -61,6 +62,7 @@ impl Session {
             migrator: migrator?,
             project,
             url,
+            access: access.clone(),
         })
     }
 
@@ -68,8 +70,10 @@ impl Session {
     /// resumed or rolled back, its journal must keep describing what is
     /// there.
     fn refuse_writes_during_a_run(&self) -> Result<()> {
-        match crate::upgrade::unfinished(&self.project.runs_dir())? {
-            Some(run) => Err(crate::upgrade::unfinished_error(&run)),
+        // Run state in the database: the migrator refuses itself, under
+        // its lock. In a folder, the migrator cannot see it.
+        match self.project.state_folder() {
+            Some(_) => crate::records::run::refuse_if_unfinished(&mut *self.project.state(&self.access)?),
             None => Ok(()),
         }
     }

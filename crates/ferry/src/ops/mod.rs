@@ -10,4 +10,5 @@ pub mod db;
 pub mod new;
 pub mod plan;
 pub mod release;
+pub mod runs;
 pub mod watch;

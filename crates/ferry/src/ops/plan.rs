@@ -43,8 +43,19 @@ pub fn plan(inst: &Installation, access: &Access, to: Option<&Version>, from: Op
         }
     };
     let mut plan = crate::plan::plan(&inst.manifest, &inst.set, &start, status.as_ref(), to)?;
-    inst.annotate(&mut plan)?;
     let mut warnings = Vec::new();
+    match inst.state(access) {
+        Ok(mut store) => inst.annotate(&mut *store, &mut plan)?,
+        // `--from` plans without a database: the records kept there (what
+        // verifications and rehearsals found) are then not shown.
+        Err(e) if from.is_some() => {
+            inst.annotate(&mut crate::state::DirStore::new(inst.project.state_dir()), &mut plan)?;
+            warnings.push(format!(
+                "the run state could not be read ({e}): what verifications and rehearsals found is not shown"
+            ));
+        }
+        Err(e) => return Err(e),
+    }
     // With a database at hand, what the hops require of it is known now.
     if let Some((migrator, url)) = &mut connection {
         let redact = |s: &str| crate::redact::redact_text(s);

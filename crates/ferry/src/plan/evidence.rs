@@ -141,9 +141,9 @@ pub fn annotate(plan: &mut UpgradePlan, set: &MigrationSet, verified: &Verified,
 impl Installation {
     /// Adds to `plan` what is known beyond the release files: each hop's way
     /// back, the verification of its downs, and its rehearsed time.
-    pub fn annotate(&self, plan: &mut crate::plan::UpgradePlan) -> Result<()> {
-        let verified = crate::records::verified::Verified::load(self)?;
-        let rehearsals = crate::records::rehearsal::load(self)?;
+    pub fn annotate(&self, store: &mut dyn crate::state::Store, plan: &mut crate::plan::UpgradePlan) -> Result<()> {
+        let verified = crate::records::verified::Verified::load(store)?;
+        let rehearsals = crate::records::rehearsal::load(store)?;
         crate::plan::annotate(plan, &self.set, &verified, &rehearsals);
         if !plan.hops.is_empty() {
             plan.watch = self.project.watch().cloned();

@@ -8,6 +8,7 @@ use crate::migration::MigrationSet;
 use crate::plan::UpgradePlan;
 use crate::project::Installation;
 use crate::records::rehearsal::{Rehearsal, copy_age, load};
+use crate::state::Store;
 
 /// What a plan is, for telling whether a rehearsal was of it: each hop's
 /// ends, its migrations' files and its config changes.
@@ -35,7 +36,7 @@ pub fn fingerprint(plan: &UpgradePlan, set: &MigrationSet) -> String {
 
 /// Refuses `plan` when its policy requires a rehearsal and none passed for
 /// this same plan on a copy young enough.
-pub fn require(inst: &Installation, plan: &UpgradePlan) -> Result<()> {
+pub fn require(inst: &Installation, store: &mut dyn Store, plan: &UpgradePlan) -> Result<()> {
     let required: Vec<&crate::plan::Hop> = plan
         .hops
         .iter()
@@ -46,7 +47,7 @@ pub fn require(inst: &Installation, plan: &UpgradePlan) -> Result<()> {
     };
     let print = fingerprint(plan, &inst.set);
     let now = jiff::Timestamp::now();
-    let all = load(inst)?;
+    let all = load(store)?;
     let same: Vec<&Rehearsal> = all.iter().filter(|r| r.fingerprint == print).collect();
     if same
         .iter()

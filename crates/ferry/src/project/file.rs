@@ -40,6 +40,7 @@ struct RawFile {
     support: Option<super::policy::RawSupport>,
     backup: Option<RawBackup>,
     config: Option<RawConfig>,
+    state: Option<RawState>,
     adopt: Option<RawAdopt>,
     #[serde(default)]
     checks: Vec<Spanned<crate::project::check::RawCheck>>,
@@ -63,6 +64,13 @@ struct RawAdopt {
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct RawConfig {
+    dir: Option<Spanned<String>>,
+}
+
+/// `[state]`: where run state is kept (default: the database).
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawState {
     dir: Option<Spanned<String>>,
 }
 
@@ -134,6 +142,8 @@ pub struct Project {
     pub(super) watch: Option<crate::project::watch::Watch>,
     pub(super) probes: BTreeMap<String, Probe>,
     pub(super) config_dir: Option<(String, usize)>,
+    /// `[state] dir`: run state in this folder instead of the database.
+    pub(super) state_folder: Option<PathBuf>,
     pub(super) adopt: Option<(Option<String>, crate::foreign::TableColumns)>,
     /// Set on the copy `ferry rehearse` works on: whether hooks run there.
     pub(super) rehearsal: Option<bool>,
@@ -317,6 +327,18 @@ impl Project {
             },
             None => None,
         };
+        let state_folder = match raw.state.and_then(|s| s.dir) {
+            Some(d) if d.get_ref().trim().is_empty() => {
+                problems.push(problem(
+                    d.span(),
+                    "state.dir is empty".into(),
+                    "name a folder, for example dir = \".ferry\", or leave [state] out to keep run state in the database",
+                ));
+                None
+            }
+            Some(d) => Some(expand_path(root, file, text, &d, "state.dir", &mut problems)),
+            None => None,
+        };
         let mut hooks = Vec::new();
         for h in raw.hooks {
             match crate::project::hook::parse(file, text, h) {
@@ -359,6 +381,7 @@ impl Project {
                 .config
                 .and_then(|c| c.dir)
                 .map(|d| (d.get_ref().clone(), line_of(text, d.span().start))),
+            state_folder,
             rehearsal: None,
         })
     }
@@ -371,6 +394,8 @@ impl Project {
         copy.root = root.to_owned();
         copy.file = root.join(PROJECT_FILE);
         copy.backup.dir = root.join(".ferry").join("backups");
+        // The copy's run state stays with the copy, whatever the project's.
+        copy.state_folder = Some(root.join(".ferry"));
         // `$` is the only character a config.dir template treats specially.
         copy.config_dir = Some((config_dir.display().to_string().replace('$', "$$"), 0));
         if !hooks {

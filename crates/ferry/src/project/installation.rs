@@ -5,7 +5,7 @@
 //! is asked in the layers above (`plan::Observed`, `config`, `backup`,
 //! `check`).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use super::{Manifest, Project};
@@ -59,15 +59,5 @@ impl Installation {
         let url = self.url(access)?;
         let migrator = Migrator::connect(&url, self.project.settings(access.lock_timeout))?;
         Ok((migrator, url))
-    }
-
-    /// Where config migrations keep their records.
-    pub fn config_state(&self) -> PathBuf {
-        self.project.state_dir().join("config")
-    }
-
-    /// Where upgrade runs keep their journals.
-    pub fn runs_dir(&self) -> PathBuf {
-        self.project.runs_dir()
     }
 }

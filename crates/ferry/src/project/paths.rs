@@ -27,14 +27,16 @@ impl Project {
         Ok(self.root.join(dir))
     }
 
-    /// Where ferry keeps its own state for this project: `.ferry/` beside
-    /// ferry.toml.
-    pub fn state_dir(&self) -> PathBuf {
-        self.root.join(".ferry")
+    /// `[state] dir`: the folder run state is kept in instead of the
+    /// database, when ferry.toml names one.
+    pub fn state_folder(&self) -> Option<&std::path::Path> {
+        self.state_folder.as_deref()
     }
 
-    /// Where upgrade runs keep their journals: `.ferry/runs/`.
-    pub fn runs_dir(&self) -> PathBuf {
-        self.state_dir().join("runs")
+    /// Where ferry keeps what belongs to this machine's copy of the project
+    /// (caches, backups by default, and run state written by earlier
+    /// versions): `.ferry/` beside ferry.toml.
+    pub fn state_dir(&self) -> PathBuf {
+        self.root.join(".ferry")
     }
 }

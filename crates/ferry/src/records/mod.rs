@@ -7,6 +7,8 @@ pub mod check;
 pub mod hook;
 pub mod rehearsal;
 pub mod run;
+mod store;
+mod takeover;
 pub mod verified;
 pub mod watch;
 

@@ -1,15 +1,13 @@
-//! `.ferry/rehearsals/<id>.json`: what each rehearsal measured and found,
+//! `rehearsals/<id>.json` in the run state: what each rehearsal measured and found,
 //! read back by `ferry plan` (measured times) and by `ferry upgrade` (a
 //! policy that requires a passed rehearsal of the same plan: see
 //! `plan::rehearsal`).
-
-use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::project::Installation;
+use crate::state::Store;
 use crate::version::Version;
 
 /// One step's measured time.
@@ -106,40 +104,28 @@ pub struct Rehearsal {
     pub kept: Option<(String, String)>,
 }
 
-fn dir(inst: &Installation) -> PathBuf {
-    inst.project.state_dir().join("rehearsals")
-}
+const PREFIX: &str = "rehearsals/";
 
-/// Writes `r` into the project's record.
-pub(crate) fn save(inst: &Installation, r: &Rehearsal) -> Result<()> {
-    let dir = dir(inst);
-    crate::durable::private_dir(&inst.project.state_dir())?;
-    crate::durable::private_dir(&dir)?;
+/// Writes `r` into the record.
+pub(crate) fn save(store: &mut dyn Store, r: &Rehearsal) -> Result<()> {
     let text = serde_json::to_vec_pretty(r).map_err(|e| Error::db("cannot write the rehearsal record", e))?;
-    crate::durable::write_private(&dir.join(format!("{}.json", r.id)), &text, true)
+    store.write(&format!("{PREFIX}{}.json", r.id), &text)
 }
 
 /// Every rehearsal of the project, oldest first. A record that cannot be
 /// read is left out (it is ferry's own, and says nothing it can trust).
-pub fn load(inst: &Installation) -> Result<Vec<Rehearsal>> {
-    let dir = dir(inst);
-    let entries = match std::fs::read_dir(&dir) {
-        Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(Error::io("cannot read", &dir, e)),
-    };
+pub fn load(store: &mut dyn Store) -> Result<Vec<Rehearsal>> {
     let mut out = Vec::new();
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.extension().is_none_or(|x| x != "json") {
+    for name in store.list(PREFIX)? {
+        if !name.ends_with(".json") {
             continue;
         }
-        match std::fs::read(&path)
-            .ok()
+        match store
+            .read(&name)?
             .and_then(|b| serde_json::from_slice::<Rehearsal>(&b).ok())
         {
             Some(r) => out.push(r),
-            None => tracing::warn!("cannot read the rehearsal record {}; it is ignored", path.display()),
+            None => tracing::warn!("cannot read the rehearsal record {name}; it is ignored"),
         }
     }
     out.sort_by(|a, b| a.id.cmp(&b.id));

@@ -1,5 +1,5 @@
-//! `.ferry/verified.json`: what the last verification found for each
-//! migration, valid while its up and down files are unchanged.
+//! `verified.json` in the run state: what the last verification found for
+//! each migration, valid while its up and down files are unchanged.
 
 use std::collections::BTreeMap;
 
@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::migration::Migration;
-use crate::project::Installation;
+use crate::state::Store;
 
 pub(crate) const FILE: &str = "verified.json";
 
@@ -53,19 +53,23 @@ pub(crate) fn down_checksum(m: &Migration) -> Option<String> {
 }
 
 impl Verified {
-    /// Reads the record of `inst` (none yet: empty).
-    pub fn load(inst: &Installation) -> Result<Self> {
-        let path = inst.project.state_dir().join(FILE);
-        match std::fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
+    /// Reads the record (none yet: empty).
+    pub fn load(store: &mut dyn Store) -> Result<Self> {
+        match store.read(FILE)? {
+            Some(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
                 Error::db(
-                    format!("cannot read {}", path.display()),
-                    format!("{e}; delete it and run `ferry db verify` again"),
+                    format!("cannot read {FILE} in {}", store.place()),
+                    format!("{e}; run `ferry db verify` again, which writes it anew"),
                 )
             }),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Verified::default()),
-            Err(e) => Err(Error::io("cannot read", &path, e)),
+            None => Ok(Verified::default()),
         }
+    }
+
+    /// Writes the record.
+    pub(crate) fn save(&self, store: &mut dyn Store) -> Result<()> {
+        let text = serde_json::to_vec_pretty(self).map_err(|e| Error::db("cannot write the verification record", e))?;
+        store.write(FILE, &text)
     }
 
     /// The verification of `m`, if its files are as they were then.

@@ -18,6 +18,7 @@ use crate::migrator::Migrator;
 pub use crate::plan::rehearsal::{fingerprint, require};
 use crate::project::{Access, Installation};
 pub use crate::records::rehearsal::{CopyOf, Failure, HopTime, Measured, Rehearsal, StepTime, copy_age, load};
+use crate::state::Store as StateStore;
 use crate::upgrade::{self, Notice, Progress, RunOptions, StepKind};
 use crate::url::{DatabaseUrl, SqliteLocation};
 use crate::version::Version;
@@ -192,7 +193,12 @@ fn source_backup(
 /// Copies the project folder into `work/project`, and its config folder
 /// where it lies outside the project into `work/config`: the copy's root
 /// and config folder.
-fn copy_project(inst: &Installation, live: &DatabaseUrl, work: &Path) -> Result<(PathBuf, PathBuf)> {
+fn copy_project(
+    inst: &Installation,
+    live_state: &mut dyn StateStore,
+    live: &DatabaseUrl,
+    work: &Path,
+) -> Result<(PathBuf, PathBuf)> {
     // The folder: the project's, and its config folder where it lies outside.
     let root = inst.project.root();
     let root_real = std::fs::canonicalize(root).map_err(|e| Error::io("cannot read", root, e))?;
@@ -208,10 +214,12 @@ fn copy_project(inst: &Installation, live: &DatabaseUrl, work: &Path) -> Result<
         .collect();
     copy_tree(&root_real, &copy_root, &skip)?;
     // What config migrations recorded, so that the copy knows what its
-    // files have been through.
-    let config_state = inst.config_state();
-    if config_state.is_dir() {
-        copy_tree(&config_state, &copy_root.join(".ferry").join("config"), &[])?;
+    // files have been through: into the copy's own state folder.
+    let mut copy_state = crate::state::DirStore::new(copy_root.join(".ferry"));
+    for name in live_state.list("config/")? {
+        if let Some(bytes) = live_state.read(&name)? {
+            copy_state.write(&name, &bytes)?;
+        }
     }
     let config = inst.project.config_dir()?;
     let config_real = std::fs::canonicalize(&config).unwrap_or(config);
@@ -308,7 +316,8 @@ pub fn rehearse(
     let (store, entry, from_live) = source_backup(inst, &live, access, opts, work.path())?;
     progress.phase(Phase::Copying(&entry.id));
 
-    let (copy_root, copy_config) = copy_project(inst, &live, work.path())?;
+    let mut live_state = inst.state(access)?;
+    let (copy_root, copy_config) = copy_project(inst, &mut *live_state, &live, work.path())?;
 
     // The database: the backup restored into a scratch one; its config
     // files over the copied ones, as they were when it was taken.
@@ -325,6 +334,7 @@ pub fn rehearse(
                 database: true,
                 files: true,
                 no_privileges: true,
+                ours: Vec::new(),
             },
             |_| true,
         )?;
@@ -442,7 +452,7 @@ pub fn rehearse(
         failure: out.failure,
         kept,
     };
-    crate::records::rehearsal::save(inst, &r)?;
+    crate::records::rehearsal::save(&mut *live_state, &r)?;
     Ok(r)
 }
 

@@ -100,7 +100,7 @@ pub fn transfer(
     progress: &mut dyn FnMut(Step<'_>),
 ) -> Result<TransferReport> {
     // The source's journal must keep describing what is there.
-    inst.refuse_if_unfinished()?;
+    crate::records::run::refuse_if_unfinished(&mut *inst.state(access)?)?;
     let started = Instant::now();
     let (mut source_migrator, source_url) = inst.connect(access)?;
     let target_url =
@@ -134,14 +134,8 @@ pub fn transfer(
     let release = source_migrator.installed()?.map(|r| r.version);
     let settings = inst.project.settings(access.lock_timeout);
     // ferry's own tables: the target's migrations and the release record
-    // make the target's, never a copy of the source's.
-    let own: Vec<String> = vec![
-        settings.history_table.name().to_owned(),
-        settings.release_table.name().to_owned(),
-        crate::engine::progress::table(&settings.history_table)
-            .name()
-            .to_owned(),
-    ];
+    // make the target's, never a copy of the source's (nor its run state).
+    let own: Vec<String> = settings.own_tables();
     let target_set = inst.project.migrations_for(Some(to))?;
     if let Some(h) = head
         && !target_set.iter().any(|m| m.version == h)

@@ -4,7 +4,6 @@
 
 use serde::Serialize;
 
-use super::journal::RunOptions;
 use crate::check::Phase;
 use crate::error::{Error, Result};
 use crate::migration::Step;
@@ -12,6 +11,7 @@ use crate::plan::{self, UpgradePlan};
 use crate::project::BackupRule;
 use crate::project::hook::When;
 use crate::project::{Access, Installation};
+use crate::records::run::journal::RunOptions;
 use crate::records::run::state::{StepKind, steps_of_hop};
 use crate::version::Version;
 
@@ -60,7 +60,8 @@ pub(crate) fn checks_of(inst: &Installation, hop: &plan::Hop) -> Vec<crate::chec
 
 /// Plans the upgrade to `to` and says what each step would do.
 pub fn dry_run(inst: &Installation, access: &Access, to: Option<&Version>, options: RunOptions) -> Result<DryRun> {
-    if let Some(run) = super::unfinished(&inst.runs_dir())? {
+    let mut store = inst.state(access)?;
+    if let Some(run) = super::unfinished(&mut *store)? {
         return Err(super::unfinished_error(&run));
     }
     let (mut migrator, _) = inst.connect(access)?;
@@ -75,7 +76,7 @@ pub fn dry_run(inst: &Installation, access: &Access, to: Option<&Version>, optio
         }
     };
     let mut plan = plan::plan(&inst.manifest, &inst.set, &start, Some(&observed.status), to)?;
-    inst.annotate(&mut plan)?;
+    inst.annotate(&mut *store, &mut plan)?;
     // The watch as this run would keep it.
     if options.no_watch {
         plan.watch = None;

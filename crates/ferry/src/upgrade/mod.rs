@@ -26,8 +26,9 @@ use crate::plan::Observed;
 use crate::plan::{self, Hop, Start, UpgradePlan};
 use crate::project::{Access, Installation};
 use crate::project::{BackupRule, Risk, StagingRule};
-use crate::records::run::journal::{self, Journal, RunLock};
+use crate::records::run::journal::Journal;
 use crate::records::run::report::unfinished_while_locked;
+use crate::state::Store;
 use crate::url::DatabaseUrl;
 use crate::version::Version;
 
@@ -118,28 +119,26 @@ impl Progress for () {
     fn notice(&mut self, _: Notice<'_>) {}
 }
 
-/// The locks and connection a run works with, taken in this order: the
-/// project's run lock, the database's migration lock (held to the end), the
-/// config state's lock.
+/// The locks, connection and run state a run works with. In a state
+/// folder, the folder's lock is taken first; then the database's migration
+/// lock, held to the end (with state in the database, the lock that keeps
+/// every other process off the run too).
 struct Held {
-    run: RunLock,
     migrator: Migrator,
     url: DatabaseUrl,
-    config: config_migrate::Lock,
+    store: Box<dyn Store>,
 }
 
 fn hold(inst: &Installation, access: &Access) -> Result<Held> {
-    let timeout = access.lock_timeout.unwrap_or(inst.project.settings(None).lock_timeout);
-    let run = journal::lock(&inst.runs_dir(), timeout)?;
+    let mut store = inst.state(access)?;
+    if store.is_dir() {
+        store.lock(inst.project.state_lock_timeout(access))?;
+    }
     let (mut migrator, url) = inst.connect(access)?;
+    // The run's own writes; another unfinished run is refused on its own terms.
+    migrator.for_upgrade_run();
     migrator.hold_lock()?;
-    let config = config_migrate::lock(&inst.config_state())?;
-    Ok(Held {
-        run,
-        migrator,
-        url,
-        config,
-    })
+    Ok(Held { migrator, url, store })
 }
 
 /// An upgrade ready to start: its locks are held and its plan is made.
@@ -163,7 +162,7 @@ impl std::fmt::Debug for Prepared<'_> {
 /// another run is unfinished.
 pub fn prepare<'i>(inst: &'i Installation, access: &Access, to: Option<&Version>) -> Result<Prepared<'i>> {
     let mut held = hold(inst, access)?;
-    if let Some(run) = unfinished_while_locked(&inst.runs_dir())? {
+    if let Some(run) = unfinished_while_locked(&mut *held.store)? {
         return Err(unfinished_error(&run));
     }
     let observed = inst.observe(&mut held.migrator)?;
@@ -177,10 +176,10 @@ pub fn prepare<'i>(inst: &'i Installation, access: &Access, to: Option<&Version>
         }
     };
     let mut plan = plan::plan(&inst.manifest, &inst.set, &start, Some(&observed.status), to)?;
-    inst.annotate(&mut plan)?;
+    inst.annotate(&mut *held.store, &mut plan)?;
     // A rehearsal's own run is what such a policy asks for.
     if inst.project.rehearsal().is_none() {
-        crate::plan::rehearsal::require(inst, &plan)?;
+        crate::plan::rehearsal::require(inst, &mut *held.store, &plan)?;
     }
     Ok(Prepared {
         inst,
@@ -231,8 +230,9 @@ impl<'i> Prepared<'i> {
             database: self.held.url.safe().to_string(),
             options,
         };
-        let journal = Journal::create(&inst.runs_dir(), &info)?;
-        let mut ctx = context(inst, self.held, journal, info, plan.hops, Vec::new(), progress);
+        let mut held = self.held;
+        let journal = Journal::create(&mut *held.store, &info)?;
+        let mut ctx = context(inst, held, journal, info, plan.hops, Vec::new(), progress);
         ctx.append(Event::Started {
             pid: std::process::id(),
             resumed: false,
@@ -270,9 +270,8 @@ fn context<'a>(
         hops,
         records,
         progress,
-        config: held.config,
+        store: held.store,
         redactor,
-        _run: held.run,
     }
 }
 
@@ -304,7 +303,7 @@ fn drive(ctx: &mut Ctx<'_>, start: (usize, StepKind)) -> RunResult<RunReport> {
 }
 
 fn current_report(ctx: &Ctx<'_>) -> RunReport {
-    RunReport::build(&ctx.info, &ctx.records, false, ctx.journal.dir())
+    RunReport::build(&ctx.info, &ctx.records, false, ctx.store.run_place(ctx.journal.id()))
 }
 
 /// The hops of a journaled run, planned again from the releases: they must
@@ -384,14 +383,14 @@ fn reopen<'a>(
     progress: &'a mut dyn Progress,
     strict_hops: bool,
 ) -> Result<Ctx<'a>> {
-    let held = hold(inst, access)?;
-    let Some(run) = unfinished_while_locked(&inst.runs_dir())? else {
+    let mut held = hold(inst, access)?;
+    let Some(run) = unfinished_while_locked(&mut *held.store)? else {
         return Err(Error::refusal(
             "there is no unfinished upgrade run",
             "`ferry status` shows the last run; `ferry upgrade` starts a new one, `ferry rollback` undoes the last",
         ));
     };
-    let (journal, info, records) = Journal::open(&inst.runs_dir(), &run.id)?;
+    let (journal, info, records) = Journal::open(&mut *held.store, &run.id)?;
     let hops = match hops_of(inst, &info) {
         Ok(h) => h,
         Err(e) if strict_hops => return Err(e),
@@ -502,18 +501,18 @@ pub fn rollback_last_because(
     progress: &mut dyn Progress,
 ) -> RunResult<Option<RunReport>> {
     let mut held = hold(inst, access)?;
-    if let Some(run) = unfinished_while_locked(&inst.runs_dir())? {
+    if let Some(run) = unfinished_while_locked(&mut *held.store)? {
         return Err(unfinished_error(&run).into());
     }
-    let runs = inst.runs_dir();
-    let Some(last) = last(&runs)? else {
+    let last = crate::records::run::journal::ids(&mut *held.store)?.pop();
+    let Some(last) = last else {
         return Err(Error::refusal(
             "no upgrade run to roll back: ferry rollback undoes what `ferry upgrade` did",
             "to go back by hand: `ferry db revert --to VERSION`, `ferry config revert`, or `ferry backup restore ID`",
         )
         .into());
     };
-    let (journal, info, records) = Journal::open(&runs, &last.id)?;
+    let (journal, info, records) = Journal::open(&mut *held.store, &last)?;
     // The hops still in place: after a partial rollback, those before it.
     let done_to = records
         .iter()
@@ -525,7 +524,7 @@ pub fn rollback_last_because(
         .unwrap_or(info.hops.len());
     if done_to == 0 {
         return Err(Error::refusal(
-            format!("the last upgrade run, {}, was rolled back already", last.id),
+            format!("the last upgrade run, {last}, was rolled back already"),
             "nothing to roll back; `ferry status` shows where the installation is",
         )
         .into());

@@ -7,9 +7,7 @@
 
 use std::time::Instant;
 
-use super::journal::{Journal, RunInfo, RunLock};
 use super::{Notice, Progress};
-use crate::config::migrate as config_migrate;
 use crate::error::{Error, Result};
 use crate::hooks::{self, HookRun};
 use crate::migration::Phases;
@@ -17,8 +15,10 @@ use crate::migrator::{Event as MigrationEvent, Migrator, Observer};
 use crate::plan::Hop;
 use crate::project::Installation;
 use crate::project::hook::{Hook, When};
+use crate::records::run::journal::{Journal, RunInfo};
 use crate::records::run::state::{Before, Event, Outcome, Record, StepKind, steps_of_hop};
 use crate::redact::Redactor;
+use crate::state::Store;
 use crate::url::DatabaseUrl;
 
 /// A step that did not succeed: why, and what it did before that.
@@ -48,9 +48,9 @@ pub(crate) struct Ctx<'a> {
     pub hops: Vec<Hop>,
     pub records: Vec<Record>,
     pub progress: &'a mut dyn Progress,
-    pub config: config_migrate::Lock,
+    /// The run state: the journal, config records.
+    pub store: Box<dyn Store>,
     pub redactor: Redactor,
-    pub _run: RunLock,
 }
 
 /// Forwards the migrator's progress to the run's.
@@ -65,7 +65,7 @@ impl Observer for Forward<'_> {
 impl Ctx<'_> {
     /// Appends to the journal (synced) and keeps the record.
     pub fn append(&mut self, event: Event) -> Result<()> {
-        let r = self.journal.append(event)?;
+        let r = self.journal.append(&mut *self.store, &self.records, event)?;
         self.records.push(r);
         Ok(())
     }
@@ -188,7 +188,9 @@ impl Ctx<'_> {
                     step,
                 });
                 let before = self.before(step)?;
-                let started = self.journal.started(hop, step, before)?;
+                let started = self
+                    .journal
+                    .started(&mut *self.store, &self.records, hop, step, before)?;
                 let seq = started.seq;
                 self.records.push(started);
                 let began = Instant::now();
@@ -200,7 +202,9 @@ impl Ctx<'_> {
                             step,
                             outcome: &outcome,
                         });
-                        let done = self.journal.done(seq, hop, step, outcome)?;
+                        let done = self
+                            .journal
+                            .done(&mut *self.store, &self.records, seq, (hop, step), outcome)?;
                         self.records.push(done);
                     }
                     Err(mut f) => {

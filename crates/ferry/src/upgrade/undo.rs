@@ -17,7 +17,7 @@ use crate::error::Result;
 use crate::migration::{Direction, State};
 use crate::project::hook::When;
 use crate::records::run::state::End;
-use crate::records::run::state::{Event, Record, StepKind, Undone};
+use crate::records::run::state::{Event, Record, StepKind, Undone, WayBack};
 
 /// How the database goes back.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,6 +30,21 @@ pub(crate) enum Way {
     Nothing,
     /// No way back: why.
     None(String),
+}
+
+impl Way {
+    /// The way as the journal keeps it.
+    fn record(&self) -> WayBack {
+        match self {
+            Way::Downs => WayBack::Downs,
+            Way::Restore(backup, hop) => WayBack::Restore {
+                backup: backup.clone(),
+                hop: *hop,
+            },
+            Way::Nothing => WayBack::Nothing,
+            Way::None(why) => WayBack::None { why: why.clone() },
+        }
+    }
 }
 
 /// Steps started at or after hop `to_hop` and not undone yet, newest first.
@@ -121,7 +136,7 @@ impl Ctx<'_> {
             .map(|m| m.name.clone())
             .collect();
         // Downs `ferry db verify` found do not take the schema back.
-        let verified = crate::records::verified::Verified::load(self.inst).unwrap_or_default();
+        let verified = crate::records::verified::Verified::load(&mut *self.store).unwrap_or_default();
         let bad_down: Vec<String> = applied
             .iter()
             .filter(|m| {
@@ -195,12 +210,29 @@ impl Ctx<'_> {
                         | Event::RollbackStarted { .. }
                 )
             });
+        // A restore chosen when the rollback started is gone on with.
+        let chosen = if resuming {
+            self.records.iter().rev().find_map(|r| match &r.event {
+                Event::RollbackStarted {
+                    way: Some(WayBack::Restore { backup, hop }),
+                    ..
+                } => Some(Way::Restore(backup.clone(), *hop)),
+                _ => None,
+            })
+        } else {
+            None
+        };
+        let way = match chosen {
+            Some(way) => way,
+            None => self.way_back(to_hop, force_restore)?,
+        };
         if !resuming {
             self.append(Event::RollbackStarted {
                 pid: std::process::id(),
                 reason: reason.to_owned(),
                 to_hop,
                 restore: force_restore,
+                way: Some(way.record()),
             })?;
         }
         self.progress.notice(Notice::Rollback { reason });
@@ -221,7 +253,6 @@ impl Ctx<'_> {
                 }
             }
         }
-        let way = self.way_back(to_hop, force_restore)?;
         for (hop, step, seq) in to_undo(&self.records, to_hop) {
             self.append(Event::UndoStarted { hop, step })?;
             match self.undo(hop, step, seq, &way) {
@@ -332,6 +363,7 @@ mod tests {
                 reason: String::new(),
                 to_hop: 0,
                 restore: false,
+                way: None,
             },
         ));
         r.push(rec(

@@ -8,6 +8,7 @@ use std::time::Duration;
 use super::Notice;
 use super::run::Ctx;
 use crate::error::Result;
+use crate::records::run::journal;
 use crate::records::run::state::Event;
 use crate::watch::{self, Round, Verdict, Watch};
 
@@ -83,6 +84,7 @@ impl Ctx<'_> {
         let redactor = self.redactor.clone();
         let redact = move |s: &str| redactor.text(s);
         let journal = &mut self.journal;
+        let store = &mut *self.store;
         let records = &mut self.records;
         let progress = &mut *self.progress;
         let verdict = watch::run(
@@ -93,7 +95,7 @@ impl Ctx<'_> {
             &mut self.migrator,
             &redact,
             &mut |round: &Round| {
-                let r = journal.append(Event::WatchRound { round: round.clone() })?;
+                let r = journal.append(store, records, Event::WatchRound { round: round.clone() })?;
                 records.push(r);
                 progress.notice(Notice::WatchRound { round });
                 Ok(())
@@ -174,11 +176,11 @@ pub fn watch_now(
     {
         redactor = redactor.hiding(&percent_encoding::percent_decode_str(&pw).decode_utf8_lossy());
     }
-    let runs = inst.runs_dir();
+    let mut store = inst.state(access)?;
     let mut baseline_from = None;
     let mut baselines = Vec::new();
-    if let Some(id) = super::journal::ids(&runs)?.pop()
-        && let Ok((_, records)) = super::journal::read(&runs.join(&id))
+    if let Some(id) = journal::ids(&mut *store)?.pop()
+        && let Ok((_, records)) = journal::read(&mut *store, &id)
         && let Some(b) = records.iter().find_map(|r| match &r.event {
             Event::WatchBaseline { baselines } => Some(baselines.clone()),
             _ => None,

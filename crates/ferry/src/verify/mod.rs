@@ -143,6 +143,10 @@ pub struct VerifyReport {
     pub ok: bool,
     /// Wall time.
     pub ms: u64,
+    /// Why what it found could not be kept in the run state (plans and
+    /// rollbacks then do not know it), when it could not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unrecorded: Option<String>,
 }
 
 /// What a verification reports as it goes.
@@ -178,11 +182,18 @@ pub fn verify(
             check(inst, access, opts, progress, false)?.expect("an untracked check is its own reference")
         }
     };
-    let report = VerifyReport {
+    let mut report = VerifyReport {
         ms: started.elapsed().as_millis() as u64,
         ..report
     };
-    record::save(inst, &report)?;
+    // What it found is kept for plans and rollbacks; a database user that
+    // may not keep it there still gets the verification.
+    if let Err(e) = inst
+        .state(access)
+        .and_then(|mut store| record::save(inst, &mut *store, &report))
+    {
+        report.unrecorded = Some(err_text(&e));
+    }
     Ok(report)
 }
 
@@ -530,6 +541,7 @@ fn check(
             stopped: half.stopped,
             ok,
             ms: started.elapsed().as_millis() as u64,
+            unrecorded: None,
         };
         drop(first);
         Ok(Some(report))
@@ -671,14 +683,5 @@ fn chain_targets(
 
 /// ferry's own tables, left out of every snapshot.
 pub(crate) fn ferry_tables(settings: &Settings) -> Vec<String> {
-    let h = &settings.history_table;
-    [
-        h.clone(),
-        settings.release_table.clone(),
-        crate::engine::progress::table(h),
-        h.sibling("adopted"),
-    ]
-    .iter()
-    .map(|t| t.name().to_owned())
-    .collect()
+    settings.own_tables()
 }

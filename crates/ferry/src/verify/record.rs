@@ -2,13 +2,14 @@
 //! (`records::verified`).
 
 use super::{StepResult, VerifyReport};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::project::Installation;
-use crate::records::verified::{FILE, Verified, VerifiedMigration, down_checksum};
+use crate::records::verified::{Verified, VerifiedMigration, down_checksum};
+use crate::state::Store;
 
 /// Merges a report into the record.
-pub(super) fn save(inst: &Installation, report: &VerifyReport) -> Result<()> {
-    let mut record = Verified::load(inst)?;
+pub(super) fn save(inst: &Installation, store: &mut dyn Store, report: &VerifyReport) -> Result<()> {
+    let mut record = Verified::load(store)?;
     let at = jiff::Timestamp::now().to_string();
     for s in &report.steps {
         let Some(m) = inst.set.get(s.version) else { continue };
@@ -33,8 +34,5 @@ pub(super) fn save(inst: &Installation, report: &VerifyReport) -> Result<()> {
             },
         );
     }
-    let dir = inst.project.state_dir();
-    crate::durable::private_dir(&dir)?;
-    let text = serde_json::to_vec_pretty(&record).map_err(|e| Error::db("cannot write the verification record", e))?;
-    crate::durable::write_private(&dir.join(FILE), &text, true)
+    record.save(store)
 }

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use ferry::config::migrate::{self, Step};
 use ferry::project::Release;
+use ferry::state::DirStore;
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/config")
@@ -60,8 +61,10 @@ fn golden(format: &str, op: &str) {
     assert_ne!(after.as_bytes(), input.as_slice(), "{format}/{op} changed nothing");
     assert_eq!(fs::read(&file).unwrap(), input, "preparing writes nothing");
 
-    let state = work.path().join(".ferry/config");
-    let record = migrate::apply(&prepared, &state, None, &rel.version).unwrap().unwrap();
+    let mut store = DirStore::new(work.path().join(".ferry"));
+    let record = migrate::apply(&mut store, &prepared, None, &rel.version, None)
+        .unwrap()
+        .unwrap();
     assert_eq!(fs::read_to_string(&file).unwrap(), expected);
     assert_eq!(fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o640);
     assert!(record.is_applied());
@@ -72,17 +75,25 @@ fn golden(format: &str, op: &str) {
         "{format}/{op}: a second run must change nothing:\n{}",
         again.diff()
     );
-    assert!(migrate::apply(&again, &state, None, &rel.version).unwrap().is_none());
-    assert_eq!(migrate::records(&state).unwrap().len(), 1, "a no-op records nothing");
+    assert!(
+        migrate::apply(&mut store, &again, None, &rel.version, None)
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        migrate::records(&mut store).unwrap().len(),
+        1,
+        "a no-op records nothing"
+    );
 
-    migrate::revert(&state, false).unwrap().unwrap();
+    migrate::revert(&mut store, false).unwrap().unwrap();
     assert_eq!(
         fs::read(&file).unwrap(),
         input,
         "{format}/{op}: revert must give back the input byte for byte"
     );
     assert_eq!(fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o640);
-    assert!(migrate::records(&state).unwrap().is_empty());
+    assert!(migrate::records(&mut store).unwrap().is_empty());
 }
 
 macro_rules! goldens {
@@ -260,15 +271,17 @@ fn symbolic_links_stay_links() {
     );
     std::os::unix::fs::symlink("real/config.yaml", work.path().join("config.yaml")).unwrap();
     let p = migrate::prepare(work.path(), &steps(&rel)).unwrap();
-    let state = work.path().join(".ferry/config");
-    migrate::apply(&p, &state, None, &rel.version).unwrap().unwrap();
+    let mut store = DirStore::new(work.path().join(".ferry"));
+    migrate::apply(&mut store, &p, None, &rel.version, None)
+        .unwrap()
+        .unwrap();
     let link = work.path().join("config.yaml");
     assert!(fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
     assert_eq!(
         fs::read_to_string(work.path().join("real/config.yaml")).unwrap(),
         "a: 1\nb: 2\n"
     );
-    migrate::revert(&state, false).unwrap().unwrap();
+    migrate::revert(&mut store, false).unwrap().unwrap();
     assert!(fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
     assert_eq!(fs::read_to_string(&link).unwrap(), "a: 1\n");
 }
@@ -279,17 +292,19 @@ fn revert_refuses_a_file_edited_since_unless_forced() {
         &[(".env", "A=1\n")],
         "[[config]]\nfile = \".env\"\nadd = \"B\"\nvalue = 2\n",
     );
-    let state = work.path().join(".ferry/config");
+    let mut store = DirStore::new(work.path().join(".ferry"));
     let p = migrate::prepare(work.path(), &steps(&rel)).unwrap();
-    migrate::apply(&p, &state, None, &rel.version).unwrap().unwrap();
+    migrate::apply(&mut store, &p, None, &rel.version, None)
+        .unwrap()
+        .unwrap();
     fs::write(work.path().join(".env"), "A=1\nB=2\nHAND=edited\n").unwrap();
-    let err = migrate::revert(&state, false).unwrap_err().to_string();
+    let err = migrate::revert(&mut store, false).unwrap_err().to_string();
     assert!(err.contains("changed after the migration"), "{err}");
     assert_eq!(
         fs::read_to_string(work.path().join(".env")).unwrap(),
         "A=1\nB=2\nHAND=edited\n"
     );
-    migrate::revert(&state, true).unwrap().unwrap();
+    migrate::revert(&mut store, true).unwrap().unwrap();
     assert_eq!(fs::read_to_string(work.path().join(".env")).unwrap(), "A=1\n");
 }
 
@@ -302,8 +317,11 @@ fn a_run_killed_half_way_is_reverted_from_its_record() {
         "[[config]]\nfile = \"*.env\"\nadd = \"NEW\"\nvalue = 2\n",
     );
     let state = work.path().join(".ferry/config");
+    let mut store = DirStore::new(work.path().join(".ferry"));
     let p = migrate::prepare(work.path(), &steps(&rel)).unwrap();
-    let record = migrate::apply(&p, &state, None, &rel.version).unwrap().unwrap();
+    let record = migrate::apply(&mut store, &p, None, &rel.version, None)
+        .unwrap()
+        .unwrap();
     fs::write(work.path().join("b.env"), "B=1\n").unwrap();
     let file = state.join(&record.id).join("record.json");
     let text = fs::read_to_string(&file).unwrap().replace("\"applied\"", "\"writing\"");
@@ -311,21 +329,21 @@ fn a_run_killed_half_way_is_reverted_from_its_record() {
     assert_eq!(fs::read_to_string(work.path().join("a.env")).unwrap(), "A=1\nNEW=2\n");
 
     // Until it is reverted, nothing builds on it.
-    let err = migrate::current(&state).unwrap_err().to_string();
+    let err = migrate::current(&mut store).unwrap_err().to_string();
     assert!(
         err.contains("did not finish") && err.contains("ferry config revert"),
         "{err}"
     );
     let again = migrate::prepare(work.path(), &steps(&rel)).unwrap();
-    let err = migrate::apply(&again, &state, None, &rel.version)
+    let err = migrate::apply(&mut store, &again, None, &rel.version, None)
         .unwrap_err()
         .to_string();
     assert!(err.contains("did not finish"), "{err}");
 
-    migrate::revert(&state, false).unwrap().unwrap();
+    migrate::revert(&mut store, false).unwrap().unwrap();
     assert_eq!(fs::read_to_string(work.path().join("a.env")).unwrap(), "A=1\n");
     assert_eq!(fs::read_to_string(work.path().join("b.env")).unwrap(), "B=1\n");
-    assert!(migrate::records(&state).unwrap().is_empty());
+    assert!(migrate::records(&mut store).unwrap().is_empty());
 }
 
 #[test]
@@ -335,11 +353,14 @@ fn originals_are_private_and_records_hold_no_contents() {
         "[[config]]\nfile = \".env\"\nrename = \"DB_PASSWORD\"\nto = \"DATABASE_PASSWORD\"\n",
     );
     let state = work.path().join(".ferry/config");
+    let mut store = DirStore::new(work.path().join(".ferry"));
     let p = migrate::prepare(work.path(), &steps(&rel)).unwrap();
     let diff = p.diff();
     assert!(!diff.contains("hunter2"), "{diff}");
     assert!(diff.contains("+DATABASE_PASSWORD=****"), "{diff}");
-    let record = migrate::apply(&p, &state, None, &rel.version).unwrap().unwrap();
+    let record = migrate::apply(&mut store, &p, None, &rel.version, None)
+        .unwrap()
+        .unwrap();
     let folder = state.join(&record.id);
     assert_eq!(fs::metadata(&folder).unwrap().permissions().mode() & 0o777, 0o700);
     assert_eq!(
@@ -362,13 +383,15 @@ fn the_owner_and_mode_of_a_file_are_kept() {
     std::os::unix::fs::chown(&file, Some(65534), Some(65534))
         .expect("chown needs root: run the tests as root, as CI does");
     fs::set_permissions(&file, fs::Permissions::from_mode(0o604)).unwrap();
-    let state = work.path().join(".ferry/config");
+    let mut store = DirStore::new(work.path().join(".ferry"));
     let p = migrate::prepare(work.path(), &steps(&rel)).unwrap();
-    migrate::apply(&p, &state, None, &rel.version).unwrap().unwrap();
+    migrate::apply(&mut store, &p, None, &rel.version, None)
+        .unwrap()
+        .unwrap();
     use std::os::unix::fs::MetadataExt;
     let meta = fs::metadata(&file).unwrap();
     assert_eq!((meta.uid(), meta.gid(), meta.mode() & 0o777), (65534, 65534, 0o604));
-    migrate::revert(&state, false).unwrap().unwrap();
+    migrate::revert(&mut store, false).unwrap().unwrap();
     let meta = fs::metadata(&file).unwrap();
     assert_eq!((meta.uid(), meta.gid(), meta.mode() & 0o777), (65534, 65534, 0o604));
     assert_eq!(fs::read_to_string(&file).unwrap(), "A=1\n");
@@ -389,28 +412,30 @@ fn migrations_stack_and_revert_one_at_a_time() {
         "version = \"2.1.0\"\n[[config]]\nfile = \".env\"\nadd = \"NEW_FEATURE_ENABLED\"\nvalue = true\n",
     )
     .unwrap();
-    let state = work.path().join(".ferry/config");
+    let mut store = DirStore::new(work.path().join(".ferry"));
     let original = fs::read_to_string(&env).unwrap();
     let p = migrate::prepare(work.path(), &steps(&v2)).unwrap();
-    migrate::apply(&p, &state, None, &v2.version).unwrap().unwrap();
+    migrate::apply(&mut store, &p, None, &v2.version, None)
+        .unwrap()
+        .unwrap();
     let after_v2 = fs::read_to_string(&env).unwrap();
-    assert_eq!(migrate::current(&state).unwrap(), Some(v2.version.clone()));
+    assert_eq!(migrate::current(&mut store).unwrap(), Some(v2.version.clone()));
     let p = migrate::prepare(work.path(), &steps(&v21)).unwrap();
-    migrate::apply(&p, &state, Some(&v2.version), &v21.version)
+    migrate::apply(&mut store, &p, Some(&v2.version), &v21.version, None)
         .unwrap()
         .unwrap();
     assert_eq!(
         fs::read_to_string(&env).unwrap(),
         "# settings\nQDRANT_HOST=http://qdrant:6333\nNEW_FEATURE_ENABLED=true\n"
     );
-    assert_eq!(migrate::current(&state).unwrap(), Some(v21.version.clone()));
+    assert_eq!(migrate::current(&mut store).unwrap(), Some(v21.version.clone()));
 
-    assert_eq!(migrate::revert(&state, false).unwrap().unwrap().to, "2.1.0");
+    assert_eq!(migrate::revert(&mut store, false).unwrap().unwrap().to, "2.1.0");
     assert_eq!(fs::read_to_string(&env).unwrap(), after_v2);
-    assert_eq!(migrate::current(&state).unwrap(), Some(v2.version.clone()));
-    assert_eq!(migrate::revert(&state, false).unwrap().unwrap().to, "2.0.0");
+    assert_eq!(migrate::current(&mut store).unwrap(), Some(v2.version.clone()));
+    assert_eq!(migrate::revert(&mut store, false).unwrap().unwrap().to, "2.0.0");
     assert_eq!(fs::read_to_string(&env).unwrap(), original);
-    assert!(migrate::revert(&state, false).unwrap().is_none());
+    assert!(migrate::revert(&mut store, false).unwrap().is_none());
 }
 
 #[test]

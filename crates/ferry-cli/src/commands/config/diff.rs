@@ -52,7 +52,7 @@ pub fn run(
         }
         (None, None) => DiffAgainst::Releases,
     };
-    let diff = ferry::ops::config_files::diff(&inst, to, &against)?;
+    let diff = ferry::ops::config_files::diff(&inst, &access(g), to, &against)?;
     if json {
         out.json(&diff)?;
     } else {

@@ -10,7 +10,7 @@ use crate::render;
 
 pub fn run(g: &Global, force: bool, json: bool, out: &mut Out) -> Result<Outcome> {
     let inst = Installation::load_for(&g.project, &access(g))?;
-    let reverted = ferry::ops::config_files::revert(&inst, force)?;
+    let reverted = ferry::ops::config_files::revert(&inst, &access(g), force)?;
     if json {
         out.json(&reverted)?;
     } else {

@@ -7,10 +7,11 @@ use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
-use super::record::{interrupted, save_record};
+use super::record::{PREFIX, host, interrupted, original_name, save_record};
 use super::*;
-use crate::durable::{self, private_dir, stage_replacement, write_new_private};
+use crate::durable::{self, stage_replacement};
 use crate::error::{Error, Result};
+use crate::state::Store;
 use crate::version::Version;
 
 pub(super) fn sha(bytes: &[u8]) -> String {
@@ -18,30 +19,23 @@ pub(super) fn sha(bytes: &[u8]) -> String {
 }
 
 /// Writes every changed file of `prepared`, or none, after recording the
-/// originals under `state`. Returns the record, or `None` when nothing
-/// changes (then nothing at all is written). Takes the state folder's lock;
-/// a caller that read the files or the records to prepare the migration
-/// should hold [`lock`] from before that and call [`apply_locked`].
-pub fn apply(prepared: &Prepared, state: &Path, from: Option<&Version>, to: &Version) -> Result<Option<Record>> {
-    let lock = lock(state)?;
-    apply_locked(&lock, prepared, from, to, None)
-}
-
-/// [`apply`] under a lock already held; `run` tags the record with the
-/// upgrade run that makes it.
-pub fn apply_locked(
-    lock: &Lock,
+/// originals in `store`. Returns the record, or `None` when nothing changes
+/// (then nothing at all is written). The caller holds the store's lock
+/// (or, in an upgrade run, the database's migration lock) from before it
+/// read the files or the records; `run` tags the record with the upgrade
+/// run that makes it.
+pub fn apply(
+    store: &mut dyn Store,
     prepared: &Prepared,
     from: Option<&Version>,
     to: &Version,
     run: Option<&str>,
 ) -> Result<Option<Record>> {
-    let state = lock.state();
     let changed: Vec<&FileChange> = prepared.changed().collect();
     if changed.is_empty() {
         return Ok(None);
     }
-    if let Some(r) = records(state)?.last().filter(|r| !r.is_applied()) {
+    if let Some(r) = records(store)?.last().filter(|r| !r.is_applied()) {
         return Err(interrupted(r));
     }
     // Nothing may have changed under us since the files were read: every
@@ -61,8 +55,6 @@ pub fn apply_locked(
     }
     let at = jiff::Timestamp::now();
     let id = format!("{}-{}", at.strftime("%Y%m%dT%H%M%S%.6fZ"), to);
-    let folder = state.join(&id);
-    private_dir(&folder)?;
     let mut record = Record {
         id: id.clone(),
         from: from.map(ToString::to_string),
@@ -70,11 +62,13 @@ pub fn apply_locked(
         at: at.to_string(),
         state: RecordState::Writing,
         run: run.map(str::to_owned),
+        host: host(),
+        dir: Some(prepared.dir.clone()),
         files: Vec::new(),
     };
     for (i, (f, meta)) in changed.iter().zip(&metas).enumerate() {
         let original = format!("{i}.orig");
-        write_new_private(&folder.join(&original), f.before.as_bytes())?;
+        store.write(&original_name(&id, &original), f.before.as_bytes())?;
         record.files.push(RecordFile {
             path: f.path.clone(),
             shown: f.shown.clone(),
@@ -84,8 +78,7 @@ pub fn apply_locked(
             original,
         });
     }
-    save_record(&folder, &record)?;
-    durable::sync_dir(state)?;
+    save_record(store, &record)?;
     // Every new file is written beside its original first; only when all are
     // ready are they renamed into place.
     let mut ready = Vec::new();
@@ -99,7 +92,7 @@ pub fn apply_locked(
             Ok(tmp) => ready.push(tmp),
             Err(e) => {
                 // Nothing was replaced yet: the temporary files go with `ready`.
-                let _ = fs::remove_dir_all(&folder);
+                let _ = store.remove(&format!("{PREFIX}{id}/"));
                 return Err(e);
             }
         }
@@ -113,7 +106,7 @@ pub fn apply_locked(
                 let f = changed[j];
                 let _ = durable::replace(&f.path, f.before.as_bytes(), metas[j].permissions().mode(), None);
             }
-            let _ = fs::remove_dir_all(&folder);
+            let _ = store.remove(&format!("{PREFIX}{id}/"));
             return Err(Error::io("cannot write", &changed[i].path, e.error));
         }
         placed.push(i);
@@ -125,6 +118,6 @@ pub fn apply_locked(
         durable::sync_dir(dir)?;
     }
     record.state = RecordState::Applied;
-    save_record(&folder, &record)?;
+    save_record(store, &record)?;
     Ok(Some(record))
 }

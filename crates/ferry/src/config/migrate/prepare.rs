@@ -58,6 +58,8 @@ pub struct Prepared {
     /// Things that did not apply, with why (a file that does not exist, a
     /// derived key whose source is missing).
     pub notes: Vec<String>,
+    /// The config folder.
+    pub dir: PathBuf,
 }
 
 impl Prepared {
@@ -265,5 +267,9 @@ pub fn prepare_over(dir: &Path, steps: &[Step<'_>], overlay: &[(PathBuf, String)
     if !problems.is_empty() {
         return Err(Error::Config(Problems(problems)));
     }
-    Ok(Prepared { files, notes })
+    Ok(Prepared {
+        files,
+        notes,
+        dir: dir.to_owned(),
+    })
 }

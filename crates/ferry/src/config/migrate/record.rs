@@ -1,14 +1,15 @@
-//! The records of config migrations: `<id>/record.json` under the state
-//! folder, read back oldest first.
+//! The records of config migrations, in the run state's store:
+//! `config/<id>/record.json` (versions, time, host and folder, each file's
+//! path, mode and SHA-256 before and after) and `config/<id>/<n>.orig` (the
+//! original bytes), read back oldest first.
 
-use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use crate::durable;
 use crate::error::{Error, Result};
 use crate::problem::{Problem, Problems};
+use crate::state::Store;
 use crate::version::Version;
 
 /// The record of an applied config migration.
@@ -27,6 +28,14 @@ pub struct Record {
     /// The upgrade run (and hop) that made it, when one did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub run: Option<String>,
+    /// The machine whose files it changed (its host name): the files and
+    /// the database may live on different machines, and a revert elsewhere
+    /// would write another machine's files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    /// The config folder it worked in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dir: Option<PathBuf>,
     /// The files.
     pub files: Vec<RecordFile>,
 }
@@ -62,31 +71,52 @@ pub struct RecordFile {
     pub before_sha256: String,
     /// SHA-256 of its bytes after.
     pub after_sha256: String,
-    /// The file in the record's folder holding its bytes before.
+    /// The name of its bytes before, beside the record.
     pub original: String,
 }
 
-pub(super) fn save_record(folder: &Path, record: &Record) -> Result<()> {
-    let json = serde_json::to_vec_pretty(record).expect("a record serialises");
-    durable::write_private(&folder.join("record.json"), &json, true)
+/// The prefix of every record in the store.
+pub(super) const PREFIX: &str = "config/";
+
+/// The name of a record's document.
+pub(super) fn record_name(id: &str) -> String {
+    format!("{PREFIX}{id}/record.json")
 }
 
-/// Every record under `state`, oldest first.
-pub fn records(state: &Path) -> Result<Vec<Record>> {
-    let entries = match fs::read_dir(state) {
-        Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(Error::io("cannot read", state, e)),
-    };
+/// The name of a file's original bytes.
+pub(super) fn original_name(id: &str, original: &str) -> String {
+    format!("{PREFIX}{id}/{original}")
+}
+
+/// This machine's name, for the records.
+pub(crate) fn host() -> Option<String> {
+    let mut buf = [0u8; 256];
+    // SAFETY: gethostname writes at most `buf.len()` bytes into `buf`.
+    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    if rc != 0 {
+        return None;
+    }
+    let end = buf.iter().position(|b| *b == 0).unwrap_or(buf.len());
+    Some(String::from_utf8_lossy(&buf[..end]).into_owned())
+}
+
+pub(super) fn save_record(store: &mut dyn Store, record: &Record) -> Result<()> {
+    let json = serde_json::to_vec_pretty(record).expect("a record serialises");
+    store.write(&record_name(&record.id), &json)
+}
+
+/// Every record, oldest first.
+pub fn records(store: &mut dyn Store) -> Result<Vec<Record>> {
     let mut out = Vec::new();
-    for entry in entries.flatten() {
-        let file = entry.path().join("record.json");
-        let Ok(text) = fs::read(&file) else { continue };
+    for name in store.list(PREFIX)? {
+        if !name.ends_with("/record.json") {
+            continue;
+        }
+        let Some(text) = store.read(&name)? else { continue };
         let record: Record = serde_json::from_slice(&text).map_err(|e| {
             Error::Config(Problems(vec![
-                Problem::in_file(&file, format!("unreadable record: {e}")).help(
-                    "this file is written by ferry; if it was edited, restore it from a backup or remove its folder",
-                ),
+                Problem::general(format!("{name} in {}: unreadable record: {e}", store.place()))
+                    .help("it is written by ferry; if it was edited, restore it from a backup or remove the record"),
             ]))
         })?;
         out.push(record);
@@ -97,8 +127,8 @@ pub fn records(state: &Path) -> Result<Vec<Record>> {
 
 /// The version the config files were last migrated to, if any migration is
 /// recorded.
-pub fn current(state: &Path) -> Result<Option<Version>> {
-    let records = records(state)?;
+pub fn current(store: &mut dyn Store) -> Result<Option<Version>> {
+    let records = records(store)?;
     match records.last() {
         Some(r) if !r.is_applied() => Err(interrupted(r)),
         Some(r) => Ok(Version::parse(&r.to).ok()),

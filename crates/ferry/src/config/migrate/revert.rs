@@ -5,32 +5,36 @@ use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
 use super::apply::sha;
+use super::record::{PREFIX, host, original_name};
 use super::*;
 use crate::durable;
 use crate::error::{Error, Result};
+use crate::state::Store;
 
 /// Undoes the last recorded config migration: every file gets its original
 /// bytes and mode back. A file edited since (its bytes are neither the
-/// migrated nor the original ones) stops the revert unless `force`.
-pub fn revert(state: &Path, force: bool) -> Result<Option<Record>> {
-    if !state.exists() {
-        return Ok(None);
-    }
-    let lock = lock(state)?;
-    revert_locked(&lock, force)
-}
-
-/// [`revert`] under a lock already held.
-pub fn revert_locked(lock: &Lock, force: bool) -> Result<Option<Record>> {
-    let state = lock.state();
-    let Some(record) = records(state)?.pop() else {
+/// migrated nor the original ones) stops the revert unless `force`, and so
+/// does a migration of another machine's files whose files here are still
+/// the migrated ones. The caller holds the store's lock.
+pub fn revert(store: &mut dyn Store, force: bool) -> Result<Option<Record>> {
+    let Some(record) = records(store)?.pop() else {
         return Ok(None);
     };
-    let folder = state.join(&record.id);
+    let here = host();
+    let elsewhere = record.host.as_ref().filter(|h| here.as_ref() != Some(*h));
     let mut restore = Vec::new();
     for f in &record.files {
-        let original =
-            fs::read(folder.join(&f.original)).map_err(|e| Error::io("cannot read", folder.join(&f.original), e))?;
+        let name = original_name(&record.id, &f.original);
+        let original = store.read(&name)?.ok_or_else(|| {
+            Error::refusal(
+                format!(
+                    "the saved original of {} is missing ({name} in {})",
+                    f.shown,
+                    store.place()
+                ),
+                "restore the file from a backup (`ferry backup list`)",
+            )
+        })?;
         if sha(&original) != f.before_sha256 {
             return Err(Error::refusal(
                 format!(
@@ -54,7 +58,25 @@ pub fn revert_locked(lock: &Lock, force: bool) -> Result<Option<Record>> {
                 format!("{} was changed after the migration to {}", f.shown, record.to),
                 format!(
                     "nothing was reverted; `ferry config revert --force` discards those changes (the original is kept in {})",
-                    folder.display()
+                    store.place()
+                ),
+            ));
+        }
+        if let Some(there) = elsewhere
+            && !force
+        {
+            return Err(Error::refusal(
+                format!(
+                    "the config migration to {} changed the files of {there} (in {}), not of this machine ({})",
+                    record.to,
+                    record
+                        .dir
+                        .as_ref()
+                        .map_or("its config folder".into(), |d| d.display().to_string()),
+                    here.as_deref().unwrap_or("unknown")
+                ),
+                format!(
+                    "nothing was reverted; revert on {there}, or `ferry config revert --force` to write these files here"
                 ),
             ));
         }
@@ -80,7 +102,6 @@ pub fn revert_locked(lock: &Lock, force: bool) -> Result<Option<Record>> {
             }
         }
     }
-    fs::remove_dir_all(&folder).map_err(|e| Error::io("cannot remove", &folder, e))?;
-    durable::sync_dir(state)?;
+    store.remove(&format!("{PREFIX}{}/", record.id))?;
     Ok(Some(record))
 }

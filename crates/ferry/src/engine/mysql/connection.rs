@@ -128,6 +128,11 @@ impl Engine for MySqlEngine {
         Ok(())
     }
 
+    fn own_sessions(&mut self) -> Vec<i64> {
+        let id: Option<i64> = self.conn.query_first("SELECT CONNECTION_ID()").unwrap_or(None);
+        id.into_iter().collect()
+    }
+
     fn ensure_history(&mut self, table: &HistoryTable) -> Result<()> {
         self.conn
             .query_drop(history::create_sql(EngineKind::MySql, table))

@@ -119,6 +119,24 @@ impl Dialect for MySql {
         )
     }
 
+    fn create_state_docs(&self, t: &str) -> String {
+        format!(
+            "CREATE TABLE IF NOT EXISTS {t} (name VARCHAR(255) NOT NULL PRIMARY KEY, body LONGBLOB NOT NULL, updated_at DATETIME(3) NOT NULL) ENGINE=InnoDB"
+        )
+    }
+
+    fn create_state_runs(&self, t: &str) -> String {
+        format!(
+            "CREATE TABLE IF NOT EXISTS {t} (run VARCHAR(255) NOT NULL PRIMARY KEY, info LONGTEXT NOT NULL, state VARCHAR(32) NOT NULL, finished BOOLEAN NOT NULL, updated_at DATETIME(3) NOT NULL) ENGINE=InnoDB"
+        )
+    }
+
+    fn create_state_journal(&self, t: &str) -> String {
+        format!(
+            "CREATE TABLE IF NOT EXISTS {t} (run VARCHAR(255) NOT NULL, seq BIGINT NOT NULL, line LONGTEXT NOT NULL, PRIMARY KEY (run, seq)) ENGINE=InnoDB"
+        )
+    }
+
     fn database_size(&self) -> &'static str {
         "SELECT COALESCE(SUM(data_length + index_length), 0) FROM information_schema.tables WHERE table_schema = DATABASE()"
     }

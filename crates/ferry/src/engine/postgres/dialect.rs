@@ -83,6 +83,32 @@ impl Dialect for Postgres {
         crate::engine::sqlite::dialect::on_conflict(t, columns, key, values)
     }
 
+    fn state_schema(&self) -> Option<&'static str> {
+        Some("ferry_state")
+    }
+
+    fn create_state_docs(&self, t: &str) -> String {
+        format!(
+            "CREATE TABLE IF NOT EXISTS {t} (name TEXT PRIMARY KEY, body BYTEA NOT NULL, updated_at TIMESTAMPTZ NOT NULL DEFAULT now())"
+        )
+    }
+
+    fn create_state_runs(&self, t: &str) -> String {
+        format!(
+            "CREATE TABLE IF NOT EXISTS {t} (run TEXT PRIMARY KEY, info TEXT NOT NULL, state TEXT NOT NULL, finished BOOLEAN NOT NULL, updated_at TIMESTAMPTZ NOT NULL DEFAULT now())"
+        )
+    }
+
+    fn create_state_journal(&self, t: &str) -> String {
+        format!(
+            "CREATE TABLE IF NOT EXISTS {t} (run TEXT NOT NULL, seq BIGINT NOT NULL, line TEXT NOT NULL, PRIMARY KEY (run, seq))"
+        )
+    }
+
+    fn bytes_literal(&self, bytes: &[u8]) -> String {
+        format!("decode('{}', 'hex')", hex::encode(bytes))
+    }
+
     fn database_size(&self) -> &'static str {
         "SELECT pg_database_size(current_database())"
     }

@@ -289,19 +289,7 @@ impl Engine for SqliteEngine {
             ));
         }
         // Writing from here: the file is made now if it was not there.
-        if let Some(path) = self.create_on_write.take() {
-            let conn = open_file(&path, self.mode)
-                .and_then(|c| c.busy_timeout(self.busy_timeout).map(|()| c))
-                .map_err(|e| Error::Connect {
-                    url: self.url.clone(),
-                    message: e.to_string(),
-                })?;
-            self.conn = conn;
-            self.apply_foreign_keys().map_err(|e| Error::Connect {
-                url: self.url.clone(),
-                message: e.message,
-            })?;
-        }
+        self.open_for_writing()?;
         let Some(path) = &self.lock_path else {
             return Ok(()); // in-memory: private to this connection
         };
@@ -320,9 +308,33 @@ impl Engine for SqliteEngine {
         Ok(())
     }
 
+    fn open_for_writing(&mut self) -> Result<()> {
+        if let Some(path) = self.create_on_write.take() {
+            let conn = open_file(&path, self.mode)
+                .and_then(|c| c.busy_timeout(self.busy_timeout).map(|()| c))
+                .map_err(|e| Error::Connect {
+                    url: self.url.clone(),
+                    message: e.to_string(),
+                })?;
+            self.conn = conn;
+            self.apply_foreign_keys().map_err(|e| Error::Connect {
+                url: self.url.clone(),
+                message: e.message,
+            })?;
+        }
+        Ok(())
+    }
+
+    fn catch_up(&mut self) -> Result<()> {
+        if self.create_on_write.as_ref().is_some_and(|p| p.exists()) {
+            self.open_for_writing()?;
+        }
+        Ok(())
+    }
+
     fn reopen(&mut self) -> Result<()> {
         if self.create_on_write.is_some() {
-            return Ok(());
+            return self.catch_up();
         }
         if let Some(path) = &self.path {
             self.conn = open_file(path, self.mode)

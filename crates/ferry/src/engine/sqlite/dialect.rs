@@ -72,6 +72,22 @@ impl Dialect for Sqlite {
         on_conflict(t, columns, key, values)
     }
 
+    fn create_state_docs(&self, t: &str) -> String {
+        format!("CREATE TABLE IF NOT EXISTS {t} (name TEXT PRIMARY KEY, body BLOB NOT NULL, updated_at TEXT NOT NULL)")
+    }
+
+    fn create_state_runs(&self, t: &str) -> String {
+        format!(
+            "CREATE TABLE IF NOT EXISTS {t} (run TEXT PRIMARY KEY, info TEXT NOT NULL, state TEXT NOT NULL, finished INTEGER NOT NULL, updated_at TEXT NOT NULL)"
+        )
+    }
+
+    fn create_state_journal(&self, t: &str) -> String {
+        format!(
+            "CREATE TABLE IF NOT EXISTS {t} (run TEXT NOT NULL, seq INTEGER NOT NULL, line TEXT NOT NULL, PRIMARY KEY (run, seq))"
+        )
+    }
+
     fn unsynced(&self) -> Option<&'static str> {
         // A commit otherwise costs four fsyncs.
         Some("PRAGMA synchronous = OFF; PRAGMA journal_mode = MEMORY")

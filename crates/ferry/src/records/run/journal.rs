@@ -1,23 +1,20 @@
-//! The write-ahead journal of an upgrade run: `.ferry/runs/<id>/` (0700)
-//! holding `run.json` (what the run is: versions, hops, options) and
-//! `journal.jsonl`, one record per line, appended and synced before the
-//! step it announces starts. Both files are 0600. Nothing secret goes in:
-//! the database URL is redacted, hook output passes through the redactor.
+//! The write-ahead journal of an upgrade run, in the run state's store
+//! (the database's tables, or `runs/<id>/` of a state folder): what the run
+//! is (versions, hops, options), then one record per line, appended and
+//! made durable before the step it announces starts, with the state the
+//! records add up to beside them. Nothing secret goes in: the database URL
+//! is redacted, hook output passes through the redactor.
 //!
-//! `.ferry/runs/.lock` is held by the process running (or rolling back) a
-//! run from its first step to its last: a journal that says "running"
-//! while nobody holds the lock belongs to a process that is gone.
-
-use std::fs::{self, File, OpenOptions};
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+//! The process running (or rolling back) a run holds the store's lock (the
+//! database's migration lock, or the folder's lock file) from its first
+//! step to its last: a journal that says "running" while nobody holds the
+//! lock belongs to a process that is gone.
 
 use serde::{Deserialize, Serialize};
 
-use super::state::{Before, Event, Outcome, Record, StepKind};
-use crate::durable;
+use super::state::{Before, Event, Outcome, Record, RunState, StepKind};
 use crate::error::{Error, Result};
+use crate::state::{RunMark, Store};
 
 /// What a run is, written once when it starts.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -81,97 +78,37 @@ pub struct RunOptions {
 /// A run's journal, open for appending.
 #[derive(Debug)]
 pub struct Journal {
-    dir: PathBuf,
-    file: File,
-    path: PathBuf,
+    id: String,
     next_seq: u64,
 }
 
-/// The lock that one running ferry upgrade holds over a project's runs.
-#[derive(Debug)]
-pub struct RunLock {
-    _file: File,
-}
-
-const JOURNAL: &str = "journal.jsonl";
-const INFO: &str = "run.json";
-
-/// Takes the project's run lock, waiting up to `timeout` for another ferry
-/// process that holds it.
-pub fn lock(runs: &Path, timeout: Duration) -> Result<RunLock> {
-    durable::private_dir(runs)?;
-    let path = runs.join(".lock");
-    let file = durable::lock_file(&path)?;
-    let start = Instant::now();
-    let mut wait = Duration::from_millis(10);
-    loop {
-        match file.try_lock() {
-            Ok(()) => return Ok(RunLock { _file: file }),
-            Err(fs::TryLockError::WouldBlock) => {}
-            Err(fs::TryLockError::Error(e)) => return Err(Error::io("cannot lock", &path, e)),
-        }
-        if start.elapsed() >= timeout {
-            let running = latest(runs).ok().flatten().map(|r| r.id).unwrap_or_default();
-            return Err(Error::refusal(
-                format!(
-                    "another ferry process is running an upgrade of this project{}; gave up waiting after {}",
-                    if running.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" (run {running})")
-                    },
-                    humantime::format_duration(Duration::from_secs(start.elapsed().as_secs()))
-                ),
-                "wait for it to finish (`ferry status` shows it), or raise --lock-timeout",
-            ));
-        }
-        std::thread::sleep(wait.min(timeout.saturating_sub(start.elapsed())));
-        wait = (wait * 2).min(Duration::from_millis(200));
+fn mark(id: &str, records: &[Record]) -> RunMark {
+    let state = RunState::of(records);
+    RunMark {
+        id: id.to_owned(),
+        state: state.as_str().to_owned(),
+        finished: state.is_finished(),
     }
 }
 
-/// True when some process holds the run lock now.
-pub fn is_locked(runs: &Path) -> bool {
-    let Ok(file) = File::open(runs.join(".lock")) else {
-        return false;
-    };
-    matches!(file.try_lock(), Err(fs::TryLockError::WouldBlock))
-}
-
 impl Journal {
-    /// Creates the journal of a new run.
-    pub fn create(runs: &Path, info: &RunInfo) -> Result<Self> {
-        let dir = runs.join(&info.id);
-        durable::private_dir(&dir)?;
+    /// Records a new run in `store`.
+    pub fn create(store: &mut dyn Store, info: &RunInfo) -> Result<Self> {
         let json = serde_json::to_vec_pretty(info).expect("run info serialises");
-        durable::write_private(&dir.join(INFO), &json, true)?;
-        let path = dir.join(JOURNAL);
-        let file = durable::create_private(&path)?;
-        durable::sync_dir(&dir)?;
-        durable::sync_dir(runs)?;
+        store.create_run(&mark(&info.id, &[]), &json)?;
         Ok(Journal {
-            dir,
-            file,
-            path,
+            id: info.id.clone(),
             next_seq: 1,
         })
     }
 
     /// Opens the journal of an existing run to append to it.
-    pub fn open(runs: &Path, id: &str) -> Result<(Self, RunInfo, Vec<Record>)> {
-        let dir = runs.join(id);
-        let (info, records) = read(&dir)?;
-        let path = dir.join(JOURNAL);
-        let file = OpenOptions::new()
-            .append(true)
-            .open(&path)
-            .map_err(|e| Error::io("cannot open", &path, e))?;
+    pub fn open(store: &mut dyn Store, id: &str) -> Result<(Self, RunInfo, Vec<Record>)> {
+        let (info, records) = read(store, id)?;
         let next_seq = records.last().map_or(1, |r| r.seq + 1);
         Ok((
             Journal {
-                dir,
-                file,
-                path,
+                id: id.to_owned(),
                 next_seq,
             },
             info,
@@ -179,90 +116,94 @@ impl Journal {
         ))
     }
 
-    /// The run's folder.
-    pub fn dir(&self) -> &Path {
-        &self.dir
+    /// The run's id.
+    pub fn id(&self) -> &str {
+        &self.id
     }
 
-    /// Appends `event` and syncs it to disk before returning: the step it
+    /// Appends `event` to the run whose records so far are `records`, durably
+    /// and with the state they add up to, before returning: the step it
     /// announces may start only then.
-    pub fn append(&mut self, event: Event) -> Result<Record> {
+    pub fn append(&mut self, store: &mut dyn Store, records: &[Record], event: Event) -> Result<Record> {
         let record = Record {
             seq: self.next_seq,
             at: jiff::Timestamp::now().to_string(),
             event,
         };
-        let mut line = serde_json::to_vec(&record).expect("a journal record serialises");
-        line.push(b'\n');
-        durable::append_synced(&mut self.file, &self.path, &line)?;
+        let line = serde_json::to_vec(&record).expect("a journal record serialises");
+        let mut all = records.to_vec();
+        all.push(record.clone());
+        store.append(&mark(&self.id, &all), record.seq, &line)?;
         self.next_seq += 1;
         crate::crash::point("FERRY_TEST_CRASH_AT", record.seq);
         Ok(record)
     }
 
     /// Appends that a step starts, with what is needed to undo it.
-    pub fn started(&mut self, hop: usize, step: StepKind, before: Before) -> Result<Record> {
-        self.append(Event::StepStarted { hop, step, before })
+    pub fn started(
+        &mut self,
+        store: &mut dyn Store,
+        records: &[Record],
+        hop: usize,
+        step: StepKind,
+        before: Before,
+    ) -> Result<Record> {
+        self.append(store, records, Event::StepStarted { hop, step, before })
     }
 
     /// Appends that a step ended well; `started` is its start record's seq.
-    pub fn done(&mut self, started: u64, hop: usize, step: StepKind, outcome: Outcome) -> Result<Record> {
+    pub fn done(
+        &mut self,
+        store: &mut dyn Store,
+        records: &[Record],
+        started: u64,
+        (hop, step): (usize, StepKind),
+        outcome: Outcome,
+    ) -> Result<Record> {
         crate::crash::point("FERRY_TEST_CRASH_INSIDE", started);
-        self.append(Event::StepDone { hop, step, outcome })
+        self.append(store, records, Event::StepDone { hop, step, outcome })
     }
 }
 
 /// Reads a run's info and records. A last line cut short by a crash is
-/// ignored (it was never synced whole, so its step never started).
-pub fn read(dir: &Path) -> Result<(RunInfo, Vec<Record>)> {
-    let info_path = dir.join(INFO);
-    let text = fs::read(&info_path).map_err(|e| Error::io("cannot read", &info_path, e))?;
-    let info: RunInfo = serde_json::from_slice(&text).map_err(|e| unreadable(&info_path, &e.to_string()))?;
-    let path = dir.join(JOURNAL);
-    let file = File::open(&path).map_err(|e| Error::io("cannot read", &path, e))?;
+/// ignored (it was never made durable whole, so its step never started).
+pub fn read(store: &mut dyn Store, id: &str) -> Result<(RunInfo, Vec<Record>)> {
+    let place = store.run_place(id);
+    let Some((info, lines)) = store.run(id)? else {
+        return Err(Error::refusal(
+            format!("no upgrade run {id} in {}", store.place()),
+            "`ferry status` shows the last run",
+        ));
+    };
+    let info: RunInfo = serde_json::from_slice(&info).map_err(|e| unreadable(&place, &e.to_string()))?;
     let mut records = Vec::new();
-    let lines: Vec<String> = BufReader::new(file)
-        .lines()
-        .collect::<std::io::Result<_>>()
-        .map_err(|e| Error::io("cannot read", &path, e))?;
     let n = lines.len();
     for (i, line) in lines.into_iter().enumerate() {
-        match serde_json::from_str::<Record>(&line) {
+        match serde_json::from_slice::<Record>(&line) {
             Ok(r) => records.push(r),
             Err(_) if i + 1 == n => break,
-            Err(e) => return Err(unreadable(&path, &format!("line {}: {e}", i + 1))),
+            Err(e) => return Err(unreadable(&place, &format!("line {}: {e}", i + 1))),
         }
     }
     Ok((info, records))
 }
 
-fn unreadable(path: &Path, why: &str) -> Error {
+fn unreadable(place: &str, why: &str) -> Error {
     Error::refusal(
-        format!("{}: unreadable upgrade journal ({why})", path.display()),
-        "this file is written by ferry; if it was edited, restore it, or move the run's folder away to forget the run",
+        format!("{place}: unreadable upgrade journal ({why})"),
+        "it is written by ferry; if it was edited, restore it, or remove the run to forget it",
     )
 }
 
-/// Every run's id under `runs`, oldest first.
-pub fn ids(runs: &Path) -> Result<Vec<String>> {
-    let entries = match fs::read_dir(runs) {
-        Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(Error::io("cannot read folder", runs, e)),
-    };
-    let mut ids: Vec<String> = entries
-        .flatten()
-        .filter(|e| e.path().join(INFO).is_file())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect();
-    ids.sort();
-    Ok(ids)
+/// Every run's id, oldest first.
+pub fn ids(store: &mut dyn Store) -> Result<Vec<String>> {
+    store.runs()
 }
 
 /// The newest run's info, if any.
-pub fn latest(runs: &Path) -> Result<Option<RunInfo>> {
-    match ids(runs)?.last() {
-        Some(id) => Ok(Some(read(&runs.join(id))?.0)),
+pub fn latest(store: &mut dyn Store) -> Result<Option<RunInfo>> {
+    match ids(store)?.last() {
+        Some(id) => Ok(Some(read(store, id)?.0)),
         None => Ok(None),
     }
 }

@@ -8,7 +8,7 @@ pub mod state;
 
 pub use self::journal::{HopInfo, RunInfo, RunOptions};
 pub use self::report::{
-    HopReport, RunReport, StepReport, StepStatus, WatchReport, failure_message, last, report, unfinished,
-    unfinished_error,
+    HopReport, RunReport, StepReport, StepStatus, WatchReport, failure_message, last, refuse_if_unfinished, report,
+    unfinished, unfinished_error,
 };
 pub use self::state::{Before, End, Event, Outcome, Record, RunState, STEPS, StepKind, Undone, steps_of_hop};

@@ -7,6 +7,7 @@ use super::journal::{self, HopInfo, RunInfo};
 use super::state::{Event, Outcome, Record, RunState, StepKind, Undone, steps_of_hop};
 use crate::error::Result;
 use crate::records::hook::HookRun;
+use crate::state::Store;
 
 /// How a step of a run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -105,7 +106,7 @@ pub struct RunReport {
 
 impl RunReport {
     /// Builds the report of a run from its info and records.
-    pub fn build(info: &RunInfo, records: &[Record], live: bool, dir: &std::path::Path) -> Self {
+    pub fn build(info: &RunInfo, records: &[Record], live: bool, journal: String) -> Self {
         let state = RunState::of(records);
         let mut hops: Vec<HopReport> = info
             .hops
@@ -208,7 +209,7 @@ impl RunReport {
             hooks,
             watch,
             rollback,
-            journal: dir.display().to_string(),
+            journal,
             next,
         }
     }
@@ -253,34 +254,41 @@ fn next_command(state: &RunState, live: bool) -> Option<String> {
 }
 
 /// The report of the run `id`.
-pub fn report(runs: &std::path::Path, id: &str) -> Result<RunReport> {
-    let dir = runs.join(id);
-    let (info, records) = journal::read(&dir)?;
-    Ok(RunReport::build(&info, &records, journal::is_locked(runs), &dir))
+pub fn report(store: &mut dyn Store, id: &str) -> Result<RunReport> {
+    let (info, records) = journal::read(store, id)?;
+    let live = store.locked_elsewhere();
+    Ok(RunReport::build(&info, &records, live, store.run_place(id)))
 }
 
 /// The newest run, if any.
-pub fn last(runs: &std::path::Path) -> Result<Option<RunReport>> {
-    match journal::ids(runs)?.last() {
-        Some(id) => report(runs, id).map(Some),
+pub fn last(store: &mut dyn Store) -> Result<Option<RunReport>> {
+    match journal::ids(store)?.last() {
+        Some(id) => report(store, id).map(Some),
         None => Ok(None),
     }
 }
 
 /// The newest run when it is unfinished.
-pub fn unfinished(runs: &std::path::Path) -> Result<Option<RunReport>> {
-    Ok(last(runs)?.filter(RunReport::is_unfinished))
-}
-
-/// [`unfinished`], for a process that holds the run lock itself: no other
-/// process can be working on the run, so it is not live.
-pub(crate) fn unfinished_while_locked(runs: &std::path::Path) -> Result<Option<RunReport>> {
-    let Some(id) = journal::ids(runs)?.pop() else {
+pub fn unfinished(store: &mut dyn Store) -> Result<Option<RunReport>> {
+    let Some(id) = journal::ids(store)?.pop() else {
         return Ok(None);
     };
-    let dir = runs.join(&id);
-    let (info, records) = journal::read(&dir)?;
-    Ok(Some(RunReport::build(&info, &records, false, &dir)).filter(RunReport::is_unfinished))
+    let (info, records) = journal::read(store, &id)?;
+    if RunState::of(&records).is_finished() {
+        return Ok(None);
+    }
+    let live = store.locked_elsewhere();
+    Ok(Some(RunReport::build(&info, &records, live, store.run_place(&id))))
+}
+
+/// [`unfinished`], for a process that holds the store's lock itself: no
+/// other process can be working on the run, so it is not live.
+pub(crate) fn unfinished_while_locked(store: &mut dyn Store) -> Result<Option<RunReport>> {
+    let Some(id) = journal::ids(store)?.pop() else {
+        return Ok(None);
+    };
+    let (info, records) = journal::read(store, &id)?;
+    Ok(Some(RunReport::build(&info, &records, false, store.run_place(&id))).filter(RunReport::is_unfinished))
 }
 
 /// The refusal a command gives while a run is unfinished.
@@ -355,14 +363,12 @@ pub fn failure_message(run: &RunReport) -> String {
     s
 }
 
-impl crate::project::Installation {
-    /// Refuses when an upgrade run did not finish: until it is resumed or
-    /// rolled back, changing the database or the config files by hand would
-    /// leave the run's journal describing something that is no longer there.
-    pub fn refuse_if_unfinished(&self) -> Result<()> {
-        match unfinished(&self.runs_dir())? {
-            Some(run) => Err(unfinished_error(&run)),
-            None => Ok(()),
-        }
+/// Refuses when an upgrade run did not finish: until it is resumed or
+/// rolled back, changing the database or the config files by hand would
+/// leave the run's journal describing something that is no longer there.
+pub fn refuse_if_unfinished(store: &mut dyn Store) -> Result<()> {
+    match unfinished(store)? {
+        Some(run) => Err(unfinished_error(&run)),
+        None => Ok(()),
     }
 }

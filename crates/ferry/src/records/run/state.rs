@@ -263,6 +263,28 @@ pub struct Record {
     pub event: Event,
 }
 
+/// How a rollback takes the database back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "by", rename_all = "snake_case")]
+pub enum WayBack {
+    /// Down scripts, hop by hop.
+    Downs,
+    /// The run's backup, restored when the undo reaches hop `hop`.
+    Restore {
+        /// The backup.
+        backup: String,
+        /// The hop it was taken before.
+        hop: usize,
+    },
+    /// Nothing changed the database.
+    Nothing,
+    /// No way back.
+    None {
+        /// Why.
+        why: String,
+    },
+}
+
 /// What a journal records.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(tag = "event", rename_all = "snake_case")]
@@ -321,6 +343,12 @@ pub enum Event {
         /// Restore the database from the backup even where down scripts exist.
         #[serde(default)]
         restore: bool,
+        /// How the database goes back, as chosen when the rollback started:
+        /// a rollback continued after a kill goes on the same way (a restore
+        /// stopped part-way is finished, not second-guessed from a database
+        /// it left half-swapped).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        way: Option<WayBack>,
     },
     /// A step is being undone.
     UndoStarted {
@@ -567,6 +595,7 @@ mod tests {
                 reason: "failed".into(),
                 to_hop: 0,
                 restore: false,
+                way: None,
             },
         ));
         assert_eq!(

@@ -150,7 +150,7 @@ impl Ctx<'_> {
                 &format!("apply them with `ferry db migrate --to {head}` first"),
             ));
         }
-        let writing: Vec<String> = config_migrate::records(self.config.state())?
+        let writing: Vec<String> = config_migrate::records(&mut *self.store)?
             .last()
             .filter(|r| !r.is_applied())
             .map(|r| vec![format!("the config migration to {} did not finish", r.to)])

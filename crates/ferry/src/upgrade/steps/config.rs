@@ -14,7 +14,7 @@ impl Ctx<'_> {
 
     pub(crate) fn config_step(&mut self, hop: usize) -> StepResult {
         let tag = self.config_tag(hop);
-        let records = config_migrate::records(self.config.state())?;
+        let records = config_migrate::records(&mut *self.store)?;
         if let Some(last) = records.last()
             && last.run.as_deref() == Some(tag.as_str())
         {
@@ -27,14 +27,14 @@ impl Ctx<'_> {
                 });
             }
             // Stopped while writing: put the files back, then do it again.
-            config_migrate::revert_locked(&self.config, false)?;
+            config_migrate::revert(&mut *self.store, false)?;
         }
         let h = &self.hops[hop];
         let Some(hop_from) = h.from.clone() else {
             return Ok(skipped("a fresh install ships its config files in the new shape"));
         };
         // Where the files are: the hop's start, or further if migrated by hand.
-        let at = config_migrate::current(self.config.state())?.filter(|v| *v > hop_from);
+        let at = config_migrate::current(&mut *self.store)?.filter(|v| *v > hop_from);
         let from = at.clone().unwrap_or(hop_from);
         if from >= h.to {
             return Ok(skipped(&format!("the config files are already at {from}")));
@@ -51,7 +51,7 @@ impl Ctx<'_> {
         let dir = self.inst.project.config_dir()?;
         let prepared = config_migrate::prepare(&dir, &steps)?;
         let to = h.to.clone();
-        let record = config_migrate::apply_locked(&self.config, &prepared, Some(&from), &to, Some(&tag))?;
+        let record = config_migrate::apply(&mut *self.store, &prepared, Some(&from), &to, Some(&tag))?;
         let files: Vec<String> = prepared.changed().map(|f| f.shown.clone()).collect();
         Ok(match record {
             Some(r) => Outcome {
@@ -71,11 +71,10 @@ impl Ctx<'_> {
     /// Reverts the config migration this hop made, when it is the last one.
     pub(crate) fn undo_config(&mut self, hop: usize) -> Result<Undone> {
         let tag = self.config_tag(hop);
-        let records = config_migrate::records(self.config.state())?;
+        let records = config_migrate::records(&mut *self.store)?;
         match records.last() {
             Some(last) if last.run.as_deref() == Some(tag.as_str()) => {
-                let r =
-                    config_migrate::revert_locked(&self.config, false)?.expect("the record was there under the lock");
+                let r = config_migrate::revert(&mut *self.store, false)?.expect("the record was there under the lock");
                 Ok(Undone::ConfigRestored { files: r.files.len() })
             }
             _ if records.iter().any(|r| r.run.as_deref() == Some(tag.as_str())) => Err(Error::refusal(

@@ -73,6 +73,7 @@ impl Ctx<'_> {
                     database: true,
                     files: false,
                     no_privileges: false,
+                    ours: self.store.own_sessions(),
                 };
                 backup::restore(
                     &store,
@@ -84,6 +85,7 @@ impl Ctx<'_> {
                     |_| true,
                 )?;
                 self.migrator.reopen()?;
+                self.store.reopen()?;
                 Ok(Undone::Restored { backup: id.clone() })
             }
             Way::Restore(id, _) => Ok(Undone::ByRestore { backup: id.clone() }),
