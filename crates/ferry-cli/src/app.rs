@@ -18,12 +18,25 @@ use crate::context::{Outcome, Usage};
 use crate::output::{self, Out};
 
 pub fn run() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let json = json_requested(std::env::args_os().skip(1));
+    let mut cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
+            if e.use_stderr() && json {
+                let mut out = Out::new();
+                let rendered = e.render().to_string();
+                let _ = out.json_error("usage", rendered.trim().trim_start_matches("error: "), 2);
+                let _ = out.flush();
+            }
             return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
+    };
+    cli.global.project = match (&cli.global.project_arg, &cli.command) {
+        (Some(dir), _) => dir.clone(),
+        // `ferry init` makes a project here, whatever is above.
+        (None, Command::Init { .. }) => ".".into(),
+        (None, _) => ferry::project::discover(std::path::Path::new(".")),
     };
     init_tracing(cli.global.verbose);
     stop_children_on_signals();
@@ -37,10 +50,42 @@ pub fn run() -> ExitCode {
         Ok(Outcome::Problem) => ExitCode::from(1),
         Err(e) if output::is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
+            let code = exit_code(&e);
+            // A failed run's report is the JSON document already.
+            if json && !out.wrote_json() {
+                let _ = out.json_error(error_kind(&e), &format!("{e}"), code);
+            }
             let _ = out.flush();
             output::print_error(&e);
-            ExitCode::from(exit_code(&e))
+            ExitCode::from(code)
         }
+    }
+}
+
+/// Whether the command line asks for JSON (`--json`, `--format json`):
+/// its failures are then a JSON document on stdout too.
+fn json_requested(args: impl Iterator<Item = std::ffi::OsString>) -> bool {
+    let args: Vec<String> = args
+        .map(|a| a.to_string_lossy().into_owned())
+        .take_while(|a| a != "--")
+        .collect();
+    args.iter().enumerate().any(|(i, a)| {
+        a == "--json" || a == "--format=json" || (a == "--format" && args.get(i + 1).is_some_and(|v| v == "json"))
+    })
+}
+
+/// The `kind` of a JSON error.
+fn error_kind(e: &anyhow::Error) -> &'static str {
+    if e.downcast_ref::<Usage>().is_some() {
+        return "usage";
+    }
+    if let Some(fe) = e.downcast_ref::<ferry::Error>() {
+        return fe.kind();
+    }
+    match e.downcast_ref::<ferry::upgrade::RunError>() {
+        Some(re) => re.kind(),
+        None if output::is_broken_pipe(e) => "io",
+        None => "other",
     }
 }
 
@@ -48,10 +93,16 @@ fn exit_code(e: &anyhow::Error) -> u8 {
     if e.downcast_ref::<Usage>().is_some() {
         return 2;
     }
+    let stopped = |fe: &ferry::Error| match fe {
+        // As the signal would have exited.
+        ferry::Error::Stopped { signal, .. } => Some((128 + signal) as u8),
+        _ => None,
+    };
     if let Some(fe) = e.downcast_ref::<ferry::Error>() {
-        return if fe.is_configuration() { 2 } else { 1 };
+        return stopped(fe).unwrap_or(if fe.is_configuration() { 2 } else { 1 });
     }
     match e.downcast_ref::<ferry::upgrade::RunError>() {
+        Some(ferry::upgrade::RunError::Other(fe)) if stopped(fe).is_some() => stopped(fe).unwrap_or(1),
         Some(re) if re.is_configuration() => 2,
         _ => 1,
     }
@@ -66,6 +117,23 @@ fn init_tracing(verbose: u8) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("FERRY_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("ferry={level}")));
+    // FERRY_LOG_FORMAT=json: one JSON object per line, with its time, for
+    // log collectors (a Kubernetes Job's logs, say).
+    if std::env::var("FERRY_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json")) {
+        output::log_as_json();
+        // What a person would read on stderr (the database, warnings) is
+        // logged at info and above.
+        let filter = tracing_subscriber::EnvFilter::try_from_env("FERRY_LOG").unwrap_or_else(|_| {
+            tracing_subscriber::EnvFilter::new(format!("ferry={},ferry_cli=info", level.replace("warn", "info")))
+        });
+        let _ = tracing_subscriber::fmt()
+            .json()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .with_current_span(false)
+            .try_init();
+        return;
+    }
     let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -75,18 +143,30 @@ fn init_tracing(verbose: u8) {
         .try_init();
 }
 
-/// On SIGINT, SIGTERM or SIGHUP, ends every child ferry runs (pg_dump,
-/// pg_restore, psql, the mariadb tools, hooks with their process groups)
-/// and removes unfinished work folders, then exits as the signal would.
-/// Whatever the process was in the middle of is left as a kill leaves it:
-/// journals and records say where it stopped.
+/// On SIGTERM or SIGINT during an upgrade run (or its rollback), asks the
+/// run to stop at its next safe point (when the step at work is done and
+/// journaled) and lets it: Kubernetes sends SIGTERM to a pod it stops, and
+/// the next pod resumes cleanly. Otherwise, and on a second signal or on
+/// SIGHUP, ends every child ferry runs (pg_dump, pg_restore, psql, the
+/// mariadb tools, hooks with their process groups) and removes unfinished
+/// work folders, then exits as the signal would. Whatever the process was
+/// in the middle of is then left as a kill leaves it: journals and records
+/// say where it stopped.
 fn stop_children_on_signals() {
     use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
     let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]) else {
         return;
     };
     std::thread::spawn(move || {
-        if let Some(sig) = signals.forever().next() {
+        let mut asked = false;
+        for sig in signals.forever() {
+            if !asked && sig != SIGHUP && ferry::process::ask_to_stop(sig) {
+                asked = true;
+                output::warn(
+                    "stopping at the next safe point, once the step at work is done and journaled (send the signal again to stop at once)",
+                );
+                continue;
+            }
             ferry::process::terminate_children();
             std::process::exit(128 + sig);
         }

@@ -30,8 +30,14 @@ pub struct Cli {
 
 #[derive(Debug, Args)]
 pub struct Global {
-    /// The application's folder, holding ferry.toml.
-    #[arg(long, global = true, value_name = "DIR", default_value = ".")]
+    /// The application's folder, holding ferry.toml (default: this folder
+    /// or the nearest one above it with a ferry.toml).
+    #[arg(long = "project", global = true, value_name = "DIR", env = "FERRY_PROJECT")]
+    pub project_arg: Option<PathBuf>,
+
+    /// The project folder the command works in: `--project` (or
+    /// FERRY_PROJECT), else found from the current folder up.
+    #[arg(skip)]
     pub project: PathBuf,
 
     /// The database URL, overriding ferry.toml and DATABASE_URL.
@@ -48,6 +54,13 @@ pub struct Global {
     /// lock, for example 30s or 5m (default: ferry.toml's, else 60s).
     #[arg(long, global = true, value_name = "DURATION", value_parser = parse_duration)]
     pub lock_timeout: Option<Duration>,
+
+    /// Keep trying to reach the database for this long (with backoff)
+    /// before giving up, for example 2m: a server still starting, a pod
+    /// whose database comes up beside it (default: ferry.toml's
+    /// `[database] wait`, else try once).
+    #[arg(long, global = true, value_name = "DURATION", value_parser = parse_duration)]
+    pub wait: Option<Duration>,
 
     /// The date support states are judged on (default: today, UTC).
     #[arg(long, global = true, value_name = "YYYY-MM-DD", env = "FERRY_TODAY", hide = true, value_parser = parse_date)]

@@ -28,6 +28,13 @@ impl Outcome {
     }
 }
 
+/// The database `g` points the project at, named on stderr before a
+/// command writes to it (see [`crate::output::database`]).
+pub fn name_database(project: &ferry::Project, g: &Global) -> Result<()> {
+    crate::output::database(&project.database_url(g.database_url.as_deref())?);
+    Ok(())
+}
+
 /// A command used wrongly, found after parsing (exit 2).
 #[derive(Debug)]
 pub struct Usage(pub String);
@@ -45,6 +52,7 @@ pub fn access(g: &Global) -> ferry::Access {
     ferry::Access {
         database_url: g.database_url.clone(),
         lock_timeout: g.lock_timeout,
+        wait: g.wait,
     }
 }
 

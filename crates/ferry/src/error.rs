@@ -100,6 +100,18 @@ pub enum Error {
     /// A migration failed.
     #[error("{0}")]
     MigrationFailed(Box<MigrationFailure>),
+
+    /// A signal asked ferry to stop, and it stopped at a safe point:
+    /// nothing is half done, and the journal says where.
+    #[error(
+        "stopped {at}, as signal {signal} asked: nothing is half done, the journal says where\n  help: `ferry upgrade --resume` goes on (`--rollback` undoes the run), in any folder, container or pod pointed at this database"
+    )]
+    Stopped {
+        /// The signal.
+        signal: i32,
+        /// Where, in words: `before hop 2 of 3, migrate`.
+        at: String,
+    },
 }
 
 /// A migration that failed: which, where, why, and what it left behind.
@@ -196,6 +208,23 @@ fn failed_message(
 }
 
 impl Error {
+    /// What kind of error it is, as a word for scripts (the `kind` of a
+    /// JSON error): `io`, `config`, `migrations`, `connect`, `database`,
+    /// `lock_timeout`, `refused`, `migration_failed`, `stopped`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::Io { .. } => "io",
+            Error::Config(_) => "config",
+            Error::Migrations(_) => "migrations",
+            Error::Connect { .. } => "connect",
+            Error::Database { .. } => "database",
+            Error::LockTimeout { .. } => "lock_timeout",
+            Error::Refused(_) => "refused",
+            Error::MigrationFailed(_) => "migration_failed",
+            Error::Stopped { .. } => "stopped",
+        }
+    }
+
     /// True when the error is in the user's configuration or files rather
     /// than something found at run time (the CLI exits 2 for these).
     pub fn is_configuration(&self) -> bool {

@@ -30,6 +30,11 @@ pub struct Settings {
     /// Whether a run ends with its work made durable (PostgreSQL's WAL
     /// flushed). Off only for scratch databases nobody keeps.
     pub durable: bool,
+    /// How long one attempt to connect to a server waits.
+    pub connect_timeout: Duration,
+    /// How long to keep trying to connect (with backoff) while the server
+    /// cannot be reached: zero tries once.
+    pub wait: Duration,
 }
 
 impl Default for Settings {
@@ -40,11 +45,23 @@ impl Default for Settings {
             lock_timeout: Duration::from_secs(60),
             sqlite_foreign_keys: true,
             durable: true,
+            connect_timeout: Duration::from_secs(10),
+            wait: Duration::ZERO,
         }
     }
 }
 
 impl Settings {
+    /// How to connect, as these settings say.
+    pub fn connect_options(&self) -> ConnectOptions {
+        ConnectOptions {
+            busy_timeout: self.lock_timeout,
+            sqlite_foreign_keys: self.sqlite_foreign_keys,
+            connect_timeout: self.connect_timeout,
+            wait: self.wait,
+        }
+    }
+
     /// The names of ferry's own tables beside the application's: the
     /// history, the release table, the batch and adoption tables, and the
     /// run state (where it is not in a schema of its own).
@@ -193,10 +210,7 @@ impl Drop for LockGuard<'_> {
 impl Migrator {
     /// Connects to `url`.
     pub fn connect(url: &DatabaseUrl, settings: Settings) -> Result<Self> {
-        let options = ConnectOptions {
-            busy_timeout: settings.lock_timeout,
-            sqlite_foreign_keys: settings.sqlite_foreign_keys,
-        };
+        let options = settings.connect_options();
         Ok(Migrator {
             engine: engine::connect(url, &options)?,
             settings,

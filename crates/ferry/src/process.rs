@@ -74,6 +74,51 @@ impl Drop for Registered {
     }
 }
 
+/// The signal a stop was asked with (0: none).
+static STOP: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+
+/// How many operations now stop at safe points when asked.
+static SAFE_POINTS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// While held, the operation running stops at its next safe point when a
+/// stop is asked for (an upgrade run: between steps, journaled).
+#[must_use]
+pub struct SafePoints(());
+
+impl SafePoints {
+    /// The operation running from here checks [`stop_asked`] at its safe points.
+    pub fn enter() -> Self {
+        SAFE_POINTS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        SafePoints(())
+    }
+}
+
+impl Drop for SafePoints {
+    fn drop(&mut self) {
+        SAFE_POINTS.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// Asks the operation running to stop at its next safe point, for the
+/// signal `signal` (the CLI's SIGTERM handler: what Kubernetes sends a pod
+/// first). False when nothing running stops at safe points: the caller
+/// then stops the process at once.
+pub fn ask_to_stop(signal: i32) -> bool {
+    if SAFE_POINTS.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+        return false;
+    }
+    STOP.store(signal, std::sync::atomic::Ordering::SeqCst);
+    true
+}
+
+/// The signal a stop was asked with, if one was.
+pub fn stop_asked() -> Option<i32> {
+    match STOP.load(std::sync::atomic::Ordering::SeqCst) {
+        0 => None,
+        signal => Some(signal),
+    }
+}
+
 /// Kills every child ferry is running (each hook's whole process group) and
 /// removes the work folders of unfinished backups and restores. For the
 /// CLI's SIGINT/SIGTERM handler; safe to call from any thread.

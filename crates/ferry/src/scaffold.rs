@@ -69,6 +69,8 @@ fn toml_string(s: &str) -> String {
 pub struct Created {
     /// Files and folders created or changed, in order.
     pub paths: Vec<PathBuf>,
+    /// What the user should know about them.
+    pub notes: Vec<String>,
 }
 
 /// Writes `ferry.toml`, `migrations/`, a `.gitattributes` line and a
@@ -90,8 +92,46 @@ pub fn init(dir: &Path, name: Option<&str>, url: Option<&str>) -> Result<Created
             .unwrap_or_else(|| "app".to_owned())
     });
     let mut paths = Vec::new();
-    std::fs::write(&file, project_template(&name, url)).map_err(|e| Error::io("cannot write", &file, e))?;
+    let mut notes = Vec::new();
+    // A URL given on the command line goes into .env, not into ferry.toml:
+    // ferry.toml is meant to be committed, and the URL holds a password.
+    let dotenv = dir.join(".env");
+    if url.is_some() {
+        let existing = std::fs::read_to_string(&dotenv).unwrap_or_default();
+        if existing.lines().any(|l| {
+            l.trim_start()
+                .trim_start_matches("export ")
+                .starts_with("DATABASE_URL=")
+        }) {
+            return Err(Error::refused(
+                Problem::in_file(&dotenv, "already sets DATABASE_URL; nothing was written")
+                    .help("run `ferry init` without --database-url: ferry.toml reads DATABASE_URL from .env"),
+            ));
+        }
+    }
+    std::fs::write(&file, project_template(&name, url.map(|_| "${DATABASE_URL}")))
+        .map_err(|e| Error::io("cannot write", &file, e))?;
     paths.push(file);
+    if let Some(url) = url {
+        let quoted = if url.contains('\'') {
+            format!("\"{}\"", url.replace('\\', "\\\\").replace('"', "\\\""))
+        } else {
+            format!("'{url}'")
+        };
+        add_line(
+            &dotenv,
+            "The database ferry migrates (ferry.toml reads it as ${DATABASE_URL}).",
+            &format!("DATABASE_URL={quoted}"),
+        )?;
+        // Readable by its owner only: it holds a password.
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&dotenv, std::fs::Permissions::from_mode(0o600))
+            .map_err(|e| Error::io("cannot set the mode of", &dotenv, e))?;
+        paths.push(dotenv);
+        notes.push(
+            "the database URL is in .env as DATABASE_URL (password included, mode 0600); ferry.toml reads it as ${DATABASE_URL}, so ferry.toml can be committed and .env is kept out of git by .gitignore".to_owned(),
+        );
+    }
     let migrations = dir.join("migrations");
     if !migrations.is_dir() {
         std::fs::create_dir_all(&migrations).map_err(|e| Error::io("cannot create", &migrations, e))?;
@@ -106,14 +146,18 @@ pub fn init(dir: &Path, name: Option<&str>, url: Option<&str>) -> Result<Created
         paths.push(attributes);
     }
     let ignore = dir.join(".gitignore");
-    if add_line(
+    let mut ignored = add_line(
         &ignore,
-        "ferry's state: backups (the database's contents), run journals, caches.",
+        "ferry's local files: backups (the database's contents), caches.",
         GITIGNORE_LINE,
-    )? {
+    )?;
+    if url.is_some() {
+        ignored |= add_line(&ignore, "Secrets: the database URL and its password.", "/.env")?;
+    }
+    if ignored {
         paths.push(ignore);
     }
-    Ok(Created { paths })
+    Ok(Created { paths, notes })
 }
 
 /// Appends `line`, after a `# comment` line, to the file at `path` (made if

@@ -37,7 +37,7 @@ fn an_unfinished_upgrade_run_stops_startup_until_it_is_finished() {
     let db = TestDb::new(Kind::Sqlite);
     let url = ferry::DatabaseUrl::parse(&db.url, std::path::Path::new(".")).unwrap();
     let history = ferry::engine::HistoryTable::parse("schema_migrations").unwrap();
-    let mut store = DbStore::connect(&url, &history, std::time::Duration::from_secs(5)).unwrap();
+    let mut store = DbStore::connect(&url, &history, &ferry::engine::ConnectOptions::default()).unwrap();
     let mut mark = RunMark {
         id: "20261208T000000.000Z-1.0.0-to-2.0.0".into(),
         state: "running".into(),

@@ -12,6 +12,9 @@ pub fn run(g: &Global, name: Option<&str>, out: &mut Out) -> Result<Outcome> {
     for p in &created.paths {
         out.line(format!("created {}", p.display()))?;
     }
+    for note in &created.notes {
+        out.line(format!("note: {note}"))?;
+    }
     out.line("")?;
     out.line("next: write a migration with `ferry new create_first_table`, then run `ferry db migrate`")?;
     Ok(Outcome::Ok)

@@ -6,13 +6,14 @@ use ferry::Installation;
 use ferry::version::Version;
 
 use crate::cli::Global;
-use crate::context::{Outcome, access, confirm, finish_run, need_terminal_or_yes};
+use crate::context::{Outcome, access, confirm, finish_run, name_database, need_terminal_or_yes};
 use crate::output::Out;
 use crate::progress::RunProgress;
 
 pub fn run(g: &Global, to: Option<&Version>, restore: bool, yes: bool, json: bool, out: &mut Out) -> Result<Outcome> {
     let inst = Installation::load_for(&g.project, &access(g))?;
     need_terminal_or_yes(yes, "ferry rollback")?;
+    name_database(&inst.project, g)?;
     let mut progress = RunProgress::new();
     let result = ferry::upgrade::rollback_last(
         &inst,

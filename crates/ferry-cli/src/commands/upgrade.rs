@@ -6,7 +6,7 @@ use ferry::Installation;
 use ferry::upgrade::{self, RunOptions};
 
 use crate::cli::{Global, Upgrade};
-use crate::context::{Outcome, access, confirm, finish_run as finish, need_terminal_or_yes, skips};
+use crate::context::{Outcome, access, confirm, finish_run as finish, name_database, need_terminal_or_yes, skips};
 use crate::output::Out;
 use crate::progress::RunProgress;
 use crate::render;
@@ -33,6 +33,7 @@ pub fn run(g: &Global, u: &Upgrade, out: &mut Out) -> Result<Outcome> {
         }
         return Ok(Outcome::Ok);
     }
+    name_database(&inst.project, g)?;
     let mut progress = RunProgress::new();
     progress.yes |= u.yes;
     if u.resume {

@@ -6,7 +6,7 @@ use ferry::Installation;
 use ferry::ops::watch::{Rollback, WatchRequest};
 
 use crate::cli::{Global, WatchArgs};
-use crate::context::{Outcome, access};
+use crate::context::{Outcome, access, name_database};
 use crate::output::Out;
 use crate::progress::{RunProgress, line};
 use crate::render;
@@ -18,6 +18,9 @@ pub fn run(g: &Global, w: &WatchArgs, out: &mut Out) -> Result<Outcome> {
         strict: w.strict,
         rollback_on_fail: w.rollback_on_fail,
     };
+    if w.rollback_on_fail {
+        name_database(&inst.project, g)?;
+    }
     let mut progress = RunProgress::new();
     let watched = ferry::ops::watch::watch(
         &inst,

@@ -18,6 +18,7 @@ mod restore;
 mod support;
 mod travel;
 mod twisterlab;
+mod unattended;
 mod upgrade;
 mod verify;
 mod watch;

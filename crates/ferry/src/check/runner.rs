@@ -372,3 +372,22 @@ pub fn requirements(requires: &[Component], ctx: &mut Context<'_>) -> Vec<Verdic
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    /// A check's URL, address or path (and a watch source's, which expand
+    /// the same way): the environment, then `.env`, then the default.
+    #[test]
+    fn check_targets_read_dotenv_before_the_default() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(".env"), "FERRY_T_CHECK_ADDR=127.0.0.1:9\n").unwrap();
+        assert_eq!(
+            super::expand(dir.path(), "${FERRY_T_CHECK_ADDR:-localhost:1}").unwrap(),
+            "127.0.0.1:9"
+        );
+        assert_eq!(
+            super::expand(dir.path(), "http://${FERRY_T_CHECK_UNSET:-localhost:1}/health").unwrap(),
+            "http://localhost:1/health"
+        );
+    }
+}

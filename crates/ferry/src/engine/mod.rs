@@ -13,6 +13,7 @@ pub mod scratch;
 #[cfg(feature = "operator")]
 pub(crate) mod snapshot;
 pub(crate) mod sqlite;
+mod unreachable;
 
 use std::time::Duration;
 
@@ -174,6 +175,11 @@ pub struct ConnectOptions {
     pub busy_timeout: Duration,
     /// SQLite: whether foreign keys are enforced (`PRAGMA foreign_keys`).
     pub sqlite_foreign_keys: bool,
+    /// How long one attempt to connect to a server waits (a URL's own
+    /// `connect_timeout` wins).
+    pub connect_timeout: Duration,
+    /// How long to keep trying while the server cannot be reached.
+    pub wait: Duration,
 }
 
 impl Default for ConnectOptions {
@@ -181,12 +187,48 @@ impl Default for ConnectOptions {
         ConnectOptions {
             busy_timeout: Duration::from_secs(60),
             sqlite_foreign_keys: true,
+            connect_timeout: Duration::from_secs(10),
+            wait: Duration::ZERO,
         }
     }
 }
 
 /// Connects to the database `url` names.
 pub fn connect(url: &DatabaseUrl, options: &ConnectOptions) -> Result<Box<dyn Engine>> {
+    let start = std::time::Instant::now();
+    let mut pause = Duration::from_millis(250);
+    let mut tries = 1;
+    loop {
+        let error = match connect_once(url, options) {
+            Ok(engine) => return Ok(engine),
+            Err(e) => e,
+        };
+        let Error::Connect { url: safe, message } = error else {
+            return Err(error);
+        };
+        let why = unreachable::Why::of(&message);
+        let left = options.wait.saturating_sub(start.elapsed());
+        if why.may_pass() && left > Duration::ZERO {
+            let nap = pause.min(left);
+            tracing::warn!(
+                "cannot reach {safe} yet ({}); trying again in {} (waiting up to {} in all)",
+                why.describe(),
+                crate::text::seconds(nap),
+                crate::text::seconds(options.wait)
+            );
+            std::thread::sleep(nap);
+            pause = (pause * 2).min(Duration::from_secs(5));
+            tries += 1;
+            continue;
+        }
+        return Err(Error::Connect {
+            url: safe,
+            message: unreachable::explain(&message, why, url.kind(), tries, start.elapsed()),
+        });
+    }
+}
+
+fn connect_once(url: &DatabaseUrl, options: &ConnectOptions) -> Result<Box<dyn Engine>> {
     match url.kind() {
         #[cfg(feature = "sqlite")]
         EngineKind::Sqlite => Ok(Box::new(sqlite::SqliteEngine::connect(url, options)?)),

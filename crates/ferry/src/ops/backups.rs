@@ -72,7 +72,7 @@ impl Backups {
     /// ferry.toml, with the installed release when it can be told.
     pub fn create(&self, label: Option<&str>) -> Result<Created> {
         let url = self.project.database_url(self.access.database_url.as_deref())?;
-        let mut migrator = Migrator::connect(&url, self.project.settings(self.access.lock_timeout))?;
+        let mut migrator = Migrator::connect(&url, self.project.settings_for(&self.access))?;
         let ctx = match Installation::load_for(self.project.root(), &self.access) {
             Ok(inst) => inst.backup_context(&mut migrator),
             Err(_) => backup::Context {
@@ -158,7 +158,7 @@ impl Backups {
         if request.create {
             crate::engine::create_database(&url)?;
         }
-        let mut migrator = match Migrator::connect(&url, self.project.settings(self.access.lock_timeout)) {
+        let mut migrator = match Migrator::connect(&url, self.project.settings_for(&self.access)) {
             Ok(m) => m,
             Err(e) if crate::engine::is_missing_database(&e) => {
                 return Err(Error::refusal(

@@ -45,7 +45,7 @@ impl Session {
         let project = Project::load(root)?;
         let over = access.database_url.as_deref();
         let url = project.database_url(over)?;
-        let connect = || Migrator::connect(&url, project.settings(access.lock_timeout));
+        let connect = || Migrator::connect(&url, project.settings_for(access));
         let (set, migrator) = if url.sqlite_location().is_some() {
             // Opening a SQLite file is too quick for a thread to pay off.
             (project.migrations_for(over), connect())
@@ -214,7 +214,7 @@ pub fn validate(root: &Path, access: &Access) -> Result<Validation> {
     let mut problems = match project.migrations_for(over) {
         Ok(set) => {
             let url = project.database_url(over)?;
-            let mut migrator = Migrator::connect(&url, project.settings(access.lock_timeout)).map_err(|e| {
+            let mut migrator = Migrator::connect(&url, project.settings_for(access)).map_err(|e| {
                 Error::refusal(
                     format!("validate needs the database: {e}"),
                     "check the database URL and that the server runs; `ferry db status` says the same",

@@ -17,8 +17,19 @@ impl Project {
             None => {
                 // The process environment first: a .env that is not needed
                 // (even a broken one, which a restore is about to replace)
-                // is not read.
-                if let Ok(url) = expand(&self.url_template, |name| std::env::var(name).ok()) {
+                // is not read. It is needed when a variable is not in the
+                // environment, even one with a default: `${DATABASE_URL:-
+                // sqlite://app.db}` takes DATABASE_URL from .env before
+                // the default.
+                let missed = std::cell::Cell::new(false);
+                let from_process = expand(&self.url_template, |name| {
+                    let value = std::env::var(name).ok().filter(|v| !v.is_empty());
+                    missed.set(missed.get() || value.is_none());
+                    value
+                });
+                if let Ok(url) = from_process
+                    && !missed.get()
+                {
                     return DatabaseUrl::parse(&url, &self.root).map_err(|mut p| {
                         p.file = Some(self.file.clone());
                         p.line = self.url_line;

@@ -112,6 +112,8 @@ struct RawDatabase {
     history_table: Option<Spanned<String>>,
     release_table: Option<Spanned<String>>,
     lock_timeout: Option<Spanned<String>>,
+    connect_timeout: Option<Spanned<String>>,
+    wait: Option<Spanned<String>>,
     sqlite_foreign_keys: Option<bool>,
 }
 
@@ -132,6 +134,10 @@ pub struct Project {
     pub(super) history_table: HistoryTable,
     pub(super) release_table: HistoryTable,
     pub(super) lock_timeout: Duration,
+    /// `[database] connect_timeout`: how long one attempt to connect waits.
+    pub(super) connect_timeout: Duration,
+    /// `[database] wait`: how long to keep trying to connect.
+    pub(super) wait: Duration,
     pub(super) sqlite_foreign_keys: bool,
     pub(super) migrations_dir: PathBuf,
     pub(super) releases_dir: PathBuf,
@@ -147,6 +153,22 @@ pub struct Project {
     pub(super) adopt: Option<(Option<String>, crate::foreign::TableColumns)>,
     /// Set on the copy `ferry rehearse` works on: whether hooks run there.
     pub(super) rehearsal: Option<bool>,
+}
+
+/// The project folder for a command started in `from` without `--project`:
+/// `from` or the nearest folder above it that holds ferry.toml, as cargo
+/// and git find theirs. `from` itself when none does (its error then names
+/// the folder the command started in).
+pub fn discover(from: &Path) -> PathBuf {
+    if from.join(PROJECT_FILE).is_file() {
+        return from.to_owned();
+    }
+    let absolute = std::path::absolute(from).unwrap_or_else(|_| from.to_owned());
+    absolute
+        .ancestors()
+        .skip(1)
+        .find(|dir| dir.join(PROJECT_FILE).is_file())
+        .map_or_else(|| from.to_owned(), Path::to_owned)
 }
 
 impl Project {
@@ -166,7 +188,7 @@ impl Project {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Err(Error::Config(Problems(vec![
                     Problem::general(format!("no {PROJECT_FILE} in {}", display_dir(root)))
-                        .help("run `ferry init` there to create one, or pass --project DIR"),
+                        .help("run `ferry init` there to create one, or pass --project DIR (without it, ferry looks in the current folder and the folders above it, or in FERRY_PROJECT)"),
                 ])));
             }
             Err(e) => return Err(Error::io("cannot read", &file, e)),
@@ -290,17 +312,20 @@ impl Project {
                 Err(p) => problems.push(p),
             }
         }
-        let lock_timeout = match &db.lock_timeout {
+        let mut duration = |key: &str, value: &Option<Spanned<String>>, default: Duration| match value {
             Some(t) => humantime::parse_duration(t.get_ref()).unwrap_or_else(|e| {
                 problems.push(problem(
                     t.span(),
-                    format!("lock_timeout: `{}` is not a duration ({e})", t.get_ref()),
+                    format!("{key}: `{}` is not a duration ({e})", t.get_ref()),
                     "write a number with a unit, for example \"30s\" or \"5m\"",
                 ));
-                Duration::from_secs(60)
+                default
             }),
-            None => Duration::from_secs(60),
+            None => default,
         };
+        let lock_timeout = duration("lock_timeout", &db.lock_timeout, Duration::from_secs(60));
+        let connect_timeout = duration("connect_timeout", &db.connect_timeout, Duration::from_secs(10));
+        let wait = duration("wait", &db.wait, Duration::ZERO);
         let migrations_dir = match raw.migrations.and_then(|m| m.dir) {
             Some(d) if d.get_ref().trim().is_empty() => {
                 problems.push(problem(
@@ -358,6 +383,8 @@ impl Project {
             history_table,
             release_table,
             lock_timeout,
+            connect_timeout,
+            wait,
             sqlite_foreign_keys: db.sqlite_foreign_keys.unwrap_or(true),
             migrations_dir,
             releases_dir,
@@ -485,6 +512,17 @@ impl Project {
             lock_timeout: lock_timeout.unwrap_or(self.lock_timeout),
             sqlite_foreign_keys: self.sqlite_foreign_keys,
             durable: true,
+            connect_timeout: self.connect_timeout,
+            wait: self.wait,
+        }
+    }
+
+    /// Migrator settings from the file, with what the command line says
+    /// (`--lock-timeout`, `--wait`) over it.
+    pub fn settings_for(&self, access: &super::Access) -> Settings {
+        Settings {
+            wait: access.wait.unwrap_or(self.wait),
+            ..self.settings(access.lock_timeout)
         }
     }
 }
@@ -554,6 +592,36 @@ mod tests {
             Error::Config(Problems(p)) => p,
             other => panic!("{other}"),
         }
+    }
+
+    /// `${VAR:-default}` looks in the environment, then in `.env` beside
+    /// ferry.toml, then takes the default: in every place ferry expands a
+    /// variable (each place with a variable of its own, set only in `.env`;
+    /// checks' and probes' URLs are tested with the checks).
+    #[test]
+    fn variables_with_defaults_read_dotenv_everywhere() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::write(
+            root.join(".env"),
+            "FERRY_T_URL=sqlite://from-dotenv.db\nFERRY_T_MIG=mig-dotenv\nFERRY_T_REL=rel-dotenv\nFERRY_T_BAK=bak-dotenv\nFERRY_T_STATE=state-dotenv\nFERRY_T_CONF=conf-dotenv\n",
+        )
+        .unwrap();
+        let text = "[database]\nurl = \"${FERRY_T_URL:-sqlite://default.db}\"\n\n[migrations]\ndir = \"${FERRY_T_MIG:-m}\"\n\n[releases]\ndir = \"${FERRY_T_REL:-r}\"\n\n[backup]\ndir = \"${FERRY_T_BAK:-b}\"\n\n[state]\ndir = \"${FERRY_T_STATE:-s}\"\n\n[config]\ndir = \"${FERRY_T_CONF:-c}\"\n";
+        std::fs::write(root.join("ferry.toml"), text).unwrap();
+        let p = Project::load(root).unwrap();
+        assert_eq!(p.database_url(None).unwrap().expose_secret(), "sqlite://from-dotenv.db");
+        assert_eq!(p.migrations_dir(), root.join("mig-dotenv"));
+        assert_eq!(p.releases_dir(), root.join("rel-dotenv"));
+        assert_eq!(p.backup().dir, root.join("bak-dotenv"));
+        assert_eq!(p.state_folder(), Some(root.join("state-dotenv").as_path()));
+        assert_eq!(p.config_dir().unwrap(), root.join("conf-dotenv"));
+        // Without the variable anywhere, the default.
+        std::fs::write(root.join(".env"), "OTHER=1\n").unwrap();
+        let p = Project::load(root).unwrap();
+        assert_eq!(p.database_url(None).unwrap().expose_secret(), "sqlite://default.db");
+        assert_eq!(p.migrations_dir(), root.join("m"));
+        assert_eq!(p.config_dir().unwrap(), root.join("c"));
     }
 
     #[test]

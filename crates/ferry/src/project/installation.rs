@@ -21,6 +21,8 @@ pub struct Access {
     pub database_url: Option<String>,
     /// How long to wait for another ferry process's lock (`--lock-timeout`).
     pub lock_timeout: Option<Duration>,
+    /// How long to keep trying to reach the database (`--wait`).
+    pub wait: Option<Duration>,
 }
 
 /// A loaded project with its migrations and releases.
@@ -57,7 +59,7 @@ impl Installation {
     /// Connects to the database.
     pub fn connect(&self, access: &Access) -> Result<(Migrator, DatabaseUrl)> {
         let url = self.url(access)?;
-        let migrator = Migrator::connect(&url, self.project.settings(access.lock_timeout))?;
+        let migrator = Migrator::connect(&url, self.project.settings_for(access))?;
         Ok((migrator, url))
     }
 }

@@ -19,7 +19,7 @@ pub mod policy;
 pub mod release;
 pub mod watch;
 
-pub use self::file::{PROJECT_FILE, Project};
+pub use self::file::{PROJECT_FILE, Project, discover};
 pub use self::installation::{Access, Installation};
 pub use self::manifest::{Inference, Manifest};
 pub use self::policy::{BackupRule, Downtime, KindPolicy, Policy, Risk, Series, StagingRule, SupportState, parse_date};

@@ -17,8 +17,8 @@ impl Project {
             return Ok(Box::new(DirStore::new(dir)));
         }
         let url = self.database_url(access.database_url.as_deref())?;
-        let timeout = self.state_lock_timeout(access);
-        let mut store = DbStore::connect(&url, &self.settings(None).history_table, timeout)?;
+        let settings = self.settings_for(access);
+        let mut store = DbStore::connect(&url, &settings.history_table, &settings.connect_options())?;
         take_over(&mut DirStore::new(self.state_dir()), &mut store, url.safe().as_str())?;
         Ok(Box::new(store))
     }

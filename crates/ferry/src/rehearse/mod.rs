@@ -347,6 +347,7 @@ pub fn rehearse(
     let copy_access = Access {
         database_url: Some(scratch.url().expose_secret().to_owned()),
         lock_timeout: access.lock_timeout,
+        wait: None,
     };
     let settings = inst.project.settings(None);
     let skip_tables = crate::verify::ferry_tables(&settings);

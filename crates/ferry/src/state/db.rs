@@ -35,15 +35,16 @@ fn text(row: &[Option<String>], i: usize) -> String {
 }
 
 impl DbStore {
-    /// The run state of the history table `history` in the database at
-    /// `url`, through a connection of its own.
-    pub fn connect(url: &DatabaseUrl, history: &HistoryTable, lock_timeout: Duration) -> Result<Self> {
+    /// The run state beside the history table `history` in the database
+    /// at `url`, through a connection of its own; its lock is waited for
+    /// as long as `options.busy_timeout`.
+    pub fn connect(url: &DatabaseUrl, history: &HistoryTable, options: &ConnectOptions) -> Result<Self> {
         let options = ConnectOptions {
-            busy_timeout: lock_timeout,
             sqlite_foreign_keys: true,
+            ..options.clone()
         };
         let engine = crate::engine::connect(url, &options)?;
-        Ok(Self::with(engine, history, lock_timeout))
+        Ok(Self::with(engine, history, options.busy_timeout))
     }
 
     /// The run state through `engine`, a connection this store owns.

@@ -132,7 +132,7 @@ pub fn transfer(
     }
     let head = status.current;
     let release = source_migrator.installed()?.map(|r| r.version);
-    let settings = inst.project.settings(access.lock_timeout);
+    let settings = inst.project.settings_for(access);
     // ferry's own tables: the target's migrations and the release record
     // make the target's, never a copy of the source's (nor its run state).
     let own: Vec<String> = settings.own_tables();

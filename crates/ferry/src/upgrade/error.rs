@@ -19,6 +19,15 @@ pub enum RunError {
 }
 
 impl RunError {
+    /// [`Error::kind`]; `upgrade_failed` for a run that failed (its report
+    /// says how it ended).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            RunError::Failed(_) => "upgrade_failed",
+            RunError::Other(e) => e.kind(),
+        }
+    }
+
     /// True when the error is in the user's configuration or files (the
     /// CLI exits 2 for these).
     pub fn is_configuration(&self) -> bool {

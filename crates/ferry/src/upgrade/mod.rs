@@ -278,6 +278,7 @@ fn context<'a>(
 /// Runs forward from `start`; on a failure, runs the on_failure hooks and
 /// rolls back unless the run said not to.
 fn drive(ctx: &mut Ctx<'_>, start: (usize, StepKind)) -> RunResult<RunReport> {
+    let _safe = crate::process::SafePoints::enter();
     let (hop, reason) = match ctx.forward(start)? {
         Ok(()) => match ctx.watch()? {
             Ok(()) => {
@@ -291,6 +292,9 @@ fn drive(ctx: &mut Ctx<'_>, start: (usize, StepKind)) -> RunResult<RunReport> {
             format!("hop {} ({}) failed at {}", hop + 1, ctx.hops[hop].to, step.describe()),
         ),
     };
+    // A step that failed while a stop was asked for may have failed of it
+    // (a terminal's Ctrl-C reaches pg_dump too): stopped, not rolled back.
+    ctx.stop_if_asked(|| format!("after hop {} failed", hop + 1))?;
     let hooks = ctx.hooks_for(0..=hop, crate::project::hook::When::OnFailure);
     if !hooks.is_empty() {
         let (runs, _) = ctx.run_hooks(hop, &hooks);

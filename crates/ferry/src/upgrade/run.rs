@@ -172,6 +172,19 @@ impl Ctx<'_> {
         })
     }
 
+    /// Stops the run here when a signal asked for it: journaled, then
+    /// [`Error::Stopped`].
+    pub(crate) fn stop_if_asked(&mut self, at: impl FnOnce() -> String) -> Result<()> {
+        let Some(signal) = crate::process::stop_asked() else {
+            return Ok(());
+        };
+        self.append(Event::Stopped {
+            pid: std::process::id(),
+            signal,
+        })?;
+        Err(Error::Stopped { signal, at: at() })
+    }
+
     /// Runs the hops from `start` on. `Ok(Err(..))` is a step that failed
     /// (already journaled); `Err` is the journal itself failing.
     pub fn forward(&mut self, start: (usize, StepKind)) -> Result<std::result::Result<(), (usize, StepKind)>> {
@@ -181,6 +194,9 @@ impl Ctx<'_> {
                 if hop == start.0 && step < start.1 {
                     continue;
                 }
+                // A safe point: the step before is journaled as done.
+                let hops = self.hops.len();
+                self.stop_if_asked(|| format!("before hop {} of {hops}, {}", hop + 1, step.describe()))?;
                 self.progress.notice(Notice::Step {
                     hop,
                     hops: self.hops.len(),

@@ -253,7 +253,10 @@ impl Ctx<'_> {
                 }
             }
         }
+        let _safe = crate::process::SafePoints::enter();
         for (hop, step, seq) in to_undo(&self.records, to_hop) {
+            // A safe point: the undo before is journaled as done.
+            self.stop_if_asked(|| format!("rolling back, before undoing hop {}'s {}", hop + 1, step.describe()))?;
             self.append(Event::UndoStarted { hop, step })?;
             match self.undo(hop, step, seq, &way) {
                 Ok(undone) => {

@@ -4,6 +4,7 @@
 mod backups;
 mod batches;
 mod config;
+mod embed_guard;
 mod engine_scenarios;
 mod foreign;
 mod layers;

@@ -6,7 +6,7 @@ use anyhow::{Result, bail};
 use ferry::ops::backups::{Backups, RestoreRequest, Restored};
 
 use crate::cli::Global;
-use crate::context::{Outcome, access};
+use crate::context::{Outcome, access, name_database};
 use crate::output::Out;
 use crate::progress::line;
 use crate::render;
@@ -15,6 +15,9 @@ pub fn run(g: &Global, id: &str, request: &RestoreRequest, yes: bool, json: bool
     let backups = Backups::open(&g.project, &access(g))?;
     if !request.transfer && !yes && !std::io::stdin().is_terminal() {
         bail!("restoring overwrites the database and config files: pass --yes to confirm without a terminal");
+    }
+    if !request.files_only {
+        name_database(&ferry::Project::load(&g.project)?, g)?;
     }
     let restored = backups.restore(
         id,

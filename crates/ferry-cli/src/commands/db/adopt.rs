@@ -20,6 +20,9 @@ pub struct Args {
 
 pub fn run(g: &Global, a: Args, out: &mut Out) -> Result<Outcome> {
     let mut s = Session::open(&g.project, &access(g))?;
+    if !a.dry_run {
+        crate::output::database(&s.url);
+    }
     let report = s.adopt(a.from, a.table, a.dry_run, a.allow_gaps, a.drop_foreign)?;
     if a.json {
         out.json(&report)?;

@@ -9,7 +9,9 @@ use crate::context::{Outcome, access};
 use crate::output::Out;
 
 pub fn run(g: &Global, version: u64, json: bool, out: &mut Out) -> Result<Outcome> {
-    let done = Session::open(&g.project, &access(g))?.baseline(version)?;
+    let mut s = Session::open(&g.project, &access(g))?;
+    crate::output::database(&s.url);
+    let done = s.baseline(version)?;
     if json {
         out.json(&done)?;
     } else {

@@ -37,6 +37,7 @@ pub fn run(g: &Global, a: Args, out: &mut Out) -> Result<Outcome> {
         }
         return Ok(Outcome::Ok);
     }
+    output::database(&s.url);
     let migrated = s.migrate(opts, &mut MigrationBar::new(), &mut |w| output::warn(w))?;
     if a.json {
         out.json(&migrated)?;

@@ -9,7 +9,11 @@ use crate::output::Out;
 use crate::render;
 
 pub fn run(g: &Global, dry_run: bool, json: bool, out: &mut Out) -> Result<Outcome> {
-    let repaired = Session::open(&g.project, &access(g))?.repair(dry_run)?;
+    let mut s = Session::open(&g.project, &access(g))?;
+    if !dry_run {
+        crate::output::database(&s.url);
+    }
+    let repaired = s.repair(dry_run)?;
     if json {
         out.json(&repaired)?;
     } else {

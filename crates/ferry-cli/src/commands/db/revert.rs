@@ -33,6 +33,7 @@ pub fn run(
         }
         return Ok(Outcome::Ok);
     }
+    crate::output::database(&s.url);
     let reverted = s.revert(target, &mut MigrationBar::new())?;
     if json {
         out.json(&reverted)?;

@@ -18,6 +18,11 @@ pub fn run(g: &Global, to: &str, tables: &[String], dry_run: bool, json: bool, o
         tables: tables.to_vec(),
         dry_run,
     };
+    if !dry_run {
+        let target = ferry::DatabaseUrl::parse(to, inst.project.root())
+            .map_err(|p| ferry::Error::Config(ferry::Problems(vec![p])))?;
+        crate::output::database(&target);
+    }
     let report = ferry::transfer::transfer(&inst, &access, to, &options, &mut |step| line(&step.to_string()))?;
     if json {
         out.json(&report)?;

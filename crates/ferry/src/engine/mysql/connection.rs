@@ -52,8 +52,7 @@ impl MySqlEngine {
                 crate::redact::redact_text(&e.to_string())
             ))
         })?;
-        let opts =
-            OptsBuilder::from_opts(opts).tcp_connect_timeout(Some(options.busy_timeout.min(Duration::from_secs(30))));
+        let opts = OptsBuilder::from_opts(opts).tcp_connect_timeout(Some(options.connect_timeout));
         let mut conn = Conn::new(opts).map_err(|e| fail(driver_message(&e)))?;
         let database: Option<String> = conn
             .query_first("SELECT DATABASE()")

@@ -108,7 +108,7 @@ impl PostgresEngine {
             Config::from_str(&clean).map_err(|e| fail(format!("the URL is not valid: {}", driver_message(&e))))?;
         config.ssl_mode(tls::driver_mode(mode));
         if config.get_connect_timeout().is_none() {
-            config.connect_timeout(options.busy_timeout.min(Duration::from_secs(30)));
+            config.connect_timeout(options.connect_timeout);
         }
         config.application_name("ferry");
         let tls = tls::connector(mode, root.as_deref()).map_err(&fail)?;

@@ -99,6 +99,10 @@ pub struct RunReport {
     pub rollback: Option<String>,
     /// The journal's folder.
     pub journal: String,
+    /// The signal that stopped the run at a safe point, when the last
+    /// process working on it was stopped so.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stopped: Option<i32>,
     /// What to run next, when the run is unfinished.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next: Option<String>,
@@ -128,6 +132,7 @@ impl RunReport {
         let mut hooks = Vec::new();
         let mut rollback = None;
         let mut watch: Option<WatchReport> = None;
+        let mut stopped = None;
         for r in records {
             match &r.event {
                 Event::StepStarted { hop, step, .. } => {
@@ -191,10 +196,9 @@ impl RunReport {
                         w.kept = *kept;
                     }
                 }
-                Event::Started { .. }
-                | Event::UndoStarted { .. }
-                | Event::Finished { .. }
-                | Event::WatchBaseline { .. } => {}
+                Event::Stopped { signal, .. } => stopped = Some(*signal),
+                Event::Started { .. } => stopped = None,
+                Event::UndoStarted { .. } | Event::Finished { .. } | Event::WatchBaseline { .. } => {}
             }
         }
         let next = next_command(&state, live);
@@ -210,6 +214,7 @@ impl RunReport {
             watch,
             rollback,
             journal,
+            stopped,
             next,
         }
     }

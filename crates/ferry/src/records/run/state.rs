@@ -331,6 +331,15 @@ pub enum Event {
         /// What ran.
         hooks: Vec<HookRun>,
     },
+    /// The process stopped the run at a safe point, asked to by a signal
+    /// (SIGTERM, as Kubernetes sends a pod it stops): nothing is half done;
+    /// `--resume` goes on (or `--rollback` goes on with a rollback).
+    Stopped {
+        /// Its process id.
+        pid: u32,
+        /// The signal.
+        signal: i32,
+    },
     /// A rollback starts (after a failure, on `--rollback`, or `ferry rollback`).
     RollbackStarted {
         /// Its process id.
@@ -488,7 +497,7 @@ impl RunState {
                     step: *step,
                     error: error.clone(),
                 },
-                (Event::Hooks { .. } | Event::WatchBaseline { .. }, s) => s.clone(),
+                (Event::Hooks { .. } | Event::WatchBaseline { .. } | Event::Stopped { .. }, s) => s.clone(),
                 (Event::WatchStarted { .. } | Event::WatchRound { .. } | Event::WatchEnded { .. }, s) => {
                     match s.position() {
                         Some((hop, step)) => RunState::Watching { hop, step },
