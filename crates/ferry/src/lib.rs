@@ -28,6 +28,15 @@
 // only the operator's layers call unused.
 #![cfg_attr(not(feature = "operator"), allow(dead_code, unused_imports))]
 
+// ferry relies on Unix: file modes and owners kept through config
+// migrations and restores, process groups and signals for hooks and dump
+// tools, advisory file locks. Elsewhere it stops here, saying so, rather
+// than at the first Unix call it meets.
+#[cfg(not(unix))]
+compile_error!(
+    "ferry supports Linux (tested) and other Unix systems such as macOS and the BSDs (built, not tested in CI); it does not support Windows: run it in WSL or a Linux container"
+);
+
 // The layers, bottom up: a module names only modules of its own layer or
 // below (ARCHITECTURE.md; `tests/layers.rs` checks it).
 
