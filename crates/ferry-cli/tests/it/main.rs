@@ -16,6 +16,7 @@ mod rehearse;
 mod releases;
 mod restore;
 mod support;
+mod tls;
 mod travel;
 mod twisterlab;
 mod unattended;

@@ -139,6 +139,25 @@ impl Conn {
     pub(crate) fn mysql_args(&self, cmd: &mut Command) {
         cmd.env_remove("MYSQL_PWD");
         cmd.arg("--protocol=tcp");
+        // The URL's ssl-mode and ssl-ca, as the mariadb tools take them.
+        let param = |names: &[&str]| {
+            self.params
+                .iter()
+                .find(|(k, _)| names.contains(&k.to_ascii_lowercase().replace('_', "-").as_str()))
+                .map(|(_, v)| v.clone())
+        };
+        if let Some(mode) = param(&["ssl-mode", "sslmode"]) {
+            let url = format!("mysql://h/d?ssl-mode={mode}");
+            if let Ok((_, mode, _)) = crate::engine::mysql::tls::split(&url) {
+                let ca = param(&["ssl-ca", "sslrootcert"]);
+                cmd.args(crate::engine::mysql::tls::client_args(mode, ca.as_deref()));
+            }
+        } else if let Some(ca) = param(&["ssl-ca", "sslrootcert"]) {
+            cmd.args(crate::engine::mysql::tls::client_args(
+                crate::engine::mysql::tls::Mode::VerifyIdentity,
+                Some(&ca),
+            ));
+        }
         cmd.arg(format!("--host={}", self.host.as_deref().unwrap_or("127.0.0.1")));
         cmd.arg(format!("--port={}", self.port.unwrap_or(3306)));
         if let Some(u) = &self.user {

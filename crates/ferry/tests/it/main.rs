@@ -8,6 +8,7 @@ mod embed_guard;
 mod engine_scenarios;
 mod foreign;
 mod layers;
+mod mysql_tls;
 mod pg_tls;
 mod release_table;
 mod support;

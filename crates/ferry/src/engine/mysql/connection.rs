@@ -46,14 +46,26 @@ impl MySqlEngine {
             url: url.safe().clone(),
             message,
         };
-        let opts = Opts::from_url(&url.for_driver()).map_err(|e| {
+        let (plain, mode, ca) = super::tls::split(&url.for_driver()).map_err(&fail)?;
+        let opts = Opts::from_url(&plain).map_err(|e| {
             fail(format!(
                 "the URL is not valid: {}",
                 crate::redact::redact_text(&e.to_string())
             ))
         })?;
         let opts = OptsBuilder::from_opts(opts).tcp_connect_timeout(Some(options.connect_timeout));
-        let mut conn = Conn::new(opts).map_err(|e| fail(driver_message(&e)))?;
+        // TLS is over TCP: the driver's switch to the server's Unix socket
+        // (for a local server) would leave it out.
+        let secured = match super::tls::options(mode, ca.as_deref()) {
+            Some(tls) => opts.clone().prefer_socket(false).ssl_opts(tls),
+            None => opts.clone(),
+        };
+        let mut conn = match Conn::new(secured) {
+            Ok(conn) => conn,
+            // PREFERRED: a server without TLS is spoken to in plain text.
+            Err(_) if mode == super::tls::Mode::Preferred => Conn::new(opts).map_err(|e| fail(driver_message(&e)))?,
+            Err(e) => return Err(fail(driver_message(&e))),
+        };
         let database: Option<String> = conn
             .query_first("SELECT DATABASE()")
             .map_err(|e| fail(driver_message(&e)))?

@@ -6,6 +6,7 @@ pub(crate) mod dialect;
 pub(crate) mod restore_marker;
 #[cfg(feature = "operator")]
 pub(crate) mod schema;
+pub(crate) mod tls;
 
 #[cfg(feature = "mysql")]
 pub(crate) use self::connection::MySqlEngine;
