@@ -17,7 +17,7 @@ pub(crate) fn unfinished(backup: Option<&str>) -> Error {
             backup.map(|b| format!(" of backup {b}")).unwrap_or_default()
         ),
         format!(
-            "run `ferry backup restore {} --yes` again to finish it; until then ferry will not use the database",
+            "run `ferry backup restore {} --yes` again to finish it (or `ferry upgrade --rollback`, when an upgrade's rollback was restoring it: `ferry runs last` says); until then ferry will not use the database",
             backup.unwrap_or("ID")
         ),
     )
