@@ -12,13 +12,8 @@ use crate::render;
 
 pub fn run(g: &Global, id: Option<&str>, journal: bool, json: bool, out: &mut Out) -> Result<Outcome> {
     let inst = Installation::load_for(&g.project, &access(g))?;
-    // `last` names the newest run.
-    let named = id.filter(|id| *id != "last");
     if journal {
-        let journals = match (id, named) {
-            (Some(_), None) => runs::journals(&inst, &access(g), Some(&runs::show(&inst, &access(g), None)?.id))?,
-            _ => runs::journals(&inst, &access(g), named)?,
-        };
+        let journals = runs::journals(&inst, &access(g), id)?;
         if json {
             out.json(&journals)?;
         } else {
@@ -37,7 +32,7 @@ pub fn run(g: &Global, id: Option<&str>, journal: bool, json: bool, out: &mut Ou
         }
         return Ok(Outcome::Ok);
     }
-    let report = runs::show(&inst, &access(g), named)?;
+    let report = runs::show(&inst, &access(g), id)?;
     if json {
         out.json(&report)?;
     } else {

@@ -332,6 +332,78 @@ fn a_mariadb_user_without_create_rights_is_told_the_grant() {
     f.db.exec(&format!("DROP USER '{user}'@'%'; DROP USER '{user}'@'localhost';"));
 }
 
+/// A copy of the project an earlier ferry ran (see below), its records'
+/// absolute paths pointed at the copy.
+fn legacy_project() -> tempfile::TempDir {
+    let fixture = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/legacy-state/project");
+    let dir = tempfile::tempdir().unwrap();
+    copy(&fixture, dir.path());
+    // The records name files by absolute path, of the folder they were made in.
+    for entry in std::fs::read_dir(dir.path().join(".ferry/config")).unwrap().flatten() {
+        let rec = entry.path().join("record.json");
+        if let Ok(text) = std::fs::read_to_string(&rec) {
+            let text = text.replace("/tmp/ferry-legacy-project", &dir.path().display().to_string());
+            std::fs::write(&rec, text).unwrap();
+        }
+    }
+    dir
+}
+
+/// A takeover killed after its first run is copied: the next command
+/// finishes it, the journals whole and nothing copied twice.
+#[test]
+fn a_takeover_killed_part_way_is_finished_by_the_next_command() {
+    let dir = legacy_project();
+    let ferry = |args: &[&str], env: &[(&str, &str)]| {
+        let mut cmd = crate::support::ferry();
+        cmd.current_dir(dir.path()).args(args);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        cmd.output().unwrap()
+    };
+    let out = ferry(&["status"], &[("FERRY_TEST_CRASH_TAKEOVER", "1")]);
+    assert_eq!(out.status.code(), None, "killed: {}", stderr(&out));
+    assert!(!dir.path().join(".ferry/STATE-MOVED-TO-DATABASE").exists());
+    assert!(dir.path().join(".ferry/runs").exists(), "nothing renamed yet");
+
+    let out = ferry(&["runs", "--json"], &[]);
+    let runs: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let states: Vec<&str> = runs["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(states, ["done", "running"], "{runs}");
+    assert!(dir.path().join(".ferry/STATE-MOVED-TO-DATABASE").exists());
+    // Each journal as the folder had it, line for line.
+    for entry in std::fs::read_dir(dir.path().join(".ferry/runs.moved-to-database"))
+        .unwrap()
+        .flatten()
+    {
+        if !entry.path().is_dir() {
+            continue;
+        }
+        let id = entry.file_name().to_string_lossy().into_owned();
+        let file = std::fs::read_to_string(entry.path().join("journal.jsonl")).unwrap();
+        let stored = stdout(&ferry(&["runs", &id, "--journal"], &[]));
+        assert_eq!(
+            stored.lines().count(),
+            file.lines().count() + 1,
+            "{id}: its info, then each record"
+        );
+    }
+    let conn = rusqlite::Connection::open(dir.path().join("app.db")).unwrap();
+    let docs: i64 = conn
+        .query_row("SELECT count(*) FROM ferry_history_state_docs", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(
+        docs, 5,
+        "the config records, their originals and the verdict; no marker left"
+    );
+}
+
 /// A project an earlier ferry ran (its run state under `.ferry/`, made by
 /// `tests/fixtures/legacy-state/make.sh` with the release before state
 /// moved to the database): the first command takes the state over into
@@ -339,22 +411,7 @@ fn a_mariadb_user_without_create_rights_is_told_the_grant() {
 /// from there.
 #[test]
 fn state_an_earlier_ferry_left_in_the_folder_is_taken_over() {
-    let fixture = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/legacy-state/project");
-    let dir = tempfile::tempdir().unwrap();
-    copy(&fixture, dir.path());
-    // The records name files by absolute path, of the folder they were made in.
-    for rec in ["config"].iter().flat_map(|d| {
-        std::fs::read_dir(dir.path().join(".ferry").join(d))
-            .unwrap()
-            .flatten()
-            .map(|e| e.path().join("record.json"))
-            .filter(|p| p.exists())
-    }) {
-        let text = std::fs::read_to_string(&rec)
-            .unwrap()
-            .replace("/tmp/ferry-legacy-project", &dir.path().display().to_string());
-        std::fs::write(&rec, text).unwrap();
-    }
+    let dir = legacy_project();
     let ferry = |args: &[&str]| {
         let out = crate::support::ferry()
             .current_dir(dir.path())

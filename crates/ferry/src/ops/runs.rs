@@ -8,6 +8,9 @@ use crate::error::{Error, Result};
 use crate::project::{Access, Installation};
 use crate::records::run::{RunReport, journal, report};
 
+/// The name of the newest run, wherever a run's id is asked for.
+pub const LAST: &str = "last";
+
 /// Every run the state keeps.
 #[derive(Debug, Clone, Serialize)]
 pub struct Runs {
@@ -30,9 +33,15 @@ pub struct JournalText {
 /// Every run, oldest first.
 pub fn list(inst: &Installation, access: &Access) -> Result<Runs> {
     let mut store = inst.state(access)?;
+    let ids = journal::ids(store.as_mut())?;
+    // Only the newest run can have a process at work on it: the lock is
+    // asked about once, not once per run.
+    let live = !ids.is_empty() && store.locked_elsewhere();
     let mut runs = Vec::new();
-    for id in journal::ids(store.as_mut())? {
-        runs.push(report::report(store.as_mut(), &id)?);
+    for (i, id) in ids.iter().enumerate() {
+        let (info, records) = journal::read(store.as_mut(), id)?;
+        let newest = i + 1 == ids.len();
+        runs.push(RunReport::build(&info, &records, live && newest, store.run_place(id)));
     }
     Ok(Runs {
         place: store.place(),
@@ -40,20 +49,22 @@ pub fn list(inst: &Installation, access: &Access) -> Result<Runs> {
     })
 }
 
-/// The report of run `id`, or of the newest run.
+/// The report of run `id` (`last`: the newest), or of the newest run.
 pub fn show(inst: &Installation, access: &Access, id: Option<&str>) -> Result<RunReport> {
     let mut store = inst.state(access)?;
-    let id = match id {
+    let id = match id.filter(|id| *id != LAST) {
         Some(id) => id.to_owned(),
         None => newest(store.as_mut())?,
     };
     report::report(store.as_mut(), &id)
 }
 
-/// The journals of run `id`, or of every run when `id` is none.
+/// The journals of run `id` (`last`: the newest), or of every run when
+/// `id` is none.
 pub fn journals(inst: &Installation, access: &Access, id: Option<&str>) -> Result<Vec<JournalText>> {
     let mut store = inst.state(access)?;
     let ids = match id {
+        Some(LAST) => vec![newest(store.as_mut())?],
         Some(id) => vec![id.to_owned()],
         None => journal::ids(store.as_mut())?,
     };

@@ -15,10 +15,19 @@ const DOCUMENTS: [&str; 3] = ["config/", "rehearsals/", "verified.json"];
 /// The note left in the folder.
 const NOTE: &str = "STATE-MOVED-TO-DATABASE";
 
-/// Copies what `from` holds into `into` when `into` holds nothing yet, and
-/// the newest run `from` records was of `database` (the same database,
+/// The document that says, in the database, which folder is being taken
+/// over: written before the first copy, so that a takeover stopped part-way
+/// is finished by the next command rather than mistaken for state of the
+/// database's own.
+const FROM: &str = "taken-over-from";
+
+/// Copies what `from` holds into `into` when `into` holds nothing yet (or
+/// only what an earlier, interrupted takeover of this same folder copied),
+/// and the newest run `from` records was of `database` (the same database,
 /// password redacted): a folder that belonged to another database is left
-/// alone. Returns how many runs and documents moved.
+/// alone. Each step can be repeated: runs already copied are completed
+/// line by line, documents written again. Returns how many runs and
+/// documents moved.
 pub fn take_over(from: &mut DirStore, into: &mut dyn Store, database: &str) -> Result<usize> {
     let root = from.root().to_owned();
     if !root.is_dir() || root.join(NOTE).exists() {
@@ -36,7 +45,9 @@ pub fn take_over(from: &mut DirStore, into: &mut dyn Store, database: &str) -> R
     if runs.is_empty() && docs.is_empty() {
         return Ok(0);
     }
-    if !into.runs()?.is_empty() || DOCUMENTS.iter().any(|p| into.list(p).is_ok_and(|l| !l.is_empty())) {
+    let this = root.display().to_string();
+    let resuming = into.read(FROM)?.is_some_and(|from| from == this.as_bytes());
+    if !resuming && (!into.runs()?.is_empty() || DOCUMENTS.iter().any(|p| into.list(p).is_ok_and(|l| !l.is_empty()))) {
         return Ok(0);
     }
     if let Some(newest) = runs.last()
@@ -54,6 +65,7 @@ pub fn take_over(from: &mut DirStore, into: &mut dyn Store, database: &str) -> R
             return Ok(0);
         }
     }
+    into.write(FROM, this.as_bytes())?;
     let mut moved = 0;
     for id in &runs {
         let Some((info, lines)) = from.run(id)? else { continue };
@@ -65,11 +77,19 @@ pub fn take_over(from: &mut DirStore, into: &mut dyn Store, database: &str) -> R
             state: state.as_str().to_owned(),
             finished: state.is_finished(),
         };
-        into.create_run(&mark, &info)?;
-        for (seq, line) in lines.iter().enumerate() {
+        // What an interrupted takeover already copied of this run.
+        let copied = match into.run(id)? {
+            Some((_, copied)) => copied.len(),
+            None => {
+                into.create_run(&mark, &info)?;
+                0
+            }
+        };
+        for (seq, line) in lines.iter().enumerate().skip(copied) {
             into.append(&mark, seq as u64 + 1, line)?;
         }
         moved += 1;
+        crate::crash::point("FERRY_TEST_CRASH_TAKEOVER", moved);
     }
     for name in &docs {
         if let Some(bytes) = from.read(name)? {
@@ -93,6 +113,8 @@ pub fn take_over(from: &mut DirStore, into: &mut dyn Store, database: &str) -> R
         .as_bytes(),
         true,
     )?;
+    // Done: the note in the folder stops a second takeover from here on.
+    into.remove(FROM)?;
     tracing::info!(
         "moved {moved} runs and records from {} into {}",
         root.display(),

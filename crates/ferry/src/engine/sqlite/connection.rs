@@ -13,7 +13,7 @@
 //! for the application's own writers.
 
 use std::fs::File;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use fallible_iterator::FallibleIterator;
@@ -269,6 +269,21 @@ fn db_err(context: &str) -> impl Fn(rusqlite::Error) -> Error + '_ {
     move |e| Error::db(context, e)
 }
 
+impl SqliteEngine {
+    /// Connects this engine to the file at `path` (made, if its mode lets
+    /// it), with the busy timeout and foreign-key setting it was opened with.
+    fn open_at(&mut self, path: &Path) -> Result<()> {
+        let connect_error = |message: String| Error::Connect {
+            url: self.url.clone(),
+            message,
+        };
+        self.conn = open_file(path, self.mode)
+            .and_then(|c| c.busy_timeout(self.busy_timeout).map(|()| c))
+            .map_err(|e| connect_error(e.to_string()))?;
+        self.apply_foreign_keys().map_err(|e| connect_error(e.message))
+    }
+}
+
 impl Engine for SqliteEngine {
     fn kind(&self) -> EngineKind {
         EngineKind::Sqlite
@@ -309,20 +324,10 @@ impl Engine for SqliteEngine {
     }
 
     fn open_for_writing(&mut self) -> Result<()> {
-        if let Some(path) = self.create_on_write.take() {
-            let conn = open_file(&path, self.mode)
-                .and_then(|c| c.busy_timeout(self.busy_timeout).map(|()| c))
-                .map_err(|e| Error::Connect {
-                    url: self.url.clone(),
-                    message: e.to_string(),
-                })?;
-            self.conn = conn;
-            self.apply_foreign_keys().map_err(|e| Error::Connect {
-                url: self.url.clone(),
-                message: e.message,
-            })?;
+        match self.create_on_write.take() {
+            Some(path) => self.open_at(&path),
+            None => Ok(()),
         }
-        Ok(())
     }
 
     fn catch_up(&mut self) -> Result<()> {
@@ -336,19 +341,10 @@ impl Engine for SqliteEngine {
         if self.create_on_write.is_some() {
             return self.catch_up();
         }
-        if let Some(path) = &self.path {
-            self.conn = open_file(path, self.mode)
-                .and_then(|c| c.busy_timeout(self.busy_timeout).map(|()| c))
-                .map_err(|e| Error::Connect {
-                    url: self.url.clone(),
-                    message: e.to_string(),
-                })?;
-            self.apply_foreign_keys().map_err(|e| Error::Connect {
-                url: self.url.clone(),
-                message: e.message,
-            })?;
+        match self.path.clone() {
+            Some(path) => self.open_at(&path),
+            None => Ok(()),
         }
-        Ok(())
     }
 
     fn unlock(&mut self) -> Result<()> {
