@@ -96,41 +96,51 @@ pub fn init(dir: &Path, name: Option<&str>, url: Option<&str>) -> Result<Created
     // A URL given on the command line goes into .env, not into ferry.toml:
     // ferry.toml is meant to be committed, and the URL holds a password.
     let dotenv = dir.join(".env");
-    if url.is_some() {
-        let existing = std::fs::read_to_string(&dotenv).unwrap_or_default();
-        if existing.lines().any(|l| {
-            l.trim_start()
-                .trim_start_matches("export ")
-                .starts_with("DATABASE_URL=")
-        }) {
-            return Err(Error::refused(
-                Problem::in_file(&dotenv, "already sets DATABASE_URL; nothing was written")
-                    .help("run `ferry init` without --database-url: ferry.toml reads DATABASE_URL from .env"),
-            ));
-        }
-    }
-    std::fs::write(&file, project_template(&name, url.map(|_| "${DATABASE_URL}")))
-        .map_err(|e| Error::io("cannot write", &file, e))?;
-    paths.push(file);
     if let Some(url) = url {
         let quoted = if url.contains('\'') {
             format!("\"{}\"", url.replace('\\', "\\\\").replace('"', "\\\""))
         } else {
             format!("'{url}'")
         };
+        let line = format!("DATABASE_URL={quoted}");
+        let existing = std::fs::read_to_string(&dotenv).unwrap_or_default();
+        // The same line (an init stopped before ferry.toml was written) is
+        // no conflict; another DATABASE_URL is.
+        if existing.lines().any(|l| {
+            l.trim() != line
+                && l.trim_start()
+                    .trim_start_matches("export ")
+                    .starts_with("DATABASE_URL=")
+        }) {
+            return Err(Error::refused(
+                Problem::in_file(&dotenv, "already sets DATABASE_URL; nothing was written")
+                    .help("run `ferry init` without --database-url: ferry.toml reads DATABASE_URL from .env"),
+            ));
+        }
+        // Readable by its owner only, from its first byte: it holds a password.
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .open(&dotenv)
+            .and_then(|_| std::fs::set_permissions(&dotenv, std::fs::Permissions::from_mode(0o600)))
+            .map_err(|e| Error::io("cannot write", &dotenv, e))?;
+        // .env first: ferry.toml's ${DATABASE_URL} is never left unset.
         add_line(
             &dotenv,
             "The database ferry migrates (ferry.toml reads it as ${DATABASE_URL}).",
-            &format!("DATABASE_URL={quoted}"),
+            &line,
         )?;
-        // Readable by its owner only: it holds a password.
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&dotenv, std::fs::Permissions::from_mode(0o600))
-            .map_err(|e| Error::io("cannot set the mode of", &dotenv, e))?;
-        paths.push(dotenv);
         notes.push(
             "the database URL is in .env as DATABASE_URL (password included, mode 0600); ferry.toml reads it as ${DATABASE_URL}, so ferry.toml can be committed and .env is kept out of git by .gitignore".to_owned(),
         );
+    }
+    std::fs::write(&file, project_template(&name, url.map(|_| "${DATABASE_URL}")))
+        .map_err(|e| Error::io("cannot write", &file, e))?;
+    paths.push(file);
+    if url.is_some() {
+        paths.push(dotenv);
     }
     let migrations = dir.join("migrations");
     if !migrations.is_dir() {

@@ -440,3 +440,33 @@ fn commands_that_write_name_their_database_first() {
     let out = f.run(&["db", "status"]);
     assert!(!stderr(&out).contains("database: "), "{}", stderr(&out));
 }
+
+/// `ferry init --database-url` writes `.env` before ferry.toml: one stopped
+/// between the two is run again and finishes, with the URL once; a `.env`
+/// that names another database is refused, with nothing written.
+#[test]
+fn init_stopped_after_its_dotenv_is_run_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = "postgres://app:pw-again-51@db.internal:5432/app";
+    std::fs::write(
+        dir.path().join(".env"),
+        format!("# The database ferry migrates (ferry.toml reads it as ${{DATABASE_URL}}).\nDATABASE_URL='{url}'\n"),
+    )
+    .unwrap();
+    let init = |url: &str| {
+        crate::support::ferry()
+            .current_dir(dir.path())
+            .args(["--database-url", url, "init"])
+            .output()
+            .unwrap()
+    };
+    let out = init(url);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let env = std::fs::read_to_string(dir.path().join(".env")).unwrap();
+    assert_eq!(env.matches("DATABASE_URL=").count(), 1, "{env}");
+    std::fs::remove_file(dir.path().join("ferry.toml")).unwrap();
+    let out = init("postgres://app:pw@other:5432/app");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("already sets DATABASE_URL"), "{}", stderr(&out));
+    assert!(!dir.path().join("ferry.toml").exists(), "nothing written");
+}
